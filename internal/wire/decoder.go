@@ -1,0 +1,41 @@
+package wire
+
+// Decoder turns a byte stream into frames. Feed it whatever a read returned,
+// then call Next until it reports no more whole frames. Its buffer never holds
+// more than one partial frame plus what the last Feed added.
+type Decoder struct {
+	buf []byte
+	off int // start of the unread bytes in buf
+}
+
+// Feed appends p to the bytes waiting to be decoded.
+func (d *Decoder) Feed(p []byte) {
+	if d.off > 0 && d.off == len(d.buf) {
+		d.buf, d.off = d.buf[:0], 0
+	}
+	if d.off > 0 && len(d.buf)+len(p) > cap(d.buf) {
+		// Move the partial frame to the front rather than grow.
+		n := copy(d.buf, d.buf[d.off:])
+		d.buf, d.off = d.buf[:n], 0
+	}
+	d.buf = append(d.buf, p...)
+}
+
+// Next decodes the next whole frame into f. It returns ok false when only a
+// partial frame is buffered. A framing error (ErrFrameSize, ErrEmptyFrame) is
+// final: the stream cannot be resynchronised. ErrMalformed concerns one frame,
+// which is consumed; decoding can go on after it.
+func (d *Decoder) Next(f *Frame) (ok bool, err error) {
+	body, _, err := Split(d.buf[d.off:])
+	if err != nil || body == nil {
+		return false, err
+	}
+	d.off += HeaderSize + len(body)
+	if err := Unmarshal(body, f); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Buffered returns the number of bytes fed but not yet decoded.
+func (d *Decoder) Buffered() int { return len(d.buf) - d.off }

@@ -1,0 +1,169 @@
+package wire
+
+// Version is the protocol version this package speaks. A client states it in
+// its Hello; the server refuses a version it does not know.
+const Version = 1
+
+// Limits shared by every peer. The server enforces them; clients check them
+// before sending so a user gets the error without a round trip.
+const (
+	// MaxFrameSize bounds the body of one frame (the length field's value).
+	// It leaves room for a message of MaxTextRunes four-byte characters.
+	MaxFrameSize = 1 << 19
+	// MaxTextRunes is the longest message text, in characters (S3.5).
+	MaxTextRunes = 65535
+	// MaxNameRunes is the longest user or room name, in characters (S3.3).
+	MaxNameRunes = 20
+	// MaxSecretBytes bounds a password.
+	MaxSecretBytes = 1024
+	// ServerName is the name the server speaks as (S0.18).
+	ServerName = "*"
+)
+
+// Type says what a frame is. Requests (client to server) are below 64,
+// server frames are 64 and above.
+type Type uint8
+
+// Requests. Each carries a nonzero ID and is answered by exactly one Reply
+// with the same ID.
+const (
+	TypeHello   Type = 1  // Version, Text (client software); first frame on a connection
+	TypeLogin   Type = 2  // Name, Secret
+	TypeClaim   Type = 3  // Name: a guest name without a password
+	TypeLogout  Type = 4  // ends the login; the connection stays open
+	TypeCreate  Type = 5  // Room
+	TypeEnter   Type = 6  // Room
+	TypeLeave   Type = 7  // leave the current room
+	TypeWho     Type = 8  // answered with Users
+	TypeSay     Type = 9  // Text, to the sender's room
+	TypeTell    Type = 10 // To, Text: a private message
+	TypeRooms   Type = 11 // answered with Rooms
+	TypeHistory Type = 12 // Room, Seq: room messages after Seq
+	TypePing    Type = 13 // liveness probe from the client
+	// TypePong answers the server's Ping. It is the one client frame that is
+	// not a request: it has no ID and gets no reply.
+	TypePong Type = 14
+)
+
+// Types 20 to 39 are reserved for file transfer requests.
+
+// Server frames.
+const (
+	TypeReply   Type = 64 // ID, Code, Text, Time and the data the request asked for
+	TypeMessage Type = 65 // From, Room, Text, Time, Seq: a room message
+	TypePrivate Type = 66 // From, To, Text, Time: a private message
+	TypeNotice  Type = 67 // From "*", Code (a Notice kind), Name, Room, Text, Time
+	TypeServerPing  Type = 68 // Time: the server asks for a Pong
+	TypeBye     Type = 69 // Code, Text, Time: the server is closing this connection
+)
+
+var typeNames = map[Type]string{
+	TypeHello: "hello", TypeLogin: "login", TypeClaim: "claim", TypeLogout: "logout",
+	TypeCreate: "create", TypeEnter: "enter", TypeLeave: "leave", TypeWho: "who",
+	TypeSay: "say", TypeTell: "tell", TypeRooms: "rooms", TypeHistory: "history",
+	TypePing: "ping", TypePong: "pong",
+	TypeReply: "reply", TypeMessage: "message", TypePrivate: "private",
+	TypeNotice: "notice", TypeServerPing: "server-ping", TypeBye: "bye",
+}
+
+func (t Type) String() string {
+	if n, ok := typeNames[t]; ok {
+		return n
+	}
+	return "type(" + itoa(uint64(t)) + ")"
+}
+
+// IsRequest reports whether t is a client request that must be answered.
+func (t Type) IsRequest() bool { return t >= TypeHello && t <= TypePing }
+
+// Code is a Reply's result, a Bye's reason or a Notice's kind.
+type Code uint16
+
+// Reply results. OK is zero; every other value is an error whose Reply Text
+// says what went wrong in words a user can act on.
+const (
+	OK              Code = 0
+	ErrNotLoggedIn  Code = 1  // the request needs a login first (S0.15)
+	ErrBadLogin     Code = 2  // unknown name or wrong password (S0.14)
+	ErrNoSuchRoom   Code = 3  // enter/history of a room that does not exist (S0.11)
+	ErrRoomExists   Code = 4  // create of a room that exists (S0.10)
+	ErrBadName      Code = 5  // a user or room name that breaks the naming rules
+	ErrBadRequest   Code = 6  // malformed frame, missing or extra fields
+	ErrUnknown      Code = 7  // unknown request type (S1.7)
+	ErrNotInRoom    Code = 8  // say or leave outside a room
+	ErrLoggedIn     Code = 9  // login or claim while already logged in
+	ErrNoSuchUser   Code = 10 // private message to a name nobody has (S1.8)
+	ErrNameTaken    Code = 11 // claim of a name in use or registered (S1.2)
+	ErrTooLong      Code = 12 // text or frame over its limit
+	ErrVersion      Code = 13 // Hello with a version the server does not speak
+	ErrLimit        Code = 14 // a server limit was reached (rooms, attempts, sessions)
+	ErrUnavailable  Code = 15 // the server cannot do it now (shutting down, users file unreadable)
+	ErrNoHello      Code = 16 // a request before Hello
+	ErrSelf         Code = 17 // private message to oneself (refused, S1.9)
+	ErrGuestsClosed Code = 18 // claim while the server allows no guests
+)
+
+// Notice kinds (Code of a TypeNotice frame).
+const (
+	NoticeInfo     Code = 100 // plain information from the server
+	NoticeEntered  Code = 101 // Name entered Room (S0.20)
+	NoticeLeft     Code = 102 // Name left Room: leave, enter of another room, logout (S0.20)
+	NoticeLost     Code = 103 // contact with Name was lost while in Room (S0.21)
+	NoticeShutdown Code = 104 // the server is stopping (S0.22)
+)
+
+// Bye reasons (Code of a TypeBye frame).
+const (
+	ByeLogout    Code = 200 // the user logged out
+	ByeShutdown  Code = 201 // the server is stopping
+	ByeMalformed Code = 202 // the peer sent a frame that cannot be framed
+	ByeSlow      Code = 203 // the peer did not read its output fast enough
+	ByeTimeout   Code = 204 // the peer stayed silent past the liveness timeout
+	ByeTakeover  Code = 205 // the same account logged in elsewhere
+	ByeLimit     Code = 206 // too many connections
+)
+
+// Frame is one protocol message. Only the fields its Type uses are set; the
+// encoding leaves zero fields out.
+type Frame struct {
+	Type    Type
+	ID      uint32 // request id; a Reply echoes it; zero on events
+	Version uint32 // Hello and its Reply
+	Code    Code   // Reply result, Notice kind, Bye reason
+	From    string // sender; ServerName for the server's own frames
+	To      string // recipient of a private message
+	Name    string // login or claim name; the subject of a Notice
+	Secret  string // password (Login only)
+	Room    string
+	Text    string
+	Time    int64  // server time, Unix milliseconds
+	Seq     uint64 // per-room sequence number of a room message
+	Count   uint64 // a number the reply reports (for example messages missed)
+	Users   []User // who
+	Rooms   []Room // rooms
+}
+
+// User is one entry of a who reply.
+type User struct {
+	Name string
+	Room string // empty when the user is in no room
+}
+
+// Room is one entry of a rooms reply.
+type Room struct {
+	Name    string
+	Members uint64
+}
+
+func itoa(v uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(b[i:])
+		}
+	}
+}
