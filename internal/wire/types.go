@@ -49,12 +49,12 @@ const (
 
 // Server frames.
 const (
-	TypeReply   Type = 64 // ID, Code, Text, Time and the data the request asked for
-	TypeMessage Type = 65 // From, Room, Text, Time, Seq: a room message
-	TypePrivate Type = 66 // From, To, Text, Time: a private message
-	TypeNotice  Type = 67 // From "*", Code (a Notice kind), Name, Room, Text, Time
-	TypeServerPing  Type = 68 // Time: the server asks for a Pong
-	TypeBye     Type = 69 // Code, Text, Time: the server is closing this connection
+	TypeReply      Type = 64 // ID, Code, Text, Time and the data the request asked for
+	TypeMessage    Type = 65 // From, Room, Text, Time, Seq: a room message
+	TypePrivate    Type = 66 // From, To, Text, Time: a private message
+	TypeNotice     Type = 67 // From "*", Code (a Notice kind), Name, Room, Text, Time
+	TypeServerPing Type = 68 // Time: the server asks for a Pong
+	TypeBye        Type = 69 // Code, Text, Time: the server is closing this connection
 )
 
 var typeNames = map[Type]string{
