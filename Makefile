@@ -1,0 +1,58 @@
+# Everything runs through the go command and tools pinned in go.mod, so a fresh
+# machine needs nothing but Go and the module proxy.
+GO       ?= go
+BIN      := $(CURDIR)/bin
+GINKGO   := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
+FUZZTIME ?= 1m
+SMOKE    ?= 8s
+# The end-to-end suite drives the binaries built by `make build`.
+export CHAT_BIN_DIR := $(BIN)
+
+# package:FuzzTarget pairs run by `make fuzz` (long) and `make test` (smoke).
+FUZZ_TARGETS := ./internal/wire:FuzzDecoder ./client:FuzzDecodeKey
+
+.PHONY: all build test unit e2e scenarios fuzz fuzz-smoke lint bench clean demo
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./server/cmd/chat-server ./client/cmd/chat
+
+## test: lint, unit tests with the race detector, PTY specs, scenarios, fuzz smoke.
+test: lint build unit e2e scenarios fuzz-smoke
+
+unit:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /harness/e2e -e /scenarios)
+
+e2e: build
+	$(GINKGO) -p --randomize-all --fail-on-pending --timeout=5m ./harness/e2e
+
+scenarios: build
+	$(GO) test -count=1 ./scenarios/
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(SMOKE)
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+lint:
+	@out=$$(gofmt -l .); \
+		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## demo: a server on the default port with generated demo accounts.
+demo: build
+	$(BIN)/chat-server -demo
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,57 @@
+package wire
+
+import (
+	"reflect"
+	"testing"
+)
+
+// FuzzDecoder feeds arbitrary bytes, split at an arbitrary point, to the
+// decoder. It must never panic, and every frame it yields must survive a
+// re-encode and decode unchanged.
+func FuzzDecoder(f *testing.F) {
+	for i := range sampleFrames {
+		if sampleFrames[i].Type != TypeSay {
+			f.Add(Encode(&sampleFrames[i]), uint16(3))
+		}
+	}
+	f.Add([]byte{0, 0, 0, 2, byte(TypeSay), 0x80}, uint16(1))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, uint16(0))
+	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
+		c := int(cut) % (len(data) + 1)
+		var d Decoder
+		for _, piece := range [][]byte{data[:c], data[c:]} {
+			d.Feed(piece)
+			for {
+				var fr Frame
+				ok, err := d.Next(&fr)
+				if err != nil && err != ErrMalformed {
+					return // framing errors end the stream
+				}
+				if err == nil && !ok {
+					break
+				}
+				if !ok {
+					continue
+				}
+				var again Frame
+				if err := Unmarshal(Encode(&fr)[HeaderSize:], &again); err != nil {
+					t.Fatalf("re-decoding %+v: %v", fr, err)
+				}
+				if !reflect.DeepEqual(normalize(fr), normalize(again)) {
+					t.Fatalf("re-encode changed the frame:\n%+v\n%+v", fr, again)
+				}
+			}
+		}
+	})
+}
+
+// normalize maps empty slices to nil: the encoding cannot tell them apart.
+func normalize(f Frame) Frame {
+	if len(f.Users) == 0 {
+		f.Users = nil
+	}
+	if len(f.Rooms) == 0 {
+		f.Rooms = nil
+	}
+	return f
+}
