@@ -1,0 +1,164 @@
+// Package client is the terminal chat client: one poll(2) loop over the
+// keyboard, the server socket and a wake pipe for signals (S0.23); a key
+// decoder, line editor and renderer that keep typing intact while messages
+// arrive (S0.3); a password prompt with disguised echo (S0.8, S0.9); and a
+// connection state machine that reconnects, logs in again and re-enters the
+// room after any unintended disconnection (S0.6, S0.7). What the user types
+// and sees is decided by a Mode; the rest is shared by every mode.
+package client
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"chat/internal/term"
+	"chat/internal/wire"
+)
+
+// Exit statuses of Run.
+const (
+	ExitOK        = 0   // logout, Ctrl-D, end of input
+	ExitError     = 1   // a failure the client cannot recover from
+	ExitInterrupt = 130 // Ctrl-C (128 + SIGINT)
+)
+
+// Config is what Run needs. Zero durations take the defaults below.
+type Config struct {
+	Addr string // host:port of the server
+	Mode Mode
+	// RetryMin is the base of the first pause before reconnecting (the
+	// pause is jittered between RetryMin and twice that); RetryMax caps the
+	// pauses.
+	RetryMin, RetryMax time.Duration
+	// PingAfter is how long the server may stay silent before the client
+	// asks it for a sign of life; silence for twice as long counts as a lost
+	// connection (a cut cable sends nothing).
+	PingAfter time.Duration
+	// ConnectTimeout bounds one connection attempt.
+	ConnectTimeout time.Duration
+	Stdin          *os.File
+	Stdout         io.Writer
+	Now            func() time.Time // the clock; nil means time.Now
+	Rand           func() float64   // jitter source; nil means math/rand/v2
+}
+
+// Defaults.
+const (
+	DefaultAddr           = "localhost:7777"
+	DefaultRetryMin       = time.Second
+	DefaultRetryMax       = 30 * time.Second
+	DefaultPingAfter      = 30 * time.Second
+	DefaultConnectTimeout = 10 * time.Second
+	// maxQueue bounds the requests kept while the connection is down.
+	maxQueue = 100
+	// logoutWait bounds the wait for the server's answer to a logout.
+	logoutWait = 3 * time.Second
+	// passwordPrompt is the prompt of the password editor.
+	passwordPrompt = "Password: "
+	clientSoftware = "chat 1"
+)
+
+// request is a request sent and not answered yet, or one waiting in the queue.
+type request struct {
+	frame  wire.Frame // as sent, without the password
+	secret string     // the password of a Login, kept until its reply
+	auto   bool       // sent by the client itself (hello, re-login, re-enter, ping)
+	again  bool       // an automatic Enter after re-creating the room: do not re-create twice
+}
+
+// Client is the state of one run of the client. It is driven by the loop in
+// loop.go; session.go holds the connection state machine, input.go what the
+// keyboard does.
+type Client struct {
+	cfg  Config
+	mode Mode
+	now  func() time.Time
+	tty  bool
+	inFd int
+	r    *Renderer
+
+	// Keyboard.
+	ed       Editor
+	inbuf    []byte               // bytes not yet decoded (a partial key or line)
+	pw       *term.PasswordEditor // non-nil while the password prompt is up
+	pwName   string               // the name the password is for
+	pwLine   string               // non-terminal: the name whose password is the next line
+	stdinEOF bool
+	escAt    time.Time // when a lone ESC at the end of inbuf counts as the Escape key
+
+	// Connection.
+	conn            *conn // nil while waiting to reconnect
+	connectDeadline time.Time
+	helloDone       bool
+	everConnected   bool
+	failed          bool   // a connection failed and has not been re-established
+	failure         string // what failed last, for the report when giving up
+	retryAt         time.Time
+	backoff         Backoff
+	nextID          uint32
+	pending         map[uint32]*request
+	queue           []request
+	queuedTold      int // lines the user was told are queued, for the report after reconnecting
+	lastRecv        time.Time
+	pingID          uint32 // the client's liveness ping in flight
+
+	// Session: remembered to log in again and re-enter after a reconnection.
+	user     string
+	secret   string // kept only while logged in, for the automatic re-login
+	loggedIn bool
+	room     string
+	lastSeq  uint64 // the last message of room seen, to ask for what was missed
+
+	// Ending.
+	quitting     bool // a logout was sent: exit on its answer
+	quitDeadline time.Time
+	done         bool
+	code         int
+}
+
+func newClient(cfg Config, tty bool) *Client {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.Mode == nil {
+		cfg.Mode = roomsMode{}
+	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = DefaultRetryMin
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = DefaultRetryMax
+	}
+	if cfg.PingAfter <= 0 {
+		cfg.PingAfter = DefaultPingAfter
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Client{
+		cfg:     cfg,
+		mode:    cfg.Mode,
+		now:     now,
+		tty:     tty,
+		r:       NewRenderer(tty),
+		backoff: Backoff{Min: cfg.RetryMin, Max: cfg.RetryMax, Rand: cfg.Rand},
+		pending: make(map[uint32]*request),
+	}
+}
+
+// report prints a report of the client itself: "! HH:MM:SS text".
+func (c *Client) report(text string) {
+	c.r.Print(c.mode.Report(c.now(), text))
+}
+
+// exit ends the loop with status code.
+func (c *Client) exit(code int) {
+	if !c.done {
+		c.done, c.code = true, code
+	}
+}

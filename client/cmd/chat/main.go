@@ -1,0 +1,90 @@
+// Command chat is the terminal chat client. See docs/DESIGN.md for what it
+// shows and accepts.
+//
+//	chat [-mode rooms] [-retry-min 1s] [-retry-max 30s] [HOST:PORT | HOST PORT | PORT]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"chat/client"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: chat [flags] [HOST:PORT | HOST PORT | PORT] (default %s)\n", client.DefaultAddr)
+		fs.PrintDefaults()
+	}
+	mode := fs.String("mode", "rooms", "front-end: rooms (names, menu and course are not available yet)")
+	retryMin := fs.Duration("retry-min", client.DefaultRetryMin, "first pause before reconnecting (jittered up to twice this)")
+	retryMax := fs.Duration("retry-max", client.DefaultRetryMax, "longest pause between reconnection attempts")
+	ping := fs.Duration("ping", client.DefaultPingAfter, "server silence before the client checks it is alive; twice this counts as lost")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	addr, err := address(fs.Args())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "chat: %v\n", err)
+		fs.Usage()
+		return 2
+	}
+	if *retryMin <= 0 || *retryMax <= 0 || *ping <= 0 {
+		fmt.Fprintln(os.Stderr, "chat: -retry-min, -retry-max and -ping must be positive durations")
+		return 2
+	}
+	m, err := client.NewMode(*mode)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "chat: %v\n", err)
+		return 2
+	}
+	return client.Run(client.Config{
+		Addr:      addr,
+		Mode:      m,
+		RetryMin:  *retryMin,
+		RetryMax:  *retryMax,
+		PingAfter: *ping,
+	})
+}
+
+// address makes "host:port" of the arguments: none, HOST:PORT, HOST PORT or
+// PORT.
+func address(args []string) (string, error) {
+	switch len(args) {
+	case 0:
+		return client.DefaultAddr, nil
+	case 1:
+		a := args[0]
+		if _, err := strconv.ParseUint(a, 10, 16); err == nil {
+			return net.JoinHostPort("localhost", a), nil
+		}
+		host, port, err := net.SplitHostPort(a)
+		if err != nil {
+			return "", fmt.Errorf("bad server address %q: want HOST:PORT, HOST PORT or PORT", a)
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return "", fmt.Errorf("bad port %q in %q", port, a)
+		}
+		if host == "" {
+			host = "localhost"
+		}
+		return net.JoinHostPort(host, port), nil
+	case 2:
+		if _, err := strconv.ParseUint(args[1], 10, 16); err != nil {
+			return "", fmt.Errorf("bad port %q", args[1])
+		}
+		return net.JoinHostPort(args[0], args[1]), nil
+	}
+	return "", fmt.Errorf("too many arguments: %q", args)
+}

@@ -1,0 +1,64 @@
+package client
+
+import (
+	"fmt"
+	"time"
+
+	"chat/internal/wire"
+)
+
+// Mode is a front-end of the client: how typed lines become requests and how
+// frames from the server become text. The connection, the protocol, the
+// reconnection and the terminal handling are shared by every mode; a new mode
+// (names, menu, course) is one more implementation of this interface.
+type Mode interface {
+	// Prompt is the input line's prompt on a terminal.
+	Prompt() string
+	// Parse turns one typed line into what the client should do.
+	Parse(line string) Command
+	// Show returns the lines to print for a frame from the server. For a
+	// Reply, req is the request it answers; it is nil for events.
+	Show(f *wire.Frame, req *wire.Frame, now time.Time) []string
+	// Report formats a report of the client itself (connection trouble,
+	// usage errors), made at time now.
+	Report(now time.Time, text string) string
+	// Help returns the lines the help command prints.
+	Help() []string
+}
+
+// CommandKind says what a typed line asks for.
+type CommandKind int
+
+const (
+	// CmdNothing: an empty line.
+	CmdNothing CommandKind = iota
+	// CmdSend: send Command.Frame to the server.
+	CmdSend
+	// CmdLogin: ask for a password, then log in as Command.Name.
+	CmdLogin
+	// CmdLogout: log out and exit.
+	CmdLogout
+	// CmdReport: tell the user Command.Text (a usage error); send nothing.
+	CmdReport
+	// CmdHelp: print the mode's help.
+	CmdHelp
+)
+
+// Command is what a mode makes of a typed line.
+type Command struct {
+	Kind  CommandKind
+	Frame wire.Frame // CmdSend: the request, without its ID
+	Name  string     // CmdLogin
+	Text  string     // CmdReport
+}
+
+// NewMode returns the front-end called name.
+func NewMode(name string) (Mode, error) {
+	switch name {
+	case "rooms", "":
+		return roomsMode{}, nil
+	case "names", "menu", "course":
+		return nil, fmt.Errorf("mode %s is not available yet", name)
+	}
+	return nil, fmt.Errorf("unknown mode %q (modes: rooms, names, menu, course)", name)
+}

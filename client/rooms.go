@@ -1,0 +1,167 @@
+package client
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"chat/internal/wire"
+)
+
+// roomsMode is the front-end of seed 000 (S0.*), the default mode: login with
+// a password, rooms, who, and every other line a message to the user's room.
+// Its output is specified in docs/DESIGN.md, "What the client shows".
+type roomsMode struct{}
+
+func (roomsMode) Prompt() string { return "> " }
+
+func (roomsMode) Parse(line string) Command {
+	words := strings.Fields(line)
+	if len(words) == 0 {
+		return Command{}
+	}
+	usage := func(u string) Command { return Command{Kind: CmdReport, Text: "usage: " + u} }
+	switch words[0] {
+	case "login":
+		if len(words) != 2 {
+			return usage("login NAME")
+		}
+		return Command{Kind: CmdLogin, Name: words[1]}
+	case "create":
+		if len(words) != 2 {
+			return usage("create ROOM")
+		}
+		return Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeCreate, Room: words[1]}}
+	case "enter":
+		if len(words) != 2 {
+			return usage("enter ROOM")
+		}
+		return Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeEnter, Room: words[1]}}
+	case "logout":
+		// The seed: "if the first word on the line is logout".
+		return Command{Kind: CmdLogout}
+	}
+	if len(words) == 1 {
+		// These are commands only alone on the line; "who is there" is a
+		// message.
+		switch words[0] {
+		case "who":
+			return Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeWho}}
+		case "leave":
+			return Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeLeave}}
+		case "rooms":
+			return Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeRooms}}
+		case "help":
+			return Command{Kind: CmdHelp}
+		}
+	}
+	if n := utf8.RuneCountInString(line); n > wire.MaxTextRunes {
+		return Command{Kind: CmdReport, Text: fmt.Sprintf("message not sent: %d characters, the limit is %d", n, wire.MaxTextRunes)}
+	}
+	return Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeSay, Text: line}}
+}
+
+func (roomsMode) Report(now time.Time, text string) string {
+	return "! " + clock(now) + " " + text
+}
+
+func (roomsMode) Help() []string {
+	return []string{
+		"commands: login NAME, create ROOM, enter ROOM, leave, who, rooms, help, logout",
+		"any other line is a message to everyone else in your room",
+		"keys: Backspace, Ctrl-U, Ctrl-W, arrows, Home/End, Up/Down for history, Ctrl-L redraws, Ctrl-D logs out, Ctrl-C quits",
+	}
+}
+
+func (roomsMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
+	at := clock(frameTime(f.Time, now))
+	server := func(text string) string { return wire.ServerName + " " + at + " " + text }
+	switch f.Type {
+	case wire.TypeMessage:
+		return []string{f.From + " " + at + " " + f.Text}
+	case wire.TypePrivate:
+		return []string{f.From + " " + at + " (private) " + f.Text}
+	case wire.TypeNotice:
+		return []string{server(noticeText(f))}
+	case wire.TypeReply:
+		return showReply(f, req, server)
+	}
+	return nil
+}
+
+func showReply(f *wire.Frame, req *wire.Frame, server func(string) string) []string {
+	var reqType wire.Type
+	if req != nil {
+		reqType = req.Type
+	}
+	if f.Code != wire.OK {
+		text := f.Text
+		if text == "" {
+			text = fmt.Sprintf("the server refused the %s request (code %d)", reqType, f.Code)
+		}
+		return []string{server(text)}
+	}
+	switch reqType {
+	case wire.TypeSay, wire.TypePing, wire.TypeHello:
+		// A message that went through needs no news; the other two are the
+		// client's own business.
+		if f.Text == "" {
+			return nil
+		}
+	case wire.TypeWho:
+		head := f.Text
+		if head == "" {
+			head = plural(len(f.Users), "user", "users") + " connected"
+		}
+		lines := []string{server(head)}
+		for _, u := range f.Users {
+			if u.Room == "" {
+				lines = append(lines, server(u.Name+" is in no room"))
+			} else {
+				lines = append(lines, server(u.Name+" is in "+u.Room))
+			}
+		}
+		return lines
+	case wire.TypeRooms:
+		head := f.Text
+		if head == "" {
+			head = plural(len(f.Rooms), "room", "rooms")
+		}
+		lines := []string{server(head)}
+		for _, r := range f.Rooms {
+			lines = append(lines, server(r.Name+" has "+plural(int(r.Members), "member", "members")))
+		}
+		return lines
+	}
+	if f.Text == "" {
+		return nil
+	}
+	return []string{server(f.Text)}
+}
+
+// noticeText is a notice's text, or one made from its kind when the server
+// sent none.
+func noticeText(f *wire.Frame) string {
+	if f.Text != "" {
+		return f.Text
+	}
+	switch f.Code {
+	case wire.NoticeEntered:
+		return f.Name + " entered " + f.Room
+	case wire.NoticeLeft:
+		return f.Name + " left " + f.Room
+	case wire.NoticeLost:
+		return "contact with " + f.Name + " was lost"
+	case wire.NoticeShutdown:
+		return "the server is shutting down"
+	}
+	return fmt.Sprintf("notice %d", f.Code)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

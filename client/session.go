@@ -1,0 +1,524 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"chat/internal/wire"
+)
+
+// The connection state machine. States, by the fields that hold them:
+//
+//	waiting to reconnect   conn == nil, retryAt set (the loop's poll timeout)
+//	connecting             conn.connecting (poll for POLLOUT, bounded by connectDeadline)
+//	saying hello           a Hello pending
+//	logging in again       an automatic Login pending (after a reconnection)
+//	re-entering            an automatic Enter pending
+//	ready                  helloDone, no Hello/Login/automatic Enter pending
+//
+// Requests typed while not ready wait in queue and go out, in order, once
+// ready. Only one Login is in flight at a time and nothing is sent behind
+// it, so that the server never sees a request that depends on a login
+// before the login has been decided.
+
+// startConnect begins a connection attempt.
+func (c *Client) startConnect() {
+	c.retryAt = time.Time{}
+	cn, err := dial(c.cfg.Addr)
+	if err != nil {
+		c.connectFailed(err)
+		return
+	}
+	c.conn = cn
+	c.connectDeadline = c.now().Add(c.cfg.ConnectTimeout)
+	if !cn.connecting {
+		c.connected()
+	}
+}
+
+// connected runs once the TCP connection is established: say hello first.
+func (c *Client) connected() {
+	if c.everConnected {
+		c.report("reconnected to " + c.cfg.Addr)
+	} else {
+		c.report("connected to " + c.cfg.Addr)
+	}
+	c.everConnected = true
+	c.helloDone = false
+	c.lastRecv = c.now()
+	c.pingID = 0
+	c.transmit(request{frame: wire.Frame{Type: wire.TypeHello, Version: wire.Version, Text: clientSoftware}, auto: true})
+}
+
+// connectFailed reports a failed attempt and schedules the next one.
+func (c *Client) connectFailed(err error) {
+	c.dropConn()
+	c.failure = fmt.Sprintf("cannot connect to %s: %s", c.cfg.Addr, errText(err))
+	if c.giveUp(c.failure) {
+		return
+	}
+	d := c.backoff.Next()
+	c.retryAt = c.now().Add(d)
+	c.failed = true
+	c.report(fmt.Sprintf("%s; retrying in %s", c.failure, pause(d)))
+}
+
+// lost handles the end of an established connection that nobody asked for.
+func (c *Client) lost(reason string) {
+	c.dropConn()
+	if c.quitting {
+		// The user was leaving anyway.
+		c.exit(ExitOK)
+		return
+	}
+	c.failure = fmt.Sprintf("connection to %s lost: %s", c.cfg.Addr, reason)
+	if c.giveUp(c.failure) {
+		return
+	}
+	d := c.backoff.Next()
+	c.retryAt = c.now().Add(d)
+	c.failed = true
+	c.report(fmt.Sprintf("%s; reconnecting in %s", c.failure, pause(d)))
+}
+
+// giveUp ends the client when there is nobody to reconnect for: the input
+// has ended, so nothing more will be typed. Lines still waiting keep it
+// trying, unless the server was never reached at all. failure says what
+// went wrong.
+func (c *Client) giveUp(failure string) bool {
+	if !c.stdinEOF {
+		return false
+	}
+	unsent := len(c.queue)
+	if len(c.inbuf) > 0 {
+		unsent++
+	}
+	if unsent > 0 && c.everConnected {
+		return false
+	}
+	text := failure + "; the input has ended, so not retrying"
+	if unsent > 0 {
+		text += "; input not sent"
+	}
+	c.report(text + "; exiting")
+	c.exit(ExitError)
+	return true
+}
+
+// dropConn closes the connection and forgets the requests in flight: their
+// answers will never come, and sending them again could deliver a message
+// twice.
+func (c *Client) dropConn() {
+	if c.conn != nil {
+		c.conn.close()
+		c.conn = nil
+	}
+	for id, req := range c.pending {
+		if req.frame.Type == wire.TypeLogin && !req.auto {
+			c.report(fmt.Sprintf("the login as %s was not answered; log in again with: login %s", req.frame.Name, req.frame.Name))
+		}
+		req.secret = ""
+		delete(c.pending, id)
+	}
+	c.helloDone = false
+	c.pingID = 0
+}
+
+// ready reports whether a request can be sent now rather than queued.
+func (c *Client) ready() bool {
+	if c.conn == nil || c.conn.connecting || !c.helloDone || len(c.queue) > 0 {
+		return false
+	}
+	return !c.holding()
+}
+
+// holding reports whether a request in flight must be answered before
+// anything else is sent: a Hello, a Login, or the automatic re-entry.
+func (c *Client) holding() bool {
+	for _, req := range c.pending {
+		switch {
+		case req.frame.Type == wire.TypeHello, req.frame.Type == wire.TypeLogin,
+			req.auto && (req.frame.Type == wire.TypeEnter || req.frame.Type == wire.TypeCreate):
+			return true
+		}
+	}
+	return false
+}
+
+// submit sends a request the user asked for, or queues it until the
+// connection is ready.
+func (c *Client) submit(req request) {
+	if c.ready() {
+		c.transmit(req)
+		return
+	}
+	if len(c.queue) >= maxQueue {
+		req.secret = ""
+		c.report(fmt.Sprintf("not connected to %s and %d lines are already waiting; this line was dropped", c.cfg.Addr, maxQueue))
+		return
+	}
+	c.queue = append(c.queue, req)
+	if c.failed {
+		// Only worth telling when the connection is really down, not while
+		// a login is being checked.
+		c.queuedTold++
+		c.report(fmt.Sprintf("not connected: line queued (%d waiting); it will be sent after reconnecting", len(c.queue)))
+	}
+}
+
+// flushQueue sends queued requests while the connection is ready.
+func (c *Client) flushQueue() {
+	sent := 0
+	for len(c.queue) > 0 && c.conn != nil && !c.conn.connecting && c.helloDone && !c.holding() {
+		req := c.queue[0]
+		c.queue[0] = request{}
+		c.queue = c.queue[1:]
+		c.transmit(req)
+		sent++
+	}
+	if len(c.queue) == 0 {
+		c.queue = nil
+		if c.queuedTold > 0 && sent > 0 {
+			c.report(fmt.Sprintf("sent %s typed while disconnected", plural(c.queuedTold, "line", "lines")))
+			c.queuedTold = 0
+		}
+	}
+}
+
+// transmit gives req an ID and writes it to the connection.
+func (c *Client) transmit(req request) {
+	c.nextID++
+	if c.nextID == 0 {
+		c.nextID = 1
+	}
+	f := req.frame
+	f.ID = c.nextID
+	if f.Type == wire.TypeLogin {
+		f.Secret = req.secret
+	}
+	c.conn.send(&f)
+	f.Secret = ""
+	req.frame = f
+	c.pending[f.ID] = &req
+}
+
+// frame handles one frame from the server.
+func (c *Client) frame(f *wire.Frame) {
+	now := c.now()
+	switch f.Type {
+	case wire.TypeReply:
+		c.reply(f)
+	case wire.TypeServerPing:
+		c.conn.send(&wire.Frame{Type: wire.TypePong})
+	case wire.TypeBye:
+		c.bye(f)
+	case wire.TypeMessage:
+		if f.Room == c.room && f.Seq > c.lastSeq {
+			c.lastSeq = f.Seq
+		}
+		for _, l := range c.mode.Show(f, nil, now) {
+			c.r.Print(l)
+		}
+	case wire.TypePrivate, wire.TypeNotice:
+		for _, l := range c.mode.Show(f, nil, now) {
+			c.r.Print(l)
+		}
+	default:
+		// A newer server's frame: nothing to show.
+	}
+}
+
+// reply handles the answer to a request: it updates what the client
+// remembers (login, room) and shows the answer.
+func (c *Client) reply(f *wire.Frame) {
+	req := c.pending[f.ID]
+	if req == nil {
+		// Not an answer to anything in flight (the server's answer to a
+		// malformed frame has ID 0): still worth showing.
+		c.show(f, nil)
+		return
+	}
+	delete(c.pending, f.ID)
+	secret := req.secret
+	req.secret = ""
+	ok := f.Code == wire.OK
+	switch req.frame.Type {
+	case wire.TypeHello:
+		if !ok {
+			c.report(fmt.Sprintf("the server refused this client: %s; exiting", textOr(f.Text, "protocol version not supported")))
+			c.exit(ExitError)
+			return
+		}
+		c.helloDone = true
+		c.failed = false
+		c.backoff.Reset()
+		if c.loggedIn && c.secret != "" {
+			c.transmit(request{frame: wire.Frame{Type: wire.TypeLogin, Name: c.user}, secret: c.secret, auto: true})
+		}
+	case wire.TypeLogin:
+		c.loginReply(f, req, secret)
+	case wire.TypeEnter:
+		if ok && !req.auto {
+			c.room = textOr(f.Room, req.frame.Room)
+			c.lastSeq = f.Seq
+		}
+		if req.auto {
+			switch {
+			case ok && req.again:
+				// A room made anew has a history of its own.
+				c.report("back in " + c.room)
+				c.lastSeq = f.Seq
+			case ok:
+				c.report("back in " + c.room)
+				if c.lastSeq > 0 && f.Seq > c.lastSeq {
+					// Messages were said while we were away: ask for them.
+					c.transmit(request{frame: wire.Frame{Type: wire.TypeHistory, Room: c.room, Seq: c.lastSeq}, auto: true})
+				}
+				c.lastSeq = max(c.lastSeq, f.Seq)
+			case f.Code == wire.ErrNoSuchRoom && !req.again:
+				// The server lost its rooms (a restart): make the room
+				// again so the user is back where they were.
+				c.transmit(request{frame: wire.Frame{Type: wire.TypeCreate, Room: req.frame.Room}, auto: true})
+			default:
+				c.report(fmt.Sprintf("could not re-enter %s: %s", req.frame.Room, f.Text))
+				c.room, c.lastSeq = "", 0
+			}
+		} else {
+			c.show(f, &req.frame)
+		}
+	case wire.TypeCreate:
+		if !req.auto {
+			c.show(f, &req.frame)
+			break
+		}
+		if ok || f.Code == wire.ErrRoomExists {
+			if ok {
+				c.report(req.frame.Room + " was gone from the server: created it again")
+			}
+			c.transmit(request{frame: wire.Frame{Type: wire.TypeEnter, Room: req.frame.Room}, auto: true, again: true})
+		} else {
+			c.report(fmt.Sprintf("could not re-enter %s: %s", req.frame.Room, f.Text))
+			c.room, c.lastSeq = "", 0
+		}
+	case wire.TypeLeave:
+		if ok {
+			c.room, c.lastSeq = "", 0
+		}
+		c.show(f, &req.frame)
+	case wire.TypeLogout:
+		if ok {
+			c.show(f, &req.frame)
+		}
+		c.forgetLogin()
+		if c.quitting {
+			c.exit(ExitOK)
+			return
+		}
+	case wire.TypeSay:
+		if ok && f.Seq > c.lastSeq {
+			c.lastSeq = f.Seq
+		}
+		c.show(f, &req.frame)
+	case wire.TypeHistory:
+		if req.auto {
+			if ok && f.Count > 0 {
+				c.report("missed while disconnected: " + textOr(f.Text, plural(int(f.Count), "message", "messages")) + " (shown above)")
+			} else if !ok {
+				c.report("could not get the messages missed while disconnected: " + f.Text)
+			}
+		} else {
+			c.show(f, &req.frame)
+		}
+	case wire.TypePing:
+		if req.auto {
+			c.pingID = 0
+		} else {
+			c.show(f, &req.frame)
+		}
+	default:
+		c.show(f, &req.frame)
+	}
+	c.flushQueue()
+}
+
+func (c *Client) loginReply(f *wire.Frame, req *request, secret string) {
+	ok := f.Code == wire.OK
+	name := textOr(f.Name, req.frame.Name)
+	if req.auto {
+		if ok {
+			c.report("logged in as " + name + " again")
+			if c.room != "" {
+				c.transmit(request{frame: wire.Frame{Type: wire.TypeEnter, Room: c.room}, auto: true})
+			}
+			return
+		}
+		c.report(fmt.Sprintf("could not log in as %s again: %s; log in with: login %s", c.user, f.Text, c.user))
+		c.forgetLogin()
+		return
+	}
+	c.show(f, &req.frame)
+	if ok {
+		// Kept only while logged in, to log in again after a reconnection
+		// without asking (S0.7).
+		c.user, c.secret, c.loggedIn = name, secret, true
+		c.room, c.lastSeq = "", 0
+	}
+}
+
+func (c *Client) forgetLogin() {
+	c.user, c.secret, c.loggedIn, c.room, c.lastSeq = "", "", false, "", 0
+}
+
+// bye handles the server's last word on this connection.
+func (c *Client) bye(f *wire.Frame) {
+	text := textOr(f.Text, fmt.Sprintf("reason %d", f.Code))
+	switch {
+	case f.Code == wire.ByeTakeover:
+		c.dropConn()
+		c.report(fmt.Sprintf("disconnected by %s: %s; not reconnecting, exiting", c.cfg.Addr, text))
+		c.exit(ExitError)
+	case f.Code == wire.ByeLogout || c.quitting:
+		c.dropConn()
+		c.exit(ExitOK)
+	default:
+		c.lost("the server said: " + text)
+	}
+}
+
+// show prints the mode's rendering of a reply.
+func (c *Client) show(f *wire.Frame, req *wire.Frame) {
+	for _, l := range c.mode.Show(f, req, c.now()) {
+		c.r.Print(l)
+	}
+}
+
+// readConn reads and handles what the server sent.
+func (c *Client) readConn(buf []byte) {
+	if err := c.conn.readSome(buf); err != nil {
+		c.lost(errText(err))
+		return
+	}
+	c.lastRecv = c.now()
+	var f wire.Frame
+	for c.conn != nil && !c.done {
+		ok, err := c.conn.dec.Next(&f)
+		if errors.Is(err, wire.ErrMalformed) {
+			c.report("ignored a frame from the server that could not be read; going on")
+			continue
+		}
+		if err != nil {
+			c.lost("the server sent data that is not the chat protocol: " + err.Error())
+			return
+		}
+		if !ok {
+			return
+		}
+		c.frame(&f)
+	}
+}
+
+// timers runs what is due: a reconnection attempt, a connect timeout, the
+// liveness ping, a logout that was never answered.
+func (c *Client) timers() {
+	now := c.now()
+	switch {
+	case c.conn == nil && !c.retryAt.IsZero() && !now.Before(c.retryAt):
+		c.startConnect()
+	case c.conn != nil && c.conn.connecting && !now.Before(c.connectDeadline):
+		c.connectFailed(fmt.Errorf("no answer after %s", pause(c.cfg.ConnectTimeout)))
+	case c.conn != nil && !c.conn.connecting:
+		silent := now.Sub(c.lastRecv)
+		if silent >= 2*c.cfg.PingAfter {
+			c.lost(fmt.Sprintf("no answer from the server for %s", pause(silent.Truncate(time.Second))))
+		} else if silent >= c.cfg.PingAfter && c.pingID == 0 && c.helloDone {
+			c.transmit(request{frame: wire.Frame{Type: wire.TypePing}, auto: true})
+			c.pingID = c.nextID
+		}
+	}
+	if !c.escAt.IsZero() && !now.Before(c.escAt) {
+		c.escapeTimeout()
+	}
+	if c.quitting && !c.done && !now.Before(c.quitDeadline) {
+		c.report("the server did not answer the logout; exiting")
+		c.exit(ExitOK)
+	}
+}
+
+// nextTimer returns when timers has something to do, or the zero time.
+func (c *Client) nextTimer() time.Time {
+	var t time.Time
+	earliest := func(u time.Time) {
+		if !u.IsZero() && (t.IsZero() || u.Before(t)) {
+			t = u
+		}
+	}
+	switch {
+	case c.conn == nil:
+		earliest(c.retryAt)
+	case c.conn.connecting:
+		earliest(c.connectDeadline)
+	default:
+		if c.pingID == 0 && c.helloDone {
+			earliest(c.lastRecv.Add(c.cfg.PingAfter))
+		}
+		earliest(c.lastRecv.Add(2 * c.cfg.PingAfter))
+	}
+	if c.quitting {
+		earliest(c.quitDeadline)
+	}
+	earliest(c.escAt)
+	return t
+}
+
+// logout ends the session as the user asked (logout, Ctrl-D, end of input):
+// tell the server if there is a connection to tell, then exit 0.
+func (c *Client) logout() {
+	if n := len(c.queue); n > 0 {
+		c.report(fmt.Sprintf("%s not sent", plural(n, "queued line", "queued lines")))
+		for i := range c.queue {
+			c.queue[i].secret = ""
+		}
+		c.queue = nil
+	}
+	if c.conn == nil || c.conn.connecting || !c.helloDone {
+		if c.loggedIn {
+			c.report(fmt.Sprintf("not connected to %s, so the server cannot be told of the logout; exiting", c.cfg.Addr))
+		}
+		c.exit(ExitOK)
+		return
+	}
+	c.transmit(request{frame: wire.Frame{Type: wire.TypeLogout}})
+	c.quitting = true
+	c.quitDeadline = c.now().Add(logoutWait)
+}
+
+// hastyLogout tells the server the user is leaving without waiting for an
+// answer (Ctrl-C, SIGTERM): the room hears that the user left, not that
+// contact was lost.
+func (c *Client) hastyLogout() {
+	if c.conn == nil || c.conn.connecting || !c.helloDone || !c.loggedIn {
+		return
+	}
+	c.transmit(request{frame: wire.Frame{Type: wire.TypeLogout}})
+	_ = c.conn.flush()
+}
+
+// errText describes a connection error for a person: "connection refused"
+// rather than "connect: connection refused".
+func errText(err error) string {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	return err.Error()
+}
+
+func textOr(s, alt string) string {
+	if s != "" {
+		return s
+	}
+	return alt
+}
