@@ -17,7 +17,7 @@ all: build
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./server/cmd/chat-server ./client/cmd/chat
+	$(GO) build -o $(BIN)/ ./server/cmd/chat-server ./client/cmd/chat ./loadgen/cmd/loadgen
 
 ## test: lint, unit tests with the race detector, PTY specs, scenarios, fuzz smoke.
 test: lint build unit e2e scenarios fuzz-smoke

@@ -1,0 +1,150 @@
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Profiles name the shapes of load issue 6 asks for.
+const (
+	ProfileIdle      = "idle"            // hold N sessions, measure memory
+	ProfileRooms     = "rooms"           // many rooms of ~100
+	ProfileBigroom   = "bigroom"         // one room of everyone
+	ProfileChurn     = "churn"           // rooms, plus sessions that come, chat and go
+	ProfileReconnect = "reconnect-storm" // every session cut at once, then back
+)
+
+// Profiles lists every profile, for usage and validation.
+var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect}
+
+// Login modes.
+const (
+	LoginGuest   = "guest"   // Claim a generated name
+	LoginAccount = "account" // Login with a password from the users file
+)
+
+// Config is one run, as the flags resolved it. The parent sends it to its
+// child processes as JSON, so every field is exported.
+type Config struct {
+	Addr     string
+	Profile  string
+	Sessions int           // stable sessions in the whole run (all processes)
+	Rooms    int           // rooms they are spread over: session i is in room i % Rooms
+	Rate     float64       // room messages per second offered by the whole run
+	Duration time.Duration // measured run, after the ramp
+	Ramp     time.Duration // how long opening all sessions is spread over
+	Drain    time.Duration // longest wait for in-flight deliveries after the run
+	Timeout  time.Duration // longest wait for one dial or one reply
+
+	Login    string // LoginGuest or LoginAccount
+	Names    []string
+	Password string
+	Prefix   string // generated user and room names start with it
+
+	ChurnRate float64 // churn sessions started per second (whole run)
+	ChurnMsgs int     // messages each churn session sends before it leaves
+
+	Size  int // message text length in bytes (at least the stamp)
+	Procs int // processes sharing the sessions
+
+	ServerPID int  // whose /proc stats to report; 0 for none
+	Quiet     bool // no progress lines
+}
+
+// defaults for each profile: a flag the user gave overrides them. Zero
+// Rooms means "one room per 100 sessions".
+var profileDefaults = map[string]Config{
+	ProfileIdle:      {Sessions: 1000, Rate: 0, Duration: 10 * time.Second},
+	ProfileRooms:     {Sessions: 1000, Rate: 100, Duration: 10 * time.Second},
+	ProfileBigroom:   {Sessions: 1000, Rooms: 1, Rate: 200, Duration: 10 * time.Second},
+	ProfileChurn:     {Sessions: 1000, Rate: 100, Duration: 10 * time.Second, ChurnRate: 50},
+	ProfileReconnect: {Sessions: 1000, Rate: 0, Duration: 5 * time.Second},
+}
+
+// roomsFor is the default room count: rooms of about 100.
+func roomsFor(sessions int) int { return max(1, (sessions+50)/100) }
+
+// Validate checks the configuration of a run.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, ok := profileDefaults[c.Profile]; !ok {
+		bad("unknown profile %q: use one of %s", c.Profile, strings.Join(Profiles, ", "))
+	}
+	if c.Addr == "" {
+		bad("no server address: give -addr HOST:PORT or -spawn-server PATH")
+	}
+	if c.Sessions < 1 {
+		bad("-sessions must be at least 1")
+	}
+	if c.Rooms < 1 || c.Rooms > c.Sessions {
+		bad("-rooms must be from 1 to the number of sessions (%d), not %d", c.Sessions, c.Rooms)
+	}
+	if c.Rate < 0 || c.ChurnRate < 0 {
+		bad("-rate and -churn-rate cannot be negative")
+	}
+	if c.Profile == ProfileReconnect && c.Rate > 0 {
+		bad("-rate must be 0 for %s: membership changes during the storm, so deliveries cannot be checked", ProfileReconnect)
+	}
+	if c.Duration <= 0 || c.Timeout <= 0 {
+		bad("-duration and -timeout must be positive")
+	}
+	if c.Ramp < 0 || c.Drain < 0 {
+		bad("-ramp and -drain cannot be negative")
+	}
+	switch c.Login {
+	case LoginGuest:
+	case LoginAccount:
+		if c.Password == "" {
+			bad("-login account needs -password")
+		}
+		if len(c.Names) < c.Sessions {
+			bad("-login account needs %d account names, the users file has %d (write one with -make-users)", c.Sessions, len(c.Names))
+		}
+	default:
+		bad("unknown -login %q: use guest or account", c.Login)
+	}
+	if c.Procs < 1 {
+		bad("-procs must be at least 1")
+	}
+	if len(c.Prefix) == 0 || len(c.Prefix) > 8 {
+		bad("-prefix must be 1 to 8 characters, so generated names stay within %d", 20)
+	}
+	return errors.Join(errs...)
+}
+
+// userName is the name of stable session i or, with churn set, of churn
+// session i.
+func (c *Config) userName(i uint32, churn bool) string {
+	if c.Login == LoginAccount {
+		k := int(i)
+		if churn {
+			k += c.Sessions
+		}
+		if k < len(c.Names) {
+			return c.Names[k]
+		}
+		// Not enough accounts: a name the server refuses, counted as a
+		// login error rather than a takeover of another session.
+		return fmt.Sprintf("%snoacct%d", c.Prefix, k)
+	}
+	if churn {
+		return fmt.Sprintf("%sc%04d", c.Prefix, i)
+	}
+	return fmt.Sprintf("%s%04d", c.Prefix, i)
+}
+
+// roomName is the name of room r.
+func (c *Config) roomName(r uint32) string {
+	return fmt.Sprintf("%sroom%d", c.Prefix, r)
+}
+
+// churnTotal is how many churn sessions the whole run starts.
+func (c *Config) churnTotal() int {
+	if c.Profile != ProfileChurn || c.ChurnRate <= 0 {
+		return 0
+	}
+	return int(c.ChurnRate * c.Duration.Seconds())
+}

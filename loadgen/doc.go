@@ -1,0 +1,19 @@
+// Package loadgen is the chat load generator (bin/loadgen, issue 6). It
+// opens thousands of sessions to a chat server over the real protocol
+// (internal/wire), logs them in, spreads them over rooms, sends room
+// messages at a fixed offered rate and measures what comes back: connect and
+// login time, delivery latency in an HdrHistogram, deliveries per second,
+// lost, duplicated and reordered deliveries, errors, and the CPU and memory
+// of the server and of loadgen itself.
+//
+// The load is open loop: every message is stamped with its sender, a
+// per-sender sequence number and the time it was meant to be sent, and
+// latency is measured from that intended time. A server that stalls
+// therefore shows its stall in the latency instead of slowing the load down
+// (coordinated omission).
+//
+// One process can hold only as many sessions as its descriptor limit allows,
+// so with -procs K the parent re-executes itself K times; each child takes a
+// share of the sessions, reports progress and its result as JSON lines on
+// stdout, and the parent merges them, histograms included.
+package loadgen

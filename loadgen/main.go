@@ -1,0 +1,311 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Exit statuses of Main.
+const (
+	ExitOK       = 0 // the run completed and found nothing wrong
+	ExitError    = 1 // the run could not be done
+	ExitUsage    = 2
+	ExitProblems = 3 // the run completed but found lost, duplicated or reordered deliveries, or sessions that failed
+)
+
+const usageText = `usage: loadgen [flags]
+
+Opens many chat sessions to a server, logs them in, spreads them over rooms,
+sends room messages at a fixed offered rate (open loop) and reports latency,
+throughput, lost/duplicated/reordered deliveries, errors, and the CPU and
+memory of the server (-server-pid or -spawn-server) and of loadgen.
+
+Profiles (flags override their defaults):
+  idle             hold N sessions for the duration (default rate 0): memory
+  rooms            rooms of ~100 (R = N/100), messages at -rate
+  bigroom          one room of everyone (default 1000), messages at -rate
+  churn            rooms, plus sessions that connect, log in, chat and leave at -churn-rate
+  reconnect-storm  after the ramp every session drops at once and reconnects; reports
+                   how long until all are back in their rooms
+
+Examples:
+  loadgen -spawn-server bin/chat-server -profile rooms -sessions 2000 -rate 200 -duration 10s
+  loadgen -make-users 10000 -users /tmp/users.db -password pw     (write the file and exit)
+  loadgen -addr 127.0.0.1:7777 -server-pid 1234 -login account -users /tmp/users.db -password pw
+
+Exit status: 0 ok, 1 run failed, 2 usage, 3 the run found problems.
+
+Flags:
+`
+
+// Main is loadgen's command line; cmd/loadgen is a thin wrapper.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 && args[0] == "-"+workerFlag {
+		return RunWorkerProcess(stdin, stdout)
+	}
+	fl := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fl.PrintDefaults()
+	}
+	var cfg Config
+	fl.StringVar(&cfg.Addr, "addr", "", "server address HOST:PORT (loopback in our tests)")
+	fl.StringVar(&cfg.Profile, "profile", ProfileRooms, "load profile: "+strings.Join(Profiles, ", "))
+	fl.IntVar(&cfg.Sessions, "sessions", 0, "concurrent sessions N (default by profile: 1000)")
+	fl.IntVar(&cfg.Rooms, "rooms", 0, "rooms R; session i is in room i%R (default by profile: N/100, bigroom 1)")
+	fl.Float64Var(&cfg.Rate, "rate", 0, "room messages per second offered by the whole run (default by profile)")
+	fl.DurationVar(&cfg.Duration, "duration", 0, "measured run after the ramp (default by profile: 10s, storm 5s)")
+	fl.DurationVar(&cfg.Ramp, "ramp", 0, "spread opening the sessions over this long (default N/2000 s)")
+	connectRate := fl.Float64("connect-rate", 0, "open this many sessions per second instead of -ramp")
+	fl.DurationVar(&cfg.Drain, "drain", 5*time.Second, "longest wait for in-flight deliveries after the run")
+	fl.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "longest wait for one connect or one reply")
+	fl.StringVar(&cfg.Login, "login", LoginGuest, "guest (claim generated names) or account (password login)")
+	usersFile := fl.String("users", "", "users file: account names for -login account, or where -make-users writes")
+	fl.StringVar(&cfg.Password, "password", "loadgen-test-only", "password of the load test accounts")
+	makeUsers := fl.Int("make-users", 0, "write a users file of this many generated accounts to -users first (alone: write and exit)")
+	fl.StringVar(&cfg.Prefix, "prefix", "lg", "prefix of generated user and room names")
+	fl.Float64Var(&cfg.ChurnRate, "churn-rate", 0, "churn sessions started per second (churn profile; default 50)")
+	fl.IntVar(&cfg.ChurnMsgs, "churn-msgs", 3, "messages each churn session sends before it leaves")
+	fl.IntVar(&cfg.Size, "size", 64, "message text length in bytes (at least the stamp)")
+	fl.IntVar(&cfg.Procs, "procs", 0, "processes sharing the sessions (0: enough for the descriptor limit)")
+	fl.IntVar(&cfg.ServerPID, "server-pid", 0, "report this process's RSS and CPU from /proc")
+	spawn := fl.String("spawn-server", "", "start this chat-server binary on 127.0.0.1:0 for the run and stop it after")
+	serverArgs := fl.String("server-args", "", "extra arguments for -spawn-server, space separated")
+	jsonFile := fl.String("json", "", "also write the report as JSON to this file")
+	fl.BoolVar(&cfg.Quiet, "quiet", false, "no progress line every second on stderr")
+	cpuProfile := fl.String("cpuprofile", "", "write loadgen's own CPU profile here (the parent process: all of it with -procs 1)")
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(stderr, "loadgen: unexpected arguments: %s\n", strings.Join(fl.Args(), " "))
+		return ExitUsage
+	}
+	set := map[string]bool{}
+	fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := applyDefaults(&cfg, set, *connectRate); err != nil {
+		fmt.Fprintf(stderr, "loadgen: %v\n", err)
+		return ExitUsage
+	}
+
+	// Accounts: written by -make-users, read from -users, or made for the
+	// spawned server.
+	var tmpDir string
+	defer func() {
+		if tmpDir != "" {
+			os.RemoveAll(tmpDir)
+		}
+	}()
+	if *makeUsers > 0 {
+		if *usersFile == "" {
+			fmt.Fprintln(stderr, "loadgen: -make-users needs -users FILE to write")
+			return ExitUsage
+		}
+		if err := WriteUsers(*usersFile, generatedNames(&cfg, *makeUsers), cfg.Password); err != nil {
+			fmt.Fprintf(stderr, "loadgen: %v\n", err)
+			return ExitError
+		}
+		if cfg.Addr == "" && *spawn == "" {
+			fmt.Fprintf(stdout, "loadgen: wrote %d accounts to %s\n", *makeUsers, *usersFile)
+			return ExitOK
+		}
+	}
+	if *spawn != "" && *usersFile == "" {
+		dir, err := os.MkdirTemp("", "loadgen-")
+		if err != nil {
+			fmt.Fprintf(stderr, "loadgen: %v\n", err)
+			return ExitError
+		}
+		tmpDir = dir
+		*usersFile = filepath.Join(dir, "users.db")
+		var names []string
+		if cfg.Login == LoginAccount {
+			names = generatedNames(&cfg, cfg.Sessions+cfg.churnTotal())
+		}
+		if err := WriteUsers(*usersFile, names, cfg.Password); err != nil {
+			fmt.Fprintf(stderr, "loadgen: %v\n", err)
+			return ExitError
+		}
+	}
+	if cfg.Login == LoginAccount && *usersFile != "" {
+		names, err := readUserNames(*usersFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "loadgen: %v\n", err)
+			return ExitError
+		}
+		cfg.Names = names
+	}
+
+	// An interrupted run still stops the server it started and removes its
+	// files; the workers see their input close and stop by themselves.
+	var spawned atomic.Pointer[SpawnedServer] // read by the signal goroutine
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}()
+	go func() {
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		fmt.Fprintln(stderr, "loadgen: interrupted")
+		if srv := spawned.Load(); srv != nil {
+			srv.Stop()
+		}
+		if tmpDir != "" {
+			os.RemoveAll(tmpDir)
+		}
+		os.Exit(130)
+	}()
+
+	if *spawn != "" {
+		srv, err := SpawnServer(*spawn, *usersFile, cfg.Login == LoginGuest, spawnArgs(&cfg, *serverArgs), 10*time.Second)
+		if err != nil {
+			fmt.Fprintf(stderr, "loadgen: %v\n", err)
+			return ExitError
+		}
+		defer func() {
+			if err := srv.Stop(); err != nil {
+				fmt.Fprintf(stderr, "loadgen: %v\n", err)
+			}
+		}()
+		spawned.Store(srv)
+		cfg.Addr, cfg.ServerPID = srv.Addr, srv.PID
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "loadgen: %v\n", err)
+		return ExitUsage
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "loadgen: find own binary for the worker processes: %v\n", err)
+		return ExitError
+	}
+	if *cpuProfile != "" {
+		// To show where loadgen's own CPU goes, and that it is not the
+		// bottleneck.
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "loadgen: %v\n", err)
+			return ExitError
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "loadgen: cpu profile: %v\n", err)
+			return ExitError
+		}
+		defer pprof.StopCPUProfile()
+	}
+	rep, err := Run(cfg, exe, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadgen: %v\n", err)
+		return ExitError
+	}
+	WriteTable(stdout, rep)
+	if *jsonFile != "" {
+		data, err := json.MarshalIndent(rep, "", "  ")
+		if err == nil {
+			err = os.WriteFile(*jsonFile, append(data, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "loadgen: write %s: %v\n", *jsonFile, err)
+			return ExitError
+		}
+	}
+	if rep.Problems() {
+		return ExitProblems
+	}
+	return ExitOK
+}
+
+// Problems reports whether the run found something wrong with the server.
+func (r *Report) Problems() bool {
+	return r.Failed > 0 || r.Lost > 0 || r.Duplicates > 0 || r.OutOfOrder > 0 || r.Misrouted > 0 ||
+		r.Unexpected > 0 || (r.Storm != nil && !r.AllBack())
+}
+
+// applyDefaults fills what the flags left unset from the profile, and
+// derives the ramp and the process count.
+func applyDefaults(cfg *Config, set map[string]bool, connectRate float64) error {
+	def, ok := profileDefaults[cfg.Profile]
+	if !ok {
+		return fmt.Errorf("unknown profile %q: use one of %s", cfg.Profile, strings.Join(Profiles, ", "))
+	}
+	if !set["sessions"] {
+		cfg.Sessions = def.Sessions
+	}
+	if !set["rooms"] {
+		cfg.Rooms = def.Rooms
+		if cfg.Rooms == 0 {
+			cfg.Rooms = roomsFor(cfg.Sessions)
+		}
+	}
+	if !set["rate"] {
+		cfg.Rate = def.Rate
+	}
+	if !set["duration"] {
+		cfg.Duration = def.Duration
+	}
+	if !set["churn-rate"] {
+		cfg.ChurnRate = def.ChurnRate
+	}
+	switch {
+	case set["ramp"]:
+	case connectRate > 0:
+		cfg.Ramp = time.Duration(float64(cfg.Sessions) / connectRate * float64(time.Second))
+	default:
+		cfg.Ramp = time.Duration(cfg.Sessions) * time.Second / 2000
+	}
+	if cfg.Procs == 0 {
+		cfg.Procs = autoProcs(cfg)
+	}
+	return nil
+}
+
+// descriptorHeadroom is what each process keeps for itself below its
+// descriptor limit: the runtime, pipes, and sessions that overlap while
+// they reconnect.
+const descriptorHeadroom = 1000
+
+// autoProcs is the number of processes whose descriptor limits hold the
+// run's sessions (churn sessions in flight included).
+func autoProcs(cfg *Config) int {
+	var lim syscall.Rlimit
+	limit := uint64(1024)
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil {
+		// Go raises the soft limit to the hard one at startup, in children too.
+		limit = max(lim.Cur, lim.Max)
+	}
+	per := int(max(limit, 2*descriptorHeadroom) - descriptorHeadroom)
+	need := cfg.Sessions
+	if cfg.Profile == ProfileChurn {
+		need += maxChurnInFlight
+	}
+	return max(1, (need+per-1)/per)
+}
+
+// spawnArgs are the extra server arguments: room limit raised when the run
+// needs more than the server's default, then the user's.
+func spawnArgs(cfg *Config, extra string) []string {
+	var args []string
+	if cfg.Rooms > 1000 {
+		args = append(args, "-max-rooms", fmt.Sprint(cfg.Rooms))
+	}
+	return append(args, strings.Fields(extra)...)
+}

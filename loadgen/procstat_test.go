@@ -1,0 +1,106 @@
+package loadgen
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A stat line whose command name holds spaces and parentheses, as a process
+// may name itself anything.
+const fakeStat = "4242 (chat) (server x) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 75 0 0 20 0 3 0 12345 123456789 2048 18446744073709551615\n"
+
+const fakeStatus = `Name:	chat-server
+VmPeak:	  123456 kB
+VmHWM:	   30720 kB
+VmRSS:	   20480 kB
+Threads:	3
+`
+
+func TestParseStatCPU(t *testing.T) {
+	got, err := parseStatCPU([]byte(fakeStat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3250 * time.Millisecond; got != want { // (250+75) ticks of 10 ms
+		t.Fatalf("cpu %v, want %v", got, want)
+	}
+	for _, bad := range []string{"", "4242 chat S 1", "4242 (chat) S 1 2 3", "4242 (x) S 1 2 3 4 5 6 7 8 9 10 x 75"} {
+		if _, err := parseStatCPU([]byte(bad)); err == nil {
+			t.Errorf("parseStatCPU(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseStatusMemory(t *testing.T) {
+	rss, hwm := parseStatusMemory([]byte(fakeStatus))
+	if rss != 20480 || hwm != 30720 {
+		t.Fatalf("rss %d hwm %d, want 20480 30720", rss, hwm)
+	}
+	if rss, hwm := parseStatusMemory([]byte("Name:\tzombie\nState:\tZ\n")); rss != 0 || hwm != 0 {
+		t.Fatalf("a zombie has no memory lines: got %d %d", rss, hwm)
+	}
+}
+
+func TestReadProcFakeRoot(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "4242")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "stat"), []byte(fakeStat), 0o644)
+	os.WriteFile(filepath.Join(dir, "status"), []byte(fakeStatus), 0o644)
+	s, err := readProc(root, 4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CPU != 3250*time.Millisecond || s.RSSKB != 20480 || s.HWMKB != 30720 {
+		t.Fatalf("got %+v", s)
+	}
+	if _, err := readProc(root, 1); err == nil {
+		t.Fatal("a missing process should be an error")
+	}
+}
+
+func TestReadProcSelf(t *testing.T) {
+	a, err := readProc("/proc", os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn CPU until the kernel's tick-based accounting moves; bounded.
+	var b procSample
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		x := 0
+		for i := range 1_000_000 {
+			x += i * i
+		}
+		_ = x
+		if b, err = readProc("/proc", os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
+		if b.CPU > a.CPU {
+			break
+		}
+	}
+	if b.CPU <= a.CPU {
+		t.Fatalf("own CPU did not grow: %v then %v", a.CPU, b.CPU)
+	}
+	if b.RSSKB == 0 || b.HWMKB < b.RSSKB {
+		t.Fatalf("own memory: rss %d kB, hwm %d kB", b.RSSKB, b.HWMKB)
+	}
+	if p := cpuPercent(a, b); p <= 0 || p > 100*float64(64) {
+		t.Fatalf("cpu percent %v", p)
+	}
+}
+
+func TestCPUPercent(t *testing.T) {
+	a := procSample{At: t0, CPU: time.Second}
+	b := procSample{At: t0.Add(2 * time.Second), CPU: 2 * time.Second}
+	if p := cpuPercent(a, b); p != 50 {
+		t.Fatalf("1 s of CPU in 2 s is %v%%, want 50", p)
+	}
+	if p := cpuPercent(b, b); p != 0 {
+		t.Fatalf("no time passed: %v%%", p)
+	}
+}
