@@ -1,0 +1,21 @@
+// Command chat-server runs the chat server, and manages its users file with
+// the subcommands useradd, passwd and userdel.
+//
+//	chat-server [-addr HOST:PORT] [-users FILE] [-demo] [-guests] [-shutdown-timeout 2s] [PORT]
+//	chat-server useradd [-users FILE] NAME
+//	chat-server passwd  [-users FILE] NAME
+//	chat-server userdel [-users FILE] NAME
+//
+// On start it prints one line to standard output, "chat-server: listening on
+// HOST:PORT", with the address actually bound. SIGINT or SIGTERM shut it
+// down gracefully (exit status 0); a second Ctrl-C during that shutdown ends
+// the process at once.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

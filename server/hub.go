@@ -1,0 +1,281 @@
+package server
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"chat/internal/wire"
+)
+
+// The hub is the server's functional core: sessions, logins, rooms and every
+// request's rules. It makes no system calls, starts no goroutines and reads
+// no clock (the caller passes now), so every rule is testable in
+// microseconds and a seeded simulation can drive it with thousands of
+// sessions. The poll loop (loop.go) is the imperative shell around it.
+
+// SessionID names one connection for the hub's lifetime. IDs are never
+// reused, so a late result for a closed session cannot reach a new one.
+type SessionID int64
+
+// HubConfig holds the hub's limits and switches. Zero values take defaults.
+type HubConfig struct {
+	// MaxRooms bounds the number of rooms (default 1000).
+	MaxRooms int
+	// MaxLoginFailures is how many wrong passwords one connection may send
+	// before it is closed with ByeLimit (default 5).
+	MaxLoginFailures int
+	// Guests allows Claim of a guest name without a password.
+	Guests bool
+	// IsRegistered reports whether a name is a registered account; a guest
+	// cannot claim one. Nil means no name is registered.
+	IsRegistered func(name string) bool
+	// HistoryLen is how many messages each room keeps for History
+	// (default 256); negative turns History off (ErrUnavailable).
+	HistoryLen int
+	// HistoryBytes bounds the text each room keeps (default 1 MiB).
+	HistoryBytes int
+	// Software is the Text of the Hello reply (default "chat-server 1").
+	Software string
+}
+
+func (c *HubConfig) defaults() {
+	if c.MaxRooms <= 0 {
+		c.MaxRooms = 1000
+	}
+	if c.MaxLoginFailures <= 0 {
+		c.MaxLoginFailures = 5
+	}
+	if c.HistoryLen == 0 {
+		c.HistoryLen = 256
+	}
+	if c.HistoryBytes <= 0 {
+		c.HistoryBytes = 1 << 20
+	}
+	if c.Software == "" {
+		c.Software = "chat-server 1"
+	}
+}
+
+// Output is one effect of a hub call: a frame to send to a session, a
+// session to close once its output is flushed, or a password check to run
+// off the loop. Several outputs may share one *wire.Frame (a room message to
+// every member); the loop may encode it once.
+type Output struct {
+	To    SessionID
+	Frame *wire.Frame
+	// Close: after Frame (if any) is flushed, close the session's connection.
+	// The hub has already forgotten the session's login and room.
+	Close bool
+	// Verify asks the loop to check a password on a worker and to call
+	// LoginResult with the outcome. Until then the loop must hand the hub no
+	// further frames of that session, so replies stay in request order.
+	Verify *VerifyRequest
+}
+
+// VerifyRequest is a password check the hub needs.
+type VerifyRequest struct {
+	Session SessionID
+	ReqID   uint32
+	Name    string
+	Secret  string
+}
+
+// Verdict is the outcome of a password check.
+type Verdict int
+
+const (
+	// VerdictWrong: unknown name or wrong password.
+	VerdictWrong Verdict = iota
+	// VerdictOK: the password is right.
+	VerdictOK
+	// VerdictUnavailable: the check could not run (users file unreadable,
+	// workers overloaded); it does not count as a failed attempt.
+	VerdictUnavailable
+)
+
+// DisconnectReason says why a connection ended, for the room's notice.
+type DisconnectReason int
+
+const (
+	// ReasonLost: the peer went away without logging out (EOF, reset,
+	// timeout, a malformed stream, a slow reader). The room is told the
+	// contact was lost (S0.21).
+	ReasonLost DisconnectReason = iota
+	// ReasonClosed: the connection closed after the hub asked for it
+	// (logout then close, takeover, shutdown); nothing more is announced.
+	ReasonClosed
+)
+
+type session struct {
+	id        SessionID
+	addr      string
+	hello     bool
+	name      string // logged-in name; "" before login
+	guest     bool
+	room      *room
+	failures  int
+	verifying bool
+	closing   bool // Bye sent: the hub sends it nothing more
+}
+
+type room struct {
+	name    string
+	members []*session // in order of entry
+	seq     uint64
+	history history
+}
+
+// Hub is the chat state machine. It is not safe for concurrent use: the
+// loop goroutine owns it.
+type Hub struct {
+	cfg      HubConfig
+	sessions map[SessionID]*session
+	names    map[string]*session
+	rooms    map[string]*room
+	shutdown bool
+}
+
+// NewHub returns an empty hub.
+func NewHub(cfg HubConfig) *Hub {
+	cfg.defaults()
+	return &Hub{
+		cfg:      cfg,
+		sessions: make(map[SessionID]*session),
+		names:    make(map[string]*session),
+		rooms:    make(map[string]*room),
+	}
+}
+
+// Connect registers a new connection.
+func (h *Hub) Connect(sid SessionID, remoteAddr string, now time.Time) {
+	h.sessions[sid] = &session{id: sid, addr: remoteAddr}
+}
+
+// Sessions returns the number of connected sessions.
+func (h *Hub) Sessions() int { return len(h.sessions) }
+
+// Name returns the logged-in name of a session, "" if none.
+func (h *Hub) Name(sid SessionID) string {
+	if s := h.sessions[sid]; s != nil {
+		return s.name
+	}
+	return ""
+}
+
+// Disconnect forgets a connection that has ended. A logged-in user who was
+// in a room and had not logged out is announced as lost to its members.
+func (h *Hub) Disconnect(sid SessionID, reason DisconnectReason, now time.Time) []Output {
+	s := h.sessions[sid]
+	if s == nil {
+		return nil
+	}
+	delete(h.sessions, sid)
+	var out outputs
+	if s.room != nil && !s.closing {
+		r := s.room
+		r.remove(s)
+		n := h.notice(now, wire.NoticeLost, s.name, r.name, "contact with "+s.name+" was lost")
+		if reason == ReasonClosed {
+			n = h.notice(now, wire.NoticeLeft, s.name, r.name, s.name+" left "+r.name)
+		}
+		out.toRoom(r, nil, n)
+	}
+	s.room = nil
+	if s.name != "" && h.names[s.name] == s {
+		delete(h.names, s.name)
+	}
+	return out
+}
+
+// Shutdown tells every session the server is stopping, says Bye and asks
+// for every connection to be closed.
+func (h *Hub) Shutdown(now time.Time) []Output {
+	h.shutdown = true
+	var out outputs
+	notice := h.notice(now, wire.NoticeShutdown, "", "", "the server is shutting down")
+	bye := h.bye(now, wire.ByeShutdown, "the server is shutting down")
+	for _, s := range h.sortedSessions() {
+		if s.closing {
+			continue
+		}
+		out.send(s.id, notice)
+		out.send(s.id, bye)
+		out = append(out, Output{To: s.id, Close: true})
+		h.detach(s)
+	}
+	return out
+}
+
+// detach marks s as closing and silently drops its login and room: used
+// when the hub itself ends a session (takeover, shutdown, limits).
+func (h *Hub) detach(s *session) {
+	s.closing = true
+	if s.room != nil {
+		s.room.remove(s)
+		s.room = nil
+	}
+	if s.name != "" && h.names[s.name] == s {
+		delete(h.names, s.name)
+	}
+}
+
+// outputs collects a call's effects.
+type outputs []Output
+
+func (o *outputs) send(to SessionID, f *wire.Frame) {
+	*o = append(*o, Output{To: to, Frame: f})
+}
+
+// toRoom sends f to every member of r except skip.
+func (o *outputs) toRoom(r *room, skip *session, f *wire.Frame) {
+	for _, m := range r.members {
+		if m != skip && !m.closing {
+			o.send(m.id, f)
+		}
+	}
+}
+
+func ms(now time.Time) int64 { return now.UnixMilli() }
+
+func (h *Hub) reply(now time.Time, id uint32, code wire.Code, text string) *wire.Frame {
+	return &wire.Frame{Type: wire.TypeReply, ID: id, Code: code, From: wire.ServerName, Text: text, Time: ms(now)}
+}
+
+func (h *Hub) notice(now time.Time, kind wire.Code, name, roomName, text string) *wire.Frame {
+	return &wire.Frame{Type: wire.TypeNotice, Code: kind, From: wire.ServerName, Name: name, Room: roomName, Text: text, Time: ms(now)}
+}
+
+func (h *Hub) bye(now time.Time, reason wire.Code, text string) *wire.Frame {
+	return &wire.Frame{Type: wire.TypeBye, Code: reason, From: wire.ServerName, Text: text, Time: ms(now)}
+}
+
+func (r *room) remove(s *session) {
+	for i, m := range r.members {
+		if m == s {
+			r.members = slices.Delete(r.members, i, i+1)
+			return
+		}
+	}
+}
+
+// replace puts s in old's place, keeping the order (takeover).
+func (r *room) replace(old, s *session) {
+	for i, m := range r.members {
+		if m == old {
+			r.members[i] = s
+			return
+		}
+	}
+}
+
+// sortedSessions returns the sessions in ID order, so that outputs that
+// cover every session come in a deterministic order.
+func (h *Hub) sortedSessions() []*session {
+	ss := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		ss = append(ss, s)
+	}
+	slices.SortFunc(ss, func(a, b *session) int { return cmp.Compare(a.id, b.id) })
+	return ss
+}

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"chat/internal/wire"
+)
+
+// history is a room's recent messages, bounded by count and by text bytes
+// so a chatty room cannot grow the server's memory without limit.
+type history struct {
+	msgs  []*wire.Frame // oldest first; msgs[head:] are live
+	head  int
+	bytes int
+}
+
+func (h *history) add(m *wire.Frame, maxLen, maxBytes int) {
+	if maxLen < 0 {
+		return
+	}
+	h.msgs = append(h.msgs, m)
+	h.bytes += len(m.Text)
+	for len(h.msgs)-h.head > maxLen || (h.bytes > maxBytes && len(h.msgs)-h.head > 1) {
+		h.bytes -= len(h.msgs[h.head].Text)
+		h.msgs[h.head] = nil
+		h.head++
+	}
+	// Compact once the dead prefix is as long as the live part, so the
+	// slice stays within twice the bound.
+	if h.head > 0 && h.head >= len(h.msgs)-h.head {
+		n := copy(h.msgs, h.msgs[h.head:])
+		clear(h.msgs[n:])
+		h.msgs, h.head = h.msgs[:n], 0
+	}
+}
+
+// since returns the kept messages with Seq > after.
+func (h *history) since(after uint64) []*wire.Frame {
+	live := h.msgs[h.head:]
+	for i, m := range live {
+		if m.Seq > after {
+			return live[i:]
+		}
+	}
+	return nil
+}
+
+// historyRequest replays a room's kept messages after the given Seq as
+// Message frames, then replies with how many were replayed (Count), the
+// room's last Seq, and whether older ones are gone.
+func (h *Hub) historyRequest(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	reply := func(code wire.Code, text string) *wire.Frame {
+		r := h.reply(now, f.ID, code, text)
+		out.send(s.id, r)
+		return r
+	}
+	if h.cfg.HistoryLen < 0 {
+		reply(wire.ErrUnavailable, "history is not available on this server")
+		return
+	}
+	if ValidName(f.Room) != nil {
+		reply(wire.ErrBadName, badNameText("room", f.Room))
+		return
+	}
+	r := h.rooms[f.Room]
+	if r == nil {
+		reply(wire.ErrNoSuchRoom, "no room named "+f.Room+"; create it with: create "+f.Room)
+		return
+	}
+	after := f.Seq
+	if after > r.seq {
+		after = r.seq
+	}
+	msgs := r.history.since(after)
+	for _, m := range msgs {
+		out.send(s.id, m)
+	}
+	text := fmt.Sprintf("%s from %s", plural(len(msgs), "message", "messages"), r.name)
+	missed := r.seq - after
+	if gone := missed - uint64(len(msgs)); gone > 0 {
+		text += fmt.Sprintf("; %d older %s no longer kept", gone, map[bool]string{true: "message is", false: "messages are"}[gone == 1])
+	}
+	rep := reply(wire.OK, text)
+	rep.Room, rep.Seq, rep.Count = r.name, r.seq, uint64(len(msgs))
+}

@@ -1,0 +1,401 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"chat/internal/wire"
+)
+
+// Handle applies one decoded frame from a session and returns its effects.
+// Every request gets exactly one Reply echoing its ID, unless the session is
+// closing (the hub already said Bye) or unknown.
+func (h *Hub) Handle(sid SessionID, f *wire.Frame, now time.Time) []Output {
+	s := h.sessions[sid]
+	if s == nil || s.closing {
+		return nil
+	}
+	var out outputs
+	h.handle(&out, s, f, now)
+	return out
+}
+
+// BadFrame answers a frame whose body did not parse (its length prefix
+// still framed it, so the connection goes on): Reply ErrBadRequest, id 0.
+func (h *Hub) BadFrame(sid SessionID, now time.Time) []Output {
+	s := h.sessions[sid]
+	if s == nil || s.closing {
+		return nil
+	}
+	return []Output{{To: sid, Frame: h.reply(now, 0, wire.ErrBadRequest, "malformed frame: it was ignored")}}
+}
+
+func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	replyTo := func(code wire.Code, text string) *wire.Frame {
+		r := h.reply(now, f.ID, code, text)
+		out.send(s.id, r)
+		return r
+	}
+	if f.Type == wire.TypePong {
+		return // liveness only; the loop noted the activity
+	}
+	if !f.Type.IsRequest() {
+		replyTo(wire.ErrUnknown, "unknown request type "+strconv.Itoa(int(f.Type)))
+		return
+	}
+	if f.ID == 0 {
+		replyTo(wire.ErrBadRequest, "bad request: every request needs a nonzero id")
+		return
+	}
+	if h.shutdown {
+		replyTo(wire.ErrUnavailable, "the server is shutting down")
+		return
+	}
+	if !s.hello {
+		if f.Type != wire.TypeHello {
+			replyTo(wire.ErrNoHello, "say hello first: the connection must start with a Hello")
+			return
+		}
+		if f.Version != wire.Version {
+			replyTo(wire.ErrVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks version %d", f.Version, wire.Version))
+			out.send(s.id, h.bye(now, wire.ByeMalformed, "unsupported protocol version"))
+			*out = append(*out, Output{To: s.id, Close: true})
+			h.detach(s)
+			return
+		}
+		s.hello = true
+		r := replyTo(wire.OK, h.cfg.Software)
+		r.Version = wire.Version
+		return
+	}
+	switch f.Type {
+	case wire.TypeHello:
+		replyTo(wire.ErrBadRequest, "hello was already received on this connection")
+		return
+	case wire.TypePing:
+		replyTo(wire.OK, "pong")
+		return
+	case wire.TypeLogin:
+		h.login(out, s, f, now)
+		return
+	case wire.TypeClaim:
+		h.claim(out, s, f, now)
+		return
+	}
+	if s.name == "" {
+		replyTo(wire.ErrNotLoggedIn, "please log in first: login NAME")
+		return
+	}
+	switch f.Type {
+	case wire.TypeLogout:
+		name := s.name
+		h.leaveRoom(out, s, now)
+		delete(h.names, s.name)
+		s.name, s.guest, s.failures = "", false, 0
+		replyTo(wire.OK, "goodbye "+name)
+	case wire.TypeCreate:
+		h.create(out, s, f, now)
+	case wire.TypeEnter:
+		h.enter(out, s, f, now)
+	case wire.TypeLeave:
+		if s.room == nil {
+			replyTo(wire.ErrNotInRoom, "you are not in a room")
+			return
+		}
+		name := s.room.name
+		h.leaveRoom(out, s, now)
+		replyTo(wire.OK, "you left "+name)
+	case wire.TypeWho:
+		h.who(out, s, f, now)
+	case wire.TypeRooms:
+		h.listRooms(out, s, f, now)
+	case wire.TypeSay:
+		h.say(out, s, f, now)
+	case wire.TypeTell:
+		h.tell(out, s, f, now)
+	case wire.TypeHistory:
+		h.historyRequest(out, s, f, now)
+	default:
+		replyTo(wire.ErrUnknown, "unknown request type "+strconv.Itoa(int(f.Type)))
+	}
+}
+
+func badNameText(kind, name string) string {
+	return fmt.Sprintf("bad %s name %s: use 1 to %d characters without spaces", kind, quoteName(name), wire.MaxNameRunes)
+}
+
+func (h *Hub) login(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	if s.name != "" {
+		out.send(s.id, h.reply(now, f.ID, wire.ErrLoggedIn, "you are already logged in as "+s.name))
+		return
+	}
+	if ValidName(f.Name) != nil {
+		out.send(s.id, h.reply(now, f.ID, wire.ErrBadName, badNameText("user", f.Name)))
+		return
+	}
+	if f.Secret == "" || len(f.Secret) > wire.MaxSecretBytes {
+		// Not worth a hash: it cannot be right.
+		h.loginFailed(out, s, f.ID, now)
+		return
+	}
+	s.verifying = true
+	*out = append(*out, Output{To: s.id, Verify: &VerifyRequest{Session: s.id, ReqID: f.ID, Name: f.Name, Secret: f.Secret}})
+}
+
+func (h *Hub) loginFailed(out *outputs, s *session, id uint32, now time.Time) {
+	s.failures++
+	out.send(s.id, h.reply(now, id, wire.ErrBadLogin, "login failed: wrong name or password"))
+	if s.failures >= h.cfg.MaxLoginFailures {
+		out.send(s.id, h.bye(now, wire.ByeLimit, fmt.Sprintf("too many failed logins (%d)", s.failures)))
+		*out = append(*out, Output{To: s.id, Close: true})
+		h.detach(s)
+	}
+}
+
+// LoginResult completes a login after the password check ran. A session
+// that ended meanwhile is ignored.
+func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, now time.Time) []Output {
+	s := h.sessions[sid]
+	if s == nil || s.closing || !s.verifying {
+		return nil
+	}
+	s.verifying = false
+	var out outputs
+	switch {
+	case h.shutdown:
+		out.send(sid, h.reply(now, reqID, wire.ErrUnavailable, "the server is shutting down"))
+	case v == VerdictUnavailable:
+		out.send(sid, h.reply(now, reqID, wire.ErrUnavailable, "the server cannot check passwords right now; try again shortly"))
+	case v != VerdictOK:
+		h.loginFailed(&out, s, reqID, now)
+	case s.name != "":
+		// Cannot happen while the loop holds frames back during a check.
+		out.send(sid, h.reply(now, reqID, wire.ErrLoggedIn, "you are already logged in as "+s.name))
+	default:
+		r := h.reply(now, reqID, wire.OK, "welcome "+name)
+		r.Name = name
+		if old := h.names[name]; old != nil {
+			// Takeover: the new connection inherits the room, silently.
+			out.send(old.id, h.bye(now, wire.ByeTakeover, "you logged in from another connection"))
+			out = append(out, Output{To: old.id, Close: true})
+			if old.room != nil {
+				s.room = old.room
+				s.room.replace(old, s)
+				old.room = nil
+				r.Room = s.room.name
+				r.Seq = s.room.seq
+			}
+			h.detach(old)
+		}
+		s.name, s.guest, s.failures = name, false, 0
+		h.names[name] = s
+		out.send(sid, r)
+	}
+	return out
+}
+
+func (h *Hub) claim(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	reply := func(code wire.Code, text string) { out.send(s.id, h.reply(now, f.ID, code, text)) }
+	switch {
+	case !h.cfg.Guests:
+		reply(wire.ErrGuestsClosed, "this server allows no guests; log in with: login NAME")
+	case s.name != "":
+		reply(wire.ErrLoggedIn, "you are already logged in as "+s.name)
+	case ValidName(f.Name) != nil:
+		reply(wire.ErrBadName, badNameText("user", f.Name))
+	case h.names[f.Name] != nil:
+		reply(wire.ErrNameTaken, "the name "+f.Name+" is in use; choose another")
+	case h.cfg.IsRegistered != nil && h.cfg.IsRegistered(f.Name):
+		reply(wire.ErrNameTaken, "the name "+f.Name+" belongs to a registered user; log in with: login "+f.Name)
+	default:
+		s.name, s.guest = f.Name, true
+		h.names[f.Name] = s
+		r := h.reply(now, f.ID, wire.OK, "welcome "+f.Name)
+		r.Name = f.Name
+		out.send(s.id, r)
+	}
+}
+
+func (h *Hub) create(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	reply := func(code wire.Code, text string) { out.send(s.id, h.reply(now, f.ID, code, text)) }
+	switch {
+	case ValidName(f.Room) != nil:
+		reply(wire.ErrBadName, badNameText("room", f.Room))
+	case h.rooms[f.Room] != nil:
+		reply(wire.ErrRoomExists, "room "+f.Room+" already exists")
+	case len(h.rooms) >= h.cfg.MaxRooms:
+		reply(wire.ErrLimit, fmt.Sprintf("cannot create room %s: the server has reached its limit of %d rooms", f.Room, h.cfg.MaxRooms))
+	default:
+		h.rooms[f.Room] = &room{name: f.Room}
+		reply(wire.OK, "created room "+f.Room+"; enter it with: enter "+f.Room)
+	}
+}
+
+func (h *Hub) enter(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	if ValidName(f.Room) != nil {
+		out.send(s.id, h.reply(now, f.ID, wire.ErrBadName, badNameText("room", f.Room)))
+		return
+	}
+	r := h.rooms[f.Room]
+	if r == nil {
+		out.send(s.id, h.reply(now, f.ID, wire.ErrNoSuchRoom, "no room named "+f.Room+"; create it with: create "+f.Room))
+		return
+	}
+	if s.room == r {
+		rep := h.reply(now, f.ID, wire.OK, "you are already in "+r.name)
+		rep.Room, rep.Seq = r.name, r.seq
+		out.send(s.id, rep)
+		return
+	}
+	h.leaveRoom(out, s, now)
+	others := make([]string, 0, len(r.members))
+	for _, m := range r.members {
+		others = append(others, m.name)
+	}
+	slices.Sort(others)
+	out.toRoom(r, nil, h.notice(now, wire.NoticeEntered, s.name, r.name, s.name+" entered "+r.name))
+	r.members = append(r.members, s)
+	s.room = r
+	text := "you entered " + r.name
+	if len(others) > 0 {
+		text += " with " + strings.Join(others, ", ")
+	}
+	rep := h.reply(now, f.ID, wire.OK, text)
+	rep.Room, rep.Seq = r.name, r.seq
+	out.send(s.id, rep)
+}
+
+// leaveRoom takes s out of its room, if any, and tells the others.
+func (h *Hub) leaveRoom(out *outputs, s *session, now time.Time) {
+	r := s.room
+	if r == nil {
+		return
+	}
+	r.remove(s)
+	s.room = nil
+	out.toRoom(r, nil, h.notice(now, wire.NoticeLeft, s.name, r.name, s.name+" left "+r.name))
+}
+
+func (h *Hub) who(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	users := make([]wire.User, 0, len(h.names))
+	for name, u := range h.names {
+		e := wire.User{Name: name}
+		if u.room != nil {
+			e.Room = u.room.name
+		}
+		users = append(users, e)
+	}
+	slices.SortFunc(users, func(a, b wire.User) int { return strings.Compare(a.Name, b.Name) })
+	text := plural(len(users), "user", "users") + " connected"
+	shown := fitFrame(len(users), func(i int) int { return len(users[i].Name) + len(users[i].Room) })
+	if shown < len(users) {
+		text += fmt.Sprintf(" (the first %d are listed)", shown)
+	}
+	r := h.reply(now, f.ID, wire.OK, text)
+	r.Users = users[:shown]
+	r.Count = uint64(len(users))
+	out.send(s.id, r)
+}
+
+func (h *Hub) listRooms(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	rows := make([]wire.Room, 0, len(h.rooms))
+	for name, r := range h.rooms {
+		rows = append(rows, wire.Room{Name: name, Members: uint64(len(r.members))})
+	}
+	slices.SortFunc(rows, func(a, b wire.Room) int { return strings.Compare(a.Name, b.Name) })
+	text := plural(len(rows), "room", "rooms")
+	if len(rows) == 0 {
+		text = "no rooms yet; create one with: create ROOM"
+	}
+	shown := fitFrame(len(rows), func(i int) int { return len(rows[i].Name) })
+	if shown < len(rows) {
+		text += fmt.Sprintf(" (the first %d are listed)", shown)
+	}
+	r := h.reply(now, f.ID, wire.OK, text)
+	r.Rooms = rows[:shown]
+	r.Count = uint64(len(rows))
+	out.send(s.id, r)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// checkText applies the message text rules; it returns a nonzero code and
+// the reply text when they are broken.
+func checkText(text string) (wire.Code, string) {
+	switch {
+	case text == "":
+		return wire.ErrBadRequest, "a message needs some text"
+	case !utf8.ValidString(text):
+		return wire.ErrBadRequest, "message text is not valid UTF-8"
+	}
+	if n := utf8.RuneCountInString(text); n > wire.MaxTextRunes {
+		return wire.ErrTooLong, fmt.Sprintf("message too long: %d characters, the limit is %d", n, wire.MaxTextRunes)
+	}
+	return wire.OK, ""
+}
+
+func (h *Hub) say(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	if s.room == nil {
+		out.send(s.id, h.reply(now, f.ID, wire.ErrNotInRoom, "you are not in a room; enter one with: enter ROOM"))
+		return
+	}
+	if code, text := checkText(f.Text); code != wire.OK {
+		out.send(s.id, h.reply(now, f.ID, code, text))
+		return
+	}
+	r := s.room
+	r.seq++
+	m := &wire.Frame{Type: wire.TypeMessage, From: s.name, Room: r.name, Text: f.Text, Time: ms(now), Seq: r.seq}
+	r.history.add(m, h.cfg.HistoryLen, h.cfg.HistoryBytes)
+	out.toRoom(r, s, m)
+	rep := h.reply(now, f.ID, wire.OK, "")
+	rep.Room, rep.Seq = r.name, r.seq
+	out.send(s.id, rep)
+}
+
+func (h *Hub) tell(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	reply := func(code wire.Code, text string) { out.send(s.id, h.reply(now, f.ID, code, text)) }
+	if ValidName(f.To) != nil {
+		reply(wire.ErrBadName, badNameText("user", f.To))
+		return
+	}
+	if f.To == s.name {
+		reply(wire.ErrSelf, "you cannot send a private message to yourself")
+		return
+	}
+	if code, text := checkText(f.Text); code != wire.OK {
+		reply(code, text)
+		return
+	}
+	to := h.names[f.To]
+	if to == nil || to.closing {
+		reply(wire.ErrNoSuchUser, "no user named "+f.To+" is connected")
+		return
+	}
+	out.send(to.id, &wire.Frame{Type: wire.TypePrivate, From: s.name, To: f.To, Text: f.Text, Time: ms(now)})
+	reply(wire.OK, "message sent to "+f.To)
+}
+
+// fitFrame returns how many of n list entries fit in one frame, given each
+// entry's string bytes; the rest of an entry's encoding is under 24 bytes.
+// A who or rooms reply over wire.MaxFrameSize could not be decoded.
+func fitFrame(n int, strBytes func(i int) int) int {
+	const budget = wire.MaxFrameSize - 4096 // the reply's other fields
+	size := 0
+	for i := 0; i < n; i++ {
+		size += strBytes(i) + 24
+		if size > budget {
+			return i
+		}
+	}
+	return n
+}

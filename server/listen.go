@@ -1,0 +1,108 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// listen opens a non-blocking TCP listening socket with the ordinary socket
+// calls (socket, setsockopt, bind, listen) and returns it with the address
+// it is bound to. An address without a host (":7777") listens on every
+// interface, IPv6 and IPv4 together where the system has IPv6.
+func listen(addr string) (int, string, error) {
+	ta, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return -1, "", fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if ta.IP == nil {
+		fd, bound, err := listenIP(net.IPv6unspecified, "", ta.Port)
+		if err == nil || !errors.Is(err, unix.EAFNOSUPPORT) {
+			return fd, bound, wrapListen(addr, err)
+		}
+		fd, bound, err = listenIP(net.IPv4zero, "", ta.Port)
+		return fd, bound, wrapListen(addr, err)
+	}
+	fd, bound, err := listenIP(ta.IP, ta.Zone, ta.Port)
+	return fd, bound, wrapListen(addr, err)
+}
+
+func wrapListen(addr string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("listen on %s: %w", addr, err)
+}
+
+func listenIP(ip net.IP, zone string, port int) (fd int, bound string, err error) {
+	var sa unix.Sockaddr
+	family := unix.AF_INET6
+	if ip4 := ip.To4(); ip4 != nil && !ip.Equal(net.IPv6unspecified) {
+		family = unix.AF_INET
+		a := &unix.SockaddrInet4{Port: port}
+		copy(a.Addr[:], ip4)
+		sa = a
+	} else {
+		a := &unix.SockaddrInet6{Port: port}
+		copy(a.Addr[:], ip.To16())
+		if zone != "" {
+			ifi, err := net.InterfaceByName(zone)
+			if err != nil {
+				return -1, "", err
+			}
+			a.ZoneId = uint32(ifi.Index)
+		}
+		sa = a
+	}
+	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return -1, "", fmt.Errorf("socket: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+		}
+	}()
+	// Restart without waiting for TIME_WAIT connections of a previous run.
+	if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return -1, "", fmt.Errorf("setsockopt SO_REUSEADDR: %w", err)
+	}
+	if family == unix.AF_INET6 && ip.IsUnspecified() {
+		// Serve IPv4 clients on the same socket.
+		if err = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
+			return -1, "", fmt.Errorf("setsockopt IPV6_V6ONLY: %w", err)
+		}
+	}
+	if err = unix.Bind(fd, sa); err != nil {
+		return -1, "", fmt.Errorf("bind: %w", err)
+	}
+	if err = unix.Listen(fd, 4096); err != nil {
+		return -1, "", fmt.Errorf("listen: %w", err)
+	}
+	got, err := unix.Getsockname(fd)
+	if err != nil {
+		return -1, "", fmt.Errorf("getsockname: %w", err)
+	}
+	return fd, sockaddrString(got), nil
+}
+
+// sockaddrString formats a socket address as HOST:PORT.
+func sockaddrString(sa unix.Sockaddr) string {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
+	case *unix.SockaddrInet6:
+		ip := net.IP(a.Addr[:])
+		host := ip.String()
+		if a.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
+				host += "%" + ifi.Name
+			}
+		}
+		return net.JoinHostPort(host, strconv.Itoa(a.Port))
+	}
+	return "unknown address"
+}

@@ -1,0 +1,515 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"chat/internal/poller"
+	"chat/internal/wire"
+)
+
+// acceptRetryDelay is how long accepting pauses after the process ran out
+// of descriptors, unless a connection closes first.
+const acceptRetryDelay = 500 * time.Millisecond
+
+// loop is the poll loop. It returns when the shutdown is complete.
+func (s *Server) loop() error {
+	var evs []poller.Event
+	for {
+		timeout := s.timeout(time.Now())
+		var err error
+		evs, err = s.poll.Wait(timeout, evs)
+		if err != nil {
+			s.cfg.Logf("%v: stopping", err)
+			return err
+		}
+		now := time.Now()
+		for _, ev := range evs {
+			switch {
+			case ev.Fd == s.wakeR:
+				s.drainWake()
+			case ev.Fd == s.lfd:
+				s.accept(now)
+			default:
+				if c := s.conns[ev.Fd]; c != nil {
+					s.ready(c, ev, now)
+				}
+			}
+			s.reap(now)
+		}
+		s.collect(now)
+		if s.stop.Load() && !s.shutting {
+			s.beginShutdown(now)
+		}
+		s.expire(now)
+		if s.shutting && (len(s.conns) == 0 || !now.Before(s.deadline)) {
+			if n := len(s.conns); n > 0 {
+				s.cfg.Logf("shutdown: closing %d connections that did not finish in time", n)
+			}
+			s.cfg.Logf("shutdown complete")
+			return nil
+		}
+	}
+}
+
+// timeout is how long poll may wait: until the nearest deadline.
+func (s *Server) timeout(now time.Time) time.Duration {
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if s.acceptPaused {
+		consider(s.acceptRetry)
+	}
+	if s.shutting {
+		consider(s.deadline)
+	} else if s.cfg.PingInterval > 0 {
+		consider(s.nextSweep)
+	}
+	for c := range s.closingSet {
+		consider(c.deadline)
+	}
+	if next.IsZero() {
+		return -1
+	}
+	return max(next.Sub(now), 0)
+}
+
+func (s *Server) drainWake() {
+	var b [64]byte
+	for {
+		n, err := unix.Read(s.wakeR, b[:])
+		if n <= 0 || err != nil {
+			return
+		}
+	}
+}
+
+// accept takes every pending connection. Running out of descriptors pauses
+// accepting (instead of spinning on a listening socket that stays
+// readable) until a connection closes or acceptRetryDelay passes.
+func (s *Server) accept(now time.Time) {
+	for s.lfd >= 0 {
+		fd, sa, err := unix.Accept4(s.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		if err != nil {
+			switch err {
+			case unix.EAGAIN:
+			case unix.EINTR, unix.ECONNABORTED, unix.EPROTO:
+				continue
+			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+				if !s.acceptLogged {
+					s.acceptLogged = true
+					s.cfg.Logf("accept: %v: pausing new connections until descriptors are free", err)
+				}
+				s.acceptPaused = true
+				s.acceptRetry = now.Add(acceptRetryDelay)
+				s.poll.SetRead(s.lfd, false)
+			default:
+				s.cfg.Logf("accept: %v", err)
+			}
+			return
+		}
+		s.acceptLogged = false
+		// Small frames go out at once rather than wait for more (Nagle).
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		if err := s.poll.Add(fd); err != nil {
+			s.cfg.Logf("accept: %v", err)
+			unix.Close(fd)
+			continue
+		}
+		s.nextSid++
+		c := &conn{fd: fd, sid: s.nextSid, addr: sockaddrString(sa), lastHeard: now}
+		c.ip, _, _ = net.SplitHostPort(c.addr)
+		s.conns[fd] = c
+		s.bySid[c.sid] = c
+		s.perAddr[c.ip]++
+		if n := s.perAddr[c.ip]; s.cfg.MaxPerAddr > 0 && n > s.cfg.MaxPerAddr {
+			// Refused: the hub never sees this connection.
+			s.cfg.Logf("session %d: refused %s: %d connections from that address", c.sid, c.addr, n-1)
+			c.hubGone = true
+			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeLimit, From: wire.ServerName, Time: now.UnixMilli(),
+				Text: fmt.Sprintf("too many connections from your address (limit %d)", s.cfg.MaxPerAddr)}
+			if err := c.write(wire.Encode(bye), s.cfg.MaxOutput); err != nil {
+				s.kill(c, "write: "+err.Error())
+				continue
+			}
+			s.startClosing(c, "too many connections from its address", now)
+			continue
+		}
+		s.hub.Connect(c.sid, c.addr, now)
+		s.cfg.Logf("session %d: connection from %s", c.sid, c.addr)
+	}
+}
+
+// resumeAccept turns accepting back on after a pause.
+func (s *Server) resumeAccept() {
+	if s.acceptPaused && s.lfd >= 0 {
+		s.acceptPaused = false
+		s.poll.SetRead(s.lfd, true)
+	}
+}
+
+// ready handles poll's report for one connection.
+func (s *Server) ready(c *conn, ev poller.Event, now time.Time) {
+	if ev.Writable && c.pending() > 0 {
+		if err := c.flush(); err != nil {
+			s.kill(c, "write: "+err.Error())
+			return
+		}
+		s.afterWrite(c)
+	}
+	if c.dead || (!ev.Readable && !ev.Hangup && !ev.Err) {
+		return
+	}
+	if c.verifying && !c.closing {
+		if ev.Hangup || ev.Err {
+			// Not reading now; leave the poll set until the check is done.
+			s.poll.Remove(c.fd)
+			c.parked = true
+		}
+		return
+	}
+	s.read(c, now)
+}
+
+// read does one read and hands the whole frames to the hub.
+func (s *Server) read(c *conn, now time.Time) {
+	n, err := unix.Read(c.fd, s.rbuf)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return
+	case err != nil:
+		s.kill(c, "read: "+err.Error())
+		return
+	case n == 0:
+		c.eof = true
+		if c.closing {
+			s.kill(c, c.why)
+			return
+		}
+		s.lose(c, "connection closed by the peer", now)
+		return
+	}
+	if c.closing {
+		return // draining before close: input is dropped
+	}
+	c.lastHeard, c.pinged = now, false
+	c.dec.Feed(s.rbuf[:n])
+	c.fed += n
+	s.process(c, now)
+	if c.fed > 256<<10 && c.dec.Buffered() == 0 {
+		// The decoder's buffer keeps the size of the biggest input it
+		// held; let an idle session give that memory back.
+		c.dec, c.fed = wire.Decoder{}, 0
+	}
+}
+
+// process decodes and handles buffered frames until none is whole, a
+// password check holds the session, or the session closes.
+func (s *Server) process(c *conn, now time.Time) {
+	var f wire.Frame
+	for !c.verifying && !c.closing && !c.dead {
+		ok, err := c.dec.Next(&f)
+		if err != nil {
+			if errors.Is(err, wire.ErrMalformed) {
+				s.apply(s.hub.BadFrame(c.sid, now), now)
+				continue
+			}
+			// A bad length cannot be skipped: say why and close.
+			s.cfg.Logf("session %d: %v", c.sid, err)
+			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeMalformed, From: wire.ServerName,
+				Text: "bad frame: " + err.Error(), Time: now.UnixMilli()}
+			if err := c.write(wire.Encode(bye), s.cfg.MaxOutput+1024); err != nil {
+				s.kill(c, "write: "+err.Error())
+				return
+			}
+			s.lose(c, "malformed stream", now)
+			return
+		}
+		if !ok {
+			return
+		}
+		s.apply(s.hub.Handle(c.sid, &f, now), now)
+	}
+}
+
+// apply carries out the hub's outputs.
+func (s *Server) apply(outs []Output, now time.Time) {
+	var last *wire.Frame
+	var enc []byte
+	for _, o := range outs {
+		c := s.bySid[o.To]
+		if o.Verify != nil {
+			if c == nil || c.closing || c.dead {
+				continue
+			}
+			c.verifying = true
+			s.poll.SetRead(c.fd, false)
+			if !s.ver.Submit(*o.Verify) {
+				s.results = append(s.results, VerifyResult{VerifyRequest: *o.Verify, Verdict: VerdictUnavailable})
+			}
+			continue
+		}
+		if o.Frame != nil && c != nil && !c.closing && !c.dead {
+			if o.Frame != last {
+				// Frames shared by many outputs (room messages) are
+				// encoded once.
+				last = o.Frame
+				s.ebuf = wire.Append(s.ebuf[:0], o.Frame)
+				enc = s.ebuf
+			}
+			if err := c.write(enc, s.cfg.MaxOutput); err != nil {
+				if err == errSlow {
+					s.cfg.Logf("session %d: %v: closing it", c.sid, err)
+				}
+				s.kill(c, "write: "+err.Error())
+				continue
+			}
+			s.afterWrite(c)
+		}
+		if o.Close && c != nil && !c.dead {
+			// The hub has said Bye and forgotten the session's login.
+			s.startClosing(c, "closed by the server", now)
+		}
+	}
+	if cap(s.ebuf) > 1<<20 {
+		s.ebuf = nil
+	}
+}
+
+// afterWrite sets write interest to match the queue, and moves a closing
+// connection on once its output is out.
+func (s *Server) afterWrite(c *conn) {
+	s.poll.SetWrite(c.fd, c.pending() > 0)
+	if c.closing && c.pending() == 0 && !c.wrShut {
+		c.wrShut = true
+		unix.Shutdown(c.fd, unix.SHUT_WR)
+		if c.eof {
+			s.kill(c, c.why)
+		}
+	}
+}
+
+// collect handles the password checks that finished.
+func (s *Server) collect(now time.Time) {
+	for {
+		var r VerifyResult
+		if len(s.results) > 0 {
+			r, s.results = s.results[0], s.results[1:]
+		} else {
+			select {
+			case r = <-s.ver.Results():
+			default:
+				return
+			}
+		}
+		c := s.bySid[r.Session]
+		if c == nil || c.dead {
+			continue
+		}
+		switch r.Verdict {
+		case VerdictOK:
+			s.cfg.Logf("session %d: logged in as %s", r.Session, r.Name)
+		case VerdictWrong:
+			s.cfg.Logf("session %d: failed login as %s", r.Session, r.Name)
+		default:
+			s.cfg.Logf("session %d: login as %s could not be checked", r.Session, r.Name)
+		}
+		s.apply(s.hub.LoginResult(r.Session, r.ReqID, r.Name, r.Verdict, now), now)
+		s.resume(c, now)
+		s.reap(now)
+	}
+}
+
+// resume lets a session's frames flow again after its password check.
+func (s *Server) resume(c *conn, now time.Time) {
+	if c.dead || !c.verifying {
+		return
+	}
+	c.verifying = false
+	if c.parked {
+		c.parked = false
+		if err := s.poll.Add(c.fd); err != nil {
+			s.kill(c, err.Error())
+			return
+		}
+		s.poll.SetWrite(c.fd, c.pending() > 0)
+	} else {
+		s.poll.SetRead(c.fd, true)
+	}
+	if !c.closing {
+		s.process(c, now)
+	}
+}
+
+// lose ends a session the peer left (EOF, malformed stream): the hub tells
+// the room, then pending output is flushed before the socket closes.
+func (s *Server) lose(c *conn, why string, now time.Time) {
+	if !c.hubGone {
+		c.hubGone = true
+		s.apply(s.hub.Disconnect(c.sid, ReasonLost, now), now)
+	}
+	s.startClosing(c, why, now)
+}
+
+// startClosing begins an orderly close: flush, shut the write side, drain
+// input until EOF, close; all within ShutdownTimeout.
+func (s *Server) startClosing(c *conn, why string, now time.Time) {
+	if c.closing || c.dead {
+		return
+	}
+	c.closing, c.why = true, why
+	c.deadline = now.Add(s.cfg.ShutdownTimeout)
+	if s.shutting && s.deadline.Before(c.deadline) {
+		c.deadline = s.deadline
+	}
+	s.closingSet[c] = struct{}{}
+	if c.verifying {
+		// The check's result will be ignored; read again to see EOF.
+		c.verifying = false
+		if c.parked {
+			c.parked = false
+			s.poll.Add(c.fd)
+		}
+		s.poll.SetRead(c.fd, true)
+	}
+	s.afterWrite(c)
+}
+
+// kill marks a connection to be closed at once; reap does it, so closing
+// never happens in the middle of applying outputs.
+func (s *Server) kill(c *conn, why string) {
+	if c.dead {
+		return
+	}
+	c.dead, c.why = true, why
+	s.dying = append(s.dying, c)
+}
+
+// reap closes the killed connections, telling the hub about each; that may
+// kill more (a write to a room member failing), hence the loop.
+func (s *Server) reap(now time.Time) {
+	for len(s.dying) > 0 {
+		c := s.dying[0]
+		s.dying = s.dying[1:]
+		if !c.hubGone {
+			c.hubGone = true
+			s.apply(s.hub.Disconnect(c.sid, ReasonLost, now), now)
+		}
+		s.closeConn(c)
+	}
+	s.dying = s.dying[:0]
+}
+
+func (s *Server) closeConn(c *conn) {
+	if !c.parked {
+		s.poll.Remove(c.fd)
+	}
+	delete(s.conns, c.fd)
+	delete(s.bySid, c.sid)
+	delete(s.closingSet, c)
+	if s.perAddr[c.ip]--; s.perAddr[c.ip] <= 0 {
+		delete(s.perAddr, c.ip)
+	}
+	unix.Close(c.fd)
+	c.fd = -1
+	s.cfg.Logf("session %d: closed (%s)", c.sid, c.why)
+	s.resumeAccept()
+}
+
+// expire closes connections whose close took too long, and retries accept.
+func (s *Server) expire(now time.Time) {
+	for c := range s.closingSet {
+		if !now.Before(c.deadline) {
+			s.kill(c, c.why+"; closed before the peer finished")
+		}
+	}
+	s.reap(now)
+	if !s.shutting && s.cfg.PingInterval > 0 && !now.Before(s.nextSweep) {
+		s.sweep(now)
+	}
+	if s.acceptPaused && !now.Before(s.acceptRetry) {
+		s.resumeAccept()
+	}
+}
+
+// beginShutdown starts the graceful shutdown.
+func (s *Server) beginShutdown(now time.Time) {
+	s.shutting = true
+	if s.cfg.Signals {
+		// From here a second Ctrl-C kills the process at once, whatever
+		// state the shutdown gets stuck in.
+		signal.Reset(os.Interrupt)
+	}
+	s.cfg.Logf("shutting down: telling %d sessions", len(s.conns))
+	s.deadline = now.Add(s.cfg.ShutdownTimeout)
+	if s.lfd >= 0 {
+		s.poll.Remove(s.lfd)
+		unix.Close(s.lfd)
+		s.lfd = -1
+	}
+	s.apply(s.hub.Shutdown(now), now)
+	for _, c := range s.conns {
+		s.startClosing(c, "server shutdown", now)
+	}
+	s.reap(now)
+}
+
+// closeAll closes whatever connections remain when Run ends.
+func (s *Server) closeAll() {
+	for _, c := range s.conns {
+		c.why = "server stopped"
+		s.closeConn(c)
+	}
+}
+
+// sweep pings connections that have been silent for PingInterval and
+// declares lost those still silent PeerTimeout after the ping. It runs a
+// few times per PingInterval rather than keeping a timer per connection.
+func (s *Server) sweep(now time.Time) {
+	step := max(min(s.cfg.PingInterval, s.cfg.PeerTimeout)/4, 10*time.Millisecond)
+	s.nextSweep = now.Add(step)
+	for _, c := range s.conns {
+		if c.closing || c.dead || c.verifying {
+			continue
+		}
+		silent := now.Sub(c.lastHeard)
+		switch {
+		case c.pinged && silent >= s.cfg.PingInterval+s.cfg.PeerTimeout:
+			s.cfg.Logf("session %d: silent for %v", c.sid, silent.Round(time.Millisecond))
+			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeTimeout, From: wire.ServerName,
+				Text: "no sign of life from your side for " + roundDuration(silent).String(), Time: now.UnixMilli()}
+			if err := c.write(wire.Encode(bye), s.cfg.MaxOutput+1024); err != nil {
+				s.kill(c, "write: "+err.Error())
+				continue
+			}
+			s.lose(c, "peer timed out", now)
+		case !c.pinged && silent >= s.cfg.PingInterval:
+			c.pinged = true
+			ping := &wire.Frame{Type: wire.TypeServerPing, From: wire.ServerName, Time: now.UnixMilli()}
+			if err := c.write(wire.Encode(ping), s.cfg.MaxOutput+1024); err != nil {
+				s.kill(c, "write: "+err.Error())
+				continue
+			}
+			s.afterWrite(c)
+		}
+	}
+	s.reap(now)
+}
+
+// roundDuration rounds d for a message: whole seconds, or milliseconds
+// below one second.
+func roundDuration(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}

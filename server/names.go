@@ -1,0 +1,49 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+
+	"chat/internal/wire"
+)
+
+// ValidName checks a user or room name against the protocol's rules: 1 to
+// wire.MaxNameRunes characters of valid UTF-8, no white space or control
+// characters, and not the server's own name "*".
+func ValidName(s string) error {
+	switch {
+	case s == "":
+		return errors.New("a name cannot be empty")
+	case !utf8.ValidString(s):
+		return errors.New("a name must be valid UTF-8")
+	case s == wire.ServerName:
+		return fmt.Errorf("the name %q is reserved for the server", s)
+	}
+	n := 0
+	for _, r := range s {
+		n++
+		if n > wire.MaxNameRunes {
+			return fmt.Errorf("a name has at most %d characters", wire.MaxNameRunes)
+		}
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+			return errors.New("a name cannot hold spaces or control characters")
+		}
+	}
+	return nil
+}
+
+// quoteName quotes a name for an error text, shortened so that a huge bogus
+// name cannot blow up the reply.
+func quoteName(s string) string {
+	const max = 2 * wire.MaxNameRunes
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return fmt.Sprintf("%q…", s[:cut])
+	}
+	return fmt.Sprintf("%q", s)
+}

@@ -1,0 +1,259 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"chat/internal/poller"
+)
+
+// Config configures a Server. Zero values take the defaults noted.
+type Config struct {
+	// Addr is where to listen, HOST:PORT (default ":7777").
+	Addr string
+	// UsersFile is the users file (default "users.db"). It must exist.
+	UsersFile string
+	// ShutdownTimeout bounds the graceful shutdown: how long output is
+	// flushed before every socket is closed anyway (default 2s). It also
+	// bounds how long one connection that was told Bye may linger.
+	ShutdownTimeout time.Duration
+	// Guests allows guest names without a password (Claim).
+	Guests bool
+	// MaxRooms bounds the number of rooms (default 1000).
+	MaxRooms int
+	// HistoryLen is how many messages a room keeps for History (default
+	// 256; negative turns History off).
+	HistoryLen int
+	// MaxOutput bounds the bytes queued for one connection (default 1 MiB).
+	// A connection that does not read its output past this is closed.
+	MaxOutput int
+	// PingInterval is how long a connection may stay silent before the
+	// server sends it a Ping (default 30s; negative: never).
+	PingInterval time.Duration
+	// PeerTimeout is how long after that Ping a still silent connection is
+	// declared lost (a cut cable sends no FIN): it gets Bye ByeTimeout and
+	// its room is told contact was lost (default 30s).
+	PeerTimeout time.Duration
+	// MaxPerAddr bounds the connections from one IP address; one more gets
+	// Bye ByeLimit and is closed (default 0: no bound).
+	MaxPerAddr int
+	// Workers is the number of password-checking goroutines (default 2).
+	Workers int
+	// Signals makes Run handle SIGINT and SIGTERM with a graceful shutdown.
+	// SIGINT is reset to its default action when the shutdown starts, so a
+	// second Ctrl-C ends the process at once even if the shutdown hangs.
+	Signals bool
+	// Logf receives the log: connections, logins by name, disconnections.
+	// Passwords are never logged. Nil discards the log.
+	Logf func(format string, args ...any)
+}
+
+func (c *Config) defaults() {
+	if c.Addr == "" {
+		c.Addr = ":7777"
+	}
+	if c.UsersFile == "" {
+		c.UsersFile = "users.db"
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 2 * time.Second
+	}
+	if c.MaxOutput <= 0 {
+		c.MaxOutput = 1 << 20
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 30 * time.Second
+	}
+	if c.PeerTimeout <= 0 {
+		c.PeerTimeout = 30 * time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+}
+
+// Server is the chat server: one goroutine (Run) owns every descriptor and
+// waits on them all with poll(2).
+type Server struct {
+	cfg  Config
+	addr string
+	hub  *Hub
+	ver  *Verifier
+
+	lfd          int // listening socket, -1 once closed
+	wakeR, wakeW int
+
+	wakeMu     sync.Mutex // guards wakeW against use after close
+	wakeClosed bool
+	stop       atomic.Bool
+	running    atomic.Bool
+
+	// Owned by the loop goroutine.
+	poll         *poller.Poller
+	conns        map[int]*conn // by descriptor
+	bySid        map[SessionID]*conn
+	closingSet   map[*conn]struct{}
+	dying        []*conn
+	results      []VerifyResult // results produced on the loop (queue full)
+	nextSid      SessionID
+	acceptPaused bool
+	acceptRetry  time.Time
+	acceptLogged bool
+	shutting     bool
+	deadline     time.Time
+	rbuf         []byte
+	ebuf         []byte
+	stopSignals  func()
+	nextSweep    time.Time      // next liveness check
+	perAddr      map[string]int // open connections by peer IP
+}
+
+// New opens the listening socket, the wake pipe and the users file, and
+// starts the password workers. A bad address or an unreadable users file
+// fails here. Run must be called to serve and to release everything.
+func New(cfg Config) (_ *Server, err error) {
+	cfg.defaults()
+	s := &Server{
+		cfg:        cfg,
+		lfd:        -1,
+		wakeR:      -1,
+		wakeW:      -1,
+		poll:       poller.New(),
+		conns:      make(map[int]*conn),
+		bySid:      make(map[SessionID]*conn),
+		closingSet: make(map[*conn]struct{}),
+		perAddr:    make(map[string]int),
+		rbuf:       make([]byte, 64<<10),
+	}
+	defer func() {
+		if err != nil {
+			s.closeFds()
+		}
+	}()
+	s.lfd, s.addr, err = listen(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	var p [2]int
+	if err = unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("wake pipe: %w", err)
+	}
+	s.wakeR, s.wakeW = p[0], p[1]
+	s.ver, err = NewVerifier(cfg.UsersFile, cfg.Workers, s.wake, cfg.Logf)
+	if err != nil {
+		return nil, err
+	}
+	s.hub = NewHub(HubConfig{
+		MaxRooms:     cfg.MaxRooms,
+		Guests:       cfg.Guests,
+		IsRegistered: s.ver.Registered,
+		HistoryLen:   cfg.HistoryLen,
+	})
+	if cfg.Signals {
+		// From here on (before any ready line is printed) a signal means a
+		// graceful shutdown, even if Run has not started yet.
+		s.stopSignals = s.handleSignals()
+	}
+	return s, nil
+}
+
+// Addr returns the address the server listens on, as HOST:PORT.
+func (s *Server) Addr() string { return s.addr }
+
+// Shutdown asks Run to shut down gracefully. It is safe from any goroutine,
+// returns at once, and does nothing once Run has returned.
+func (s *Server) Shutdown() {
+	s.stop.Store(true)
+	s.wake()
+}
+
+// wake makes the loop's poll return by writing a byte to the wake pipe. A
+// full pipe already guarantees a wake-up, so EAGAIN is fine.
+func (s *Server) wake() {
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	if !s.wakeClosed && s.wakeW >= 0 {
+		unix.Write(s.wakeW, []byte{1})
+	}
+}
+
+// closeFds releases the descriptors New opened.
+func (s *Server) closeFds() {
+	if s.ver != nil {
+		s.ver.Close()
+		s.ver = nil
+	}
+	if s.lfd >= 0 {
+		unix.Close(s.lfd)
+		s.lfd = -1
+	}
+	s.wakeMu.Lock()
+	s.wakeClosed = true
+	if s.wakeW >= 0 {
+		unix.Close(s.wakeW)
+		unix.Close(s.wakeR)
+		s.wakeR, s.wakeW = -1, -1
+	}
+	s.wakeMu.Unlock()
+}
+
+// Run serves until Shutdown (or SIGINT/SIGTERM with Config.Signals), then
+// shuts down gracefully: every session is told, output is flushed within
+// ShutdownTimeout, every socket is closed, the workers stop. It returns nil
+// after a graceful shutdown and releases everything in every case.
+func (s *Server) Run() (err error) {
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("server: Run called twice")
+	}
+	if s.stopSignals != nil {
+		defer s.stopSignals()
+	}
+	defer s.closeFds()
+	defer s.closeAll()
+	if err := s.poll.Add(s.lfd); err != nil {
+		return err
+	}
+	if err := s.poll.Add(s.wakeR); err != nil {
+		return err
+	}
+	s.cfg.Logf("listening on %s", s.addr)
+	return s.loop()
+}
+
+// handleSignals turns SIGINT and SIGTERM into Shutdown calls. The returned
+// function stops that and waits for the goroutine to end.
+func (s *Server) handleSignals() func() {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case sig := <-ch:
+				s.cfg.Logf("got %v", sig)
+				s.Shutdown()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+		wg.Wait()
+	}
+}
