@@ -1,0 +1,281 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ReadyPattern matches the line the server prints on standard output once it
+// accepts connections; its group is the address it listens on.
+const ReadyPattern = `chat-server: listening on (\S+)`
+
+// readyTimeout bounds how long a server may take to print its ready line.
+const readyTimeout = 10 * time.Second
+
+var readyLine = regexp.MustCompile(ReadyPattern)
+
+// ServerOptions says how to start a server.
+type ServerOptions struct {
+	// Users are the accounts of the users file: name → password. The file
+	// is made with "chat-server useradd", the way an operator makes it.
+	Users map[string]string
+	// Args are extra flags, after -addr and -users.
+	Args []string
+	// Dir holds the users file; a new temporary directory when empty,
+	// removed when the server is stopped.
+	Dir string
+}
+
+// Server is a chat-server process listening on 127.0.0.1 at a port the
+// kernel chose.
+type Server struct {
+	Addr      string // host:port from the ready line
+	UsersFile string
+
+	cmd     *exec.Cmd
+	stdout  lockedBuffer
+	stderr  lockedBuffer
+	exited  chan struct{}
+	state   *os.ProcessState
+	cleanup func()
+}
+
+// StartServer writes a users file with opts.Users, starts
+// "chat-server -addr 127.0.0.1:0 -users FILE opts.Args..." and waits for its
+// ready line.
+func StartServer(opts ServerOptions) (*Server, error) {
+	bin, err := Binaries()
+	if err != nil {
+		return nil, err
+	}
+	users, cleanup, err := prepareUsers(bin, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{UsersFile: users, exited: make(chan struct{}), cleanup: cleanup}
+	args := append([]string{"-addr", "127.0.0.1:0", "-users", users}, opts.Args...)
+	s.cmd = exec.Command(filepath.Join(bin, ServerBinary), args...)
+	// Its own process group, so ^C typed at the test runner does not reach
+	// it before the test's cleanup does.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	s.cmd.Stdout, s.cmd.Stderr = pw, &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		cleanup()
+		return nil, fmt.Errorf("start chat-server: %w", err)
+	}
+	pw.Close()
+	ready := make(chan string, 1)
+	go s.readStdout(pr, ready)
+	go func() {
+		_ = s.cmd.Wait()
+		s.state = s.cmd.ProcessState
+		close(s.exited)
+	}()
+	select {
+	case s.Addr = <-ready:
+		return s, nil
+	case <-s.exited:
+		err = fmt.Errorf("chat-server exited with status %d before its ready line", ExitStatus(s.state))
+	case <-time.After(readyTimeout):
+		err = fmt.Errorf("chat-server printed no ready line /%s/ within %v", ReadyPattern, readyTimeout)
+	}
+	err = fmt.Errorf("%w\n%s", err, s.Output())
+	s.Kill()
+	return nil, err
+}
+
+// readStdout keeps all of standard output and reports the ready line's
+// address once.
+func (s *Server) readStdout(r *os.File, ready chan<- string) {
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	found := false
+	for sc.Scan() {
+		s.stdout.Write(append(sc.Bytes(), '\n'))
+		if m := readyLine.FindStringSubmatch(sc.Text()); m != nil && !found {
+			found = true
+			ready <- m[1]
+		}
+	}
+}
+
+// Output returns what the server printed so far, for failure messages.
+func (s *Server) Output() string {
+	return fmt.Sprintf("chat-server stdout:\n%s\nchat-server stderr:\n%s", s.stdout.String(), s.stderr.String())
+}
+
+// Stdout and Stderr return what the server printed on each so far.
+func (s *Server) Stdout() string { return s.stdout.String() }
+func (s *Server) Stderr() string { return s.stderr.String() }
+
+// Pid returns the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// Exited is closed when the server has exited.
+func (s *Server) Exited() <-chan struct{} { return s.exited }
+
+// Stop sends sig and waits up to timeout for the server to exit, returning
+// its status (128+N for a death by signal N). A server still running at the
+// deadline is left running: the caller's Kill cleans up.
+func (s *Server) Stop(sig os.Signal, timeout time.Duration) (exitCode int, err error) {
+	select {
+	case <-s.exited:
+	default:
+		if err := s.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			return -1, fmt.Errorf("signal chat-server: %w", err)
+		}
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(timeout):
+		return -1, fmt.Errorf("chat-server still running %v after %v\n%s", timeout, sig, s.Output())
+	}
+	s.cleanup()
+	return ExitStatus(s.state), nil
+}
+
+// Kill ends the server at once if it still runs and removes its files. It is
+// safe to call more than once, and after Stop.
+func (s *Server) Kill() {
+	select {
+	case <-s.exited:
+	default:
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	s.cleanup()
+}
+
+// StartServerTerminal runs the server on a pseudo-terminal, as an operator
+// does, so a spec can type ^C into it. It returns the terminal and the
+// address from the ready line. Closing the terminal removes the users file.
+func StartServerTerminal(opts ServerOptions) (*Terminal, string, error) {
+	bin, err := Binaries()
+	if err != nil {
+		return nil, "", err
+	}
+	users, cleanup, err := prepareUsers(bin, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	args := append([]string{"-addr", "127.0.0.1:0", "-users", users}, opts.Args...)
+	t, err := StartTerminal(filepath.Join(bin, ServerBinary), args...)
+	if err != nil {
+		cleanup()
+		return nil, "", err
+	}
+	t.onClose = cleanup
+	m, err := t.Expect(ReadyPattern, readyTimeout)
+	if err != nil {
+		t.Close()
+		return nil, "", err
+	}
+	return t, m[1], nil
+}
+
+// prepareUsers makes the users file in opts.Dir or a new temporary
+// directory and returns its path and what removes what it made.
+func prepareUsers(bin string, opts ServerOptions) (file string, cleanup func(), err error) {
+	dir := opts.Dir
+	cleanup = func() {}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "chat-server-"); err != nil {
+			return "", nil, err
+		}
+		var once sync.Once
+		cleanup = func() { once.Do(func() { os.RemoveAll(dir) }) }
+	}
+	file = filepath.Join(dir, "users.db")
+	if err := WriteUsers(bin, file, opts.Users); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return file, cleanup, nil
+}
+
+// WriteUsers creates the users file with the given accounts by running
+// "chat-server useradd -users FILE NAME" with the password on standard
+// input. With no accounts it creates an empty file, so the server starts.
+func WriteUsers(bin, file string, users map[string]string) error {
+	if len(users) == 0 {
+		return os.WriteFile(file, nil, 0o600)
+	}
+	names := make([]string, 0, len(users))
+	for name := range users {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		cmd := exec.Command(filepath.Join(bin, ServerBinary), "useradd", "-users", file, name)
+		cmd.Stdin = strings.NewReader(users[name] + "\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("chat-server useradd %s: %w\n%s", name, err, out)
+		}
+	}
+	return nil
+}
+
+// RunServer runs chat-server with args to completion (or until timeout,
+// when it is killed) and returns its status and output: for the runs that
+// must fail at once, and for subcommands.
+func RunServer(timeout time.Duration, args ...string) (exitCode int, stdout, stderr string, err error) {
+	bin, err := Binaries()
+	if err != nil {
+		return -1, "", "", err
+	}
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(filepath.Join(bin, ServerBinary), args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		return -1, "", "", err
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return ExitStatus(cmd.ProcessState), out.String(), errOut.String(), nil
+	case <-time.After(timeout):
+		_ = cmd.Process.Kill()
+		<-done
+		return -1, out.String(), errOut.String(), fmt.Errorf("chat-server %s still running after %v", strings.Join(args, " "), timeout)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that one goroutine writes while others read.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -1,0 +1,327 @@
+// Package scenarios runs the testscript scenarios (*.txtar) against the real
+// binaries. Each scenario is a story a person could play by hand: start a
+// server, open clients on terminals, type, and look at the screens.
+package scenarios
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"chat/harness"
+)
+
+// expectTimeout bounds how long expect waits for output; lineTimeout how
+// long line waits for a key press to show.
+const (
+	expectTimeout = 10 * time.Second
+	lineTimeout   = 2 * time.Second
+	stopTimeout   = 10 * time.Second
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := harness.RemoveBuilt(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
+
+func TestScenarios(t *testing.T) {
+	bin, err := harness.Binaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: ".",
+		Setup: func(env *testscript.Env) error {
+			st := &scriptState{bin: bin, dir: env.WorkDir, clients: map[string]*harness.Terminal{}}
+			env.Values[stateKey{}] = st
+			env.Defer(st.cleanup)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"server": cmdServer,
+			"client": cmdClient,
+			"send":   cmdSend,
+			"keys":   cmdKeys,
+			"expect": cmdExpect,
+			"line":   cmdLine,
+			"login":  cmdLogin,
+			"exited": cmdExited,
+			"crash":  cmdCrash,
+		},
+	})
+}
+
+type stateKey struct{}
+
+// scriptState is what one script's commands share: its server and its
+// clients by name. Everything in it is stopped when the script ends.
+type scriptState struct {
+	bin     string
+	dir     string
+	server  *harness.Server
+	clients map[string]*harness.Terminal
+}
+
+func state(ts *testscript.TestScript) *scriptState {
+	return ts.Value(stateKey{}).(*scriptState)
+}
+
+func (st *scriptState) cleanup() {
+	for _, c := range st.clients {
+		c.Close()
+	}
+	if st.server != nil {
+		st.server.Kill()
+	}
+}
+
+func (st *scriptState) client(ts *testscript.TestScript, name string) *harness.Terminal {
+	c, ok := st.clients[name]
+	if !ok {
+		ts.Fatalf("no client named %s: start it with: client %s", name, name)
+	}
+	return c
+}
+
+// refuseNeg fails a command that has no negated form.
+func refuseNeg(ts *testscript.TestScript, neg bool, cmd string) {
+	if neg {
+		ts.Fatalf("unsupported: ! %s", cmd)
+	}
+}
+
+// server start [user:password ...]
+// server stop [SIGNAL]
+//
+// start runs chat-server on 127.0.0.1 at a free port with a users file
+// holding the given accounts; $SERVER is its address. stop sends SIGNAL
+// (default INT, what Ctrl-C sends) and checks that the server exits 0
+// (not 0 with !) within 10s.
+func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: server start [user:password ...] | server stop [SIGNAL]")
+	}
+	st := state(ts)
+	switch args[0] {
+	case "start":
+		refuseNeg(ts, neg, "server start")
+		users := map[string]string{}
+		for _, a := range args[1:] {
+			name, pw, ok := strings.Cut(a, ":")
+			if !ok || name == "" {
+				ts.Fatalf("usage: server start [user:password ...]: %q has no colon", a)
+			}
+			users[name] = pw
+		}
+		if st.server != nil {
+			st.server.Kill()
+		}
+		dir := filepath.Join(st.dir, fmt.Sprintf("server-%d", time.Now().UnixNano()))
+		ts.Check(os.MkdirAll(dir, 0o700))
+		srv, err := harness.StartServer(harness.ServerOptions{Users: users, Dir: dir})
+		ts.Check(err)
+		st.server = srv
+		ts.Setenv("SERVER", srv.Addr)
+	case "stop":
+		if len(args) > 2 {
+			ts.Fatalf("usage: server stop [SIGNAL]")
+		}
+		sig := syscall.SIGINT
+		if len(args) == 2 {
+			var ok bool
+			if sig, ok = signalNamed(args[1]); !ok {
+				ts.Fatalf("server stop: unknown signal %q (INT, TERM, KILL, HUP, QUIT)", args[1])
+			}
+		}
+		if st.server == nil {
+			ts.Fatalf("server stop: no server: start one with: server start")
+		}
+		code, err := st.server.Stop(sig, stopTimeout)
+		ts.Check(err)
+		ts.Logf("chat-server exited with status %d\n%s", code, st.server.Output())
+		if (code == 0) == neg {
+			ts.Fatalf("chat-server exited with status %d", code)
+		}
+	default:
+		ts.Fatalf("usage: server start [user:password ...] | server stop [SIGNAL]")
+	}
+}
+
+func signalNamed(name string) (syscall.Signal, bool) {
+	sig, ok := map[string]syscall.Signal{
+		"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "KILL": syscall.SIGKILL,
+		"HUP": syscall.SIGHUP, "QUIT": syscall.SIGQUIT,
+	}[strings.TrimPrefix(strings.ToUpper(name), "SIG")]
+	return sig, ok
+}
+
+// client NAME [args...]
+//
+// Starts the chat client on a terminal named NAME, connected to the server,
+// and waits for its prompt.
+func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: client NAME [args...]")
+	}
+	refuseNeg(ts, neg, "client")
+	st := state(ts)
+	name := args[0]
+	if _, ok := st.clients[name]; ok {
+		ts.Fatalf("client %s already exists", name)
+	}
+	if st.server == nil {
+		ts.Fatalf("client: no server: start one with: server start")
+	}
+	term, err := harness.StartTerminal(filepath.Join(st.bin, harness.ClientBinary), append(args[1:], st.server.Addr)...)
+	ts.Check(err)
+	st.clients[name] = term
+	if _, err := term.Expect(`> `, expectTimeout); err != nil {
+		ts.Fatalf("client %s: no prompt: %v", name, err)
+	}
+}
+
+// send NAME TEXT...
+//
+// Types the words of TEXT, separated by spaces, and Enter.
+func cmdSend(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: send NAME TEXT...")
+	}
+	refuseNeg(ts, neg, "send")
+	ts.Check(state(ts).client(ts, args[0]).SendLine(strings.Join(args[1:], " ")))
+}
+
+// keys NAME KEY...
+//
+// Types keys: a key name (Enter, Backspace, CtrlH, CtrlC, CtrlD, CtrlU,
+// CtrlW, Left, Right, Up, Down, Home, End, …) or else the argument as text.
+func cmdKeys(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: keys NAME KEY...")
+	}
+	refuseNeg(ts, neg, "keys")
+	var keys []harness.Key
+	for _, a := range args[1:] {
+		k, ok := harness.KeyNamed(a)
+		if !ok {
+			k = harness.Key(a)
+		}
+		keys = append(keys, k)
+	}
+	ts.Check(state(ts).client(ts, args[0]).SendKeys(keys...))
+}
+
+// expect NAME REGEXP
+// ! expect NAME REGEXP
+//
+// Waits up to 10s for REGEXP in what NAME's terminal printed after the last
+// match (escape sequences and \r removed). Negated, it checks at once that
+// REGEXP matches nothing printed so far: put it after an expect of a later
+// marker.
+func cmdExpect(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: expect NAME REGEXP")
+	}
+	term := state(ts).client(ts, args[0])
+	if neg {
+		if term.Contains(args[1]) {
+			ts.Fatalf("%s printed /%s/:\n%s", args[0], args[1], term.Output())
+		}
+		return
+	}
+	if _, err := term.Expect(args[1], expectTimeout); err != nil {
+		ts.Fatalf("%s: %v", args[0], err)
+	}
+}
+
+// line NAME TEXT
+//
+// Waits up to 2s until NAME's screen line, up to the cursor, is exactly
+// TEXT, with nothing after the cursor: what a person sees while typing
+// (the password's stars, a redrawn input line).
+func cmdLine(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: line NAME TEXT")
+	}
+	refuseNeg(ts, neg, "line")
+	term := state(ts).client(ts, args[0])
+	want := args[1]
+	shows := func() bool { return term.BeforeCursor() == want && term.Line() == strings.TrimRight(want, " ") }
+	if err := term.WaitUntil(shows, lineTimeout); err != nil {
+		ts.Fatalf("%s: line %q, want %q; screen:\n%s", args[0], term.BeforeCursor(), want, term.Screen())
+	}
+}
+
+// login NAME PASSWORD
+//
+// Types "login NAME" in NAME's terminal, waits for the password prompt and
+// types PASSWORD and Enter.
+func cmdLogin(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: login NAME PASSWORD")
+	}
+	refuseNeg(ts, neg, "login")
+	term := state(ts).client(ts, args[0])
+	ts.Check(term.SendLine("login " + args[0]))
+	if _, err := term.Expect(`Password: `, expectTimeout); err != nil {
+		ts.Fatalf("%s: %v", args[0], err)
+	}
+	ts.Check(term.SendLine(args[1]))
+}
+
+// exited NAME [STATUS]
+// ! exited NAME
+//
+// Waits up to 10s for NAME's client to exit and checks its status: STATUS,
+// by default 0; with !, anything but 0. (testscript's own wait and kill
+// are for background commands, hence the names exited and crash.)
+func cmdExited(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 || len(args) > 2 || (neg && len(args) == 2) {
+		ts.Fatalf("usage: exited NAME [STATUS] | ! exited NAME")
+	}
+	want := 0
+	if len(args) == 2 {
+		var err error
+		if want, err = strconv.Atoi(args[1]); err != nil {
+			ts.Fatalf("usage: exited NAME [STATUS]: bad status %q", args[1])
+		}
+	}
+	term := state(ts).client(ts, args[0])
+	code, err := term.Wait(stopTimeout)
+	ts.Check(err)
+	if neg && code == 0 || !neg && code != want {
+		ts.Fatalf("%s exited with status %d; screen:\n%s", args[0], code, term.Tail(2000))
+	}
+}
+
+// crash NAME [SIGNAL]
+//
+// Sends SIGNAL (default KILL: the client dies without a word) to NAME's
+// client and waits for it to end.
+func cmdCrash(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: crash NAME [SIGNAL]")
+	}
+	refuseNeg(ts, neg, "crash")
+	term := state(ts).client(ts, args[0])
+	sig := syscall.SIGKILL
+	if len(args) == 2 {
+		var ok bool
+		if sig, ok = signalNamed(args[1]); !ok {
+			ts.Fatalf("crash: unknown signal %q", args[1])
+		}
+	}
+	ts.Check(term.Signal(sig))
+	_, err := term.Wait(stopTimeout)
+	ts.Check(err)
+}
