@@ -50,6 +50,12 @@ const (
 	DefaultRetryMax       = 30 * time.Second
 	DefaultPingAfter      = 30 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
+	// maxReclaims bounds the attempts to claim a guest name again after a
+	// reconnection while the server still holds it for the old connection
+	// (a silent peer is declared lost only after its liveness timeout,
+	// about a minute with the server's defaults; the backoff pauses cover
+	// that).
+	maxReclaims = 8
 	// maxQueue bounds the requests kept while the connection is down.
 	maxQueue = 100
 	// logoutWait bounds the wait for the server's answer to a logout.
@@ -65,6 +71,8 @@ type request struct {
 	secret string     // the password of a Login, kept until its reply
 	auto   bool       // sent by the client itself (hello, re-login, re-enter, ping)
 	again  bool       // an automatic Enter after re-creating the room: do not re-create twice
+	view   string     // Command.View: how the mode shows the reply
+	quiet  bool       // its reply is not shown (a quiet mode's logout on the way out)
 }
 
 // Client is the state of one run of the client. It is driven by the loop in
@@ -107,8 +115,14 @@ type Client struct {
 	user     string
 	secret   string // kept only while logged in, for the automatic re-login
 	loggedIn bool
-	room     string
-	lastSeq  uint64 // the last message of room seen, to ask for what was missed
+	// claimed: the login is a guest name taken with Claim (modes names and
+	// course), to be claimed again after a reconnection rather than logged
+	// in with a password.
+	claimed   bool
+	reclaimAt time.Time // when to claim the name again after the server said it is still taken
+	reclaims  int       // claims of the name refused as taken since the reconnection
+	room      string
+	lastSeq   uint64 // the last message of room seen, to ask for what was missed
 
 	// Ending.
 	quitting     bool // a logout was sent: exit on its answer

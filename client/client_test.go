@@ -192,9 +192,15 @@ func (p *peer) hello() {
 	p.send(wire.Frame{Type: wire.TypeReply, ID: req.ID, Version: wire.Version})
 }
 
-// runClient runs the client against addr; it returns the pipe to type into,
-// the output, and a channel with the exit status.
+// runClient runs the client in mode rooms against addr; it returns the pipe
+// to type into, the output, and a channel with the exit status.
 func runClient(t *testing.T, addr string) (*os.File, *screen, <-chan int) {
+	t.Helper()
+	return runClientMode(t, addr, roomsMode{})
+}
+
+// runClientMode is runClient in the given mode.
+func runClientMode(t *testing.T, addr string, mode Mode) (*os.File, *screen, <-chan int) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -205,7 +211,7 @@ func runClient(t *testing.T, addr string) (*os.File, *screen, <-chan int) {
 	go func() {
 		defer r.Close()
 		done <- Run(Config{
-			Addr: addr, Mode: roomsMode{}, Stdin: r, Stdout: out,
+			Addr: addr, Mode: mode, Stdin: r, Stdout: out,
 			RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
 		})
 	}()

@@ -240,7 +240,7 @@ func (c *Client) line(l string) {
 	switch cmd.Kind {
 	case CmdNothing:
 	case CmdSend:
-		c.submit(request{frame: cmd.Frame})
+		c.submit(request{frame: cmd.Frame, view: cmd.View})
 	case CmdLogin:
 		if c.tty {
 			c.pw = &term.PasswordEditor{}
@@ -252,6 +252,8 @@ func (c *Client) line(l string) {
 		c.logout()
 	case CmdReport:
 		c.report(cmd.Text)
+	case CmdPrint:
+		c.r.Print(cmd.Text)
 	case CmdHelp:
 		for _, h := range c.mode.Help() {
 			c.report(h)

@@ -42,6 +42,9 @@ const (
 	CmdReport
 	// CmdHelp: print the mode's help.
 	CmdHelp
+	// CmdPrint: print Command.Text exactly as it is (an error whose wording
+	// a seed fixes, such as course's "Bad username"); send nothing.
+	CmdPrint
 )
 
 // Command is what a mode makes of a typed line.
@@ -49,7 +52,27 @@ type Command struct {
 	Kind  CommandKind
 	Frame wire.Frame // CmdSend: the request, without its ID
 	Name  string     // CmdLogin
-	Text  string     // CmdReport
+	Text  string     // CmdReport, CmdPrint
+	// View names how the reply to Frame is to be shown when the request
+	// alone does not say (rooms shows a Who reply as a table after who and
+	// as one line after names); the client hands it to a ViewShower.
+	View string
+}
+
+// ViewShower is a mode that shows some replies according to the command
+// that asked for them (Command.View). For requests sent with a View the
+// client calls ShowView instead of Show.
+type ViewShower interface {
+	ShowView(view string, f *wire.Frame, req *wire.Frame, now time.Time) []string
+}
+
+// QuietExiter is a mode whose way out (its exit command, Ctrl-D, the end of
+// the input) prints nothing: the seeds of names and course show nothing
+// when the user leaves. The client still tells the server (Logout) and
+// waits briefly for its answer, so that the name is free at once for the
+// others; it just does not show that answer.
+type QuietExiter interface {
+	QuietExit() bool
 }
 
 // NewMode returns the front-end called name.
@@ -57,7 +80,11 @@ func NewMode(name string) (Mode, error) {
 	switch name {
 	case "rooms", "":
 		return roomsMode{}, nil
-	case "names", "menu", "course":
+	case "names":
+		return namesMode{}, nil
+	case "course":
+		return courseMode{}, nil
+	case "menu":
 		return nil, fmt.Errorf("mode %s is not available yet", name)
 	}
 	return nil, fmt.Errorf("unknown mode %q (modes: rooms, names, menu, course)", name)

@@ -41,6 +41,17 @@ func (roomsMode) Parse(line string) Command {
 	case "logout":
 		// The seed: "if the first word on the line is logout".
 		return Command{Kind: CmdLogout}
+	case "tell", "msg", "sendto":
+		// A private message, as in modes names (MSG) and course (sendto).
+		_, rest := cutWord(line)
+		to, text := cutWord(rest)
+		if to == "" || text == "" {
+			return usage(words[0] + " NAME TEXT")
+		}
+		if n := runeCount(text); n > wire.MaxTextRunes {
+			return Command{Kind: CmdReport, Text: fmt.Sprintf("message not sent: %d characters, the limit is %d", n, wire.MaxTextRunes)}
+		}
+		return Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeTell, To: to, Text: text}}
 	}
 	if len(words) == 1 {
 		// These are commands only alone on the line; "who is there" is a
@@ -52,6 +63,10 @@ func (roomsMode) Parse(line string) Command {
 			return Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeLeave}}
 		case "rooms":
 			return Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeRooms}}
+		case "names":
+			// The names list of modes names and course: who, shown as one
+			// line of names (ShowView).
+			return Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeWho}, View: viewNames}
 		case "help":
 			return Command{Kind: CmdHelp}
 		}
@@ -68,7 +83,8 @@ func (roomsMode) Report(now time.Time, text string) string {
 
 func (roomsMode) Help() []string {
 	return []string{
-		"commands: login NAME, create ROOM, enter ROOM, leave, who, rooms, help, logout",
+		"commands: login NAME, create ROOM, enter ROOM, leave, who, names, rooms, tell NAME TEXT, help, logout",
+		"tell (or msg, sendto) sends TEXT to NAME only; names lists the connected names on one line",
 		"any other line is a message to everyone else in your room",
 		"keys: Backspace, Ctrl-U, Ctrl-W, arrows, Home/End, Up/Down for history, Ctrl-L redraws, Ctrl-D logs out, Ctrl-C quits",
 	}
@@ -88,6 +104,17 @@ func (roomsMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
 		return showReply(f, req, server)
 	}
 	return nil
+}
+
+// viewNames is the View of the names command: a Who reply shown as one line
+// of names.
+const viewNames = "names"
+
+func (m roomsMode) ShowView(view string, f *wire.Frame, req *wire.Frame, now time.Time) []string {
+	if view != viewNames || f.Type != wire.TypeReply || f.Code != wire.OK || len(f.Users) == 0 {
+		return m.Show(f, req, now)
+	}
+	return []string{wire.ServerName + " " + clock(frameTime(f.Time, now)) + " " + joinNames(f.Users)}
 }
 
 func showReply(f *wire.Frame, req *wire.Frame, server func(string) string) []string {

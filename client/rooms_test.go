@@ -43,12 +43,22 @@ func TestRoomsParse(t *testing.T) {
 		{"logout", Command{Kind: CmdLogout}},
 		{"logout now please", Command{Kind: CmdLogout}},
 		{"Login alice", say("Login alice")},
+		{"tell bob psst", send(wire.Frame{Type: wire.TypeTell, To: "bob", Text: "psst"})},
+		{"tell  bob  two  words ", send(wire.Frame{Type: wire.TypeTell, To: "bob", Text: "two  words "})},
+		{"msg bob psst", send(wire.Frame{Type: wire.TypeTell, To: "bob", Text: "psst"})},
+		{"sendto bob psst", send(wire.Frame{Type: wire.TypeTell, To: "bob", Text: "psst"})},
+		{"tell bob", usage("tell NAME TEXT")},
+		{"tell", usage("tell NAME TEXT")},
+		{"tell bob " + long, Command{Kind: CmdReport, Text: "message not sent: 65536 characters, the limit is 65535"}},
+		{"names", Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeWho}, View: viewNames}},
+		{"names please", say("names please")},
 		{long, Command{Kind: CmdReport, Text: "message not sent: 65536 characters, the limit is 65535"}},
 	}
 	for _, tt := range tests {
 		got := roomsMode{}.Parse(tt.line)
-		if got.Kind != tt.want.Kind || got.Name != tt.want.Name || got.Text != tt.want.Text ||
-			got.Frame.Type != tt.want.Frame.Type || got.Frame.Room != tt.want.Frame.Room || got.Frame.Text != tt.want.Frame.Text {
+		if got.Kind != tt.want.Kind || got.Name != tt.want.Name || got.Text != tt.want.Text || got.View != tt.want.View ||
+			got.Frame.Type != tt.want.Frame.Type || got.Frame.Room != tt.want.Frame.Room || got.Frame.Text != tt.want.Frame.Text ||
+			got.Frame.To != tt.want.Frame.To {
 			name := tt.line
 			if len(name) > 40 {
 				name = name[:40] + "..."
@@ -105,5 +115,34 @@ func TestRoomsShow(t *testing.T) {
 	}
 	if got := (roomsMode{}).Report(at, "usage: login NAME"); got != "! 14:03:07 usage: login NAME" {
 		t.Errorf("Report = %q", got)
+	}
+}
+
+// TestRoomsShowView checks the names command's rendering of a Who reply:
+// one line of names; anything else as Show has it.
+func TestRoomsShowView(t *testing.T) {
+	at := time.Date(2026, 11, 21, 14, 3, 7, 0, time.Local)
+	ms := at.UnixMilli()
+	who := &wire.Frame{Type: wire.TypeWho}
+	tests := []struct {
+		name string
+		f    wire.Frame
+		want []string
+	}{
+		{"names", wire.Frame{Type: wire.TypeReply, Text: "2 users connected", Time: ms,
+			Users: []wire.User{{Name: "alice", Room: "lounge"}, {Name: "bob"}}},
+			[]string{"* 14:03:07 alice bob"}},
+		{"refused", wire.Frame{Type: wire.TypeReply, Code: wire.ErrNotLoggedIn, Text: "please log in first: login NAME", Time: ms},
+			[]string{"* 14:03:07 please log in first: login NAME"}},
+		{"nobody", wire.Frame{Type: wire.TypeReply, Text: "0 users connected", Time: ms},
+			[]string{"* 14:03:07 0 users connected"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := roomsMode{}.ShowView(viewNames, &tt.f, who, at)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("ShowView = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -15,9 +15,10 @@ import (
 //	waiting to reconnect   conn == nil, retryAt set (the loop's poll timeout)
 //	connecting             conn.connecting (poll for POLLOUT, bounded by connectDeadline)
 //	saying hello           a Hello pending
-//	logging in again       an automatic Login pending (after a reconnection)
+//	logging in again       an automatic Login or Claim pending (after a reconnection)
+//	waiting to reclaim     reclaimAt set: the server still holds the guest name
 //	re-entering            an automatic Enter pending
-//	ready                  helloDone, no Hello/Login/automatic Enter pending
+//	ready                  helloDone, no Hello/Login/Claim/automatic Enter pending, no reclaimAt
 //
 // Requests typed while not ready wait in queue and go out, in order, once
 // ready. Only one Login is in flight at a time and nothing is sent behind
@@ -120,27 +121,33 @@ func (c *Client) dropConn() {
 		if req.frame.Type == wire.TypeLogin && !req.auto {
 			c.report(fmt.Sprintf("the login as %s was not answered; log in again with: login %s", req.frame.Name, req.frame.Name))
 		}
+		if req.frame.Type == wire.TypeClaim && !req.auto {
+			c.report(fmt.Sprintf("the name %s was not confirmed before the connection was lost; ask for it again", req.frame.Name))
+		}
 		req.secret = ""
 		delete(c.pending, id)
 	}
 	c.helloDone = false
 	c.pingID = 0
+	// The next Hello claims the name again anyway.
+	c.reclaimAt, c.reclaims = time.Time{}, 0
 }
 
 // ready reports whether a request can be sent now rather than queued.
 func (c *Client) ready() bool {
-	if c.conn == nil || c.conn.connecting || !c.helloDone || len(c.queue) > 0 {
+	if c.conn == nil || c.conn.connecting || !c.helloDone || len(c.queue) > 0 || !c.reclaimAt.IsZero() {
 		return false
 	}
 	return !c.holding()
 }
 
 // holding reports whether a request in flight must be answered before
-// anything else is sent: a Hello, a Login, or the automatic re-entry.
+// anything else is sent: a Hello, a Login or Claim, or the automatic
+// re-entry.
 func (c *Client) holding() bool {
 	for _, req := range c.pending {
 		switch {
-		case req.frame.Type == wire.TypeHello, req.frame.Type == wire.TypeLogin,
+		case req.frame.Type == wire.TypeHello, req.frame.Type == wire.TypeLogin, req.frame.Type == wire.TypeClaim,
 			req.auto && (req.frame.Type == wire.TypeEnter || req.frame.Type == wire.TypeCreate):
 			return true
 		}
@@ -255,11 +262,16 @@ func (c *Client) reply(f *wire.Frame) {
 		c.helloDone = true
 		c.failed = false
 		c.backoff.Reset()
-		if c.loggedIn && c.secret != "" {
+		switch {
+		case c.loggedIn && c.secret != "":
 			c.transmit(request{frame: wire.Frame{Type: wire.TypeLogin, Name: c.user}, secret: c.secret, auto: true})
+		case c.loggedIn && c.claimed:
+			c.transmit(request{frame: wire.Frame{Type: wire.TypeClaim, Name: c.user}, auto: true})
 		}
 	case wire.TypeLogin:
 		c.loginReply(f, req, secret)
+	case wire.TypeClaim:
+		c.claimReply(f, req)
 	case wire.TypeEnter:
 		if ok && !req.auto {
 			c.room = textOr(f.Room, req.frame.Room)
@@ -287,11 +299,11 @@ func (c *Client) reply(f *wire.Frame) {
 				c.room, c.lastSeq = "", 0
 			}
 		} else {
-			c.show(f, &req.frame)
+			c.show(f, req)
 		}
 	case wire.TypeCreate:
 		if !req.auto {
-			c.show(f, &req.frame)
+			c.show(f, req)
 			break
 		}
 		if ok || f.Code == wire.ErrRoomExists {
@@ -307,10 +319,13 @@ func (c *Client) reply(f *wire.Frame) {
 		if ok {
 			c.room, c.lastSeq = "", 0
 		}
-		c.show(f, &req.frame)
+		c.show(f, req)
 	case wire.TypeLogout:
-		if ok {
-			c.show(f, &req.frame)
+		// On the way out (c.quitting) only a success is worth showing; a
+		// logout that keeps the connection (course) shows its answer
+		// either way.
+		if ok || !c.quitting {
+			c.show(f, req)
 		}
 		c.forgetLogin()
 		if c.quitting {
@@ -321,7 +336,7 @@ func (c *Client) reply(f *wire.Frame) {
 		if ok && f.Seq > c.lastSeq {
 			c.lastSeq = f.Seq
 		}
-		c.show(f, &req.frame)
+		c.show(f, req)
 	case wire.TypeHistory:
 		if req.auto {
 			if ok && f.Count > 0 {
@@ -330,16 +345,16 @@ func (c *Client) reply(f *wire.Frame) {
 				c.report("could not get the messages missed while disconnected: " + f.Text)
 			}
 		} else {
-			c.show(f, &req.frame)
+			c.show(f, req)
 		}
 	case wire.TypePing:
 		if req.auto {
 			c.pingID = 0
 		} else {
-			c.show(f, &req.frame)
+			c.show(f, req)
 		}
 	default:
-		c.show(f, &req.frame)
+		c.show(f, req)
 	}
 	c.flushQueue()
 }
@@ -359,17 +374,54 @@ func (c *Client) loginReply(f *wire.Frame, req *request, secret string) {
 		c.forgetLogin()
 		return
 	}
-	c.show(f, &req.frame)
+	c.show(f, req)
 	if ok {
 		// Kept only while logged in, to log in again after a reconnection
 		// without asking (S0.7).
-		c.user, c.secret, c.loggedIn = name, secret, true
+		c.user, c.secret, c.loggedIn, c.claimed = name, secret, true, false
 		c.room, c.lastSeq = "", 0
+	}
+}
+
+// claimReply handles the answer to a Claim: a guest name taken without a
+// password (modes names and course). A claimed name is claimed again after
+// a reconnection, as a password login is logged in again (S0.7).
+func (c *Client) claimReply(f *wire.Frame, req *request) {
+	ok := f.Code == wire.OK
+	name := textOr(f.Name, req.frame.Name)
+	if !req.auto {
+		c.show(f, req)
+		if ok {
+			c.user, c.secret, c.loggedIn, c.claimed = name, "", true, true
+			c.room, c.lastSeq = "", 0
+		}
+		return
+	}
+	switch {
+	case ok:
+		c.reclaims = 0
+		c.report("you are " + name + " again")
+		if c.room != "" {
+			c.transmit(request{frame: wire.Frame{Type: wire.TypeEnter, Room: c.room}, auto: true})
+		}
+	case f.Code == wire.ErrNameTaken && c.reclaims < maxReclaims:
+		// Most often the server has not yet noticed that the old
+		// connection is gone (a silent peer is declared lost only after
+		// its liveness timeout): ask again after a pause. Lines typed
+		// meanwhile wait (ready is false), since they need the name.
+		c.reclaims++
+		d := c.backoff.Next()
+		c.reclaimAt = c.now().Add(d)
+		c.report(fmt.Sprintf("the name %s is still taken on the server (perhaps by the old connection); asking for it again in %s", c.user, pause(d)))
+	default:
+		c.report(fmt.Sprintf("could not get the name %s back: %s", c.user, textOr(f.Text, fmt.Sprintf("code %d", f.Code))))
+		c.forgetLogin()
 	}
 }
 
 func (c *Client) forgetLogin() {
 	c.user, c.secret, c.loggedIn, c.room, c.lastSeq = "", "", false, "", 0
+	c.claimed, c.reclaimAt, c.reclaims = false, time.Time{}, 0
 }
 
 // bye handles the server's last word on this connection.
@@ -388,9 +440,24 @@ func (c *Client) bye(f *wire.Frame) {
 	}
 }
 
-// show prints the mode's rendering of a reply.
-func (c *Client) show(f *wire.Frame, req *wire.Frame) {
-	for _, l := range c.mode.Show(f, req, c.now()) {
+// show prints the mode's rendering of a reply to req (nil: a reply to no
+// request in flight).
+func (c *Client) show(f *wire.Frame, req *request) {
+	var lines []string
+	switch {
+	case req == nil:
+		lines = c.mode.Show(f, nil, c.now())
+	case req.quiet:
+	case req.view != "":
+		if vs, ok := c.mode.(ViewShower); ok {
+			lines = vs.ShowView(req.view, f, &req.frame, c.now())
+			break
+		}
+		lines = c.mode.Show(f, &req.frame, c.now())
+	default:
+		lines = c.mode.Show(f, &req.frame, c.now())
+	}
+	for _, l := range lines {
 		c.r.Print(l)
 	}
 }
@@ -441,6 +508,10 @@ func (c *Client) timers() {
 	if !c.escAt.IsZero() && !now.Before(c.escAt) {
 		c.escapeTimeout()
 	}
+	if !c.reclaimAt.IsZero() && !now.Before(c.reclaimAt) && c.conn != nil && !c.conn.connecting && c.helloDone && !c.quitting && !c.done {
+		c.reclaimAt = time.Time{}
+		c.transmit(request{frame: wire.Frame{Type: wire.TypeClaim, Name: c.user}, auto: true})
+	}
 	if c.quitting && !c.done && !now.Before(c.quitDeadline) {
 		c.report("the server did not answer the logout; exiting")
 		c.exit(ExitOK)
@@ -469,6 +540,7 @@ func (c *Client) nextTimer() time.Time {
 	if c.quitting {
 		earliest(c.quitDeadline)
 	}
+	earliest(c.reclaimAt)
 	earliest(c.escAt)
 	return t
 }
@@ -490,7 +562,8 @@ func (c *Client) logout() {
 		c.exit(ExitOK)
 		return
 	}
-	c.transmit(request{frame: wire.Frame{Type: wire.TypeLogout}})
+	q, _ := c.mode.(QuietExiter)
+	c.transmit(request{frame: wire.Frame{Type: wire.TypeLogout}, quiet: q != nil && q.QuietExit()})
 	c.quitting = true
 	c.quitDeadline = c.now().Add(logoutWait)
 }

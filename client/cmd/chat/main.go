@@ -1,7 +1,7 @@
 // Command chat is the terminal chat client. See docs/DESIGN.md for what it
 // shows and accepts.
 //
-//	chat [-mode rooms] [-retry-min 1s] [-retry-max 30s] [HOST:PORT | HOST PORT | PORT]
+//	chat [-mode rooms|names|course] [-retry-min 1s] [-retry-max 30s] [HOST:PORT | HOST PORT | PORT]
 package main
 
 import (
@@ -24,7 +24,7 @@ func run(args []string) int {
 		fmt.Fprintf(fs.Output(), "usage: chat [flags] [HOST:PORT | HOST PORT | PORT] (default %s)\n", client.DefaultAddr)
 		fs.PrintDefaults()
 	}
-	mode := fs.String("mode", "rooms", "front-end: rooms (names, menu and course are not available yet)")
+	mode := fs.String("mode", "rooms", "front-end: rooms (rooms and passwords), names (NAME, GETNAMES, MSG, EXIT), course (login, list, sendto, logout, exit); menu is not available yet")
 	retryMin := fs.Duration("retry-min", client.DefaultRetryMin, "first pause before reconnecting (jittered up to twice this)")
 	retryMax := fs.Duration("retry-max", client.DefaultRetryMax, "longest pause between reconnection attempts")
 	ping := fs.Duration("ping", client.DefaultPingAfter, "server silence before the client checks it is alive; twice this counts as lost")

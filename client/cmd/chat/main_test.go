@@ -32,7 +32,7 @@ func TestAddress(t *testing.T) {
 
 func TestRunBadUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"-mode", "names"},
+		{"-mode", "menu"},
 		{"-mode", "nonsense"},
 		{"-retry-min", "soon"},
 		{"-retry-max", "0s"},

@@ -1,0 +1,137 @@
+package client
+
+import (
+	"strings"
+	"time"
+
+	"chat/internal/wire"
+)
+
+// The exact lines of seed 003 (S3.3–S3.10).
+const (
+	courseBadUsername    = "Bad username"
+	courseBadMessage     = "Bad message"
+	courseInvalidCommand = "Invalid command"
+	courseSuccess        = "Success"
+	courseFailure        = "Failure"
+)
+
+// courseMode is the front-end of seed 003 (S3.*): login USER (a name claimed
+// without a password), list, sendto USER TEXT, logout (the connection
+// stays), exit. Commands are lower case, as in the seed. A line the client
+// rejects prints one of the seed's errors and sends nothing (S3.8); every
+// request's answer prints Success or Failure (S3.10), but a successful list
+// prints the names. What it shows is specified in docs/DESIGN.md, "What the
+// client shows (modes names and course)".
+//
+// The other modes' commands that mean the same here are accepted under the
+// same rules: name (as login), who, names and getnames (as list), tell and
+// msg (as sendto), and help.
+type courseMode struct{}
+
+// The prompt is empty: the seed's client prints only its own lines.
+func (courseMode) Prompt() string { return "" }
+
+func (courseMode) QuietExit() bool { return true }
+
+func (courseMode) Parse(line string) Command {
+	cmd, rest := cutWord(line)
+	fixed := func(text string) Command { return Command{Kind: CmdPrint, Text: text} }
+	send := func(f wire.Frame) Command { return Command{Kind: CmdSend, Frame: f} }
+	// Parameters after a command that takes none make the line invalid
+	// (S3.4, S3.6, S3.7).
+	alone := strings.TrimSpace(rest) == ""
+	switch cmd {
+	case "":
+		return Command{}
+	case "login", "name":
+		// One word, at most 20 characters; missing, too long or followed
+		// by more words is a bad username (S3.3).
+		words := strings.Fields(rest)
+		if len(words) != 1 || runeCount(words[0]) > wire.MaxNameRunes {
+			return fixed(courseBadUsername)
+		}
+		return send(wire.Frame{Type: wire.TypeClaim, Name: words[0]})
+	case "list", "who", "names", "getnames":
+		if !alone {
+			return fixed(courseInvalidCommand)
+		}
+		return send(wire.Frame{Type: wire.TypeWho})
+	case "sendto", "tell", "msg":
+		// A missing user or text, or a user over 20 characters, is a bad
+		// username; a text over 65535 characters a bad message (S3.5).
+		to, text := cutWord(rest)
+		if to == "" || text == "" || runeCount(to) > wire.MaxNameRunes {
+			return fixed(courseBadUsername)
+		}
+		if runeCount(text) > wire.MaxTextRunes {
+			return fixed(courseBadMessage)
+		}
+		return send(wire.Frame{Type: wire.TypeTell, To: to, Text: text})
+	case "logout":
+		// Logout keeps the connection (S3.6): a request like any other.
+		if !alone {
+			return fixed(courseInvalidCommand)
+		}
+		return send(wire.Frame{Type: wire.TypeLogout})
+	case "exit":
+		if !alone {
+			return fixed(courseInvalidCommand)
+		}
+		return Command{Kind: CmdLogout}
+	case "help":
+		if !alone {
+			return fixed(courseInvalidCommand)
+		}
+		return Command{Kind: CmdHelp}
+	}
+	return fixed(courseInvalidCommand)
+}
+
+// Report: the client's own lines (connection trouble, help) start with "!"
+// so that they never look like the seed's lines.
+func (courseMode) Report(_ time.Time, text string) string { return "! " + text }
+
+func (courseMode) Help() []string {
+	return []string{
+		"commands: login USER, list, sendto USER TEXT, logout (stay connected), exit",
+		"also: name USER (as login), who, names or getnames (as list), tell or msg USER TEXT (as sendto), help",
+		"messages to you show as: USER: TEXT",
+		"keys: Backspace, Ctrl-U, Ctrl-W, arrows, Home/End, Up/Down for history, Ctrl-L redraws, Ctrl-D exits, Ctrl-C quits",
+	}
+}
+
+func (courseMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
+	switch f.Type {
+	case wire.TypePrivate, wire.TypeMessage:
+		// S3.11. A room message cannot reach this mode (it enters no
+		// room); if one did, it is a message from a user like any other.
+		return []string{f.From + ": " + f.Text}
+	case wire.TypeNotice:
+		// The server speaking unasked (it is shutting down): not one of
+		// the seed's messages, so marked as the server's.
+		return []string{wire.ServerName + " " + noticeText(f)}
+	case wire.TypeReply:
+	default:
+		return nil
+	}
+	if req == nil {
+		// An answer to nothing this client asked (the server's answer to a
+		// frame it could not read): not the answer to a command.
+		if f.Text == "" {
+			return nil
+		}
+		return []string{wire.ServerName + " " + f.Text}
+	}
+	switch {
+	case req.Type == wire.TypeHello || req.Type == wire.TypePing:
+		// The client's own business, not a command's answer.
+		return nil
+	case f.Code != wire.OK:
+		return []string{courseFailure}
+	case req.Type == wire.TypeWho:
+		// The LIST answer: the logged-in users on one line (S3.9).
+		return []string{joinNames(f.Users)}
+	}
+	return []string{courseSuccess}
+}
