@@ -285,7 +285,7 @@ func (c *Client) reply(f *wire.Frame) {
 				c.lastSeq = f.Seq
 			case ok:
 				c.report("back in " + c.room)
-				if c.lastSeq > 0 && f.Seq > c.lastSeq {
+				if f.Seq > c.lastSeq {
 					// Messages were said while we were away: ask for them.
 					c.transmit(request{frame: wire.Frame{Type: wire.TypeHistory, Room: c.room, Seq: c.lastSeq}, auto: true})
 				}
@@ -341,6 +341,9 @@ func (c *Client) reply(f *wire.Frame) {
 		if req.auto {
 			if ok && f.Count > 0 {
 				c.report("missed while disconnected: " + textOr(f.Text, plural(int(f.Count), "message", "messages")) + " (shown above)")
+			} else if ok && f.Text != "" {
+				// None kept, but the server says what was lost.
+				c.report("missed while disconnected: " + f.Text)
 			} else if !ok {
 				c.report("could not get the messages missed while disconnected: " + f.Text)
 			}
@@ -379,7 +382,8 @@ func (c *Client) loginReply(f *wire.Frame, req *request, secret string) {
 		// Kept only while logged in, to log in again after a reconnection
 		// without asking (S0.7).
 		c.user, c.secret, c.loggedIn, c.claimed = name, secret, true, false
-		c.room, c.lastSeq = "", 0
+		// A login that took over another session is in its room already.
+		c.room, c.lastSeq = f.Room, f.Seq
 	}
 }
 

@@ -16,10 +16,10 @@ import (
 // latency and throttle bandwidth. Each proxied connection is a pair of
 // goroutines, one per direction; this is test code and clarity beats economy.
 type Proxy struct {
-	target string
-	ln     net.Listener
+	ln net.Listener
 
 	mu        sync.Mutex
+	target    string
 	links     map[*link]struct{}
 	blackhole bool
 	refuse    bool
@@ -82,12 +82,18 @@ func (p *Proxy) Cut(mode CutMode) int {
 }
 
 // SetBlackhole starts or stops dropping every byte in both directions. The
-// sockets stay open, so neither side sees an error: only silence.
+// sockets stay open, so neither side sees an error: only silence. A side
+// that closes its connection meanwhile is not heard either: the other side
+// keeps a half-open socket until its own timeout notices.
 func (p *Proxy) SetBlackhole(on bool) { p.set(func() { p.blackhole = on }) }
 
 // SetRefuse makes the proxy close new connections at once, as if the server
 // were down, while on.
 func (p *Proxy) SetRefuse(on bool) { p.set(func() { p.refuse = on }) }
+
+// SetTarget makes new connections go to target (a restarted server on
+// another port); connections already proxied keep their server.
+func (p *Proxy) SetTarget(target string) { p.set(func() { p.target = target }) }
 
 // SetLatency delays every chunk of data by d in each direction.
 func (p *Proxy) SetLatency(d time.Duration) { p.set(func() { p.latency = d }) }
@@ -128,7 +134,10 @@ func (p *Proxy) acceptLoop() {
 			abort(c.(*net.TCPConn))
 			continue
 		}
-		s, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		p.mu.Lock()
+		target := p.target
+		p.mu.Unlock()
+		s, err := net.DialTimeout("tcp", target, 5*time.Second)
 		if err != nil {
 			abort(c.(*net.TCPConn))
 			continue
@@ -164,6 +173,7 @@ type chunk struct {
 func (p *Proxy) pump(l *link, src, dst *net.TCPConn) {
 	queue := make(chan chunk, 1024)
 	done := make(chan struct{})
+	swallowed := false // src ended inside a black hole: dst is not told
 	go func() {
 		defer close(done)
 		for c := range queue {
@@ -177,8 +187,11 @@ func (p *Proxy) pump(l *link, src, dst *net.TCPConn) {
 				return
 			}
 		}
-		// src reached EOF: pass the half-close on.
-		_ = dst.CloseWrite()
+		// src reached EOF: pass the half-close on, unless it was lost in
+		// a black hole (swallowed is written before the queue is closed).
+		if !swallowed {
+			_ = dst.CloseWrite()
+		}
 	}()
 	buf := make([]byte, 32<<10)
 	for {
@@ -192,7 +205,16 @@ func (p *Proxy) pump(l *link, src, dst *net.TCPConn) {
 			}
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
+			p.mu.Lock()
+			drop := p.blackhole
+			p.mu.Unlock()
+			switch {
+			case drop:
+				// The end of a connection is traffic too: inside a black
+				// hole its FIN or RST never arrives, and the other side
+				// keeps a half-open socket, as behind a pulled cable.
+				swallowed = true
+			case !errors.Is(err, io.EOF):
 				l.end(CutReset)
 			}
 			break

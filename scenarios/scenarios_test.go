@@ -57,6 +57,7 @@ func TestScenarios(t *testing.T) {
 			"login":  cmdLogin,
 			"exited": cmdExited,
 			"crash":  cmdCrash,
+			"repeat": cmdRepeat,
 		},
 	})
 }
@@ -100,11 +101,12 @@ func refuseNeg(ts *testscript.TestScript, neg bool, cmd string) {
 	}
 }
 
-// server start [user:password ...]
+// server start [-flag ...] [user:password ...]
 // server stop [SIGNAL]
 //
 // start runs chat-server on 127.0.0.1 at a free port with a users file
-// holding the given accounts; $SERVER is its address. stop sends SIGNAL
+// holding the given accounts and the given flags (arguments starting with
+// "-", such as -guests); $SERVER is its address. stop sends SIGNAL
 // (default INT, what Ctrl-C sends) and checks that the server exits 0
 // (not 0 with !) within 10s.
 func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
@@ -116,10 +118,15 @@ func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
 	case "start":
 		refuseNeg(ts, neg, "server start")
 		users := map[string]string{}
+		var flags []string
 		for _, a := range args[1:] {
+			if strings.HasPrefix(a, "-") {
+				flags = append(flags, a)
+				continue
+			}
 			name, pw, ok := strings.Cut(a, ":")
 			if !ok || name == "" {
-				ts.Fatalf("usage: server start [user:password ...]: %q has no colon", a)
+				ts.Fatalf("usage: server start [-flag ...] [user:password ...]: %q has no colon", a)
 			}
 			users[name] = pw
 		}
@@ -128,7 +135,7 @@ func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		dir := filepath.Join(st.dir, fmt.Sprintf("server-%d", time.Now().UnixNano()))
 		ts.Check(os.MkdirAll(dir, 0o700))
-		srv, err := harness.StartServer(harness.ServerOptions{Users: users, Dir: dir})
+		srv, err := harness.StartServer(harness.ServerOptions{Users: users, Args: flags, Dir: dir})
 		ts.Check(err)
 		st.server = srv
 		ts.Setenv("SERVER", srv.Addr)
@@ -153,7 +160,7 @@ func cmdServer(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("chat-server exited with status %d", code)
 		}
 	default:
-		ts.Fatalf("usage: server start [user:password ...] | server stop [SIGNAL]")
+		ts.Fatalf("usage: server start [-flag ...] [user:password ...] | server stop [SIGNAL]")
 	}
 }
 
@@ -168,7 +175,11 @@ func signalNamed(name string) (syscall.Signal, bool) {
 // client NAME [args...]
 //
 // Starts the chat client on a terminal named NAME, connected to the server,
-// and waits for its prompt.
+// and waits until it is ready for typing: the prompt "> " in mode rooms;
+// the report "! connected to ADDR" in the modes without a prompt (-mode
+// names, -mode course), which the client prints once its terminal is in
+// raw mode and its connection is up. Nothing is typed before: the switch to
+// raw mode may flush what was typed while the terminal was still cooked.
 func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: client NAME [args...]")
@@ -185,9 +196,46 @@ func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 	term, err := harness.StartTerminal(filepath.Join(st.bin, harness.ClientBinary), append(args[1:], st.server.Addr)...)
 	ts.Check(err)
 	st.clients[name] = term
-	if _, err := term.Expect(`> `, expectTimeout); err != nil {
-		ts.Fatalf("client %s: no prompt: %v", name, err)
+	ready := `> `
+	if m := modeArg(args[1:]); m != "" && m != "rooms" {
+		ready = `(?m)^! connected to \S+\n`
 	}
+	if _, err := term.Expect(ready, expectTimeout); err != nil {
+		ts.Fatalf("client %s: not ready: %v", name, err)
+	}
+}
+
+// modeArg returns the value of the client's -mode flag among args, or "".
+func modeArg(args []string) string {
+	for i, a := range args {
+		a = "-" + strings.TrimLeft(a, "-")
+		if v, ok := strings.CutPrefix(a, "-mode="); ok {
+			return v
+		}
+		if a == "-mode" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// repeat VAR N TEXT
+//
+// Sets the variable VAR to TEXT repeated N times, for lines at the limits
+// that a script cannot spell out (testscript has no loops): a message of
+// 65535 characters is "send carol sendto alice $TEXT", and what the other
+// side shows is "expect alice '^carol: '$TEXT'\n'" (outside quotes $TEXT is
+// expanded; ${TEXT@R} quotes it for a regexp).
+func cmdRepeat(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: repeat VAR N TEXT")
+	}
+	refuseNeg(ts, neg, "repeat")
+	n, err := strconv.Atoi(args[1])
+	if err != nil || n < 0 {
+		ts.Fatalf("usage: repeat VAR N TEXT: bad count %q", args[1])
+	}
+	ts.Setenv(args[0], strings.Repeat(args[2], n))
 }
 
 // send NAME TEXT...

@@ -114,6 +114,7 @@ type session struct {
 	name      string // logged-in name; "" before login
 	guest     bool
 	room      *room
+	joinSeq   uint64 // room's last Seq when the session joined it: later ones were sent live
 	failures  int
 	verifying bool
 	closing   bool // Bye sent: the hub sends it nothing more
@@ -124,6 +125,13 @@ type room struct {
 	members []*session // in order of entry
 	seq     uint64
 	history history
+	// Persistence (hub_state.go): reserved is the Seq high-water mark the
+	// state records; restartSeq is the Seq the room had when it was
+	// restored (older messages are not kept), exact when that was its true
+	// last Seq rather than a high-water mark.
+	reserved     uint64
+	restartSeq   uint64
+	restartExact bool
 }
 
 // Hub is the chat state machine. It is not safe for concurrent use: the
@@ -134,6 +142,7 @@ type Hub struct {
 	names    map[string]*session
 	rooms    map[string]*room
 	shutdown bool
+	stateVer uint64 // changes with the persistent state (hub_state.go)
 }
 
 // NewHub returns an empty hub.

@@ -68,18 +68,35 @@ func (h *Hub) historyRequest(out *outputs, s *session, f *wire.Frame, now time.T
 		reply(wire.ErrNoSuchRoom, "no room named "+f.Room+"; create it with: create "+f.Room)
 		return
 	}
-	after := f.Seq
-	if after > r.seq {
-		after = r.seq
+	after := min(f.Seq, r.seq)
+	upto := r.seq
+	if s.room == r {
+		// What came after the session joined was sent to it as it came:
+		// replaying it would show it twice.
+		upto = max(s.joinSeq, after)
 	}
-	msgs := r.history.since(after)
+	var msgs []*wire.Frame
+	for _, m := range r.history.since(after) {
+		if m.Seq > upto {
+			break
+		}
+		msgs = append(msgs, m)
+	}
 	for _, m := range msgs {
 		out.send(s.id, m)
 	}
 	text := fmt.Sprintf("%s from %s", plural(len(msgs), "message", "messages"), r.name)
-	missed := r.seq - after
-	if gone := missed - uint64(len(msgs)); gone > 0 {
+	gone := upto - after - uint64(len(msgs))
+	switch {
+	case after < r.restartSeq && !r.restartExact:
+		// Restored from a crash: the room's numbers jumped past an unknown
+		// number of messages, so no count is given rather than a wrong one.
+		text += "; older messages, said before the server restarted, are no longer kept"
+	case gone > 0:
 		text += fmt.Sprintf("; %d older %s no longer kept", gone, map[bool]string{true: "message is", false: "messages are"}[gone == 1])
+		if after < r.restartSeq {
+			text += " (the server restarted)"
+		}
 	}
 	rep := reply(wire.OK, text)
 	rep.Room, rep.Seq, rep.Count = r.name, r.seq, uint64(len(msgs))

@@ -86,7 +86,11 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		h.claim(out, s, f, now)
 		return
 	}
-	if s.name == "" {
+	// On an open server (guests allowed) anyone may take a name anyway, so
+	// the list of names is no secret: Who is answered before login too
+	// (seed 003: list works after logout, S3.6). A password-only server
+	// refuses everything but login until then (S0.15).
+	if s.name == "" && (f.Type != wire.TypeWho || !h.cfg.Guests) {
 		replyTo(wire.ErrNotLoggedIn, "please log in first: login NAME")
 		return
 	}
@@ -182,9 +186,12 @@ func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, n
 			// Takeover: the new connection inherits the room, silently.
 			out.send(old.id, h.bye(now, wire.ByeTakeover, "you logged in from another connection"))
 			out = append(out, Output{To: old.id, Close: true})
+			r.Text = "welcome " + name + "; your other connection was closed"
 			if old.room != nil {
+				r.Text = "welcome " + name + "; you are in " + old.room.name + ", taken over from your other connection"
 				s.room = old.room
 				s.room.replace(old, s)
+				s.joinSeq = s.room.seq
 				old.room = nil
 				r.Room = s.room.name
 				r.Seq = s.room.seq
@@ -230,7 +237,7 @@ func (h *Hub) create(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	case len(h.rooms) >= h.cfg.MaxRooms:
 		reply(wire.ErrLimit, fmt.Sprintf("cannot create room %s: the server has reached its limit of %d rooms", f.Room, h.cfg.MaxRooms))
 	default:
-		h.rooms[f.Room] = &room{name: f.Room}
+		h.newRoom(f.Room)
 		reply(wire.OK, "created room "+f.Room+"; enter it with: enter "+f.Room)
 	}
 }
@@ -259,7 +266,7 @@ func (h *Hub) enter(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	slices.Sort(others)
 	out.toRoom(r, nil, h.notice(now, wire.NoticeEntered, s.name, r.name, s.name+" entered "+r.name))
 	r.members = append(r.members, s)
-	s.room = r
+	s.room, s.joinSeq = r, r.seq
 	text := "you entered " + r.name
 	if len(others) > 0 {
 		text += " with " + strings.Join(others, ", ")
@@ -353,8 +360,7 @@ func (h *Hub) say(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		return
 	}
 	r := s.room
-	r.seq++
-	m := &wire.Frame{Type: wire.TypeMessage, From: s.name, Room: r.name, Text: f.Text, Time: ms(now), Seq: r.seq}
+	m := &wire.Frame{Type: wire.TypeMessage, From: s.name, Room: r.name, Text: f.Text, Time: ms(now), Seq: h.nextSeq(r)}
 	r.history.add(m, h.cfg.HistoryLen, h.cfg.HistoryBytes)
 	out.toRoom(r, s, m)
 	rep := h.reply(now, f.ID, wire.OK, "")

@@ -590,3 +590,39 @@ func TestHubWhoFitsOneFrame(t *testing.T) {
 		t.Fatalf("rooms reply is %d bytes, count %d", size, r.Count)
 	}
 }
+
+// Who before login: answered on an open server (guests allowed), so that a
+// course client can list after logout (S3.6); refused on a password-only
+// server, where everything but login waits for it (S0.15).
+func TestHubWhoBeforeLogin(t *testing.T) {
+	x := newFixture(t, HubConfig{Guests: true})
+	x.connect(1)
+	x.connect(2)
+	if r, _ := x.do(1, wire.Frame{Type: wire.TypeWho}); r.Code != wire.OK || r.Count != 0 || len(r.Users) != 0 {
+		t.Fatalf("who before any claim: %+v", r)
+	}
+	if r, _ := x.do(2, wire.Frame{Type: wire.TypeClaim, Name: "B"}); r.Code != wire.OK {
+		t.Fatalf("claim: %+v", r)
+	}
+	if r, _ := x.do(1, wire.Frame{Type: wire.TypeWho}); r.Code != wire.OK || len(r.Users) != 1 || r.Users[0].Name != "B" {
+		t.Fatalf("who before login: %+v", r)
+	}
+	if r, _ := x.do(2, wire.Frame{Type: wire.TypeLogout}); r.Code != wire.OK {
+		t.Fatalf("logout: %+v", r)
+	}
+	if r, _ := x.do(2, wire.Frame{Type: wire.TypeWho}); r.Code != wire.OK || r.Count != 0 {
+		t.Fatalf("who after logout: %+v", r)
+	}
+	// Only Who: the rest still needs a name.
+	for _, f := range []wire.Frame{{Type: wire.TypeTell, To: "B", Text: "x"}, {Type: wire.TypeLogout}, {Type: wire.TypeRooms}, {Type: wire.TypeSay, Text: "x"}} {
+		if r, _ := x.do(1, f); r.Code != wire.ErrNotLoggedIn {
+			t.Fatalf("%v before login: %+v", f.Type, r)
+		}
+	}
+
+	closed := newFixture(t, HubConfig{})
+	closed.connect(1)
+	if r, _ := closed.do(1, wire.Frame{Type: wire.TypeWho}); r.Code != wire.ErrNotLoggedIn || r.Text != "please log in first: login NAME" {
+		t.Fatalf("who before login, no guests: %+v", r)
+	}
+}

@@ -44,6 +44,7 @@ func (s *Server) loop() error {
 			s.reap(now)
 		}
 		s.collect(now)
+		s.saveState()
 		if s.stop.Load() && !s.shutting {
 			s.beginShutdown(now)
 		}

@@ -45,6 +45,10 @@ type Config struct {
 	// MaxPerAddr bounds the connections from one IP address; one more gets
 	// Bye ByeLimit and is closed (default 0: no bound).
 	MaxPerAddr int
+	// StateDir is the directory where the room list is kept across
+	// restarts (file rooms.json, see state.go); it is created if missing.
+	// Empty: nothing is kept, a restarted server has no rooms.
+	StateDir string
 	// Workers is the number of password-checking goroutines (default 2).
 	Workers int
 	// Signals makes Run handle SIGINT and SIGTERM with a graceful shutdown.
@@ -117,6 +121,8 @@ type Server struct {
 	stopSignals  func()
 	nextSweep    time.Time      // next liveness check
 	perAddr      map[string]int // open connections by peer IP
+	state        *stateWriter   // nil without Config.StateDir
+	savedVer     uint64         // hub.StateVersion() last handed to state
 }
 
 // New opens the listening socket, the wake pipe and the users file, and
@@ -160,6 +166,11 @@ func New(cfg Config) (_ *Server, err error) {
 		IsRegistered: s.ver.Registered,
 		HistoryLen:   cfg.HistoryLen,
 	})
+	if cfg.StateDir != "" {
+		if err = s.restoreState(); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Signals {
 		// From here on (before any ready line is printed) a signal means a
 		// graceful shutdown, even if Run has not started yet.
@@ -221,6 +232,7 @@ func (s *Server) Run() (err error) {
 	}
 	defer s.closeFds()
 	defer s.closeAll()
+	defer func() { s.finishState(err == nil) }()
 	if err := s.poll.Add(s.lfd); err != nil {
 		return err
 	}

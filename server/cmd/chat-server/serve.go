@@ -19,7 +19,8 @@ import (
 
 const usage = `usage:
   chat-server [-addr HOST:PORT] [-users FILE] [-demo] [-guests] [-shutdown-timeout 2s]
-              [-ping-interval 30s] [-peer-timeout 30s] [-max-rooms 1000] [-history 256] [-max-per-addr 0] [-quiet] [PORT]
+              [-ping-interval 30s] [-peer-timeout 30s] [-max-rooms 1000] [-history 256] [-max-per-addr 0]
+              [-state DIR] [-quiet] [PORT]
   chat-server useradd [-users FILE] NAME
   chat-server passwd  [-users FILE] NAME
   chat-server userdel [-users FILE] NAME
@@ -53,6 +54,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	pingInterval := fl.Duration("ping-interval", 30*time.Second, "ping a connection silent this long (negative: never)")
 	peerTimeout := fl.Duration("peer-timeout", 30*time.Second, "declare a pinged connection lost after this much more silence")
 	maxPerAddr := fl.Int("max-per-addr", 0, "most connections from one IP address (0: no limit)")
+	stateDir := fl.String("state", "", "directory that keeps the room list across restarts (default: none, rooms are forgotten)")
 	quiet := fl.Bool("quiet", false, "log nothing on standard error")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -131,6 +133,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		PingInterval:    *pingInterval,
 		PeerTimeout:     *peerTimeout,
 		MaxPerAddr:      *maxPerAddr,
+		StateDir:        *stateDir,
 		Signals:         true,
 		Logf:            logf,
 	})
