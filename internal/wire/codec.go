@@ -31,6 +31,7 @@ const (
 	fieldUser    = 12 // repeated, nested: Name, Room
 	fieldRoomRow = 13 // repeated, nested: Name, Count (members)
 	fieldCount   = 14
+	fieldToken   = 15
 )
 
 const (
@@ -88,6 +89,7 @@ func Append(dst []byte, f *Frame) []byte {
 	dst = appendUint(dst, fieldTime, uint64(f.Time))
 	dst = appendUint(dst, fieldSeq, f.Seq)
 	dst = appendUint(dst, fieldCount, f.Count)
+	dst = appendString(dst, fieldToken, f.Token)
 	for _, u := range f.Users {
 		var inner [2 * (MaxNameRunes*4 + 8)]byte
 		row := appendString(inner[:0], fieldName, u.Name)
@@ -153,6 +155,8 @@ func Unmarshal(body []byte, f *Frame) error {
 			f.Seq = v
 		case fieldCount:
 			f.Count = v
+		case fieldToken:
+			f.Token = string(b)
 		case fieldUser:
 			var u User
 			err := eachField(b, func(num uint64, _ uint64, b []byte) error {
@@ -195,7 +199,7 @@ var fieldKinds = [...]int8{
 	fieldFrom: kindBytes, fieldTo: kindBytes, fieldName: kindBytes,
 	fieldSecret: kindBytes, fieldRoom: kindBytes, fieldText: kindBytes,
 	fieldTime: kindVarint, fieldSeq: kindVarint, fieldUser: kindBytes,
-	fieldRoomRow: kindBytes, fieldCount: kindVarint,
+	fieldRoomRow: kindBytes, fieldCount: kindVarint, fieldToken: kindBytes,
 }
 
 // eachField walks the fields of b, calling fn with the field number and the

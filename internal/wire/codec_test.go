@@ -22,6 +22,10 @@ var sampleFrames = []Frame{
 	{Type: TypeNotice, From: ServerName, Code: NoticeLost, Name: "bob", Room: "lounge", Text: "contact with bob was lost"},
 	{Type: TypeBye, Code: ByeShutdown, Text: "the server is shutting down", Count: 7},
 	{Type: TypePong},
+	{Type: TypeFetch, ID: 12, To: "bob", Name: "report.pdf"},
+	{Type: TypeFileOffer, From: "alice", Name: "report.pdf", Token: "3f9a0c", Time: 5},
+	{Type: TypeAttach, ID: 1, Token: "3f9a0c", Code: RoleOwner},
+	{Type: TypeFileHeader, Name: "report.pdf", Count: 1 << 40},
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -206,7 +210,8 @@ func TestTypeStrings(t *testing.T) {
 	if TypeSay.String() != "say" || Type(200).String() != "type(200)" {
 		t.Fatalf("got %q and %q", TypeSay.String(), Type(200).String())
 	}
-	if !TypePing.IsRequest() || TypePong.IsRequest() || TypeReply.IsRequest() {
+	if !TypePing.IsRequest() || TypePong.IsRequest() || TypeReply.IsRequest() ||
+		!TypeFetch.IsRequest() || !TypeBroadcast.IsRequest() || TypeFileHeader.IsRequest() {
 		t.Fatal("IsRequest disagrees with the protocol table")
 	}
 }

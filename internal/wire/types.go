@@ -45,7 +45,25 @@ const (
 	TypePong Type = 14
 )
 
-// Types 20 to 39 are reserved for file transfer requests.
+// TypeBroadcast sends Text to every other logged-in user, whatever their
+// room (the menu client's message, seed 002).
+const TypeBroadcast Type = 15
+
+// File transfer requests (docs/PROTOCOL.md, "File transfer"). Types 20 to 39
+// are reserved for them.
+const (
+	TypeFetch  Type = 20 // To (owner), Name (file): ask an owner for a file; Reply carries Token
+	TypeAttach Type = 21 // Token, Code (Role): the first frame of a data connection
+	TypeRefuse Type = 22 // Token, Code, Text: the owner cannot serve a requested file
+)
+
+// Frames of a data connection after Attach, sent by the owner and passed to
+// the requester unchanged: a FileHeader, exactly Count bytes of the file, a
+// FileEnd. The server relays them as bytes without decoding.
+const (
+	TypeFileHeader Type = 24 // Name, Count (size in bytes)
+	TypeFileEnd    Type = 25 // Text: SHA-256 of the file, lower-case hex
+)
 
 // Server frames.
 const (
@@ -55,13 +73,27 @@ const (
 	TypeNotice     Type = 67 // From "*", Code (a Notice kind), Name, Room, Text, Time
 	TypeServerPing Type = 68 // Time: the server asks for a Pong
 	TypeBye        Type = 69 // Code, Text, Time: the server is closing this connection
+	TypeFileOffer  Type = 70 // From (requester), Name (file), Token: the owner is asked for a file
+	TypeFileFailed Type = 71 // From (owner), Name, Token, Code, Text: a requested transfer will not happen
 )
+
+// Roles of a data connection (Code of an Attach).
+const (
+	RoleOwner     Code = 1 // sends the file
+	RoleRequester Code = 2 // receives it
+)
+
+// MaxTokenBytes bounds a transfer token.
+const MaxTokenBytes = 64
 
 var typeNames = map[Type]string{
 	TypeHello: "hello", TypeLogin: "login", TypeClaim: "claim", TypeLogout: "logout",
 	TypeCreate: "create", TypeEnter: "enter", TypeLeave: "leave", TypeWho: "who",
 	TypeSay: "say", TypeTell: "tell", TypeRooms: "rooms", TypeHistory: "history",
-	TypePing: "ping", TypePong: "pong",
+	TypePing: "ping", TypePong: "pong", TypeBroadcast: "broadcast",
+	TypeFetch: "fetch", TypeAttach: "attach", TypeRefuse: "refuse",
+	TypeFileHeader: "file-header", TypeFileEnd: "file-end",
+	TypeFileOffer: "file-offer", TypeFileFailed: "file-failed",
 	TypeReply: "reply", TypeMessage: "message", TypePrivate: "private",
 	TypeNotice: "notice", TypeServerPing: "server-ping", TypeBye: "bye",
 }
@@ -74,7 +106,9 @@ func (t Type) String() string {
 }
 
 // IsRequest reports whether t is a client request that must be answered.
-func (t Type) IsRequest() bool { return t >= TypeHello && t <= TypePing }
+func (t Type) IsRequest() bool {
+	return t >= TypeHello && t <= TypePing || t == TypeBroadcast || t >= TypeFetch && t <= TypeRefuse
+}
 
 // Code is a Reply's result, a Bye's reason or a Notice's kind.
 type Code uint16
@@ -101,6 +135,11 @@ const (
 	ErrNoHello      Code = 16 // a request before Hello
 	ErrSelf         Code = 17 // private message to oneself (refused, S1.9)
 	ErrGuestsClosed Code = 18 // claim while the server allows no guests
+	ErrNoSuchFile   Code = 19 // the owner has no such file, or may not share it
+	ErrUnreadable   Code = 20 // the owner cannot read the file
+	ErrBusy         Code = 21 // the owner or the server has too many transfers
+	ErrOwnerGone    Code = 22 // the owner left before the transfer completed
+	ErrNoSuchToken  Code = 23 // Attach or Refuse of an unknown or expired transfer
 )
 
 // Notice kinds (Code of a TypeNotice frame).
@@ -138,7 +177,8 @@ type Frame struct {
 	Text    string
 	Time    int64  // server time, Unix milliseconds
 	Seq     uint64 // per-room sequence number of a room message
-	Count   uint64 // a number the reply reports (for example messages missed)
+	Count   uint64 // a number the reply reports (for example messages missed, a file's size)
+	Token   string // names a file transfer
 	Users   []User // who
 	Rooms   []Room // rooms
 }
