@@ -41,6 +41,13 @@ type Config struct {
 	Stdout         io.Writer
 	Now            func() time.Time // the clock; nil means time.Now
 	Rand           func() float64   // jitter source; nil means math/rand/v2
+	// ShareDir is the directory whose regular files this client serves
+	// when another user asks for them (S2.16); "" means the current
+	// directory.
+	ShareDir string
+	// DownloadDir is where received files are stored (S2.12); "" means the
+	// current directory.
+	DownloadDir string
 }
 
 // Defaults.
@@ -124,6 +131,15 @@ type Client struct {
 	room      string
 	lastSeq   uint64 // the last message of room seen, to ask for what was missed
 
+	// File transfers (transfer.go): each has a data connection of its
+	// own, polled by the same loop.
+	xfers  []*transfer
+	polled []*transfer // the transfers of the current poll set, in order
+	xbuf   []byte      // read buffer of the data connections
+	// promptShown is the prompt last printed as a line on an input that is
+	// not a terminal (mode menu's prompts, LinePrompter).
+	promptShown string
+
 	// Ending.
 	quitting     bool // a logout was sent: exit on its answer
 	quitDeadline time.Time
@@ -162,6 +178,7 @@ func newClient(cfg Config, tty bool) *Client {
 		r:       NewRenderer(tty),
 		backoff: Backoff{Min: cfg.RetryMin, Max: cfg.RetryMax, Rand: cfg.Rand},
 		pending: make(map[uint32]*request),
+		xbuf:    make([]byte, chunkSize),
 	}
 }
 

@@ -84,6 +84,10 @@ func (courseMode) Parse(line string) Command {
 			return fixed(courseInvalidCommand)
 		}
 		return Command{Kind: CmdHelp}
+	case "getfile", "get":
+		// A file from another user (seed 002, S2.9): not one of the
+		// seed's commands, so its errors are the client's own lines.
+		return fetchCommand("getfile USER FILE", rest)
 	}
 	return fixed(courseInvalidCommand)
 }
@@ -96,6 +100,7 @@ func (courseMode) Help() []string {
 	return []string{
 		"commands: login USER, list, sendto USER TEXT, logout (stay connected), exit",
 		"also: name USER (as login), who, names or getnames (as list), tell or msg USER TEXT (as sendto), help",
+		"getfile USER FILE (or get) asks USER for FILE, stored in this directory (or -download DIR); others get your files from -share DIR",
 		"messages to you show as: USER: TEXT",
 		"keys: Backspace, Ctrl-U, Ctrl-W, arrows, Home/End, Up/Down for history, Ctrl-L redraws, Ctrl-D exits, Ctrl-C quits",
 	}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -237,9 +238,21 @@ func (c *Client) plainLine(l string) {
 // line acts on one typed line.
 func (c *Client) line(l string) {
 	cmd := c.mode.Parse(l)
+	defer func() {
+		for _, l := range cmd.Lines {
+			c.r.Print(l)
+		}
+		if !c.tty && c.promptsReady() {
+			c.promptLine()
+		}
+	}()
 	switch cmd.Kind {
 	case CmdNothing:
 	case CmdSend:
+		if cmd.Frame.Type == wire.TypeFetch && c.transferCount(false) >= maxReceiving {
+			c.report(fmt.Sprintf("no file requested: %d files are on their way already; wait for one to finish", maxReceiving))
+			break
+		}
 		c.submit(request{frame: cmd.Frame, view: cmd.View})
 	case CmdLogin:
 		if c.tty {
@@ -258,6 +271,35 @@ func (c *Client) line(l string) {
 		for _, h := range c.mode.Help() {
 			c.report(h)
 		}
+	}
+}
+
+// promptsReady reports whether the input line may be shown. A mode whose
+// prompts ask questions (LinePrompter: menu asks the name first) asks only
+// once the server has been reached, so that "! connected to ..." comes
+// first and the question is not asked of a client that cannot act on it.
+func (c *Client) promptsReady() bool {
+	if _, ok := c.mode.(LinePrompter); ok {
+		return c.everConnected
+	}
+	return true
+}
+
+// promptLine prints the mode's prompt as a line when it changed, on an
+// input that is not a terminal, for the modes whose prompts are part of
+// what they show (LinePrompter).
+func (c *Client) promptLine() {
+	lp, ok := c.mode.(LinePrompter)
+	if !ok || !lp.PromptLine() {
+		return
+	}
+	p := c.mode.Prompt()
+	if p == c.promptShown {
+		return
+	}
+	c.promptShown = p
+	if t := trimRightSpace(p); t != "" {
+		c.r.Print(t)
 	}
 }
 

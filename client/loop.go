@@ -69,6 +69,8 @@ func Run(cfg Config) (code int) {
 		if c.conn != nil {
 			c.conn.close()
 		}
+		// Data connections closed, partial files removed.
+		c.closeTransfers()
 	}()
 
 	if err := c.loop(inFd, wake[0], sigq); err != nil {
@@ -80,8 +82,10 @@ func Run(cfg Config) (code int) {
 	return c.code
 }
 
-// loop is the one poll(2) loop over the wake pipe, the keyboard and the
-// server socket (S0.23). Nothing in it blocks but poll itself.
+// loop is the one poll(2) loop over the wake pipe, the keyboard, the
+// server socket and the file transfers' data connections (S0.23, S2.8).
+// Nothing in it blocks but poll itself (and the local file I/O of
+// transfers, in small chunks: see transfer.go).
 func (c *Client) loop(inFd, wakeFd int, sigq <-chan os.Signal) error {
 	c.inFd = inFd
 	c.measure()
@@ -89,8 +93,11 @@ func (c *Client) loop(inFd, wakeFd int, sigq <-chan os.Signal) error {
 	buf := make([]byte, 64*1024)
 	fds := make([]unix.PollFd, 3)
 	for {
-		if !c.done && c.tty {
+		if !c.done && c.tty && c.promptsReady() {
 			c.drawInput()
+		}
+		if !c.done && !c.tty && c.promptsReady() {
+			c.promptLine()
 		}
 		c.write()
 		if c.done {
@@ -99,6 +106,7 @@ func (c *Client) loop(inFd, wakeFd int, sigq <-chan os.Signal) error {
 			return nil
 		}
 
+		fds = fds[:3]
 		fds[0] = unix.PollFd{Fd: int32(wakeFd), Events: unix.POLLIN}
 		fds[1] = unix.PollFd{Fd: -1}
 		if c.wantInput() {
@@ -112,6 +120,8 @@ func (c *Client) loop(inFd, wakeFd int, sigq <-chan os.Signal) error {
 			}
 			fds[2] = unix.PollFd{Fd: int32(c.conn.fd), Events: ev}
 		}
+		var xfers []*transfer
+		fds, xfers = c.pollTransfers(fds)
 		timeout := -1
 		if t := c.nextTimer(); !t.IsZero() {
 			d := t.Sub(c.now())
@@ -134,6 +144,11 @@ func (c *Client) loop(inFd, wakeFd int, sigq <-chan os.Signal) error {
 		if !c.done && c.conn != nil && fds[2].Revents != 0 {
 			c.socket(fds[2].Revents, buf)
 		}
+		for i, t := range xfers {
+			if !c.done && fds[3+i].Revents != 0 {
+				c.transferEvent(t, fds[3+i].Revents)
+			}
+		}
 		if !c.done {
 			c.timers()
 		}
@@ -153,9 +168,10 @@ func (c *Client) loop(inFd, wakeFd int, sigq <-chan os.Signal) error {
 	}
 }
 
-// idle reports whether everything typed has been sent and answered.
+// idle reports whether everything typed has been sent and answered, and
+// every file transfer is over.
 func (c *Client) idle() bool {
-	return !c.conn.connecting && c.helloDone && len(c.queue) == 0 && len(c.pending) == 0
+	return !c.conn.connecting && c.helloDone && len(c.queue) == 0 && len(c.pending) == 0 && !c.busyTransfers()
 }
 
 // socket handles poll events on the server socket.

@@ -57,6 +57,17 @@ type Command struct {
 	// alone does not say (rooms shows a Who reply as a table after who and
 	// as one line after names); the client hands it to a ViewShower.
 	View string
+	// Lines are printed as they are after the command is acted on (mode
+	// menu shows its menu again after each action).
+	Lines []string
+}
+
+// LinePrompter is a mode whose prompts are part of what it shows (mode
+// menu: "Enter your message:"): on an input that is not a terminal, where
+// there is no input line to show them on, the client prints each new
+// prompt as a line of its own.
+type LinePrompter interface {
+	PromptLine() bool
 }
 
 // ViewShower is a mode that shows some replies according to the command
@@ -85,7 +96,7 @@ func NewMode(name string) (Mode, error) {
 	case "course":
 		return courseMode{}, nil
 	case "menu":
-		return nil, fmt.Errorf("mode %s is not available yet", name)
+		return &menuMode{}, nil
 	}
 	return nil, fmt.Errorf("unknown mode %q (modes: rooms, names, menu, course)", name)
 }

@@ -76,6 +76,9 @@ func (namesMode) Parse(line string) Command {
 			return report("usage: HELP")
 		}
 		return Command{Kind: CmdHelp}
+	case "GETFILE", "GET":
+		// A file from another user (seed 002, S2.9).
+		return fetchCommand("GETFILE NAME FILE", rest)
 	}
 	return report(fmt.Sprintf("unknown command %s: the commands are NAME, GETNAMES, MSG, EXIT and HELP", clip(cmd)))
 }
@@ -88,6 +91,7 @@ func (namesMode) Help() []string {
 	return []string{
 		"commands: NAME A (take the name A), GETNAMES (the names connected), MSG B TEXT (send TEXT to B), EXIT",
 		"also: LOGIN A (as NAME), WHO, NAMES or LIST (as GETNAMES), TELL or SENDTO B TEXT (as MSG), LOGOUT (give the name up, stay connected), HELP; upper or lower case",
+		"GETFILE B FILE (or GET) asks B for FILE, stored in this directory (or -download DIR); others get your files from -share DIR",
 		"messages to you show as: A SENT TEXT",
 		"keys: Backspace, Ctrl-U, Ctrl-W, arrows, Home/End, Up/Down for history, Ctrl-L redraws, Ctrl-D exits, Ctrl-C quits",
 	}
@@ -106,6 +110,10 @@ func (namesMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
 	case wire.TypeMessage:
 		// Not reachable from this mode (it enters no room), but a room
 		// message must still look like one: the room, then the seed's form.
+		if f.Room == "" {
+			// A broadcast (mode menu's message): to everyone.
+			return []string{f.From + " SENT " + f.Text}
+		}
 		return []string{"[" + f.Room + "] " + f.From + " SENT " + f.Text}
 	case wire.TypeNotice:
 		return server(noticeText(f))

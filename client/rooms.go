@@ -41,6 +41,11 @@ func (roomsMode) Parse(line string) Command {
 	case "logout":
 		// The seed: "if the first word on the line is logout".
 		return Command{Kind: CmdLogout}
+	case "get", "fetch":
+		// A file from another user (S2.9): get OWNER FILE. The file's
+		// name is the rest of the line, spaces and all.
+		_, rest := cutWord(line)
+		return fetchCommand(words[0]+" OWNER FILE", rest)
 	case "tell", "msg", "sendto":
 		// A private message, as in modes names (MSG) and course (sendto).
 		_, rest := cutWord(line)
@@ -83,7 +88,8 @@ func (roomsMode) Report(now time.Time, text string) string {
 
 func (roomsMode) Help() []string {
 	return []string{
-		"commands: login NAME, create ROOM, enter ROOM, leave, who, names, rooms, tell NAME TEXT, help, logout",
+		"commands: login NAME, create ROOM, enter ROOM, leave, who, names, rooms, tell NAME TEXT, get OWNER FILE, help, logout",
+		"get asks OWNER for FILE; it is stored in this directory (or -download DIR); others get your files from -share DIR",
 		"tell (or msg, sendto) sends TEXT to NAME only; names lists the connected names on one line",
 		"any other line is a message to everyone else in your room",
 		"keys: Backspace, Ctrl-U, Ctrl-W, arrows, Home/End, Up/Down for history, Ctrl-L redraws, Ctrl-D logs out, Ctrl-C quits",

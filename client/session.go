@@ -233,6 +233,10 @@ func (c *Client) frame(f *wire.Frame) {
 		for _, l := range c.mode.Show(f, nil, now) {
 			c.r.Print(l)
 		}
+	case wire.TypeFileOffer:
+		c.offer(f)
+	case wire.TypeFileFailed:
+		c.fileFailed(f)
 	default:
 		// A newer server's frame: nothing to show.
 	}
@@ -356,6 +360,11 @@ func (c *Client) reply(f *wire.Frame) {
 		} else {
 			c.show(f, req)
 		}
+	case wire.TypeFetch:
+		c.fetchReply(f, req)
+	case wire.TypeRefuse:
+		// The owner's refusal was passed on (or the transfer was over
+		// already): nothing to show.
 	default:
 		c.show(f, req)
 	}
@@ -512,6 +521,7 @@ func (c *Client) timers() {
 	if !c.escAt.IsZero() && !now.Before(c.escAt) {
 		c.escapeTimeout()
 	}
+	c.transferTimers(now)
 	if !c.reclaimAt.IsZero() && !now.Before(c.reclaimAt) && c.conn != nil && !c.conn.connecting && c.helloDone && !c.quitting && !c.done {
 		c.reclaimAt = time.Time{}
 		c.transmit(request{frame: wire.Frame{Type: wire.TypeClaim, Name: c.user}, auto: true})
@@ -546,6 +556,7 @@ func (c *Client) nextTimer() time.Time {
 	}
 	earliest(c.reclaimAt)
 	earliest(c.escAt)
+	earliest(c.transferDeadline())
 	return t
 }
 

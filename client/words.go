@@ -35,3 +35,6 @@ func joinNames(users []wire.User) string {
 	}
 	return strings.Join(names, " ")
 }
+
+// trimRightSpace drops the white space at the end of s.
+func trimRightSpace(s string) string { return strings.TrimRightFunc(s, unicode.IsSpace) }

@@ -58,6 +58,7 @@ func TestScenarios(t *testing.T) {
 			"exited": cmdExited,
 			"crash":  cmdCrash,
 			"repeat": cmdRepeat,
+			"output": cmdOutput,
 		},
 	})
 }
@@ -175,11 +176,12 @@ func signalNamed(name string) (syscall.Signal, bool) {
 // client NAME [args...]
 //
 // Starts the chat client on a terminal named NAME, connected to the server,
-// and waits until it is ready for typing: the prompt "> " in mode rooms;
-// the report "! connected to ADDR" in the modes without a prompt (-mode
-// names, -mode course), which the client prints once its terminal is in
-// raw mode and its connection is up. Nothing is typed before: the switch to
-// raw mode may flush what was typed while the terminal was still cooked.
+// and waits until it is ready for typing: the report "! connected to ADDR"
+// (with the time in mode rooms), which the client prints once its terminal
+// is in raw mode and its connection is up, and in mode rooms the prompt
+// "> " drawn again after it. Nothing is typed before: the switch to raw mode
+// may flush what was typed while the terminal was still cooked.
+// NAME may be one whose client has exited: a new terminal takes its place.
 func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: client NAME [args...]")
@@ -187,8 +189,15 @@ func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 	refuseNeg(ts, neg, "client")
 	st := state(ts)
 	name := args[0]
-	if _, ok := st.clients[name]; ok {
-		ts.Fatalf("client %s already exists", name)
+	if old, ok := st.clients[name]; ok {
+		select {
+		case <-old.Exited():
+			// The same person opens the client again (seed 001: "B
+			// returns"): the new terminal takes the name.
+			old.Close()
+		default:
+			ts.Fatalf("client %s already exists and is still running", name)
+		}
 	}
 	if st.server == nil {
 		ts.Fatalf("client: no server: start one with: server start")
@@ -196,12 +205,16 @@ func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 	term, err := harness.StartTerminal(filepath.Join(st.bin, harness.ClientBinary), append(args[1:], st.server.Addr)...)
 	ts.Check(err)
 	st.clients[name] = term
-	ready := `> `
-	if m := modeArg(args[1:]); m != "" && m != "rooms" {
-		ready = `(?m)^! connected to \S+\n`
+	// The report of the connection comes after the first prompt of mode
+	// rooms, and a line typed before it would be split by it on the screen.
+	ready := []string{`(?m)^(?:> )?! (?:\d\d:\d\d:\d\d )?connected to \S+\n`}
+	if m := modeArg(args[1:]); m == "" || m == "rooms" {
+		ready = append(ready, `> `)
 	}
-	if _, err := term.Expect(ready, expectTimeout); err != nil {
-		ts.Fatalf("client %s: not ready: %v", name, err)
+	for _, re := range ready {
+		if _, err := term.Expect(re, expectTimeout); err != nil {
+			ts.Fatalf("client %s: not ready: %v", name, err)
+		}
 	}
 }
 
@@ -217,6 +230,27 @@ func modeArg(args []string) string {
 		}
 	}
 	return ""
+}
+
+// output NAME FILE
+//
+// Writes everything NAME's terminal printed so far (all of it, once the
+// client has exited), as plain text (escape sequences and \r removed), to
+// FILE: compare it with cmp or cmpenv to check a whole transcript exactly.
+func cmdOutput(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: output NAME FILE")
+	}
+	refuseNeg(ts, neg, "output")
+	term := state(ts).client(ts, args[0])
+	select {
+	case <-term.Exited():
+		// The client is gone, but what it printed last may still be on
+		// its way through the pseudo-terminal: Close reads it all first.
+		term.Close()
+	default:
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(term.Output()), 0o644))
 }
 
 // repeat VAR N TEXT
@@ -269,16 +303,27 @@ func cmdKeys(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(state(ts).client(ts, args[0]).SendKeys(keys...))
 }
 
-// expect NAME REGEXP
+// expect [-timeout DURATION] NAME REGEXP
 // ! expect NAME REGEXP
 //
-// Waits up to 10s for REGEXP in what NAME's terminal printed after the last
-// match (escape sequences and \r removed). Negated, it checks at once that
-// REGEXP matches nothing printed so far: put it after an expect of a later
-// marker.
+// Waits up to 10s (or DURATION) for REGEXP in what NAME's terminal printed
+// after the last match (escape sequences and \r removed). Negated, it checks
+// at once that REGEXP matches nothing printed so far: put it after an expect
+// of a later marker.
 func cmdExpect(ts *testscript.TestScript, neg bool, args []string) {
+	timeout := expectTimeout
+	if len(args) > 0 && args[0] == "-timeout" && !neg {
+		if len(args) < 2 {
+			ts.Fatalf("usage: expect [-timeout DURATION] NAME REGEXP")
+		}
+		d, err := time.ParseDuration(args[1])
+		if err != nil || d <= 0 {
+			ts.Fatalf("expect: bad -timeout %q", args[1])
+		}
+		timeout, args = d, args[2:]
+	}
 	if len(args) != 2 {
-		ts.Fatalf("usage: expect NAME REGEXP")
+		ts.Fatalf("usage: expect [-timeout DURATION] NAME REGEXP")
 	}
 	term := state(ts).client(ts, args[0])
 	if neg {
@@ -287,7 +332,7 @@ func cmdExpect(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		return
 	}
-	if _, err := term.Expect(args[1], expectTimeout); err != nil {
+	if _, err := term.Expect(args[1], timeout); err != nil {
 		ts.Fatalf("%s: %v", args[0], err)
 	}
 }

@@ -44,10 +44,16 @@ type conn struct {
 	// out since then.
 	lastHeard time.Time
 	pinged    bool
+	// lastAlive: when the server last sent a Ping during a password check
+	// (sweep), so the client hears the server is alive meanwhile.
+	lastAlive time.Time
 
 	hubGone bool // hub.Disconnect done
 	dead    bool // close now, nothing more can be sent
 	why     string
+
+	// data: set once the connection attached to a file transfer (relay.go).
+	data *dataConn
 }
 
 func (c *conn) pending() int { return len(c.out) - c.off }

@@ -37,6 +37,8 @@ type HubConfig struct {
 	HistoryBytes int
 	// Software is the Text of the Hello reply (default "chat-server 1").
 	Software string
+	// Transfer bounds file transfers (hub_transfer.go).
+	Transfer TransferConfig
 }
 
 func (c *HubConfig) defaults() {
@@ -55,6 +57,7 @@ func (c *HubConfig) defaults() {
 	if c.Software == "" {
 		c.Software = "chat-server 1"
 	}
+	c.Transfer.defaults()
 }
 
 // Output is one effect of a hub call: a frame to send to a session, a
@@ -71,6 +74,8 @@ type Output struct {
 	// LoginResult with the outcome. Until then the loop must hand the hub no
 	// further frames of that session, so replies stay in request order.
 	Verify *VerifyRequest
+	// Relay is about a data connection of a file transfer (hub_transfer.go).
+	Relay *RelayOp
 }
 
 // VerifyRequest is a password check the hub needs.
@@ -143,6 +148,7 @@ type Hub struct {
 	rooms    map[string]*room
 	shutdown bool
 	stateVer uint64 // changes with the persistent state (hub_state.go)
+	xfer     transferState
 }
 
 // NewHub returns an empty hub.
@@ -177,10 +183,11 @@ func (h *Hub) Name(sid SessionID) string {
 func (h *Hub) Disconnect(sid SessionID, reason DisconnectReason, now time.Time) []Output {
 	s := h.sessions[sid]
 	if s == nil {
-		return nil
+		return h.dataGone(sid, now)
 	}
 	delete(h.sessions, sid)
 	var out outputs
+	h.endTransfersOf(&out, s, now)
 	if s.room != nil && !s.closing {
 		r := s.room
 		r.remove(s)
@@ -202,6 +209,7 @@ func (h *Hub) Disconnect(sid SessionID, reason DisconnectReason, now time.Time) 
 func (h *Hub) Shutdown(now time.Time) []Output {
 	h.shutdown = true
 	var out outputs
+	h.shutdownTransfers(&out, now)
 	notice := h.notice(now, wire.NoticeShutdown, "", "", "the server is shutting down")
 	bye := h.bye(now, wire.ByeShutdown, "the server is shutting down")
 	for _, s := range h.sortedSessions() {

@@ -91,7 +91,7 @@ func (h *Hub) historyRequest(out *outputs, s *session, f *wire.Frame, now time.T
 	case after < r.restartSeq && !r.restartExact:
 		// Restored from a crash: the room's numbers jumped past an unknown
 		// number of messages, so no count is given rather than a wrong one.
-		text += "; older messages, said before the server restarted, are no longer kept"
+		text += "; the server restarted and keeps no messages from before it"
 	case gone > 0:
 		text += fmt.Sprintf("; %d older %s no longer kept", gone, map[bool]string{true: "message is", false: "messages are"}[gone == 1])
 		if after < r.restartSeq {

@@ -56,6 +56,10 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		return
 	}
 	if !s.hello {
+		if f.Type == wire.TypeAttach {
+			h.attach(out, s, f, now) // a data connection (hub_transfer.go)
+			return
+		}
 		if f.Type != wire.TypeHello {
 			replyTo(wire.ErrNoHello, "say hello first: the connection must start with a Hello")
 			return
@@ -85,6 +89,9 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	case wire.TypeClaim:
 		h.claim(out, s, f, now)
 		return
+	case wire.TypeAttach:
+		replyTo(wire.ErrBadRequest, "attach must be the first frame of a new connection")
+		return
 	}
 	// On an open server (guests allowed) anyone may take a name anyway, so
 	// the list of names is no secret: Who is answered before login too
@@ -97,6 +104,7 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	switch f.Type {
 	case wire.TypeLogout:
 		name := s.name
+		h.endTransfersOf(out, s, now)
 		h.leaveRoom(out, s, now)
 		delete(h.names, s.name)
 		s.name, s.guest, s.failures = "", false, 0
@@ -123,6 +131,12 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		h.tell(out, s, f, now)
 	case wire.TypeHistory:
 		h.historyRequest(out, s, f, now)
+	case wire.TypeBroadcast:
+		h.broadcast(out, s, f, now)
+	case wire.TypeFetch:
+		h.fetch(out, s, f, now)
+	case wire.TypeRefuse:
+		h.refuse(out, s, f, now)
 	default:
 		replyTo(wire.ErrUnknown, "unknown request type "+strconv.Itoa(int(f.Type)))
 	}

@@ -133,7 +133,7 @@ func TestHubRequestRules(t *testing.T) {
 		{"largest id", nil, wire.Frame{Type: wire.TypePing, ID: 0xffffffff}, wire.OK, ""},
 		{"unknown type", nil, wire.Frame{Type: 42}, wire.ErrUnknown, "unknown request type 42"},
 		{"server type", nil, wire.Frame{Type: wire.TypeReply}, wire.ErrUnknown, "unknown request type 64"},
-		{"file transfer type", nil, wire.Frame{Type: 20}, wire.ErrUnknown, ""},
+		{"reserved transfer type", nil, wire.Frame{Type: 23}, wire.ErrUnknown, "unknown request type 23"},
 		{"wrong password", nil, wire.Frame{Type: wire.TypeLogin, Name: "alice", Secret: "nope"}, wire.ErrBadLogin, "login failed: wrong name or password"},
 		{"empty password", nil, wire.Frame{Type: wire.TypeLogin, Name: "alice"}, wire.ErrBadLogin, ""},
 		{"login bad name", nil, wire.Frame{Type: wire.TypeLogin, Name: "a b", Secret: "x"}, wire.ErrBadName, `bad user name "a b": use 1 to 20 characters without spaces`},

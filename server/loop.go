@@ -49,6 +49,7 @@ func (s *Server) loop() error {
 			s.beginShutdown(now)
 		}
 		s.expire(now)
+		s.relayTick(now)
 		if s.shutting && (len(s.conns) == 0 || !now.Before(s.deadline)) {
 			if n := len(s.conns); n > 0 {
 				s.cfg.Logf("shutdown: closing %d connections that did not finish in time", n)
@@ -78,6 +79,7 @@ func (s *Server) timeout(now time.Time) time.Duration {
 	for c := range s.closingSet {
 		consider(c.deadline)
 	}
+	consider(s.hub.TransferDeadline())
 	if next.IsZero() {
 		return -1
 	}
@@ -160,6 +162,10 @@ func (s *Server) resumeAccept() {
 
 // ready handles poll's report for one connection.
 func (s *Server) ready(c *conn, ev poller.Event, now time.Time) {
+	if c.data != nil && !c.closing && !c.dead {
+		s.relayReady(c, ev, now) // a file transfer's data connection (relay.go)
+		return
+	}
 	if ev.Writable && c.pending() > 0 {
 		if err := c.flush(); err != nil {
 			s.kill(c, "write: "+err.Error())
@@ -206,6 +212,11 @@ func (s *Server) read(c *conn, now time.Time) {
 	c.dec.Feed(s.rbuf[:n])
 	c.fed += n
 	s.process(c, now)
+	if c.data != nil {
+		// It attached to a transfer: what followed its Attach is file data.
+		s.relayBegin(c, s.rbuf[n-c.dec.Buffered():n], now)
+		return
+	}
 	if c.fed > 256<<10 && c.dec.Buffered() == 0 {
 		// The decoder's buffer keeps the size of the biggest input it
 		// held; let an idle session give that memory back.
@@ -217,7 +228,7 @@ func (s *Server) read(c *conn, now time.Time) {
 // password check holds the session, or the session closes.
 func (s *Server) process(c *conn, now time.Time) {
 	var f wire.Frame
-	for !c.verifying && !c.closing && !c.dead {
+	for !c.verifying && !c.closing && !c.dead && c.data == nil {
 		ok, err := c.dec.Next(&f)
 		if err != nil {
 			if errors.Is(err, wire.ErrMalformed) {
@@ -248,6 +259,10 @@ func (s *Server) apply(outs []Output, now time.Time) {
 	var enc []byte
 	for _, o := range outs {
 		c := s.bySid[o.To]
+		if o.Relay != nil {
+			s.relayOp(c, o.Relay, now)
+			continue
+		}
 		if o.Verify != nil {
 			if c == nil || c.closing || c.dead {
 				continue
@@ -479,7 +494,11 @@ func (s *Server) sweep(now time.Time) {
 	step := max(min(s.cfg.PingInterval, s.cfg.PeerTimeout)/4, 10*time.Millisecond)
 	s.nextSweep = now.Add(step)
 	for _, c := range s.conns {
-		if c.closing || c.dead || c.verifying {
+		if c.closing || c.dead || c.data != nil {
+			continue // data connections: see relay.go
+		}
+		if c.verifying {
+			s.aliveWhileVerifying(c, now)
 			continue
 		}
 		silent := now.Sub(c.lastHeard)

@@ -58,6 +58,9 @@ type Config struct {
 	// Logf receives the log: connections, logins by name, disconnections.
 	// Passwords are never logged. Nil discards the log.
 	Logf func(format string, args ...any)
+	// Transfer bounds file transfers: how many, the attach timeout, the
+	// token source (hub_transfer.go). Zero values take defaults.
+	Transfer TransferConfig
 }
 
 func (c *Config) defaults() {
@@ -123,6 +126,7 @@ type Server struct {
 	perAddr      map[string]int // open connections by peer IP
 	state        *stateWriter   // nil without Config.StateDir
 	savedVer     uint64         // hub.StateVersion() last handed to state
+	relay        relayState     // file transfer relay (relay.go)
 }
 
 // New opens the listening socket, the wake pipe and the users file, and
@@ -165,6 +169,7 @@ func New(cfg Config) (_ *Server, err error) {
 		Guests:       cfg.Guests,
 		IsRegistered: s.ver.Registered,
 		HistoryLen:   cfg.HistoryLen,
+		Transfer:     cfg.Transfer,
 	})
 	if cfg.StateDir != "" {
 		if err = s.restoreState(); err != nil {

@@ -17,7 +17,7 @@ var _ = Describe("The client", func() {
 			addr := ln.Addr().String()
 			Expect(ln.Close()).To(Succeed())
 
-			term := startClientAt(addr)
+			term := startClientProcess(addr)
 			m := expect(term, client(`cannot connect to `+regexp.QuoteMeta(addr)+`: connection refused; retrying in \S+`))
 			GinkgoWriter.Printf("the client said: %s\n", m[0])
 		})

@@ -173,21 +173,39 @@ func runWithin(cmd *exec.Cmd, timeout time.Duration) string {
 	return out.String()
 }
 
-// startClientAt runs a client connected to addr on a terminal and waits for
-// its first prompt. It types nothing before: the client's switch to raw mode
-// may flush what was typed while the terminal was still cooked.
+// startClientAt runs a client connected to addr on a terminal and waits
+// until it has connected and shows its prompt (see awaitConnected).
 func startClientAt(addr string) *harness.Terminal {
 	GinkgoHelper()
-	term, err := harness.StartTerminal(filepath.Join(binDir(), harness.ClientBinary), addr)
+	term := startClientProcess(addr)
+	awaitConnected(term, addr)
+	return term
+}
+
+// startClientProcess runs the client with args on a terminal, closed when
+// the spec ends (its screen is reported if the spec failed), and waits for
+// its first prompt. It types nothing before: the client's switch to raw mode
+// may flush what was typed while the terminal was still cooked.
+func startClientProcess(args ...string) *harness.Terminal {
+	GinkgoHelper()
+	term, err := harness.StartTerminal(filepath.Join(binDir(), harness.ClientBinary), args...)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() {
 		if CurrentSpecReport().Failed() {
-			AddReportEntry("client screen", term.Tail(2000))
+			AddReportEntry("client screen", term.Tail(3000))
 		}
 		term.Close()
 	})
 	expect(term, `> `)
 	return term
+}
+
+// awaitConnected waits for the client's report that it connected to addr.
+// The prompt comes first and the connection is made in the background, so a
+// spec that typed before this report could see it land inside its line.
+func awaitConnected(term *harness.Terminal, addr string) {
+	GinkgoHelper()
+	expect(term, client(`connected to `+regexp.QuoteMeta(addr)+`\n`))
 }
 
 func dialRaw(srv *harness.Server) *harness.RawClient {

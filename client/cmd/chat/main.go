@@ -1,7 +1,8 @@
 // Command chat is the terminal chat client. See docs/DESIGN.md for what it
 // shows and accepts.
 //
-//	chat [-mode rooms|names|course] [-retry-min 1s] [-retry-max 30s] [HOST:PORT | HOST PORT | PORT]
+//	chat [-mode rooms|names|menu|course] [-share DIR] [-download DIR] [-retry-min 1s] [-retry-max 30s] [HOST:PORT | HOST PORT | PORT]
+//	chat -mode menu -l PORT -p PORT [HOST]
 package main
 
 import (
@@ -24,7 +25,11 @@ func run(args []string) int {
 		fmt.Fprintf(fs.Output(), "usage: chat [flags] [HOST:PORT | HOST PORT | PORT] (default %s)\n", client.DefaultAddr)
 		fs.PrintDefaults()
 	}
-	mode := fs.String("mode", "rooms", "front-end: rooms (rooms and passwords), names (NAME, GETNAMES, MSG, EXIT), course (login, list, sendto, logout, exit); menu is not available yet")
+	mode := fs.String("mode", "rooms", "front-end: rooms (rooms and passwords), names (NAME, GETNAMES, MSG, EXIT), menu (m, f, x), course (login, list, sendto, logout, exit)")
+	share := fs.String("share", "", "directory whose regular files other users may get from you (default: the current directory)")
+	download := fs.String("download", "", "directory where the files you get are stored (default: the current directory)")
+	port := fs.String("p", "", "the server's `PORT` (on localhost, or on HOST given as the argument)")
+	filePort := fs.String("l", "", "this client's own file `PORT` (seed 002); accepted, but files are always relayed through the server, which works behind NAT")
 	retryMin := fs.Duration("retry-min", client.DefaultRetryMin, "first pause before reconnecting (jittered up to twice this)")
 	retryMax := fs.Duration("retry-max", client.DefaultRetryMax, "longest pause between reconnection attempts")
 	ping := fs.Duration("ping", client.DefaultPingAfter, "server silence before the client checks it is alive; twice this counts as lost")
@@ -34,7 +39,38 @@ func run(args []string) int {
 		}
 		return 2
 	}
-	addr, err := address(fs.Args())
+	args = fs.Args()
+	if *port != "" {
+		if _, err := strconv.ParseUint(*port, 10, 16); err != nil {
+			fmt.Fprintf(os.Stderr, "chat: bad port %q for -p\n", *port)
+			return 2
+		}
+		switch len(args) {
+		case 0:
+			args = []string{"localhost", *port}
+		case 1:
+			args = []string{args[0], *port}
+		default:
+			fmt.Fprintln(os.Stderr, "chat: with -p PORT, give at most the server's host as an argument")
+			return 2
+		}
+	}
+	if *filePort != "" {
+		if _, err := strconv.ParseUint(*filePort, 10, 16); err != nil {
+			fmt.Fprintf(os.Stderr, "chat: bad port %q for -l\n", *filePort)
+			return 2
+		}
+	}
+	for _, d := range []struct{ flag, dir string }{{"-share", *share}, {"-download", *download}} {
+		if d.dir == "" {
+			continue
+		}
+		if st, err := os.Stat(d.dir); err != nil || !st.IsDir() {
+			fmt.Fprintf(os.Stderr, "chat: %s %s: not a directory\n", d.flag, d.dir)
+			return 2
+		}
+	}
+	addr, err := address(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "chat: %v\n", err)
 		fs.Usage()
@@ -50,11 +86,13 @@ func run(args []string) int {
 		return 2
 	}
 	return client.Run(client.Config{
-		Addr:      addr,
-		Mode:      m,
-		RetryMin:  *retryMin,
-		RetryMax:  *retryMax,
-		PingAfter: *ping,
+		Addr:        addr,
+		Mode:        m,
+		RetryMin:    *retryMin,
+		RetryMax:    *retryMax,
+		PingAfter:   *ping,
+		ShareDir:    *share,
+		DownloadDir: *download,
 	})
 }
 

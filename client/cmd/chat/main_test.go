@@ -32,7 +32,10 @@ func TestAddress(t *testing.T) {
 
 func TestRunBadUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"-mode", "menu"},
+		{"-mode", "menu", "-l", "port"},
+		{"-p", "99999"},
+		{"-p", "8000", "host", "8001"},
+		{"-share", "/nonexistent/dir"},
 		{"-mode", "nonsense"},
 		{"-retry-min", "soon"},
 		{"-retry-max", "0s"},

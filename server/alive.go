@@ -1,0 +1,30 @@
+package server
+
+import (
+	"time"
+
+	"chat/internal/wire"
+)
+
+// aliveWhileVerifying pings a connection whose password is being checked.
+// Its frames wait unread meanwhile, which on a loaded server (everyone
+// logging in again after a restart) can take a while, so the session
+// cannot be judged silent; but its client hears nothing either, and is
+// shown every PingInterval that the server is alive, lest it give the
+// connection up.
+func (s *Server) aliveWhileVerifying(c *conn, now time.Time) {
+	last := c.lastHeard
+	if c.lastAlive.After(last) {
+		last = c.lastAlive
+	}
+	if c.parked || now.Sub(last) < s.cfg.PingInterval {
+		return
+	}
+	c.lastAlive = now
+	ping := &wire.Frame{Type: wire.TypeServerPing, From: wire.ServerName, Time: now.UnixMilli()}
+	if err := c.write(wire.Encode(ping), s.cfg.MaxOutput+1024); err != nil {
+		s.kill(c, "write: "+err.Error())
+		return
+	}
+	s.afterWrite(c)
+}

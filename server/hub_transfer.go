@@ -1,0 +1,464 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"chat/internal/wire"
+)
+
+// The hub's side of broadcast and file transfer (docs/PROTOCOL.md, "File
+// transfer"). The hub keeps the transfers and their rules; it never sees a
+// file byte. A transfer pairs two chat sessions (owner and requester) and,
+// once they attach, two data sessions: connections whose first frame was an
+// Attach instead of a Hello. A data session is not a chat session: it never
+// logs in, gets no notices and counts as no user; the hub moves it out of
+// its sessions into the transfer. The loop (relay.go) does the piping and
+// tells the hub when a data connection ends.
+
+// TransferConfig bounds file transfers. Zero values take defaults.
+type TransferConfig struct {
+	// NewToken returns a fresh, unguessable transfer token of at most
+	// wire.MaxTokenBytes bytes (default RandomToken: 16 bytes from
+	// crypto/rand in hex). Tests inject a deterministic source.
+	NewToken func() string
+	// MaxTransfers bounds the transfers under way on the server (default 256).
+	MaxTransfers int
+	// PerOwner bounds the transfers one session serves at once (default 8).
+	PerOwner int
+	// PerRequester bounds the transfers one session asked for that are
+	// under way (default 16).
+	PerRequester int
+	// AttachTimeout is how long a transfer may wait for both data
+	// connections (default 30s).
+	AttachTimeout time.Duration
+}
+
+func (c *TransferConfig) defaults() {
+	if c.NewToken == nil {
+		c.NewToken = RandomToken
+	}
+	if c.MaxTransfers <= 0 {
+		c.MaxTransfers = 256
+	}
+	if c.PerOwner <= 0 {
+		c.PerOwner = 8
+	}
+	if c.PerRequester <= 0 {
+		c.PerRequester = 16
+	}
+	if c.AttachTimeout <= 0 {
+		c.AttachTimeout = 30 * time.Second
+	}
+}
+
+// RandomToken returns 16 random bytes from crypto/rand in hex. It is the
+// default TransferConfig.NewToken; the hub only calls what it is given.
+func RandomToken() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand panics rather than return an error)
+	return hex.EncodeToString(b[:])
+}
+
+// MaxFileNameBytes bounds the file name of a Fetch.
+const MaxFileNameBytes = 255
+
+// RelayKind says what a RelayOp asks of the loop.
+type RelayKind int
+
+const (
+	// RelayAttach: the session To is now a data connection with Role; the
+	// loop stops decoding frames from it. An owner's bytes wait (read
+	// interest off) until RelayPipe; a requester must send nothing more.
+	RelayAttach RelayKind = iota + 1
+	// RelayPipe: both sides are attached: pipe the bytes of To (the
+	// owner's data connection) to Peer (the requester's), with
+	// back-pressure.
+	RelayPipe
+	// RelayAbort: the transfer failed: close the data connection To at
+	// once, dropping whatever is queued for it. The hub has forgotten it.
+	RelayAbort
+)
+
+// RelayOp is an Output's instruction about a data connection.
+type RelayOp struct {
+	Kind RelayKind
+	Role wire.Code // RelayAttach: wire.RoleOwner or wire.RoleRequester
+	Peer SessionID // RelayPipe: the requester's data session
+}
+
+// DataEnd says how a data connection ended, for Hub.DataClosed.
+type DataEnd int
+
+const (
+	// DataEOF: the peer closed its side. For an owner that is piping this
+	// is the normal end of its stream (the server cannot tell the end of a
+	// file from the bytes; the requester checks size and digest).
+	DataEOF DataEnd = iota
+	// DataError: a read or write failed, or the loop closed it.
+	DataError
+	// DataSpoke: a requester sent bytes after its Attach.
+	DataSpoke
+)
+
+type transfer struct {
+	token     string
+	file      string
+	owner     *session // chat sessions; the hub keeps them while the transfer lives
+	requester *session
+	ownerData SessionID // data sessions, 0 until attached (and once gone)
+	reqData   SessionID
+	deadline  time.Time // to be attached on both sides by
+	piping    bool
+	sent      bool // the owner's stream ended normally; the requester is flushing
+}
+
+type transferState struct {
+	byToken     map[string]*transfer
+	data        map[SessionID]*transfer // data session -> its transfer
+	asOwner     map[*session]int
+	asRequester map[*session]int
+	// expiry lists transfers in order of deadline (deadlines are now plus a
+	// constant, so creation order); ended or piping ones are skipped.
+	expiry []*transfer
+}
+
+func (x *transferState) init() {
+	if x.byToken == nil {
+		x.byToken = make(map[string]*transfer)
+		x.data = make(map[SessionID]*transfer)
+		x.asOwner = make(map[*session]int)
+		x.asRequester = make(map[*session]int)
+	}
+}
+
+// Transfers returns the number of transfers under way.
+func (h *Hub) Transfers() int { return len(h.xfer.byToken) }
+
+// IsData reports whether sid is an attached data connection.
+func (h *Hub) IsData(sid SessionID) bool { return h.xfer.data[sid] != nil }
+
+func (h *Hub) fileFailed(now time.Time, t *transfer, code wire.Code, text string) *wire.Frame {
+	return &wire.Frame{Type: wire.TypeFileFailed, From: t.owner.name, Name: t.file, Token: t.token,
+		Code: code, Text: text, Time: ms(now)}
+}
+
+// broadcast sends a message to every other logged-in session (S2.4).
+func (h *Hub) broadcast(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	if code, text := checkText(f.Text); code != wire.OK {
+		out.send(s.id, h.reply(now, f.ID, code, text))
+		return
+	}
+	to := make([]*session, 0, len(h.names))
+	for _, u := range h.names {
+		if u != s && !u.closing {
+			to = append(to, u)
+		}
+	}
+	slices.SortFunc(to, func(a, b *session) int { return int(a.id - b.id) })
+	m := &wire.Frame{Type: wire.TypeMessage, From: s.name, Text: f.Text, Time: ms(now)}
+	for _, u := range to {
+		out.send(u.id, m)
+	}
+	r := h.reply(now, f.ID, wire.OK, "")
+	r.Count = uint64(len(to))
+	out.send(s.id, r)
+}
+
+// checkFileName applies the rules for the file name of a Fetch. What the
+// name may reach is the owner's business (S2.16); the server only keeps
+// it printable and bounded.
+func checkFileName(name string) string {
+	switch {
+	case name == "":
+		return "a file request needs a file name"
+	case len(name) > MaxFileNameBytes:
+		return fmt.Sprintf("file name too long: %d bytes, the limit is %d", len(name), MaxFileNameBytes)
+	case !utf8.ValidString(name):
+		return "the file name is not valid UTF-8"
+	case strings.ContainsRune(name, 0):
+		return "the file name contains a NUL character"
+	}
+	return ""
+}
+
+func (h *Hub) fetch(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	reply := func(code wire.Code, text string) *wire.Frame {
+		r := h.reply(now, f.ID, code, text)
+		out.send(s.id, r)
+		return r
+	}
+	x := &h.xfer
+	x.init()
+	if ValidName(f.To) != nil {
+		reply(wire.ErrBadName, badNameText("user", f.To))
+		return
+	}
+	if f.To == s.name {
+		reply(wire.ErrSelf, "you cannot ask yourself for a file")
+		return
+	}
+	if msg := checkFileName(f.Name); msg != "" {
+		reply(wire.ErrBadRequest, msg)
+		return
+	}
+	owner := h.names[f.To]
+	if owner == nil || owner.closing {
+		reply(wire.ErrNoSuchUser, "no user named "+f.To+" is connected")
+		return
+	}
+	switch {
+	case x.asOwner[owner] >= h.cfg.Transfer.PerOwner:
+		reply(wire.ErrBusy, fmt.Sprintf("%s is already sending %d files; try again later", owner.name, x.asOwner[owner]))
+		return
+	case x.asRequester[s] >= h.cfg.Transfer.PerRequester:
+		reply(wire.ErrBusy, fmt.Sprintf("you already have %d transfers under way; wait for one to finish", x.asRequester[s]))
+		return
+	case len(x.byToken) >= h.cfg.Transfer.MaxTransfers:
+		reply(wire.ErrBusy, fmt.Sprintf("the server has too many transfers under way (%d); try again later", len(x.byToken)))
+		return
+	}
+	token := ""
+	for range 3 {
+		tok := h.cfg.Transfer.NewToken()
+		if tok != "" && len(tok) <= wire.MaxTokenBytes && x.byToken[tok] == nil {
+			token = tok
+			break
+		}
+	}
+	if token == "" {
+		reply(wire.ErrUnavailable, "the server could not start the transfer; try again")
+		return
+	}
+	t := &transfer{token: token, file: f.Name, owner: owner, requester: s, deadline: now.Add(h.cfg.Transfer.AttachTimeout)}
+	x.byToken[token] = t
+	x.asOwner[owner]++
+	x.asRequester[s]++
+	x.expiry = append(x.expiry, t)
+	r := reply(wire.OK, "asking "+owner.name+" for "+f.Name)
+	r.Token, r.Name, r.To = token, f.Name, owner.name
+	out.send(owner.id, &wire.Frame{Type: wire.TypeFileOffer, From: s.name, Name: f.Name, Token: token,
+		Text: s.name + " asks for " + f.Name, Time: ms(now)})
+}
+
+// refuse: the owner cannot serve a file. It is accepted at any time while
+// the transfer lives, so an owner that fails mid-stream can say why.
+func (h *Hub) refuse(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	t := h.xfer.byToken[f.Token]
+	if f.Token == "" || t == nil || t.owner != s {
+		out.send(s.id, h.reply(now, f.ID, wire.ErrNoSuchToken, "no transfer of yours has that token: it is unknown or has ended"))
+		return
+	}
+	text := f.Text
+	switch f.Code {
+	case wire.ErrNoSuchFile:
+		if text == "" {
+			text = s.name + " has no file named " + t.file
+		}
+	case wire.ErrUnreadable:
+		if text == "" {
+			text = s.name + " cannot read " + t.file
+		}
+	case wire.ErrBusy:
+		if text == "" {
+			text = s.name + " is busy; ask for " + t.file + " again later"
+		}
+	default:
+		out.send(s.id, h.reply(now, f.ID, wire.ErrBadRequest,
+			fmt.Sprintf("a refusal's code must be %d (no such file), %d (unreadable) or %d (busy)", wire.ErrNoSuchFile, wire.ErrUnreadable, wire.ErrBusy)))
+		return
+	}
+	if code, msg := checkText(text); code != wire.OK {
+		out.send(s.id, h.reply(now, f.ID, wire.ErrBadRequest, "the refusal's text: "+msg))
+		return
+	}
+	h.endTransfer(out, t, f.Code, text, now)
+	out.send(s.id, h.reply(now, f.ID, wire.OK, "told "+t.requester.name+" that "+t.file+" cannot be sent"))
+}
+
+// attach handles an Attach, the first frame of a data connection.
+func (h *Hub) attach(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	refuse := func(code wire.Code, text string) {
+		out.send(s.id, h.reply(now, f.ID, code, text))
+		*out = append(*out, Output{To: s.id, Close: true})
+		h.detach(s)
+	}
+	if f.Code != wire.RoleOwner && f.Code != wire.RoleRequester {
+		refuse(wire.ErrBadRequest, fmt.Sprintf("an attach's code must be its role: %d (owner) or %d (requester)", wire.RoleOwner, wire.RoleRequester))
+		return
+	}
+	x := &h.xfer
+	x.init()
+	t := x.byToken[f.Token]
+	if f.Token == "" || t == nil {
+		refuse(wire.ErrNoSuchToken, "no transfer has that token: it is unknown or has ended")
+		return
+	}
+	slot, text := &t.reqData, "waiting for "+t.file+" from "+t.owner.name
+	if f.Code == wire.RoleOwner {
+		slot, text = &t.ownerData, "send "+t.file+" to "+t.requester.name
+	}
+	if *slot != 0 || t.piping || t.sent {
+		refuse(wire.ErrNoSuchToken, "that transfer already has its data connection")
+		return
+	}
+	*slot = s.id
+	delete(h.sessions, s.id) // a data session is not a chat session
+	x.data[s.id] = t
+	r := h.reply(now, f.ID, wire.OK, text)
+	r.Name, r.Token = t.file, t.token
+	out.send(s.id, r)
+	*out = append(*out, Output{To: s.id, Relay: &RelayOp{Kind: RelayAttach, Role: f.Code}})
+	if t.ownerData != 0 && t.reqData != 0 {
+		t.piping = true
+		*out = append(*out, Output{To: t.ownerData, Relay: &RelayOp{Kind: RelayPipe, Peer: t.reqData}})
+	}
+}
+
+// endTransfer forgets t: the requester is told why (when code is not OK
+// and its chat session is there) and the data connections still attached
+// are closed at once.
+func (h *Hub) endTransfer(out *outputs, t *transfer, code wire.Code, text string, now time.Time) {
+	x := &h.xfer
+	if code != wire.OK && !t.requester.closing && h.sessions[t.requester.id] == t.requester {
+		out.send(t.requester.id, h.fileFailed(now, t, code, text))
+	}
+	for _, sid := range []SessionID{t.ownerData, t.reqData} {
+		if sid != 0 {
+			delete(x.data, sid)
+			*out = append(*out, Output{To: sid, Relay: &RelayOp{Kind: RelayAbort}})
+		}
+	}
+	t.ownerData, t.reqData = 0, 0
+	delete(x.byToken, t.token)
+	if x.asOwner[t.owner]--; x.asOwner[t.owner] <= 0 {
+		delete(x.asOwner, t.owner)
+	}
+	if x.asRequester[t.requester]--; x.asRequester[t.requester] <= 0 {
+		delete(x.asRequester, t.requester)
+	}
+}
+
+// endTransfersOf ends the transfers of a chat session that is leaving
+// (disconnect, logout): as owner, the requester is told the owner left
+// (unless the owner's stream had already ended normally); as requester,
+// the data connections are closed.
+func (h *Hub) endTransfersOf(out *outputs, s *session, now time.Time) {
+	x := &h.xfer
+	if x.asOwner[s] == 0 && x.asRequester[s] == 0 {
+		return
+	}
+	var mine []*transfer
+	for _, t := range x.byToken {
+		if t.owner == s || t.requester == s {
+			mine = append(mine, t)
+		}
+	}
+	slices.SortFunc(mine, func(a, b *transfer) int { return strings.Compare(a.token, b.token) })
+	for _, t := range mine {
+		switch {
+		case t.requester == s:
+			h.endTransfer(out, t, wire.OK, "", now)
+		case !t.sent:
+			h.endTransfer(out, t, wire.ErrOwnerGone, s.name+" left before sending "+t.file, now)
+		}
+	}
+}
+
+// DataClosed is told by the loop that a data connection ended, and how.
+// An owner's EOF while piping is the normal end of its stream: the
+// requester's connection is flushed and closed by the loop, and the
+// transfer ends when it is gone. Anything else fails the transfer.
+func (h *Hub) DataClosed(sid SessionID, how DataEnd, now time.Time) []Output {
+	t := h.xfer.data[sid]
+	if t == nil {
+		return nil
+	}
+	delete(h.xfer.data, sid)
+	var out outputs
+	owner := sid == t.ownerData
+	if owner {
+		t.ownerData = 0
+	} else {
+		t.reqData = 0
+	}
+	switch {
+	case owner && how == DataEOF && t.piping:
+		t.sent = true
+		if t.reqData == 0 {
+			h.endTransfer(&out, t, wire.OK, "", now)
+		}
+	case t.sent: // the requester's side, after the owner finished
+		h.endTransfer(&out, t, wire.OK, "", now)
+	case owner:
+		h.endTransfer(&out, t, wire.ErrOwnerGone, fmt.Sprintf("the transfer of %s broke off: %s's data connection closed", t.file, t.owner.name), now)
+	case how == DataSpoke:
+		h.endTransfer(&out, t, wire.ErrBadRequest, "your data connection for "+t.file+" sent data; a requester's data connection must only receive", now)
+	default:
+		h.endTransfer(&out, t, wire.ErrUnavailable, "your data connection for "+t.file+" closed before the transfer finished", now)
+	}
+	return out
+}
+
+// TransferDeadline returns when the next transfer that is not attached on
+// both sides times out, zero if none is waiting. The loop calls Tick then.
+func (h *Hub) TransferDeadline() time.Time {
+	x := &h.xfer
+	for len(x.expiry) > 0 {
+		t := x.expiry[0]
+		if x.byToken[t.token] == t && !t.piping && !t.sent {
+			return t.deadline
+		}
+		x.expiry[0] = nil
+		x.expiry = x.expiry[1:]
+	}
+	x.expiry = nil
+	return time.Time{}
+}
+
+// Tick ends the transfers not attached on both sides by their deadline.
+func (h *Hub) Tick(now time.Time) []Output {
+	var out outputs
+	for {
+		d := h.TransferDeadline()
+		if d.IsZero() || now.Before(d) {
+			return out
+		}
+		t := h.xfer.expiry[0]
+		text := t.owner.name + " did not start sending " + t.file + " within " + roundDuration(h.cfg.Transfer.AttachTimeout).String()
+		if t.ownerData != 0 {
+			text = "your data connection for " + t.file + " was not opened within " + roundDuration(h.cfg.Transfer.AttachTimeout).String()
+		}
+		h.endTransfer(&out, t, wire.ErrUnavailable, text, now)
+	}
+}
+
+// shutdownTransfers ends every transfer: the server is stopping.
+func (h *Hub) shutdownTransfers(out *outputs, now time.Time) {
+	ts := make([]*transfer, 0, len(h.xfer.byToken))
+	for _, t := range h.xfer.byToken {
+		ts = append(ts, t)
+	}
+	slices.SortFunc(ts, func(a, b *transfer) int { return strings.Compare(a.token, b.token) })
+	for _, t := range ts {
+		code := wire.ErrUnavailable
+		if t.sent && t.reqData != 0 {
+			// The owner's stream is complete: the requester's connection
+			// is flushed within the shutdown deadline like any other.
+			delete(h.xfer.data, t.reqData)
+			t.reqData, code = 0, wire.OK
+		}
+		h.endTransfer(out, t, code, "the server is shutting down", now)
+	}
+}
+
+// dataGone handles Disconnect of a data session: as DataClosed with
+// DataError (the loop closed it, or a write to it failed).
+func (h *Hub) dataGone(sid SessionID, now time.Time) []Output {
+	return h.DataClosed(sid, DataError, now)
+}

@@ -1,0 +1,307 @@
+package server
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"chat/internal/poller"
+	"chat/internal/wire"
+)
+
+// The loop's side of file transfer: the relay. A data connection starts
+// like any other (the hub sees its first frame); when the hub accepts its
+// Attach it says so with a RelayAttach op, and from then on the loop decodes
+// nothing from it. Once both sides are attached (RelayPipe) the loop reads
+// the owner's connection and appends what it reads to the requester's
+// output queue, the same queue and write path a chat session uses.
+//
+// Back-pressure: the owner is read only while the requester's queue holds
+// less than relayWindow, and each read asks for at most what still fits
+// under it. When the queue reaches the window, read interest on the owner
+// goes off, so the owner's kernel buffers fill and its writes block; it goes
+// back on when the queue drains below half the window. So the server holds
+// at most relayWindow (plus the bytes that came with the owner's Attach, at
+// most one read) per transfer, however fast the owner and however slow the
+// requester, and the limits on transfers (TransferConfig) bound the total.
+//
+// Data connections are exempt from the liveness pings (an owner never reads,
+// a requester never writes): a transfer lives as long as the two chat
+// sessions it belongs to, whose liveness the usual pings check, and a
+// transfer not attached on both sides within TransferConfig.AttachTimeout
+// ends (Hub.Tick).
+
+// relayWindow bounds the bytes queued for one requester's data connection.
+const relayWindow = 256 << 10
+
+// relayReads is how many reads one readiness report of an owner may do, so
+// a fast transfer takes fewer poll rounds without starving the others.
+const relayReads = 4
+
+// dataConn is a connection's part in a transfer, once attached.
+type dataConn struct {
+	role wire.Code
+	peer *conn // the other side, once piping
+	// held: owner bytes that came in the read that carried its Attach,
+	// before the requester was there.
+	held []byte
+	// paused: owner only: read interest is off (not piping yet, or the
+	// requester's queue is full).
+	paused bool
+	// ownerDone: requester only: the owner's stream ended; close once the
+	// queue is flushed.
+	ownerDone bool
+}
+
+// relayState is the relay's bookkeeping, readable from other goroutines
+// (tests, benchmarks).
+type relayState struct {
+	maxQueued atomic.Int64 // most bytes ever queued for one requester
+	pauses    atomic.Int64 // times an owner was paused by back-pressure
+	relayed   atomic.Int64 // bytes passed from owners to requesters
+	transfers atomic.Int64 // transfers under way after the last loop round
+}
+
+// relayOp carries out the hub's instruction about a data connection.
+func (s *Server) relayOp(c *conn, op *RelayOp, now time.Time) {
+	if c == nil || c.dead {
+		return // its Disconnect is on the way and ends the transfer
+	}
+	switch op.Kind {
+	case RelayAttach:
+		if c.closing {
+			return
+		}
+		c.data = &dataConn{role: op.Role}
+		role := "requester"
+		if op.Role == wire.RoleOwner {
+			role = "owner"
+			c.data.paused = true
+			s.poll.SetRead(c.fd, false)
+		}
+		s.cfg.Logf("session %d: data connection of a transfer's %s", c.sid, role)
+	case RelayPipe:
+		r := s.bySid[op.Peer]
+		if c.data == nil || r == nil || r.dead || r.data == nil {
+			return
+		}
+		c.data.peer, r.data.peer = r, c
+		s.cfg.Logf("session %d: relaying to session %d", c.sid, r.sid)
+		if len(c.data.held) > 0 {
+			held := c.data.held
+			c.data.held = nil
+			if !s.relayTo(c, r, held, now) {
+				return
+			}
+		}
+		s.relayResume(c)
+	case RelayAbort:
+		c.hubGone = true // the hub has forgotten it
+		s.kill(c, "transfer ended")
+	}
+}
+
+// relayBegin runs after the read that carried a data connection's Attach:
+// rest is what came after the Attach in that read.
+func (s *Server) relayBegin(c *conn, rest []byte, now time.Time) {
+	c.dec, c.fed = wire.Decoder{}, 0
+	if c.dead || c.closing || len(rest) == 0 {
+		return
+	}
+	d := c.data
+	switch {
+	case d.role == wire.RoleRequester:
+		s.relayFail(c, DataSpoke, "the requester sent data", now)
+	case d.peer != nil:
+		s.relayTo(c, d.peer, rest, now)
+	default:
+		d.held = append([]byte(nil), rest...)
+	}
+}
+
+// relayReady handles poll's report for an attached data connection that
+// is not closing.
+func (s *Server) relayReady(c *conn, ev poller.Event, now time.Time) {
+	d := c.data
+	if ev.Writable && c.pending() > 0 {
+		if err := c.flush(); err != nil {
+			s.relayFail(c, DataError, "write: "+err.Error(), now)
+			return
+		}
+		s.relayWrote(c, now)
+		if c.dead || c.closing {
+			return
+		}
+	}
+	if !ev.Readable && !ev.Hangup && !ev.Err {
+		return
+	}
+	if d.role == wire.RoleRequester {
+		s.relayReadRequester(c, now)
+		return
+	}
+	if d.paused {
+		if ev.Hangup || ev.Err {
+			// Reported whatever the interest: leave the poll set until
+			// reading resumes, so the loop does not spin.
+			s.poll.Remove(c.fd)
+			c.parked = true
+		}
+		return
+	}
+	for range relayReads {
+		if !s.relayReadOwner(c, now) {
+			return
+		}
+	}
+}
+
+// relayReadOwner does one read from an owner into its requester's queue.
+// It reports whether another read may follow at once.
+func (s *Server) relayReadOwner(c *conn, now time.Time) bool {
+	p := c.data.peer
+	if p == nil || p.dead {
+		s.relayPause(c, false)
+		return false
+	}
+	room := relayWindow - p.pending()
+	if room <= 0 {
+		s.relayPause(c, true)
+		return false
+	}
+	n, err := unix.Read(c.fd, s.rbuf[:min(len(s.rbuf), room)])
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return false
+	case err != nil:
+		s.relayFail(c, DataError, "read: "+err.Error(), now)
+		return false
+	case n == 0:
+		s.relayOwnerEOF(c, now)
+		return false
+	}
+	return s.relayTo(c, p, s.rbuf[:n], now) && !c.data.paused
+}
+
+// relayTo appends b to the requester's queue (writing at once what the
+// socket takes) and applies back-pressure. It reports false when the
+// requester's side failed.
+func (s *Server) relayTo(owner, p *conn, b []byte, now time.Time) bool {
+	if err := p.write(b, math.MaxInt); err != nil {
+		s.relayFail(p, DataError, "write: "+err.Error(), now)
+		return false
+	}
+	s.relay.relayed.Add(int64(len(b)))
+	s.relayWrote(p, now)
+	if p.pending() >= relayWindow {
+		s.relayPause(owner, true)
+	}
+	return true
+}
+
+// relayWrote follows a write to or a flush of a data connection: write
+// interest matches the queue, a drained requester lets its owner go on,
+// and a requester whose owner has finished is closed once flushed.
+func (s *Server) relayWrote(c *conn, now time.Time) {
+	q := c.pending()
+	s.poll.SetWrite(c.fd, q > 0)
+	d := c.data
+	if d.role != wire.RoleRequester {
+		return
+	}
+	if int64(q) > s.relay.maxQueued.Load() {
+		s.relay.maxQueued.Store(int64(q))
+	}
+	if o := d.peer; o != nil && o.data.paused && !o.dead && q < relayWindow/2 {
+		s.relayResume(o)
+	}
+	if d.ownerDone && q == 0 {
+		s.startClosing(c, "transfer complete", now)
+	}
+}
+
+// relayPause stops reading an owner.
+func (s *Server) relayPause(c *conn, full bool) {
+	if c.data.paused {
+		return
+	}
+	c.data.paused = true
+	s.poll.SetRead(c.fd, false)
+	if full {
+		s.relay.pauses.Add(1)
+	}
+}
+
+// relayResume reads an owner again (back in the poll set if it was parked).
+func (s *Server) relayResume(c *conn) {
+	if !c.data.paused || c.dead || c.closing {
+		return
+	}
+	c.data.paused = false
+	if c.parked {
+		c.parked = false
+		if err := s.poll.Add(c.fd); err != nil {
+			s.kill(c, err.Error())
+			return
+		}
+		s.poll.SetWrite(c.fd, c.pending() > 0)
+		return
+	}
+	s.poll.SetRead(c.fd, true)
+}
+
+// relayReadRequester: a requester sends nothing after its Attach, so
+// anything it sends, its EOF or an error ends the transfer.
+func (s *Server) relayReadRequester(c *conn, now time.Time) {
+	n, err := unix.Read(c.fd, s.rbuf)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+	case err != nil:
+		s.relayFail(c, DataError, "read: "+err.Error(), now)
+	case n == 0:
+		s.relayFail(c, DataEOF, "closed by the requester", now)
+	default:
+		s.relayFail(c, DataSpoke, "the requester sent data", now)
+	}
+}
+
+// relayOwnerEOF: the owner's stream ended normally. Its connection closes;
+// the requester's is flushed, its write side shut, then closed.
+func (s *Server) relayOwnerEOF(c *conn, now time.Time) {
+	p := c.data.peer
+	c.hubGone = true
+	s.apply(s.hub.DataClosed(c.sid, DataEOF, now), now)
+	s.kill(c, "transfer sent")
+	if p != nil && !p.dead && !p.closing {
+		p.data.peer = nil
+		p.data.ownerDone = true
+		if p.pending() == 0 {
+			s.startClosing(p, "transfer complete", now)
+		}
+	}
+}
+
+// relayFail ends a data connection that broke; the hub ends its transfer
+// (the requester is told, the other side is closed).
+func (s *Server) relayFail(c *conn, how DataEnd, why string, now time.Time) {
+	if c.dead {
+		return
+	}
+	if !c.hubGone {
+		c.hubGone = true
+		s.apply(s.hub.DataClosed(c.sid, how, now), now)
+	}
+	s.kill(c, why)
+}
+
+// relayTick ends the transfers whose attach deadline passed. It runs once
+// per loop round.
+func (s *Server) relayTick(now time.Time) {
+	defer func() { s.relay.transfers.Store(int64(s.hub.Transfers())) }()
+	if d := s.hub.TransferDeadline(); !d.IsZero() && !now.Before(d) {
+		s.apply(s.hub.Tick(now), now)
+		s.reap(now)
+	}
+}

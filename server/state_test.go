@@ -1,0 +1,289 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"chat/internal/wire"
+)
+
+func TestStateSaveLoad(t *testing.T) {
+	dir := t.TempDir()
+	rooms, exact, err := LoadState(dir)
+	if err != nil || rooms != nil || exact {
+		t.Fatalf("missing file: %v %v %v", rooms, exact, err)
+	}
+	want := []RoomState{{Name: "lounge", Seq: 41}, {Name: "日本語", Seq: 0}}
+	for _, ex := range []bool{false, true} {
+		if err := SaveState(dir, want, ex); err != nil {
+			t.Fatal(err)
+		}
+		got, gotExact, err := LoadState(dir)
+		if err != nil || !slices.Equal(got, want) || gotExact != ex {
+			t.Fatalf("load: %v %v %v", got, gotExact, err)
+		}
+	}
+	if err := SaveState(dir, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := LoadState(dir); err != nil || len(got) != 0 {
+		t.Fatalf("empty: %v %v", got, err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 || ents[0].Name() != StateFileName {
+		t.Fatalf("temporary files left: %v", ents)
+	}
+}
+
+func TestStateCorrupt(t *testing.T) {
+	for name, content := range map[string]string{
+		"truncated":   `{"version": 1, "rooms": [{"name": "lo`,
+		"not json":    "lounge\n",
+		"trailing":    `{"version": 1, "rooms": []} {}`,
+		"unknown key": `{"version": 1, "rooms": [], "colour": "red"}`,
+		"version":     `{"version": 7, "rooms": []}`,
+	} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, StateFileName)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := LoadState(dir)
+		if err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// A directory where the file should be cannot be read.
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, StateFileName), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadState(dir); err == nil || !strings.Contains(err.Error(), "cannot read state file") {
+		t.Errorf("unreadable: %v", err)
+	}
+}
+
+func TestStateBadRoomsRefused(t *testing.T) {
+	for name, rooms := range map[string][]RoomState{
+		"bad name":  {{Name: "a b"}},
+		"duplicate": {{Name: "r"}, {Name: "r"}},
+	} {
+		dir := t.TempDir()
+		if err := SaveState(dir, rooms, false); err != nil {
+			t.Fatal(err)
+		}
+		_, err := New(Config{Addr: "127.0.0.1:0", UsersFile: writeUsers(t, t.TempDir(), nil), StateDir: dir})
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, StateFileName)) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestHubStateVersionAndReservation(t *testing.T) {
+	x := newFixture(t, HubConfig{})
+	v0 := x.h.StateVersion()
+	x.login(1, "alice")
+	x.enter(1, "r")
+	v1 := x.h.StateVersion()
+	if v1 == v0 {
+		t.Fatal("create did not change the state")
+	}
+	if got := x.h.RoomStates(false); len(got) != 1 || got[0].Seq != seqBlock {
+		t.Fatalf("reserved: %+v", got)
+	}
+	changes := 0
+	last := v1
+	for i := 1; i <= 3*seqBlock; i++ {
+		x.do(1, wire.Frame{Type: wire.TypeSay, Text: "x"})
+		if v := x.h.StateVersion(); v != last {
+			changes++
+			last = v
+			if rs := x.h.RoomStates(false); rs[0].Seq < uint64(i)+seqBlock/2 {
+				t.Fatalf("after %d messages only %d reserved", i, rs[0].Seq)
+			}
+		}
+	}
+	// About one save per half block, never one per message.
+	if changes < 4 || changes > 7 {
+		t.Fatalf("%d state changes for %d messages", changes, 3*seqBlock)
+	}
+	if rs := x.h.RoomStates(true); rs[0].Seq != 3*seqBlock {
+		t.Fatalf("exact: %+v", rs)
+	}
+}
+
+func TestHubRestoreHistory(t *testing.T) {
+	for _, exact := range []bool{true, false} {
+		x := newFixture(t, HubConfig{})
+		if err := x.h.Restore([]RoomState{{Name: "r", Seq: 10}}, exact); err != nil {
+			t.Fatal(err)
+		}
+		x.login(1, "alice")
+		x.login(2, "bob")
+		if r, _ := x.do(1, wire.Frame{Type: wire.TypeEnter, Room: "r"}); r.Code != wire.OK || r.Seq != 10 {
+			t.Fatalf("enter restored room: %+v", r)
+		}
+		for _, text := range []string{"a", "b"} {
+			if r, _ := x.do(1, wire.Frame{Type: wire.TypeSay, Text: text}); r.Seq != 10+uint64(text[0]-'a'+1) {
+				t.Fatalf("say after restore: %+v", r)
+			}
+		}
+		// bob saw up to 7 before the restart.
+		r, outs := x.do(2, wire.Frame{Type: wire.TypeHistory, Room: "r", Seq: 7})
+		fs := to(outs, 2)
+		if r.Count != 2 || len(fs) != 2 || fs[0].Text != "a" || fs[1].Seq != 12 {
+			t.Fatalf("history (exact %v): %+v %+v", exact, r, fs)
+		}
+		want := "2 messages from r; 3 older messages are no longer kept (the server restarted)"
+		if !exact {
+			want = "2 messages from r; the server restarted and keeps no messages from before it"
+		}
+		if r.Text != want {
+			t.Fatalf("history text (exact %v): %q", exact, r.Text)
+		}
+		// After the restart nothing is lost for one who saw seq 10.
+		if r, _ := x.do(2, wire.Frame{Type: wire.TypeHistory, Room: "r", Seq: 10}); r.Text != "2 messages from r" {
+			t.Fatalf("history since restart: %q", r.Text)
+		}
+	}
+}
+
+// A member re-entering asks for what it missed; what was said after it
+// joined again came live and must not be replayed (no duplicates).
+func TestHubHistoryStopsAtJoin(t *testing.T) {
+	x := newFixture(t, HubConfig{})
+	x.login(1, "alice")
+	x.login(2, "bob")
+	x.enter(1, "r")
+	x.do(1, wire.Frame{Type: wire.TypeSay, Text: "missed 1"})
+	x.do(1, wire.Frame{Type: wire.TypeSay, Text: "missed 2"})
+	if r, _ := x.do(2, wire.Frame{Type: wire.TypeEnter, Room: "r"}); r.Seq != 2 {
+		t.Fatalf("enter: %+v", r)
+	}
+	_, outs := x.do(1, wire.Frame{Type: wire.TypeSay, Text: "live"})
+	if fs := to(outs, 2); len(fs) != 1 || fs[0].Text != "live" {
+		t.Fatalf("live: %+v", fs)
+	}
+	r, outs := x.do(2, wire.Frame{Type: wire.TypeHistory, Room: "r", Seq: 0})
+	fs := to(outs, 2)
+	if r.Count != 2 || len(fs) != 2 || fs[0].Text != "missed 1" || fs[1].Text != "missed 2" || r.Text != "2 messages from r" {
+		t.Fatalf("history: %+v %+v", r, fs)
+	}
+	// Asking from a Seq it saw live replays nothing.
+	if r, outs := x.do(2, wire.Frame{Type: wire.TypeHistory, Room: "r", Seq: 3}); r.Count != 0 || len(to(outs, 2)) != 0 {
+		t.Fatalf("history after live: %+v", r)
+	}
+}
+
+// The server writes the room list while it runs, the exact numbers at a
+// graceful shutdown, and a restarted server continues from them.
+func TestServerStateAcrossRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state") // created by the server
+	users := writeUsers(t, t.TempDir(), map[string]string{"alice": "wonderland"})
+	s := start(t, Config{UsersFile: users, StateDir: dir})
+	c := dial(t, s.Addr())
+	if r := c.login("alice", "wonderland"); r.Code != wire.OK {
+		t.Fatalf("login: %+v", r)
+	}
+	for _, room := range []string{"lounge", "den"} {
+		if r := c.call(&wire.Frame{Type: wire.TypeCreate, Room: room}); r.Code != wire.OK {
+			t.Fatalf("create: %+v", r)
+		}
+	}
+	waitFor(t, "the room list on disk", func() bool {
+		rooms, exact, err := LoadState(dir)
+		return err == nil && !exact && len(rooms) == 2
+	})
+	c.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	for range 3 {
+		c.call(&wire.Frame{Type: wire.TypeSay, Text: "hi"})
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	rooms, exact, err := LoadState(dir)
+	if err != nil || !exact || !slices.Equal(rooms, []RoomState{{Name: "den"}, {Name: "lounge", Seq: 3}}) {
+		t.Fatalf("after shutdown: %+v %v %v", rooms, exact, err)
+	}
+
+	s2 := start(t, Config{UsersFile: users, StateDir: dir})
+	// At once, before anything happens, the file reserves numbers again.
+	if _, exact, err := LoadState(dir); err != nil || exact {
+		t.Fatalf("after restart: %v %v", exact, err)
+	}
+	c2 := dial(t, s2.Addr())
+	c2.login("alice", "wonderland")
+	if r := c2.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"}); r.Code != wire.OK || r.Seq != 3 {
+		t.Fatalf("enter after restart: %+v", r)
+	}
+	if r := c2.call(&wire.Frame{Type: wire.TypeSay, Text: "again"}); r.Seq != 4 {
+		t.Fatalf("say after restart: %+v", r)
+	}
+}
+
+func TestServerRefusesCorruptState(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, StateFileName)
+	if err := os.WriteFile(path, []byte("{garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := countFds(t)
+	_, err := New(Config{Addr: "127.0.0.1:0", UsersFile: writeUsers(t, t.TempDir(), nil), StateDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "corrupt state file "+path) {
+		t.Fatalf("New: %v", err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "{garbage" {
+		t.Fatalf("the corrupt file was changed: %q", data)
+	}
+	if after := countFds(t); after > before {
+		t.Fatalf("descriptors leaked: %d before, %d after", before, after)
+	}
+}
+
+// While a slow password check holds a session's frames, the server still
+// shows the client it is alive.
+func TestServerPingsWhileVerifying(t *testing.T) {
+	dir := t.TempDir()
+	slow, err := hashWith("wonderland", 32<<10, 4, 1) // a few hundred milliseconds
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &Users{}
+	if err := u.Add("alice", slow); err != nil {
+		t.Fatal(err)
+	}
+	users := filepath.Join(dir, "users.db")
+	if err := u.Save(users); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, Config{UsersFile: users, PingInterval: 10 * time.Millisecond, PeerTimeout: 10 * time.Millisecond})
+	c := dial(t, s.Addr())
+	c.noPong = true
+	// reply returns the next frame but pings, and how many pings came first.
+	reply := func() (*wire.Frame, int) {
+		pings := 0
+		for {
+			f := c.must()
+			if f.Type != wire.TypeServerPing {
+				return f, pings
+			}
+			pings++
+		}
+	}
+	c.send(&wire.Frame{Type: wire.TypeHello, Version: wire.Version})
+	if r, _ := reply(); r.Code != wire.OK {
+		t.Fatalf("hello: %+v", r)
+	}
+	id := c.send(&wire.Frame{Type: wire.TypeLogin, Name: "alice", Secret: "wonderland"})
+	r, pings := reply()
+	if r.Type != wire.TypeReply || r.ID != id || r.Code != wire.OK {
+		t.Fatalf("login: %+v", r)
+	}
+	if pings < 2 {
+		t.Fatalf("%d pings during the password check", pings)
+	}
+}
