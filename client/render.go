@@ -171,21 +171,37 @@ func (r *Renderer) Take() []byte {
 	return b
 }
 
-// appendClean appends s with control characters replaced: a tab by a space,
-// anything else (escape, carriage return, newline, C1 controls) by '?'.
-// Invalid UTF-8 becomes U+FFFD.
+// appendClean appends s with control characters replaced, so that a peer's
+// text can neither drive the terminal (move the cursor, clear the screen,
+// set the title) nor reorder what is shown: a tab becomes a space; escape,
+// carriage return, newline, C1 controls and the Unicode bidirectional
+// controls (which can make "txt.exe" read as "exe.txt") become '?'. Invalid
+// UTF-8 becomes U+FFFD.
 func appendClean(dst []byte, s string) []byte {
 	for _, c := range s {
 		switch {
 		case c == '\t':
 			dst = append(dst, ' ')
-		case c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0):
+		case c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || isBidiControl(c):
 			dst = append(dst, '?')
 		default:
 			dst = utf8.AppendRune(dst, c)
 		}
 	}
 	return dst
+}
+
+// isBidiControl reports whether c is one of Unicode's explicit
+// bidirectional formatting characters (UAX #9): the marks, embeddings,
+// overrides and isolates.
+func isBidiControl(c rune) bool {
+	switch {
+	case c == 0x061c, c == 0x200e, c == 0x200f:
+		return true
+	case c >= 0x202a && c <= 0x202e, c >= 0x2066 && c <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // width returns how many terminal columns the runes take: combining marks

@@ -70,3 +70,23 @@ func TestRenderer(t *testing.T) {
 		})
 	}
 }
+
+func TestAppendClean(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain text, é and 日本", "plain text, é and 日本"},
+		{"tab\there", "tab here"},
+		{"\x1b[2J\x1b[Hwiped", "?[2J?[Hwiped"},       // clear screen, cursor home
+		{"\x1b]0;pwned\x07title", "?]0;pwned?title"}, // OSC window title
+		{"\r* 12:00:00 fake", "?* 12:00:00 fake"},    // a fake server line
+		{"abc\b\b\bXYZ", "abc???XYZ"},                // backspaces
+		{"\u009b31m", "?31m"},                        // C1 CSI
+		{"evil\u202etxt.exe\u202c", "evil?txt.exe?"}, // right-to-left override
+		{"\u2066iso\u2069 \u200e\u200f\u061c", "?iso? ???"},
+		{"bad \xff byte", "bad \ufffd byte"},
+	}
+	for _, tt := range tests {
+		if got := string(appendClean(nil, tt.in)); got != tt.want {
+			t.Errorf("appendClean(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -562,7 +562,8 @@ func TestValidName(t *testing.T) {
 			t.Errorf("%q: %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "*", "a b", "a\tb", "a\nb", strings.Repeat("z", 21), "\xff", "a\u00a0b", "a\x7f"} {
+	for _, bad := range []string{"", "*", "a b", "a\tb", "a\nb", strings.Repeat("z", 21), "\xff", "a\u00a0b", "a\x7f",
+		"alice\u200b", "\u202eecila", "a\u2066b", "\ufeffbob", "a\u00adb"} {
 		if ValidName(bad) == nil {
 			t.Errorf("%q accepted", bad)
 		}

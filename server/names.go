@@ -10,8 +10,11 @@ import (
 )
 
 // ValidName checks a user or room name against the protocol's rules: 1 to
-// wire.MaxNameRunes characters of valid UTF-8, no white space or control
-// characters, and not the server's own name "*".
+// wire.MaxNameRunes characters of valid UTF-8, no white space, control or
+// format characters, and not the server's own name "*". Format characters
+// (Unicode category Cf: bidirectional overrides, zero-width spaces and
+// joiners) are refused because they let one name pass for another on the
+// screen ("alice" and "alice\u200b") or reorder what follows it.
 func ValidName(s string) error {
 	switch {
 	case s == "":
@@ -27,8 +30,8 @@ func ValidName(s string) error {
 		if n > wire.MaxNameRunes {
 			return fmt.Errorf("a name has at most %d characters", wire.MaxNameRunes)
 		}
-		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
-			return errors.New("a name cannot hold spaces or control characters")
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			return errors.New("a name cannot hold spaces, control or invisible formatting characters")
 		}
 	}
 	return nil

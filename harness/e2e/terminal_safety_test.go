@@ -90,11 +90,7 @@ var _ = Describe("Terminal safety", func() {
 		Expect(strings.Count(alice.Screen(), "still mine")).To(Equal(1))
 	})
 
-	// Pending: the client passes U+202A-U+202E and U+2066-U+2069 to the
-	// terminal as they are (client/render.go appendClean replaces only C0,
-	// DEL and C1). This spec says what it should do; it runs once the
-	// client neutralises them.
-	PIt("does not pass bidirectional overrides to the terminal [S0.5]", func() {
+	It("does not pass bidirectional overrides to the terminal [S0.5]", func() {
 		// U+202E RIGHT-TO-LEFT OVERRIDE makes a terminal that implements
 		// bidi show what follows reversed: "evil\u202etxt.exe" reads as
 		// "evilexe.txt". The text around it must still show, the override
