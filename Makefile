@@ -9,7 +9,8 @@ SMOKE    ?= 8s
 export CHAT_BIN_DIR := $(BIN)
 
 # package:FuzzTarget pairs run by `make fuzz` (long) and `make test` (smoke).
-FUZZ_TARGETS := ./internal/wire:FuzzDecoder ./client:FuzzDecodeKey
+FUZZ_TARGETS := ./internal/wire:FuzzDecoder ./client:FuzzDecodeKey ./client:FuzzEditor \
+                ./server:FuzzHub ./server:FuzzParseUsers ./internal/term:FuzzPasswordEditor
 
 .PHONY: all build test unit e2e scenarios fuzz fuzz-smoke lint bench clean demo
 

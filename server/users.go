@@ -85,12 +85,15 @@ func parsePHC(s string) (phc, error) {
 	if m < 8*th || m > maxArgonMemory || t < 1 || t > maxArgonTime || th < 1 || th > maxArgonThreads {
 		return p, fmt.Errorf("argon2 parameters out of range %q", parts[3])
 	}
+	// The decoder skips \r and \n, so a decoded value is accepted only if
+	// it encodes back to exactly what the file holds: a hash then reads the
+	// same whatever line endings the file was saved with.
 	salt, err := b64.DecodeString(parts[4])
-	if err != nil || len(salt) < 8 {
+	if err != nil || len(salt) < 8 || b64.EncodeToString(salt) != parts[4] {
 		return p, errors.New("bad salt")
 	}
 	key, err := b64.DecodeString(parts[5])
-	if err != nil || len(key) < 16 || len(key) > 64 {
+	if err != nil || len(key) < 16 || len(key) > 64 || b64.EncodeToString(key) != parts[5] {
 		return p, errors.New("bad key")
 	}
 	return phc{memory: m, time: t, threads: uint8(th), salt: salt, key: key}, nil
