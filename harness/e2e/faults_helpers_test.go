@@ -16,13 +16,14 @@ import (
 // The fault specs (issue 3) run the real binaries with short timers, so a
 // fault is noticed and survived within a second or two.
 var (
-	// fastServer: ping a connection silent for 300ms, declare it lost
-	// 700ms after that. (Shorter windows trip over a loaded machine: the
-	// suite runs in parallel, next to builds and fuzzers.)
-	fastServer = []string{"-ping-interval", "300ms", "-peer-timeout", "700ms", "-shutdown-timeout", "1s"}
+	// fastServer: ping a connection silent for 500ms, declare it lost
+	// 1.5s after that. (Shorter windows trip over a loaded machine: the
+	// suite runs in parallel, and a process starved of CPU for a second
+	// must not count as a lost peer.)
+	fastServer = []string{"-ping-interval", "500ms", "-peer-timeout", "1500ms", "-shutdown-timeout", "1s"}
 	// fastClient: first pause 100–200ms, doubling to 500ms; ping a server
-	// silent for 500ms, lost after 1s.
-	fastClient = []string{"-retry-min", "100ms", "-retry-max", "500ms", "-ping", "500ms"}
+	// silent for 1s, lost after 2s.
+	fastClient = []string{"-retry-min", "100ms", "-retry-max", "500ms", "-ping", "1s"}
 )
 
 // retryReport matches a client's report of a failed connection or attempt
