@@ -565,8 +565,8 @@ func (c *Client) fileFailed(f *wire.Frame) {
 		c.endTransfer(t)
 		return
 	}
-	if t.done > 0 || t.size > 0 {
-		why = c.cutOff(t, why)
+	if t.state == xStreaming && (t.done > 0 || t.size > 0) {
+		why = fmt.Sprintf("%s (%s of %s had arrived)", why, sizeText(t.done), sizeText(t.size))
 	}
 	c.transferFailed(t, why)
 }

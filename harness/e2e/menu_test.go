@@ -168,5 +168,8 @@ var _ = Describe("Mode menu", func() {
 		Expect(term.Output()).To(ContainSubstring("! connected to localhost:" + port))
 		send(term, "client1")
 		expect(term, menuBlock)
+		// The seed writes -l as -1.
+		other := startMenu("-1", "5002", "-p", port)
+		Expect(other.Output()).To(ContainSubstring("! connected to localhost:" + port))
 	})
 })

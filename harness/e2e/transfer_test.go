@@ -282,6 +282,7 @@ var _ = Describe("File transfer from an owner that goes away", func() {
 
 		m := expect(alice.term, client(`could not get big\.bin from bob: ([^\n]*)\n`))
 		Expect(m[1]).To(HaveSuffix("; the partial file was removed"))
+		fmt.Fprintf(GinkgoWriter, "the requester was told: %s", m[0])
 		Expect(dirNames(alice.dir)).To(BeEmpty())
 		say(alice.term, "alice", "bob is gone", carol.term)
 		writeFile(carol.dir, "c.txt", []byte("carol"))

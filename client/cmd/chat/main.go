@@ -30,6 +30,7 @@ func run(args []string) int {
 	download := fs.String("download", "", "directory where the files you get are stored (default: the current directory)")
 	port := fs.String("p", "", "the server's `PORT` (on localhost, or on HOST given as the argument)")
 	filePort := fs.String("l", "", "this client's own file `PORT` (seed 002); accepted, but files are always relayed through the server, which works behind NAT")
+	fs.Var(stringAlias{filePort}, "1", "the same as -l (the seed writes -1)")
 	retryMin := fs.Duration("retry-min", client.DefaultRetryMin, "first pause before reconnecting (jittered up to twice this)")
 	retryMax := fs.Duration("retry-max", client.DefaultRetryMax, "longest pause between reconnection attempts")
 	ping := fs.Duration("ping", client.DefaultPingAfter, "server silence before the client checks it is alive; twice this counts as lost")
@@ -126,3 +127,15 @@ func address(args []string) (string, error) {
 	}
 	return "", fmt.Errorf("too many arguments: %q", args)
 }
+
+// stringAlias is a second flag name for a string flag.
+type stringAlias struct{ p *string }
+
+func (a stringAlias) String() string {
+	if a.p == nil {
+		return ""
+	}
+	return *a.p
+}
+
+func (a stringAlias) Set(v string) error { *a.p = v; return nil }

@@ -33,6 +33,7 @@ func TestAddress(t *testing.T) {
 func TestRunBadUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"-mode", "menu", "-l", "port"},
+		{"-mode", "menu", "-1", "port"},
 		{"-p", "99999"},
 		{"-p", "8000", "host", "8001"},
 		{"-share", "/nonexistent/dir"},
