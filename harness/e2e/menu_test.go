@@ -77,7 +77,7 @@ var _ = Describe("Mode menu", func() {
 		srv = startServer(accounts, "-guests")
 	})
 
-	It("asks the name first, shows the seed's menu and asks again for a name in use (S2.3, S2.14)", func() {
+	It("asks the name first, shows the seed's menu and asks again for a name in use [S2.3 S2.14]", func() {
 		menuUser(srv.Addr, "client1")
 		other := startMenu(srv.Addr)
 		send(other, "client1")
@@ -89,7 +89,7 @@ var _ = Describe("Mode menu", func() {
 		expect(other, `(?m)^! unknown option "q": enter m, f or x\n`+menuBlock)
 	})
 
-	It("sends m to every other client as name: message, never back to the sender (S2.1, S2.2, S2.4, S2.5, S2.6)", func() {
+	It("sends m to every other client as name: message, never back to the sender [S2.1 S2.2 S2.4 S2.5 S2.6]", func() {
 		c1, _ := menuUser(srv.Addr, "client1")
 		c2, _ := menuUser(srv.Addr, "client2")
 		c3, _ := menuUser(srv.Addr, "client3")
@@ -103,7 +103,7 @@ var _ = Describe("Mode menu", func() {
 		Expect(c2.Contains(`client2: hi`)).To(BeFalse(), "the sender got its own message back")
 	})
 
-	It("prints a message arriving at a prompt on its own line without garbling the typing (S2.6)", func() {
+	It("prints a message arriving at a prompt on its own line without garbling the typing [S2.6]", func() {
 		c1, _ := menuUser(srv.Addr, "client1")
 		c2, _ := menuUser(srv.Addr, "client2")
 		send(c2, "m")
@@ -122,7 +122,7 @@ var _ = Describe("Mode menu", func() {
 		expect(c1, `(?m)^client2: half a message\n`)
 	})
 
-	It("asks owner and file with f, shows the menu again at once and gets the file while chatting (S2.9, S2.10, S2.11, S2.12)", func() {
+	It("asks owner and file with f, shows the menu again at once and gets the file while chatting [S2.9 S2.10 S2.11 S2.12]", func() {
 		c1, dir1 := menuUser(srv.Addr, "client1")
 		c2, dir2 := menuUser(srv.Addr, "client2")
 		sum := writeRandomFile(dir1, "Ameca_splendens.jpg", 3<<20, 1)
@@ -147,7 +147,7 @@ var _ = Describe("Mode menu", func() {
 		expect(c2, `(?m)^client1: still here\n`)
 	})
 
-	It("closes every connection with x and says goodbye; the others carry on (S2.13, S2.14)", func() {
+	It("closes every connection with x and says goodbye; the others carry on [S2.13 S2.14]", func() {
 		c1, _ := menuUser(srv.Addr, "client1")
 		c2, _ := menuUser(srv.Addr, "client2")
 		send(c2, "x")
@@ -161,7 +161,7 @@ var _ = Describe("Mode menu", func() {
 		expect(c3, `(?m)^client1: who is there\?\n`)
 	})
 
-	It("takes the server's port with -p and its own file port with -l (S2.15)", func() {
+	It("takes the server's port with -p and its own file port with -l [S2.15]", func() {
 		_, port, err := net.SplitHostPort(srv.Addr)
 		Expect(err).NotTo(HaveOccurred())
 		term := startMenu("-l", "5001", "-p", port)

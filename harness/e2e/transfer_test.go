@@ -140,7 +140,7 @@ var _ = Describe("File transfer", func() {
 		bob = startFileUser(srv.Addr, "bob", false)
 	})
 
-	It("moves an empty file, a 1-byte file and every byte value exactly (S2.7, S2.8, S2.9, S2.12)", func() {
+	It("moves an empty file, a 1-byte file and every byte value exactly [S2.7 S2.8 S2.9 S2.12]", func() {
 		every := make([]byte, 256*64)
 		for i := range every {
 			every[i] = byte(i)
@@ -164,7 +164,7 @@ var _ = Describe("File transfer", func() {
 		Expect(dirNames(alice.dir)).To(Equal([]string{"empty.bin", "every byte.bin", "one.bin"}))
 	})
 
-	It("moves a 200 MiB file byte for byte, with progress, without holding it in memory (S2.7, S2.12)", func() {
+	It("moves a 200 MiB file byte for byte, with progress, without holding it in memory [S2.7 S2.12]", func() {
 		const size = 200 << 20
 		start := time.Now()
 		sum := writeRandomFile(bob.dir, "big.bin", size, 7)
@@ -179,7 +179,7 @@ var _ = Describe("File transfer", func() {
 		Expect(dirNames(alice.dir)).To(Equal([]string{"big.bin"}))
 	})
 
-	It("runs several transfers at once in both directions while both users chat (S2.8, S2.11)", func() {
+	It("runs several transfers at once in both directions while both users chat [S2.8 S2.11]", func() {
 		sums := map[string]string{}
 		for i := range 3 {
 			name := fmt.Sprintf("from-bob-%d.bin", i)
@@ -208,7 +208,7 @@ var _ = Describe("File transfer", func() {
 		say(alice.term, "alice", "all done", bob.term)
 	})
 
-	It("tells the requester that a file does not exist, and the owner goes on (S2.10)", func() {
+	It("tells the requester that a file does not exist, and the owner goes on [S2.10]", func() {
 		send(alice.term, "get bob nothing.txt")
 		expect(alice.term, client(regexp.QuoteMeta("could not get nothing.txt from bob: bob has no file named nothing.txt")))
 		expect(bob.term, client(regexp.QuoteMeta("refused alice's request for nothing.txt: bob has no file named nothing.txt")))
@@ -219,7 +219,7 @@ var _ = Describe("File transfer", func() {
 		got(alice, "later.txt", "bob", "5 bytes", transferDeadline)
 	})
 
-	It("serves nothing outside the owner's directory: ../x, /etc/passwd, a symlink out (S2.16)", func() {
+	It("serves nothing outside the owner's directory: ../x, /etc/passwd, a symlink out [S2.16]", func() {
 		outside := filepath.Dir(bob.dir)
 		writeFile(outside, "secret.txt", []byte("secret"))
 		DeferCleanup(os.Remove, filepath.Join(outside, "secret.txt"))
@@ -248,7 +248,7 @@ var _ = Describe("File transfer", func() {
 		say(alice.term, "alice", "ok", bob.term)
 	})
 
-	It("keeps an existing file and saves the new one under another name (S2.12)", func() {
+	It("keeps an existing file and saves the new one under another name [S2.12]", func() {
 		writeFile(alice.dir, "notes.txt", []byte("alice's own notes"))
 		sum := writeFile(bob.dir, "notes.txt", []byte("bob's notes"))
 		send(alice.term, "get bob notes.txt")
@@ -261,7 +261,7 @@ var _ = Describe("File transfer", func() {
 })
 
 var _ = Describe("File transfer from an owner that goes away", func() {
-	It("removes the partial file and tells the requester; the others carry on (S2.10, S2.12, S2.13)", func() {
+	It("removes the partial file and tells the requester; the others carry on [S2.10 S2.12 S2.13]", func() {
 		srv := startServer(accounts, "-guests")
 		// The owner's connections (chat and data) go through a throttled
 		// proxy, so that the transfer is surely under way when it dies.
