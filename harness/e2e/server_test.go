@@ -25,6 +25,17 @@ var _ = Describe("The server", func() {
 		Expect(c.Hello(deadline)).To(Succeed())
 	})
 
+	It("takes its port as a plain argument, on every interface [S2.15 S0.24]", func() {
+		// The fixture passes -addr 127.0.0.1:0; a plain port given after it
+		// wins, as the seed's "ChatServer PORT" usage asks.
+		srv := startServer(accounts, "0")
+		host, port, err := net.SplitHostPort(srv.Addr)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(host).To(BeElementOf("::", "0.0.0.0"), "a plain port listens on every interface")
+		alice := startClientAt(net.JoinHostPort("127.0.0.1", port))
+		login(alice, "alice")
+	})
+
 	It("serves many clients at the same time [S0.1]", func() {
 		srv := startServer(accounts)
 		const n = 200
