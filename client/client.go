@@ -131,6 +131,15 @@ type Client struct {
 	room      string
 	lastSeq   uint64 // the last message of room seen, to ask for what was missed
 
+	// Re-entry after a disconnection (session.go, finishResume): from the
+	// disconnection until the missed messages are replayed, the room's
+	// messages are held and then shown in order, each once.
+	resuming   bool
+	resumeRoom string       // the room to re-enter
+	resumeFrom uint64       // the last Seq of resumeRoom seen before the disconnection
+	joinSeq    uint64       // the Seq this connection's session joined resumeRoom at (0: not yet)
+	held       []wire.Frame // resumeRoom's messages since the re-entry began
+
 	// File transfers (transfer.go): each has a data connection of its
 	// own, polled by the same loop.
 	xfers  []*transfer

@@ -351,7 +351,9 @@ func TestReconnect(t *testing.T) {
 	p.send(wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "lounge", Text: "missed one", Seq: 6})
 	p.send(wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "lounge", Text: "missed two", Seq: 7})
 	p.send(wire.Frame{Type: wire.TypeReply, ID: hist.ID, Text: "2 messages from lounge", Room: "lounge", Seq: 7, Count: 2})
-	out.waitFor(t, " missed one\nbob ")
+	// Each replayed message is marked as missed, in order.
+	out.waitFor(t, " (missed) missed one\nbob ")
+	out.waitFor(t, " (missed) missed two\n")
 	out.waitFor(t, "missed while disconnected: 2 messages from lounge (shown above)")
 
 	// Taken over by another login: no reconnection, exit 1.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"chat/internal/term"
 	"chat/internal/wire"
@@ -116,10 +115,10 @@ func (c *Client) key(k Key) {
 		if !c.ed.Edit(k) {
 			return
 		}
-		if k.Kind == KeyRune && atEnd && c.r.Visible() && c.r.Fits(c.mode.Prompt(), c.ed.Runes()) {
-			// The common case: a character typed at the end of the line
-			// is echoed as itself, no redraw.
-			c.r.Echo(utf8.AppendRune(nil, k.Rune))
+		// The common case: a character typed at the end of the line is
+		// echoed as itself, no redraw, at a cost that does not grow with
+		// the line (a pasted or long line comes many keys to a read).
+		if k.Kind == KeyRune && atEnd && c.r.EchoAtEnd(k.Rune) {
 			return
 		}
 		if k.Kind != KeyIgnored {

@@ -184,7 +184,7 @@ func (m *menuMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string 
 			if f.Code == wire.ErrGuestsClosed {
 				return server("this server allows no names without a password, so mode menu cannot work here (the server must be started with -guests)")
 			}
-			return server(textOr(f.Text, "the name was refused"))
+			return server(textOr(refusalText(f), "the name was refused"))
 		}
 		return menuLines
 	}

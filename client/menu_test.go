@@ -79,6 +79,7 @@ func TestMenuShow(t *testing.T) {
 		{wire.Frame{Type: wire.TypeReply, Code: wire.ErrNotLoggedIn, Text: "please log in first"}, &wire.Frame{Type: wire.TypeBroadcast}, []string{"* please log in first"}, menuChoice},
 		{wire.Frame{Type: wire.TypeReply, Name: "client2"}, claim, menuLines, menuChoice},
 		{wire.Frame{Type: wire.TypeReply, Code: wire.ErrNameTaken, Text: "the name client2 is in use; choose another"}, claim, []string{"* the name client2 is in use; choose another"}, menuName},
+		{wire.Frame{Type: wire.TypeReply, Code: wire.ErrNameTaken, Text: "the name alice belongs to a registered user; log in with: login alice"}, claim, []string{"* the name alice belongs to a registered user; choose another name"}, menuName},
 	}
 	for i, tt := range tests {
 		m.state = menuChoice

@@ -77,6 +77,14 @@ type ViewShower interface {
 	ShowView(view string, f *wire.Frame, req *wire.Frame, now time.Time) []string
 }
 
+// MissedShower is a mode that marks the room messages said while the client
+// was disconnected, replayed after it re-entered the room: rooms shows
+// "carol 14:03:07 (missed) TEXT". The client calls ShowMissed instead of
+// Show for them.
+type MissedShower interface {
+	ShowMissed(f *wire.Frame, now time.Time) []string
+}
+
 // QuietExiter is a mode whose way out (its exit command, Ctrl-D, the end of
 // the input) prints nothing: the seeds of names and course show nothing
 // when the user leaves. The client still tells the server (Logout) and

@@ -129,7 +129,7 @@ func (namesMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
 		if f.Code == wire.ErrGuestsClosed {
 			return server(guestsClosedText)
 		}
-		return server(textOr(f.Text, fmt.Sprintf("the server refused the %s request (code %d)", reqType, f.Code)))
+		return server(textOr(refusalText(f), fmt.Sprintf("the server refused the %s request (code %d)", reqType, f.Code)))
 	}
 	switch reqType {
 	case wire.TypeClaim:
@@ -157,4 +157,20 @@ func clip(s string) string {
 		return s
 	}
 	return string([]rune(s)[:limit]) + "..."
+}
+
+// refusalText is the server's text for a refused request, with advice these
+// modes cannot follow replaced. A registered name is refused with "the name
+// alice belongs to a registered user; log in with: login alice", but a
+// password login is not something modes names, course and menu do (their
+// LOGIN or login claims a name), so the advice becomes "choose another
+// name".
+func refusalText(f *wire.Frame) string {
+	if f.Code != wire.ErrNameTaken {
+		return f.Text
+	}
+	if i := strings.Index(f.Text, "; log in with: "); i >= 0 {
+		return f.Text[:i] + "; choose another name"
+	}
+	return f.Text
 }

@@ -120,6 +120,8 @@ func TestNamesShow(t *testing.T) {
 		{"name ok, reply without the name", reply(wire.OK, ""), &wire.Frame{Type: wire.TypeClaim, Name: "A"}, []string{"HELLO A"}},
 		{"name taken", reply(wire.ErrNameTaken, "the name A is in use; choose another"), req(wire.TypeClaim),
 			[]string{"* the name A is in use; choose another"}},
+		{"registered name: advice that works here", reply(wire.ErrNameTaken, "the name alice belongs to a registered user; log in with: login alice"), req(wire.TypeClaim),
+			[]string{"* the name alice belongs to a registered user; choose another name"}},
 		{"no guests", reply(wire.ErrGuestsClosed, "this server allows no guests; log in with: login NAME"), req(wire.TypeClaim),
 			[]string{"* " + guestsClosedText}},
 		{"getnames", users, req(wire.TypeWho), []string{"A B"}},

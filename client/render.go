@@ -21,6 +21,12 @@ type Renderer struct {
 	state drawState
 	cols  int // terminal width; 0 when unknown
 	start int // first rune of the line shown when it is wider than the terminal
+	// shownW is the columns prompt and line take on the screen when the
+	// whole line is shown (not scrolled sideways); scrolled says it is not.
+	// They let a character typed at the end be echoed without measuring
+	// the whole line again (EchoAtEnd).
+	shownW   int
+	scrolled bool
 }
 
 type drawState int
@@ -67,6 +73,24 @@ func (r *Renderer) Echo(b []byte) {
 	}
 }
 
+// EchoAtEnd echoes c, a character just typed at the end of the input line,
+// and reports whether it could: the line on the screen must be up to date,
+// shown whole (not scrolled sideways) and have a column to spare after c.
+// Otherwise the caller redraws the line. It costs the same however long the
+// line is.
+func (r *Renderer) EchoAtEnd(c rune) bool {
+	if !r.tty || r.state != lineShown || r.scrolled {
+		return false
+	}
+	w := runeWidth(c)
+	if r.cols > 0 && r.shownW+w+1 >= r.cols {
+		return false
+	}
+	r.buf = utf8.AppendRune(r.buf, c)
+	r.shownW += w
+	return true
+}
+
 // Invalidate marks the input line for a full redraw at the end of the batch.
 func (r *Renderer) Invalidate() {
 	if r.state == lineShown {
@@ -100,7 +124,12 @@ func (r *Renderer) Draw(prompt string, line []rune, cursor int) {
 	if !r.tty || r.state == lineShown {
 		return
 	}
+	whole := len(line)
 	line, cursor = r.window(prompt, line, cursor)
+	r.scrolled = len(line) != whole
+	if !r.scrolled {
+		r.shownW = width([]rune(prompt)) + width(line)
+	}
 	r.buf = append(r.buf, eraseLine...)
 	r.buf = append(r.buf, prompt...)
 	for _, c := range line {
@@ -115,23 +144,44 @@ func (r *Renderer) Draw(prompt string, line []rune, cursor int) {
 }
 
 // window returns the part of line that fits the terminal after prompt,
-// keeping the cursor inside it, and the cursor's position in that part.
+// keeping the cursor inside it, and the cursor's position in that part. Its
+// cost grows with the terminal's width, not with the line's length, so that
+// a long line costs no more to redraw than a short one.
 func (r *Renderer) window(prompt string, line []rune, cursor int) ([]rune, int) {
 	avail := r.cols - width([]rune(prompt)) - 1 // the last column stays free: no wrap
-	if r.cols <= 0 || avail < 8 || width(line) <= avail {
+	if r.cols <= 0 || avail < 8 || widthUpTo(line, avail) <= avail {
 		r.start = 0
 		return line, cursor
 	}
 	start := min(r.start, cursor, len(line))
-	for start < cursor && width(line[start:cursor]) > avail {
-		start++
+	if widthUpTo(line[start:cursor], avail) > avail {
+		// The cursor went right of the window: the window ends at the
+		// cursor and reaches as far left as fits.
+		start = cursor
+		for w := 0; start > 0 && w+runeWidth(line[start-1]) <= avail; start-- {
+			w += runeWidth(line[start-1])
+		}
 	}
-	end := start
-	for end < len(line) && width(line[start:end+1]) <= avail {
+	end, w := start, 0
+	for end < len(line) && w+runeWidth(line[end]) <= avail {
+		w += runeWidth(line[end])
 		end++
 	}
 	r.start = start
 	return line[start:end], cursor - start
+}
+
+// widthUpTo returns width(rs), or some width over limit once it is clear
+// that width(rs) is over limit: it looks at no more runes than it needs.
+func widthUpTo(rs []rune, limit int) int {
+	w := 0
+	for _, c := range rs {
+		w += runeWidth(c)
+		if w > limit {
+			break
+		}
+	}
+	return w
 }
 
 // Newline ends the input line where it is (the user pressed Enter): it stays
@@ -217,6 +267,8 @@ func width(rs []rune) int {
 
 func runeWidth(c rune) int {
 	switch {
+	case c >= 0x20 && c < 0x7f:
+		return 1 // printable ASCII, the common case
 	case unicode.In(c, unicode.Mn, unicode.Me, unicode.Cf):
 		return 0
 	case c >= 0x1100 && c <= 0x115f, // Hangul Jamo

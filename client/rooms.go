@@ -112,6 +112,13 @@ func (roomsMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
 	return nil
 }
 
+// ShowMissed shows a room message said while the client was disconnected
+// and replayed after it re-entered the room, marked as such like a private
+// message is: "carol 14:03:07 (missed) TEXT".
+func (roomsMode) ShowMissed(f *wire.Frame, now time.Time) []string {
+	return []string{f.From + " " + clock(frameTime(f.Time, now)) + " (missed) " + f.Text}
+}
+
 // viewNames is the View of the names command: a Who reply shown as one line
 // of names.
 const viewNames = "names"

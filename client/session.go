@@ -1,8 +1,10 @@
 package client
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -14,11 +16,17 @@ import (
 //
 //	waiting to reconnect   conn == nil, retryAt set (the loop's poll timeout)
 //	connecting             conn.connecting (poll for POLLOUT, bounded by connectDeadline)
-//	saying hello           a Hello pending
+//	saying hello           a Hello pending; the connection counts as made (and is
+//	                       reported) only when it is answered, its end before that
+//	                       is a failed attempt
 //	logging in again       an automatic Login or Claim pending (after a reconnection)
 //	waiting to reclaim     reclaimAt set: the server still holds the guest name
 //	re-entering            an automatic Enter pending
 //	ready                  helloDone, no Hello/Login/Claim/automatic Enter pending, no reclaimAt
+//
+// Across them, from a disconnection while in a room until the replay of what
+// was missed is complete, resuming is set: the room's messages are held and
+// shown in order, each once, by finishResume.
 //
 // Requests typed while not ready wait in queue and go out, in order, once
 // ready. Only one Login is in flight at a time and nothing is sent behind
@@ -41,13 +49,10 @@ func (c *Client) startConnect() {
 }
 
 // connected runs once the TCP connection is established: say hello first.
+// The connection counts as made, and is reported, only when the server
+// answers the Hello (helloReply): a proxy or a port forwarder accepts TCP
+// connections even when the server behind it is down or unreachable.
 func (c *Client) connected() {
-	if c.everConnected {
-		c.report("reconnected to " + c.cfg.Addr)
-	} else {
-		c.report("connected to " + c.cfg.Addr)
-	}
-	c.everConnected = true
 	c.helloDone = false
 	c.lastRecv = c.now()
 	c.pingID = 0
@@ -56,8 +61,14 @@ func (c *Client) connected() {
 
 // connectFailed reports a failed attempt and schedules the next one.
 func (c *Client) connectFailed(err error) {
+	c.attemptFailed(errText(err))
+}
+
+// attemptFailed reports an attempt that failed before the server answered
+// the Hello (reason says how) and schedules the next one.
+func (c *Client) attemptFailed(reason string) {
 	c.dropConn()
-	c.failure = fmt.Sprintf("cannot connect to %s: %s", c.cfg.Addr, errText(err))
+	c.failure = fmt.Sprintf("cannot connect to %s: %s", c.cfg.Addr, reason)
 	if c.giveUp(c.failure) {
 		return
 	}
@@ -67,12 +78,19 @@ func (c *Client) connectFailed(err error) {
 	c.report(fmt.Sprintf("%s; retrying in %s", c.failure, pause(d)))
 }
 
-// lost handles the end of an established connection that nobody asked for.
+// lost handles the end of a connection that nobody asked for. A
+// connection the server never answered the Hello on was not established:
+// its end is a failed attempt, reported as one.
 func (c *Client) lost(reason string) {
+	up := c.helloDone
 	c.dropConn()
 	if c.quitting {
 		// The user was leaving anyway.
 		c.exit(ExitOK)
+		return
+	}
+	if !up {
+		c.attemptFailed(reason)
 		return
 	}
 	c.failure = fmt.Sprintf("connection to %s lost: %s", c.cfg.Addr, reason)
@@ -124,11 +142,25 @@ func (c *Client) dropConn() {
 		if req.frame.Type == wire.TypeClaim && !req.auto {
 			c.report(fmt.Sprintf("the name %s was not confirmed before the connection was lost; ask for it again", req.frame.Name))
 		}
+		if req.frame.Type == wire.TypeFetch {
+			// Not sent again by itself: the owner may have been asked
+			// already, and a second request would fetch the file twice.
+			c.report(fmt.Sprintf("could not get %s from %s: the connection was lost before the server answered the request; ask for the file again", req.frame.Name, req.frame.To))
+		}
 		req.secret = ""
 		delete(c.pending, id)
 	}
 	c.helloDone = false
 	c.pingID = 0
+	if c.loggedIn && c.room != "" && !c.resuming {
+		// What the room says from now on is missed: remember where it
+		// stopped, so that the re-entry asks for everything after it,
+		// whatever arrives live meanwhile.
+		c.resuming, c.resumeRoom, c.resumeFrom = true, c.room, c.lastSeq
+	}
+	// Messages held for the re-entry on this connection are replayed on
+	// the next one (History from resumeFrom), or reported as gone.
+	c.held, c.joinSeq = nil, 0
 	// The next Hello claims the name again anyway.
 	c.reclaimAt, c.reclaims = time.Time{}, 0
 }
@@ -223,6 +255,13 @@ func (c *Client) frame(f *wire.Frame) {
 	case wire.TypeBye:
 		c.bye(f)
 	case wire.TypeMessage:
+		if c.resuming && f.Room != "" && f.Room == c.resumeRoom {
+			// Back in the room after a disconnection: the replay of what
+			// was missed and the first live messages are shown together,
+			// in order, once the replay is complete (finishResume).
+			c.held = append(c.held, *f)
+			return
+		}
 		if f.Room == c.room && f.Seq > c.lastSeq {
 			c.lastSeq = f.Seq
 		}
@@ -263,6 +302,13 @@ func (c *Client) reply(f *wire.Frame) {
 			c.exit(ExitError)
 			return
 		}
+		// Only now is the connection really up: the server answered.
+		if c.everConnected {
+			c.report("reconnected to " + c.cfg.Addr)
+		} else {
+			c.report("connected to " + c.cfg.Addr)
+		}
+		c.everConnected = true
 		c.helloDone = true
 		c.failed = false
 		c.backoff.Reset()
@@ -287,11 +333,21 @@ func (c *Client) reply(f *wire.Frame) {
 				// A room made anew has a history of its own.
 				c.report("back in " + c.room)
 				c.lastSeq = f.Seq
+				c.resumeFrom, c.joinSeq = 0, 0
+				c.finishResume()
 			case ok:
 				c.report("back in " + c.room)
-				if f.Seq > c.lastSeq {
-					// Messages were said while we were away: ask for them.
-					c.transmit(request{frame: wire.Frame{Type: wire.TypeHistory, Room: c.room, Seq: c.lastSeq}, auto: true})
+				if c.joinSeq == 0 {
+					// Not taken over: the session joined the room now.
+					c.joinSeq = f.Seq
+				}
+				if c.resuming && c.joinSeq > c.resumeFrom {
+					// Messages were said while we were away: ask for them,
+					// from the last one seen before the disconnection,
+					// whatever arrived live since.
+					c.transmit(request{frame: wire.Frame{Type: wire.TypeHistory, Room: c.room, Seq: c.resumeFrom}, auto: true})
+				} else {
+					c.finishResume()
 				}
 				c.lastSeq = max(c.lastSeq, f.Seq)
 			case f.Code == wire.ErrNoSuchRoom && !req.again:
@@ -301,6 +357,7 @@ func (c *Client) reply(f *wire.Frame) {
 			default:
 				c.report(fmt.Sprintf("could not re-enter %s: %s", req.frame.Room, f.Text))
 				c.room, c.lastSeq = "", 0
+				c.finishResume()
 			}
 		} else {
 			c.show(f, req)
@@ -318,6 +375,7 @@ func (c *Client) reply(f *wire.Frame) {
 		} else {
 			c.report(fmt.Sprintf("could not re-enter %s: %s", req.frame.Room, f.Text))
 			c.room, c.lastSeq = "", 0
+			c.finishResume()
 		}
 	case wire.TypeLeave:
 		if ok {
@@ -343,6 +401,9 @@ func (c *Client) reply(f *wire.Frame) {
 		c.show(f, req)
 	case wire.TypeHistory:
 		if req.auto {
+			// The replay is complete: show it, and what arrived live
+			// meanwhile, before the account of it.
+			c.finishResume()
 			if ok && f.Count > 0 {
 				c.report("missed while disconnected: " + textOr(f.Text, plural(int(f.Count), "message", "messages")) + " (shown above)")
 			} else if ok && f.Text != "" {
@@ -377,6 +438,11 @@ func (c *Client) loginReply(f *wire.Frame, req *request, secret string) {
 	if req.auto {
 		if ok {
 			c.report("logged in as " + name + " again")
+			if c.resuming && f.Room != "" && f.Room == c.resumeRoom {
+				// A takeover: this connection is in the room since Seq,
+				// and what comes later arrives live.
+				c.joinSeq = f.Seq
+			}
 			if c.room != "" {
 				c.transmit(request{frame: wire.Frame{Type: wire.TypeEnter, Room: c.room}, auto: true})
 			}
@@ -427,7 +493,7 @@ func (c *Client) claimReply(f *wire.Frame, req *request) {
 		c.reclaimAt = c.now().Add(d)
 		c.report(fmt.Sprintf("the name %s is still taken on the server (perhaps by the old connection); asking for it again in %s", c.user, pause(d)))
 	default:
-		c.report(fmt.Sprintf("could not get the name %s back: %s", c.user, textOr(f.Text, fmt.Sprintf("code %d", f.Code))))
+		c.report(fmt.Sprintf("could not get the name %s back: %s", c.user, textOr(refusalText(f), fmt.Sprintf("code %d", f.Code))))
 		c.forgetLogin()
 	}
 }
@@ -435,6 +501,43 @@ func (c *Client) claimReply(f *wire.Frame, req *request) {
 func (c *Client) forgetLogin() {
 	c.user, c.secret, c.loggedIn, c.room, c.lastSeq = "", "", false, "", 0
 	c.claimed, c.reclaimAt, c.reclaims = false, time.Time{}, 0
+	c.finishResume()
+}
+
+// finishResume ends a re-entry after a disconnection: it shows the room's
+// messages held since the re-entry began (the replay of what was missed and
+// the first live ones) in order of Seq, each once, and none already seen
+// before the disconnection. Those said while the client was away (after
+// resumeFrom, up to joinSeq, where this connection's session joined the
+// room) are marked as missed.
+func (c *Client) finishResume() {
+	if !c.resuming {
+		return
+	}
+	held := c.held
+	slices.SortStableFunc(held, func(a, b wire.Frame) int { return cmp.Compare(a.Seq, b.Seq) })
+	now := c.now()
+	last := c.resumeFrom
+	for i := range held {
+		f := &held[i]
+		if f.Seq <= last {
+			continue // seen before the disconnection, or replayed and live both
+		}
+		last = f.Seq
+		var lines []string
+		if ms, ok := c.mode.(MissedShower); ok && f.Seq <= c.joinSeq {
+			lines = ms.ShowMissed(f, now)
+		} else {
+			lines = c.mode.Show(f, nil, now)
+		}
+		for _, l := range lines {
+			c.r.Print(l)
+		}
+	}
+	if c.room != "" && c.room == c.resumeRoom {
+		c.lastSeq = max(c.lastSeq, last, c.joinSeq)
+	}
+	c.resuming, c.resumeRoom, c.resumeFrom, c.joinSeq, c.held = false, "", 0, 0, nil
 }
 
 // bye handles the server's last word on this connection.
@@ -512,7 +615,7 @@ func (c *Client) timers() {
 	case c.conn != nil && !c.conn.connecting:
 		silent := now.Sub(c.lastRecv)
 		if silent >= 2*c.cfg.PingAfter {
-			c.lost(fmt.Sprintf("no answer from the server for %s", pause(silent.Truncate(time.Second))))
+			c.lost(fmt.Sprintf("no answer from the server for %s", silence(silent)))
 		} else if silent >= c.cfg.PingAfter && c.pingID == 0 && c.helloDone {
 			c.transmit(request{frame: wire.Frame{Type: wire.TypePing}, auto: true})
 			c.pingID = c.nextID

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -156,15 +157,22 @@ func TestSilentServer(t *testing.T) {
 	p.expect(wire.TypePing) // silent for PingAfter: the client asks
 	// ... and gets no answer.
 	out.waitFor(t, "lost: no answer from the server for ")
-	out.waitFor(t, "reconnected to "+srv.addr)
-	// From here on the server answers everything, so the client can log
-	// out; how soon it does depends on the machine's load, not on the
-	// behaviour tested above.
+	// The silence is told as it was (100ms and more), not cut to "0s".
+	if m := regexp.MustCompile(`no answer from the server for (\S+);`).FindStringSubmatch(out.String()); m == nil || m[1] == "0s" {
+		t.Errorf("silence reported as %q:\n%s", m, out.String())
+	} else if d, err := time.ParseDuration(m[1]); err != nil || d < 100*time.Millisecond {
+		t.Errorf("silence reported as %q, want at least 100ms (twice PingAfter)", m[1])
+	}
+	// From here on the server answers everything: the client is back once
+	// the server has answered its Hello, and can log out; how soon it
+	// does depends on the machine's load, not on the behaviour tested
+	// above.
 	go func() {
 		for c := range srv.conns {
 			go answerAll(c)
 		}
 	}()
+	out.waitFor(t, "reconnected to "+srv.addr)
 	w.Close()
 	exitStatus(t, done, out)
 }

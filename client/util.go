@@ -26,3 +26,14 @@ func pause(d time.Duration) string {
 	}
 	return d.Round(time.Millisecond).String()
 }
+
+// silence formats how long the server has been silent: to a tenth of a
+// second below ten seconds ("1.2s", "600ms"), in whole seconds above. It is
+// never rounded down to nothing: a client that gives up after a second of
+// silence says so, not "0s".
+func silence(d time.Duration) string {
+	if d < 10*time.Second {
+		return max(d.Round(100*time.Millisecond), 100*time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}

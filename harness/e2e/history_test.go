@@ -34,7 +34,8 @@ var _ = Describe("Nothing lost across a reconnection", func() {
 				say(carol, "carol", fmt.Sprintf("while away %d", i), alice)
 			}
 		})
-		expect(bob, `carol `+ts+` while away 1\n[\s\S]*?carol `+ts+` while away 2\n[\s\S]*?carol `+ts+` while away 3\n`)
+		// Each replayed message is marked as missed, in order.
+		expect(bob, `carol `+ts+` \(missed\) while away 1\n[\s\S]*?carol `+ts+` \(missed\) while away 2\n[\s\S]*?carol `+ts+` \(missed\) while away 3\n`)
 		expect(bob, client(`missed while disconnected: 3 messages from lounge \(shown above\)`))
 
 		say(carol, "carol", "welcome back", bob)
@@ -42,6 +43,8 @@ var _ = Describe("Nothing lost across a reconnection", func() {
 			Expect(count(bob.Output(), fmt.Sprintf(`while away %d\n`, i))).To(Equal(1))
 		}
 		Expect(count(bob.Output(), `welcome back\n`)).To(Equal(1))
+		// What came live is not marked.
+		Expect(count(bob.Output(), `carol `+ts+` welcome back\n`)).To(Equal(1))
 	})
 
 	It("tells bob how many messages were lost when more were said than the server keeps [S0.6 S0.7]", func() {
@@ -59,7 +62,7 @@ var _ = Describe("Nothing lost across a reconnection", func() {
 			send(alice, "who")
 			expect(alice, server(`\d+ users? connected`))
 		})
-		expect(bob, `alice `+ts+` said 4\n[\s\S]*?alice `+ts+` said 5\n`)
+		expect(bob, `alice `+ts+` \(missed\) said 4\n[\s\S]*?alice `+ts+` \(missed\) said 5\n`)
 		expect(bob, client(`missed while disconnected: 2 messages from lounge; 3 older messages are no longer kept \(shown above\)`))
 		for i := 1; i <= 3; i++ {
 			Expect(bob.Contains(fmt.Sprintf(`said %d\n`, i))).To(BeFalse(), "a message the server no longer kept was shown")
