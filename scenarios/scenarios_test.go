@@ -59,6 +59,7 @@ func TestScenarios(t *testing.T) {
 			"crash":  cmdCrash,
 			"repeat": cmdRepeat,
 			"output": cmdOutput,
+			"proxy":  cmdProxy,
 		},
 	})
 }
@@ -71,6 +72,7 @@ type scriptState struct {
 	bin     string
 	dir     string
 	server  *harness.Server
+	proxy   *harness.Proxy // between new clients and the server, once started
 	clients map[string]*harness.Terminal
 }
 
@@ -81,6 +83,9 @@ func state(ts *testscript.TestScript) *scriptState {
 func (st *scriptState) cleanup() {
 	for _, c := range st.clients {
 		c.Close()
+	}
+	if st.proxy != nil {
+		st.proxy.Close()
 	}
 	if st.server != nil {
 		st.server.Kill()
@@ -173,10 +178,11 @@ func signalNamed(name string) (syscall.Signal, bool) {
 	return sig, ok
 }
 
-// client NAME [args...]
+// client NAME [-direct] [args...]
 //
-// Starts the chat client on a terminal named NAME, connected to the server,
-// and waits until it is ready for typing: the report "! connected to ADDR"
+// Starts the chat client on a terminal named NAME, connected to the server
+// (through the fault proxy once `proxy start` has run, unless -direct), and
+// waits until it is ready for typing: the report "! connected to ADDR"
 // (with the time in mode rooms), which the client prints once its terminal
 // is in raw mode and its connection is up, and in mode rooms the prompt
 // "> " drawn again after it. Nothing is typed before: the switch to raw mode
@@ -202,13 +208,19 @@ func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 	if st.server == nil {
 		ts.Fatalf("client: no server: start one with: server start")
 	}
-	term, err := harness.StartTerminal(filepath.Join(st.bin, harness.ClientBinary), append(args[1:], st.server.Addr)...)
+	addr, clientArgs := st.server.Addr, args[1:]
+	if len(clientArgs) > 0 && clientArgs[0] == "-direct" {
+		clientArgs = clientArgs[1:]
+	} else if st.proxy != nil {
+		addr = st.proxy.Addr()
+	}
+	term, err := harness.StartTerminal(filepath.Join(st.bin, harness.ClientBinary), append(clientArgs, addr)...)
 	ts.Check(err)
 	st.clients[name] = term
 	// The report of the connection comes after the first prompt of mode
 	// rooms, and a line typed before it would be split by it on the screen.
 	ready := []string{`(?m)^(?:> )?! (?:\d\d:\d\d:\d\d )?connected to \S+\n`}
-	if m := modeArg(args[1:]); m == "" || m == "rooms" {
+	if m := modeArg(clientArgs); m == "" || m == "rooms" {
 		ready = append(ready, `> `)
 	}
 	for _, re := range ready {
