@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// echoServer answers every line with the same line until the peer closes.
-func echoServer(t *testing.T) string {
+// testServer listens on 127.0.0.1 and serves each connection with serve,
+// closing it afterwards; it returns the address.
+func testServer(t *testing.T, serve func(c net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -25,10 +26,16 @@ func echoServer(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+			go func() { defer c.Close(); serve(c) }()
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// echoServer answers every byte with the same byte until the peer closes.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	return testServer(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
 }
 
 func startProxy(t *testing.T) (*Proxy, net.Conn, *bufio.Reader) {
