@@ -54,6 +54,14 @@ type conn struct {
 
 	// data: set once the connection attached to a file transfer (relay.go).
 	data *dataConn
+
+	// Defences (defences.go): when it connected, whether the hub has its
+	// Hello, frames decoded so far, and when the partial frame the decoder
+	// holds began (zero: none).
+	since        time.Time
+	greeted      bool
+	frames       int
+	partialSince time.Time
 }
 
 func (c *conn) pending() int { return len(c.out) - c.off }

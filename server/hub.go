@@ -39,6 +39,14 @@ type HubConfig struct {
 	Software string
 	// Transfer bounds file transfers (hub_transfer.go).
 	Transfer TransferConfig
+	// Flood control (limits.go): each session may send MsgBurst messages
+	// (Say, Tell, Broadcast) at once and MsgRate a second after that; one
+	// more gets ErrSlowDown and is not relayed, and MaxRefused refused in a
+	// row end the session with ByeLimit. MsgRate zero or negative: no
+	// limit (MsgBurst default 100, MaxRefused default 200).
+	MsgRate    float64
+	MsgBurst   int
+	MaxRefused int
 }
 
 func (c *HubConfig) defaults() {
@@ -58,6 +66,12 @@ func (c *HubConfig) defaults() {
 		c.Software = "chat-server 1"
 	}
 	c.Transfer.defaults()
+	if c.MsgBurst <= 0 {
+		c.MsgBurst = 100
+	}
+	if c.MaxRefused <= 0 {
+		c.MaxRefused = 200
+	}
 }
 
 // Output is one effect of a hub call: a frame to send to a session, a
@@ -97,6 +111,9 @@ const (
 	// VerdictUnavailable: the check could not run (users file unreadable,
 	// workers overloaded); it does not count as a failed attempt.
 	VerdictUnavailable
+	// VerdictBusy: the check was not run because too many are under way
+	// (a login flood); it does not count as a failed attempt.
+	VerdictBusy
 )
 
 // DisconnectReason says why a connection ended, for the room's notice.
@@ -123,6 +140,11 @@ type session struct {
 	failures  int
 	verifying bool
 	closing   bool // Bye sent: the hub sends it nothing more
+	// Flood control (limits.go): the message tokens left at tokensAt, and
+	// how many messages in a row were refused.
+	tokens   float64
+	tokensAt time.Time
+	refused  int
 }
 
 type room struct {

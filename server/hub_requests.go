@@ -101,6 +101,9 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		replyTo(wire.ErrNotLoggedIn, "please log in first: login NAME")
 		return
 	}
+	if isMessage(f.Type) && !h.allowMessage(out, s, f, now) {
+		return // refused: sending too fast (limits.go)
+	}
 	switch f.Type {
 	case wire.TypeLogout:
 		name := s.name
@@ -186,6 +189,8 @@ func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, n
 	switch {
 	case h.shutdown:
 		out.send(sid, h.reply(now, reqID, wire.ErrUnavailable, "the server is shutting down"))
+	case v == VerdictBusy:
+		out.send(sid, h.reply(now, reqID, wire.ErrUnavailable, "the server is busy checking passwords; try again in a moment"))
 	case v == VerdictUnavailable:
 		out.send(sid, h.reply(now, reqID, wire.ErrUnavailable, "the server cannot check passwords right now; try again shortly"))
 	case v != VerdictOK:

@@ -43,12 +43,14 @@ func (s *Server) loop() error {
 			}
 			s.reap(now)
 		}
+		s.releaseHeld(now)
 		s.collect(now)
 		s.saveState()
 		if s.stop.Load() && !s.shutting {
 			s.beginShutdown(now)
 		}
 		s.expire(now)
+		s.guard(now)
 		s.relayTick(now)
 		if s.shutting && (len(s.conns) == 0 || !now.Before(s.deadline)) {
 			if n := len(s.conns); n > 0 {
@@ -80,6 +82,10 @@ func (s *Server) timeout(now time.Time) time.Duration {
 		consider(c.deadline)
 	}
 	consider(s.hub.TransferDeadline())
+	consider(s.nextHeld())
+	if !s.shutting && len(s.conns) > 0 && (s.cfg.HelloTimeout > 0 || s.cfg.FrameTimeout > 0) {
+		consider(s.nextGuard)
+	}
 	if next.IsZero() {
 		return -1
 	}
@@ -129,7 +135,7 @@ func (s *Server) accept(now time.Time) {
 			continue
 		}
 		s.nextSid++
-		c := &conn{fd: fd, sid: s.nextSid, addr: sockaddrString(sa), lastHeard: now}
+		c := &conn{fd: fd, sid: s.nextSid, addr: sockaddrString(sa), lastHeard: now, since: now}
 		c.ip, _, _ = net.SplitHostPort(c.addr)
 		s.conns[fd] = c
 		s.bySid[c.sid] = c
@@ -228,6 +234,7 @@ func (s *Server) read(c *conn, now time.Time) {
 // password check holds the session, or the session closes.
 func (s *Server) process(c *conn, now time.Time) {
 	var f wire.Frame
+	defer s.notePartial(c, c.frames, now)
 	for !c.verifying && !c.closing && !c.dead && c.data == nil {
 		ok, err := c.dec.Next(&f)
 		if err != nil {
@@ -249,6 +256,7 @@ func (s *Server) process(c *conn, now time.Time) {
 		if !ok {
 			return
 		}
+		c.frames++
 		s.apply(s.hub.Handle(c.sid, &f, now), now)
 	}
 }
@@ -269,9 +277,7 @@ func (s *Server) apply(outs []Output, now time.Time) {
 			}
 			c.verifying = true
 			s.poll.SetRead(c.fd, false)
-			if !s.ver.Submit(*o.Verify) {
-				s.results = append(s.results, VerifyResult{VerifyRequest: *o.Verify, Verdict: VerdictUnavailable})
-			}
+			s.checkLogin(c, *o.Verify, now) // defences.go
 			continue
 		}
 		if o.Frame != nil && c != nil && !c.closing && !c.dead {
@@ -323,6 +329,7 @@ func (s *Server) collect(now time.Time) {
 		} else {
 			select {
 			case r = <-s.ver.Results():
+				s.checking--
 			default:
 				return
 			}
@@ -331,11 +338,14 @@ func (s *Server) collect(now time.Time) {
 		if c == nil || c.dead {
 			continue
 		}
+		s.throttle.result(r.Name, c.ip, r.Verdict, now)
 		switch r.Verdict {
 		case VerdictOK:
 			s.cfg.Logf("session %d: logged in as %s", r.Session, r.Name)
 		case VerdictWrong:
 			s.cfg.Logf("session %d: failed login as %s", r.Session, r.Name)
+		case VerdictBusy:
+			s.cfg.Logf("session %d: login as %s refused: too many checks under way", r.Session, r.Name)
 		default:
 			s.cfg.Logf("session %d: login as %s could not be checked", r.Session, r.Name)
 		}

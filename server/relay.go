@@ -62,6 +62,7 @@ type relayState struct {
 	pauses    atomic.Int64 // times an owner was paused by back-pressure
 	relayed   atomic.Int64 // bytes passed from owners to requesters
 	transfers atomic.Int64 // transfers under way after the last loop round
+	attached  atomic.Int64 // data connections ever attached
 }
 
 // relayOp carries out the hub's instruction about a data connection.
@@ -75,6 +76,7 @@ func (s *Server) relayOp(c *conn, op *RelayOp, now time.Time) {
 			return
 		}
 		c.data = &dataConn{role: op.Role}
+		s.relay.attached.Add(1)
 		role := "requester"
 		if op.Role == wire.RoleOwner {
 			role = "owner"

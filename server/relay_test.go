@@ -716,3 +716,112 @@ func BenchmarkRelayTen(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkChatDuringRelay: the time from alice's Tell to bob's receiving
+// it (ns/op), with no transfer and while bob streams a file to alice as
+// fast as the loopback takes it: the relay must not starve chat.
+func BenchmarkChatDuringRelay(b *testing.B) {
+	for _, busy := range []bool{false, true} {
+		name := "idle"
+		if busy {
+			name = "transfer"
+		}
+		b.Run(name, func(b *testing.B) {
+			x := newXfer(b, Config{MsgRate: -1}) // no flood control: the Tells come back to back
+			var relayed atomic.Int64
+			if busy {
+				token := x.fetch("stream")
+				req := attach(b, x.s.Addr(), token, wire.RoleRequester)
+				req.expectReply(wire.OK, "")
+				own := attach(b, x.s.Addr(), token, wire.RoleOwner)
+				own.expectReply(wire.OK, "")
+				block := randomBytes(1<<20, 9)
+				quit := make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-quit:
+							own.conn.Close()
+							return
+						default:
+						}
+						if _, err := own.conn.Write(block); err != nil {
+							return
+						}
+					}
+				}()
+				go func() {
+					defer wg.Done()
+					buf := make([]byte, 256<<10)
+					for {
+						n, err := req.conn.Read(buf)
+						relayed.Add(int64(n))
+						if err != nil {
+							return
+						}
+					}
+				}()
+				b.Cleanup(func() { close(quit); req.conn.Close(); wg.Wait() })
+				waitFor(b, "the transfer to run", func() bool { return relayed.Load() > 8<<20 })
+			}
+			start := relayed.Load()
+			b.ResetTimer()
+			t0 := time.Now()
+			for range b.N {
+				id := x.alice.send(&wire.Frame{Type: wire.TypeTell, To: "bob", Text: "ping"})
+				if m := x.bob.must(); m.Type != wire.TypePrivate {
+					b.Fatalf("bob got %+v", m)
+				}
+				x.alice.expectReply(id, wire.OK)
+			}
+			b.StopTimer()
+			if busy {
+				b.ReportMetric(float64(relayed.Load()-start)/time.Since(t0).Seconds()/1e6, "relayMB/s")
+			}
+		})
+	}
+}
+
+// TestRelayDataWithAttach: file bytes in the same write as the owner's
+// Attach, whether the requester is attached yet or not, are relayed first
+// and in order.
+func TestRelayDataWithAttach(t *testing.T) {
+	for _, ownerFirst := range []bool{true, false} {
+		t.Run(fmt.Sprint("owner first ", ownerFirst), func(t *testing.T) {
+			x := newXfer(t, Config{})
+			token := x.fetch("f")
+			data := randomBytes(300<<10, 11)
+			var req *dataClient
+			if !ownerFirst {
+				req = attach(t, x.s.Addr(), token, wire.RoleRequester)
+				req.expectReply(wire.OK, "")
+			}
+			c, err := net.Dial("tcp", x.s.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			own := &dataClient{t: t, conn: c.(*net.TCPConn)}
+			sent := own.sendAndClose(append(wire.Encode(&wire.Frame{Type: wire.TypeAttach, ID: 1, Token: token, Code: wire.RoleOwner}), data...))
+			if ownerFirst {
+				waitFor(t, "the owner to attach", func() bool { return x.s.relay.attached.Load() == 1 })
+				req = attach(t, x.s.Addr(), token, wire.RoleRequester)
+				req.expectReply(wire.OK, "")
+			}
+			got, err := req.readAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-sent; err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Fatalf("got %d bytes, want %d", len(got), len(data))
+			}
+			own.expectReply(wire.OK, "send f to alice")
+		})
+	}
+}

@@ -61,6 +61,40 @@ type Config struct {
 	// Transfer bounds file transfers: how many, the attach timeout, the
 	// token source (hub_transfer.go). Zero values take defaults.
 	Transfer TransferConfig
+
+	// Defences (defences.go, limits.go, throttle.go).
+
+	// HelloTimeout: a connection that has not said Hello this long after
+	// connecting gets Bye ByeTimeout and is closed (default 10s; negative:
+	// no limit).
+	HelloTimeout time.Duration
+	// FrameTimeout: a connection that holds a partial frame this long,
+	// however many bytes trickle in, gets Bye ByeTimeout and is closed, its
+	// room told contact was lost (default 30s; negative: no limit).
+	FrameTimeout time.Duration
+	// MsgRate and MsgBurst bound each session's messages (Say, Tell,
+	// Broadcast): MsgBurst at once, MsgRate a second after that; one more
+	// is refused with ErrSlowDown. MaxRefused refused in a row close the
+	// session with ByeLimit. Defaults 10/s, 100 (the client queues up to
+	// 100 lines while disconnected and sends them at once when back) and
+	// 200; MsgRate negative: no limit.
+	MsgRate    float64
+	MsgBurst   int
+	MaxRefused int
+	// Login throttling: once LoginFree attempts were made for an account
+	// or from an address, the next one's password check waits LoginDelay,
+	// doubling with each further attempt up to LoginDelayMax; counts halve
+	// every LoginQuiet without an attempt. Defaults 3, 1s, 30s, 1m;
+	// LoginDelay negative: no throttling.
+	LoginFree     int
+	LoginDelay    time.Duration
+	LoginDelayMax time.Duration
+	LoginQuiet    time.Duration
+	// MaxPendingChecks bounds the password checks queued or running; a
+	// login past it is answered at once with ErrUnavailable (default 4096,
+	// the verifier's queue: a restart brings every client back at once,
+	// and a client whose automatic login is refused asks its user).
+	MaxPendingChecks int
 }
 
 func (c *Config) defaults() {
@@ -87,6 +121,36 @@ func (c *Config) defaults() {
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
+	}
+	if c.HelloTimeout == 0 {
+		c.HelloTimeout = 10 * time.Second
+	}
+	if c.FrameTimeout == 0 {
+		c.FrameTimeout = 30 * time.Second
+	}
+	if c.MsgRate == 0 {
+		c.MsgRate = 10
+	}
+	if c.MsgBurst <= 0 {
+		c.MsgBurst = 100
+	}
+	if c.MaxRefused <= 0 {
+		c.MaxRefused = 200
+	}
+	if c.LoginFree <= 0 {
+		c.LoginFree = 3
+	}
+	if c.LoginDelay == 0 {
+		c.LoginDelay = time.Second
+	}
+	if c.LoginDelayMax <= 0 {
+		c.LoginDelayMax = 30 * time.Second
+	}
+	if c.LoginQuiet <= 0 {
+		c.LoginQuiet = time.Minute
+	}
+	if c.MaxPendingChecks <= 0 {
+		c.MaxPendingChecks = 4096
 	}
 }
 
@@ -127,6 +191,12 @@ type Server struct {
 	state        *stateWriter   // nil without Config.StateDir
 	savedVer     uint64         // hub.StateVersion() last handed to state
 	relay        relayState     // file transfer relay (relay.go)
+	// Defences (defences.go).
+	nextGuard  time.Time // next Hello and frame deadline check
+	throttle   *loginThrottle
+	held       []heldCheck // password checks waiting out a throttle delay
+	checking   int         // password checks handed to the workers, not yet collected
+	busyLogged bool
 }
 
 // New opens the listening socket, the wake pipe and the users file, and
@@ -145,6 +215,8 @@ func New(cfg Config) (_ *Server, err error) {
 		closingSet: make(map[*conn]struct{}),
 		perAddr:    make(map[string]int),
 		rbuf:       make([]byte, 64<<10),
+		throttle: newLoginThrottle(cfg.LoginFree, max(cfg.LoginDelay, 0), cfg.LoginDelayMax,
+			cfg.LoginQuiet, 100000),
 	}
 	defer func() {
 		if err != nil {
@@ -170,6 +242,9 @@ func New(cfg Config) (_ *Server, err error) {
 		IsRegistered: s.ver.Registered,
 		HistoryLen:   cfg.HistoryLen,
 		Transfer:     cfg.Transfer,
+		MsgRate:      max(cfg.MsgRate, 0),
+		MsgBurst:     cfg.MsgBurst,
+		MaxRefused:   cfg.MaxRefused,
 	})
 	if cfg.StateDir != "" {
 		if err = s.restoreState(); err != nil {

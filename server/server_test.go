@@ -403,7 +403,7 @@ func TestServerTooManyFailedLogins(t *testing.T) {
 }
 
 func TestServerSlowReaderIsCut(t *testing.T) {
-	s := start(t, Config{MaxOutput: 64 << 10})
+	s := start(t, Config{MaxOutput: 64 << 10, MsgRate: -1}) // no flood limit: fast on purpose
 	slow := dial(t, s.Addr())
 	slow.login("alice", "wonderland")
 	slow.call(&wire.Frame{Type: wire.TypeCreate, Room: "r"})
@@ -515,7 +515,7 @@ func TestServerNoLeaksUnderChurn(t *testing.T) {
 	warmUp(t)
 	fdsBefore := countFds(t)
 	goBefore := runtime.NumGoroutine()
-	s := start(t, Config{})
+	s := start(t, Config{LoginDelay: -1}) // no login throttling: 10 wrong logins in a row on purpose
 	watcher := dial(t, s.Addr())
 	watcher.login("bob", "builder")
 	watcher.call(&wire.Frame{Type: wire.TypeCreate, Room: "r"})

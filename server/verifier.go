@@ -158,6 +158,9 @@ func (v *Verifier) reload() error {
 	if err != nil {
 		return err
 	}
+	if w := usersModeWarning(v.path, st.Mode()); w != "" {
+		v.logf("%s", w) // at start and on every reload (defences.go)
+	}
 	v.mu.Lock()
 	v.users, v.mtime, v.size = u, st.ModTime(), st.Size()
 	v.mu.Unlock()

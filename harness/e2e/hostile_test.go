@@ -28,7 +28,9 @@ var _ = Describe("Hostile peers", func() {
 	)
 
 	BeforeEach(func() {
-		srv = startServer(accounts, "-guests")
+		// No flood limit: these attacks and the pair send as fast as
+		// replies come on purpose (flood control: defences_test.go).
+		srv = startServer(accounts, "-guests", "-msg-rate", "-1")
 		pair = newHostilePair(srv.Addr, "lounge")
 	})
 

@@ -95,7 +95,7 @@ var _ = Describe("The server", func() {
 			term, addr, err = harness.StartServerTerminal(harness.ServerOptions{
 				Users: accounts,
 				Dir:   GinkgoT().TempDir(),
-				Args:  []string{"-shutdown-timeout", "30s"},
+				Args:  []string{"-shutdown-timeout", "30s", "-msg-rate", "-1"}, // writer floods on purpose
 			})
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(func() {

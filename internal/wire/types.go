@@ -140,6 +140,7 @@ const (
 	ErrBusy         Code = 21 // the owner or the server has too many transfers
 	ErrOwnerGone    Code = 22 // the owner left before the transfer completed
 	ErrNoSuchToken  Code = 23 // Attach or Refuse of an unknown or expired transfer
+	ErrSlowDown     Code = 24 // messages sent faster than the server's rate limit
 )
 
 // Notice kinds (Code of a TypeNotice frame).

@@ -20,7 +20,8 @@ import (
 const usage = `usage:
   chat-server [-addr HOST:PORT] [-users FILE] [-demo] [-guests] [-shutdown-timeout 2s]
               [-ping-interval 30s] [-peer-timeout 30s] [-max-rooms 1000] [-history 256] [-max-per-addr 0]
-              [-state DIR] [-quiet] [PORT]
+              [-state DIR] [-hello-timeout 10s] [-frame-timeout 30s] [-msg-rate 10] [-msg-burst 100]
+              [-max-refused 200] [-login-delay 1s] [-login-delay-max 30s] [-quiet] [PORT]
   chat-server useradd [-users FILE] NAME
   chat-server passwd  [-users FILE] NAME
   chat-server userdel [-users FILE] NAME
@@ -56,6 +57,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	maxPerAddr := fl.Int("max-per-addr", 0, "most connections from one IP address (0: no limit)")
 	stateDir := fl.String("state", "", "directory that keeps the room list across restarts (default: none, rooms are forgotten)")
 	quiet := fl.Bool("quiet", false, "log nothing on standard error")
+	helloTimeout := fl.Duration("hello-timeout", 10*time.Second, "close a connection that has not said Hello this long after connecting (negative: never)")
+	frameTimeout := fl.Duration("frame-timeout", 30*time.Second, "close a connection that holds a partial frame this long (negative: never)")
+	msgRate := fl.Float64("msg-rate", 10, "messages a second each session may send after its burst (negative: no limit)")
+	msgBurst := fl.Int("msg-burst", 100, "messages each session may send at once")
+	maxRefused := fl.Int("max-refused", 200, "close a session after this many messages in a row were refused as too fast")
+	loginDelay := fl.Duration("login-delay", time.Second, "delay of a login after 3 attempts for its name or from its address, doubling with each more (negative: none)")
+	loginDelayMax := fl.Duration("login-delay-max", 30*time.Second, "longest login delay")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -134,6 +142,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		PeerTimeout:     *peerTimeout,
 		MaxPerAddr:      *maxPerAddr,
 		StateDir:        *stateDir,
+		HelloTimeout:    *helloTimeout,
+		FrameTimeout:    *frameTimeout,
+		MsgRate:         *msgRate,
+		MsgBurst:        *msgBurst,
+		MaxRefused:      *maxRefused,
+		LoginDelay:      *loginDelay,
+		LoginDelayMax:   *loginDelayMax,
 		Signals:         true,
 		Logf:            logf,
 	})
