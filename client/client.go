@@ -126,8 +126,8 @@ type Client struct {
 	// course), to be claimed again after a reconnection rather than logged
 	// in with a password.
 	claimed   bool
-	reclaimAt time.Time // when to claim the name again after the server said it is still taken
-	reclaims  int       // claims of the name refused as taken since the reconnection
+	reclaimAt time.Time // when to claim the name (or log in) again after the server said it is still taken (or busy)
+	reclaims  int       // automatic claims or logins refused since the reconnection
 	room      string
 	lastSeq   uint64 // the last message of room seen, to ask for what was missed
 

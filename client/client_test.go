@@ -416,3 +416,29 @@ func TestRequestIDsDistinct(t *testing.T) {
 		t.Errorf("exit status %d, want 0", code)
 	}
 }
+
+// TestReloginWhenServerBusy: after a reconnection the server may be too busy
+// checking passwords to take the automatic login (a reconnect storm); the
+// client asks again after a pause instead of giving up on the login.
+func TestReloginWhenServerBusy(t *testing.T) {
+	srv := newFakeServer(t)
+	in, out, _ := runClient(t, srv.addr)
+	typeLine(t, in, "login alice")
+	typeLine(t, in, "secret")
+	p := srv.next()
+	p.hello()
+	p.answer(wire.TypeLogin, "welcome alice", func(f *wire.Frame) { f.Name = "alice" })
+	out.waitFor(t, "welcome alice")
+
+	p.c.Close()
+	p = srv.next()
+	p.hello()
+	busy := p.expect(wire.TypeLogin)
+	p.send(wire.Frame{Type: wire.TypeReply, ID: busy.ID, Code: wire.ErrUnavailable, Text: "the server is busy checking passwords; try again in a moment"})
+	out.waitFor(t, "could not log in as alice again yet: the server is busy checking passwords; try again in a moment; trying again in ")
+	again := p.answer(wire.TypeLogin, "welcome alice", func(f *wire.Frame) { f.Name = "alice" })
+	if again.Name != "alice" || again.Secret != "secret" {
+		t.Errorf("second automatic login %q/%q, want the remembered credentials", again.Name, again.Secret)
+	}
+	out.waitFor(t, "logged in as alice again")
+}

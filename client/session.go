@@ -437,6 +437,7 @@ func (c *Client) loginReply(f *wire.Frame, req *request, secret string) {
 	name := textOr(f.Name, req.frame.Name)
 	if req.auto {
 		if ok {
+			c.reclaims = 0
 			c.report("logged in as " + name + " again")
 			if c.resuming && f.Room != "" && f.Room == c.resumeRoom {
 				// A takeover: this connection is in the room since Seq,
@@ -446,6 +447,16 @@ func (c *Client) loginReply(f *wire.Frame, req *request, secret string) {
 			if c.room != "" {
 				c.transmit(request{frame: wire.Frame{Type: wire.TypeEnter, Room: c.room}, auto: true})
 			}
+			return
+		}
+		if f.Code == wire.ErrUnavailable && c.reclaims < maxReclaims {
+			// The server is busy checking passwords (a reconnect storm):
+			// the credentials are still good, so ask again after a pause,
+			// as for a guest name still held. Lines typed meanwhile wait.
+			c.reclaims++
+			d := c.backoff.Next()
+			c.reclaimAt = c.now().Add(d)
+			c.report(fmt.Sprintf("could not log in as %s again yet: %s; trying again in %s", c.user, f.Text, pause(d)))
 			return
 		}
 		c.report(fmt.Sprintf("could not log in as %s again: %s; log in with: login %s", c.user, f.Text, c.user))
@@ -627,7 +638,11 @@ func (c *Client) timers() {
 	c.transferTimers(now)
 	if !c.reclaimAt.IsZero() && !now.Before(c.reclaimAt) && c.conn != nil && !c.conn.connecting && c.helloDone && !c.quitting && !c.done {
 		c.reclaimAt = time.Time{}
-		c.transmit(request{frame: wire.Frame{Type: wire.TypeClaim, Name: c.user}, auto: true})
+		if c.claimed {
+			c.transmit(request{frame: wire.Frame{Type: wire.TypeClaim, Name: c.user}, auto: true})
+		} else {
+			c.transmit(request{frame: wire.Frame{Type: wire.TypeLogin, Name: c.user}, secret: c.secret, auto: true})
+		}
 	}
 	if c.quitting && !c.done && !now.Before(c.quitDeadline) {
 		c.report("the server did not answer the logout; exiting")
