@@ -55,12 +55,14 @@ var _ = Describe("Defences", func() {
 	}
 
 	// talkUntil has the pair exchange rounds of messages until done
-	// delivers, and returns what it delivered.
-	talkUntil := func(pair *hostilePair, tag string, done <-chan []wire.Frame) []wire.Frame {
+	// delivers, and returns what it delivered. Each round ends with a
+	// message whose latency m records.
+	talkUntil := func(pair *hostilePair, m *attackMetrics, tag string, done <-chan []wire.Frame) []wire.Frame {
 		GinkgoHelper()
 		for round := 0; ; round++ {
 			Expect(round).To(BeNumerically("<", 100000), "the attacker was never cut")
 			pair.exchange(3, fmt.Sprintf("%s %d", tag, round))
+			m.record(pair.probe(1, fmt.Sprintf("%s probe %d", tag, round), nil)...)
 			select {
 			case frames := <-done:
 				return frames
@@ -89,26 +91,30 @@ var _ = Describe("Defences", func() {
 		})
 
 		It("cuts a connection that trickles its Hello a byte at a time; the pair talks throughout [S0.25]", func() {
+			m := measureAttack(srv, "a Hello trickled a byte at a time")
 			slow := dialRaw(srv)
 			hello := wire.Encode(&wire.Frame{Type: wire.TypeHello, ID: 1, Version: wire.Version, Text: "slowloris 1"})
 			trickle(slow.Conn(), hello, 100*time.Millisecond) // 2.3 s for the whole Hello
-			frames := talkUntil(pair, "during a slow hello", closedBy(slow))
+			frames := talkUntil(pair, m, "during a slow hello", closedBy(slow))
 			expectBye(frames, wire.ByeTimeout, "no Hello within 1s of connecting")
 			pair.exchange(10, "after a slow hello")
 			Expect(dialRaw(srv).Hello(deadline)).To(Succeed())
+			m.done()
 		})
 
 		It("cuts a member that trickles a frame for longer than the frame deadline; the room is told [S0.21 S0.25]", func() {
 			member := hostileGuest(srv.Addr, "mallory")
 			Expect(hostileCallOK(member, &wire.Frame{Type: wire.TypeEnter, Room: "lounge"})).To(Succeed())
 			pair.drainNotices(1) // mallory entered
+			m := measureAttack(srv, "a frame trickled a byte at a time")
 			say := wire.Encode(&wire.Frame{Type: wire.TypeSay, ID: 99, Text: strings.Repeat("t", 1000)})
 			Expect(member.SendRaw(say[:10])).To(Succeed())
 			trickle(member.Conn(), []byte("t"), 100*time.Millisecond) // never the whole frame
-			frames := talkUntil(pair, "during a slow frame", closedBy(member))
+			frames := talkUntil(pair, m, "during a slow frame", closedBy(member))
 			expectBye(frames, wire.ByeTimeout, "a frame took longer than 2s to arrive")
 			pair.expectLost("mallory")
 			pair.exchange(10, "after a slow frame")
+			m.done()
 		})
 	})
 
@@ -145,6 +151,8 @@ var _ = Describe("Defences", func() {
 					stream[b] = append(stream[b], wire.Encode(&wire.Frame{Type: wire.TypeSay, ID: id, Text: texts[id]})...)
 				}
 			}
+			m := measureAttack(srv, "a flood of messages")
+			started := time.Now()
 			go func() {
 				for _, b := range stream {
 					select {
@@ -157,8 +165,12 @@ var _ = Describe("Defences", func() {
 					}
 				}
 			}()
+			// alice and bob talk while the flood comes (mallory's messages
+			// bob reads meanwhile are kept for below).
+			m.record(pair.probe(20, "during the flood", nil)...)
 			frames, err := mallory.WaitClosed(3 * deadline)
 			Expect(err).NotTo(HaveOccurred())
+			GinkgoWriter.Printf("flood: mallory cut %v after the flood started\n", time.Since(started))
 			// Replies in order: the burst relayed, then refusals (a token
 			// refilled meanwhile may relay one more and start the count
 			// again), the last 200 of them in a row, then the Bye.
@@ -205,6 +217,7 @@ var _ = Describe("Defences", func() {
 				Expect(got).To(Equal(relayed))
 			}
 			pair.exchange(5, "after the flood")
+			m.done()
 		})
 	})
 
@@ -223,6 +236,9 @@ var _ = Describe("Defences", func() {
 			// guess sends a wrong login, then has bob ping the server; it
 			// returns the verdict, how long it took, and whether bob's
 			// ping was answered first.
+			// While a verdict is held, alice says two messages to bob, whose
+			// latency m records.
+			m := measureAttack(srv, "password guessing")
 			guess := func(c *harness.RawClient, name string) (*wire.Frame, time.Duration, bool) {
 				GinkgoHelper()
 				sent := time.Now()
@@ -240,6 +256,7 @@ var _ = Describe("Defences", func() {
 				}()
 				Expect(hostileCallOK(pair.bob, &wire.Frame{Type: wire.TypePing})).To(Succeed())
 				pinged := time.Now()
+				m.record(pair.probe(2, "during a login", nil)...)
 				var v verdict
 				Eventually(got).WithTimeout(3 * deadline).Should(Receive(&v))
 				Expect(v.err).NotTo(HaveOccurred())
@@ -280,6 +297,7 @@ var _ = Describe("Defences", func() {
 			// gets in.
 			pair.exchange(5, "after the guessing")
 			Expect(again.Login("carol", accounts["carol"], 3*deadline)).To(Succeed())
+			m.done()
 		})
 	})
 })

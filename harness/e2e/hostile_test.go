@@ -7,7 +7,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -46,7 +48,7 @@ var _ = Describe("Hostile peers", func() {
 		DeferCleanup(func() { stranger.Close() })
 		// Random bytes interleaved with the pair's messages, then both
 		// attackers hang up.
-		pair.exchangeDuring(30, "during random bytes", func(i int) {
+		attack := func(i int) {
 			chunk := make([]byte, 2048)
 			for j := range chunk {
 				chunk[j] = byte(rng.UintN(256))
@@ -55,13 +57,17 @@ var _ = Describe("Hostile peers", func() {
 			// stream cannot be framed: a failed write is fine.
 			_ = member.SendRaw(chunk)
 			_ = stranger.SendRaw(chunk)
-		})
+		}
+		m := measureAttack(srv, "random bytes")
+		pair.exchangeDuring(30, "during random bytes", attack)
+		m.record(pair.probe(20, "probe during random bytes", attack)...)
 		member.Close()
 		stranger.Close()
 		// Lost, or left if the random bytes happened to frame a Leave or
 		// a Logout.
 		pair.expectGone("mallory", wire.NoticeLost, wire.NoticeLeft)
 		pair.exchange(20, "after random bytes")
+		m.done()
 		Expect(dialRaw(srv).Hello(deadline)).To(Succeed(), "the server no longer serves new connections")
 	})
 
@@ -70,25 +76,31 @@ var _ = Describe("Hostile peers", func() {
 		Expect(hostileCallOK(member, &wire.Frame{Type: wire.TypeEnter, Room: "lounge"})).To(Succeed())
 		pair.drainNotices(1)
 		body := wire.Encode(&wire.Frame{Type: wire.TypeSay, ID: 99, Text: strings.Repeat("t", 1000)})
+		m := measureAttack(srv, "truncated frame")
 		pair.exchangeDuring(10, "during a truncated frame", func(i int) {
 			if i == 3 {
 				Expect(member.SendRaw(body[:len(body)/2])).To(Succeed())
 			}
 		})
+		// The half frame waits in mallory's decoder meanwhile.
+		m.record(pair.probe(20, "probe during a truncated frame", nil)...)
 		Expect(member.Close()).To(Succeed())
 		pair.expectLost("mallory")
 		pair.exchange(10, "after a truncated frame")
+		m.done()
 	})
 
 	It("says Bye to a member that sends a length over the limit, and the room is told [S0.21 S0.25 S1.6]", func() {
 		member := hostileGuest(srv.Addr, "mallory")
 		Expect(hostileCallOK(member, &wire.Frame{Type: wire.TypeEnter, Room: "lounge"})).To(Succeed())
 		pair.drainNotices(1)
+		m := measureAttack(srv, "length over the limit")
 		pair.exchangeDuring(10, "during an oversize length", func(i int) {
 			if i == 3 {
 				Expect(member.SendRaw(binary.BigEndian.AppendUint32(nil, wire.MaxFrameSize+1))).To(Succeed())
 			}
 		})
+		m.record(pair.probe(20, "probe after an oversize length", nil)...)
 		frames, err := member.WaitClosed(deadline)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(frames).NotTo(BeEmpty(), "closed without a Bye")
@@ -98,6 +110,7 @@ var _ = Describe("Hostile peers", func() {
 		Expect(bye.Text).NotTo(BeEmpty())
 		pair.expectLost("mallory")
 		pair.exchange(10, "after an oversize length")
+		m.done()
 	})
 
 	It("answers every valid request among unknown types and garbage frames [S1.7 S3.9 S0.17]", func() {
@@ -151,8 +164,11 @@ var _ = Describe("Hostile peers", func() {
 			wants = append(wants, want{0, wire.ErrBadRequest})
 		}
 		add(&wire.Frame{Type: wire.TypePing}, wire.OK)
-		// All of it in one write, then all the replies, in order.
+		// All of it in one write, then all the replies, in order; the
+		// pair's latency is measured while the server works through it.
+		m := measureAttack(srv, "unknown types and garbage frames")
 		Expect(member.SendRaw(stream)).To(Succeed())
+		m.record(pair.probe(20, "probe during garbage frames", nil)...)
 		for i, w := range wants {
 			r, err := member.Next(deadline)
 			for err == nil && r.Type != wire.TypeReply {
@@ -170,10 +186,12 @@ var _ = Describe("Hostile peers", func() {
 			}
 		}
 		pair.exchange(10, "after garbage frames")
+		m.done()
 	})
 
 	It("keeps serving a pair while 1,000 connections never say Hello [S0.1 S0.25]", func() {
 		const idle = 1000
+		m := measureAttack(srv, "1,000 connections that never say Hello")
 		conns := make([]net.Conn, 0, idle)
 		DeferCleanup(func() {
 			for _, c := range conns {
@@ -198,6 +216,9 @@ var _ = Describe("Hostile peers", func() {
 		late := dialRaw(srv)
 		Expect(late.Hello(deadline)).To(Succeed())
 		pair.exchange(50, "among idle connections")
+		m.record(pair.probe(20, "probe among idle connections", nil)...)
+		// Read while all 1,000 are still open.
+		m.done()
 		for _, c := range conns {
 			Expect(c.Close()).To(Succeed())
 		}
@@ -220,9 +241,13 @@ var _ = Describe("Hostile peers", func() {
 		Expect(hostileCallOK(writer, &wire.Frame{Type: wire.TypeEnter, Room: "lounge"})).To(Succeed())
 		pair.drainNotices(2)
 
+		// Each of writer's messages carries the time it was sent, so that
+		// alice and bob measure how long it took to reach them.
+		m := measureAttack(srv, "a reader that stops reading")
 		type result struct {
 			who   string
 			texts []string
+			lat   latencies
 			lost  bool
 			err   error
 		}
@@ -247,7 +272,12 @@ var _ = Describe("Hostile peers", func() {
 						if f.Text == "end" {
 							break
 						}
-						r.texts = append(r.texts, f.Text[:strings.IndexByte(f.Text, ' ')])
+						text, rest, _ := strings.Cut(f.Text, " ")
+						r.texts = append(r.texts, text)
+						stamp, _, _ := strings.Cut(rest, " ")
+						if sent, err := strconv.ParseInt(stamp, 10, 64); err == nil {
+							r.lat = append(r.lat, time.Since(time.Unix(0, sent)))
+						}
 					}
 				}
 				done <- r
@@ -262,7 +292,7 @@ var _ = Describe("Hostile peers", func() {
 		for i := 0; after < 20; i++ {
 			Expect(i).To(BeNumerically("<", 4000), "stuck was never cut off")
 			text := fmt.Sprintf("m%04d", i)
-			r, err := writer.Call(&wire.Frame{Type: wire.TypeSay, Text: text + " " + pad}, deadline)
+			r, err := writer.Call(&wire.Frame{Type: wire.TypeSay, Text: fmt.Sprintf("%s %d %s", text, time.Now().UnixNano(), pad)}, deadline)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(r.Code).To(Equal(wire.OK), r.Text)
 			sent = append(sent, text)
@@ -286,11 +316,13 @@ var _ = Describe("Hostile peers", func() {
 			Expect(r.err).NotTo(HaveOccurred(), r.who)
 			Expect(r.lost).To(BeTrue(), "%s was not told that stuck was lost", r.who)
 			Expect(r.texts).To(Equal(sent), "%s missed or reordered messages", r.who)
+			m.record(r.lat...)
 		}
 		// stuck's connection is closed (once it reads what the kernel kept).
 		_, err = stuck.WaitClosed(deadline)
 		Expect(err).NotTo(HaveOccurred())
 		pair.exchange(10, "after the slow reader")
+		m.done()
 	})
 })
 
