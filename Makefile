@@ -4,7 +4,7 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 GINKGO   := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
 FUZZTIME ?= 1m
-SMOKE    ?= 8s
+SMOKE    ?= 100000x
 # The end-to-end suite drives the binaries built by `make build`.
 export CHAT_BIN_DIR := $(BIN)
 
@@ -48,8 +48,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+## bench: Go benchmarks and short loadgen runs of every profile with both
+## pollers; writes docs/BENCHMARKS.md (about 5 minutes).
+bench: build
+	$(GO) run ./loadgen/cmd/benchreport -bin $(BIN) -out docs/BENCHMARKS.md
 
 ## demo: a server on the default port with generated demo accounts.
 demo: build

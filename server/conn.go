@@ -22,6 +22,9 @@ type conn struct {
 	// Output queue: out[off:] is pending. Bounded by Config.MaxOutput.
 	out []byte
 	off int
+	// queued: in Server.dirty, output appended this loop pass and not yet
+	// written (flushPass writes it once, coalesced).
+	queued bool
 
 	// verifying: a password check is out; frames stay in dec (and in the
 	// kernel: read interest is off) until its result is handled, so replies
@@ -95,6 +98,29 @@ func (c *conn) write(b []byte, max int) error {
 		return errSlow
 	}
 	if c.off > 0 && c.off >= len(c.out)/2 && len(c.out)+len(b) > cap(c.out) {
+		n := copy(c.out, c.out[c.off:])
+		c.out, c.off = c.out[:n], 0
+	}
+	c.out = append(c.out, b...)
+	return nil
+}
+
+// queue appends b to the output without writing: the loop writes each
+// connection's output once per pass (Server.flushPass), so the messages of
+// one pass go out in one write. Over max, what is queued is written first
+// and errSlow is returned only if the socket does not take enough.
+func (c *conn) queue(b []byte, max int) error {
+	if c.pending()+len(b) > max {
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if c.pending()+len(b) > max {
+			return errSlow
+		}
+	}
+	if c.pending() == 0 {
+		c.out, c.off = c.out[:0], 0
+	} else if c.off > 0 && c.off >= len(c.out)/2 && len(c.out)+len(b) > cap(c.out) {
 		n := copy(c.out, c.out[c.off:])
 		c.out, c.off = c.out[:n], 0
 	}

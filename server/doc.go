@@ -7,9 +7,11 @@
 //     to run elsewhere.
 //   - server.go, loop.go, conn.go, listen.go: one goroutine owns every
 //     descriptor (listening socket, client sockets, a wake pipe) and waits
-//     on them all with poll(2) through internal/poller. Sockets are
-//     non-blocking; output is written at once and queued only when the
-//     socket is full, with a bound per connection.
+//     on them all with poll(2) (or epoll, Config.Poller) through
+//     internal/poller. Sockets are non-blocking; the output of one loop pass
+//     is queued per connection (a room message encoded once) and written
+//     with one write per connection at the end of the pass, and stays queued
+//     only when the socket is full, with a bound per connection.
 //   - users.go, verifier.go: the users file (NAME:argon2id-hash lines) and
 //     the worker pool that checks passwords off the loop, re-reading the
 //     file when it changes.

@@ -169,7 +169,8 @@ type Hub struct {
 	names    map[string]*session
 	rooms    map[string]*room
 	shutdown bool
-	stateVer uint64 // changes with the persistent state (hub_state.go)
+	spare    outputs // a slice for Handle to reuse (Recycle)
+	stateVer uint64  // changes with the persistent state (hub_state.go)
 	xfer     transferState
 }
 
@@ -268,6 +269,7 @@ func (o *outputs) send(to SessionID, f *wire.Frame) {
 
 // toRoom sends f to every member of r except skip.
 func (o *outputs) toRoom(r *room, skip *session, f *wire.Frame) {
+	*o = slices.Grow(*o, len(r.members))
 	for _, m := range r.members {
 		if m != skip && !m.closing {
 			o.send(m.id, f)

@@ -19,10 +19,25 @@ func (h *Hub) Handle(sid SessionID, f *wire.Frame, now time.Time) []Output {
 	if s == nil || s.closing {
 		return nil
 	}
-	var out outputs
+	out := h.spare
+	h.spare = nil
 	h.handle(&out, s, f, now)
 	return out
 }
+
+// Recycle hands back a slice of outputs the caller has finished with, so
+// the next Handle can reuse it instead of allocating one per message. The
+// caller must not use outs afterwards. Calling it is optional.
+func (h *Hub) Recycle(outs []Output) {
+	if cap(outs) <= cap(h.spare) || cap(outs) > maxSpareOutputs {
+		return
+	}
+	clear(outs) // drop the frames it points to
+	h.spare = outs[:0]
+}
+
+// maxSpareOutputs bounds the slice Recycle keeps (a room's fan-out).
+const maxSpareOutputs = 1 << 14
 
 // BadFrame answers a frame whose body did not parse (its length prefix
 // still framed it, so the connection goes on): Reply ErrBadRequest, id 0.

@@ -52,6 +52,7 @@ func (s *Server) loop() error {
 		s.expire(now)
 		s.guard(now)
 		s.relayTick(now)
+		s.flushPass(now)
 		if s.shutting && (len(s.conns) == 0 || !now.Before(s.deadline)) {
 			if n := len(s.conns); n > 0 {
 				s.cfg.Logf("shutdown: closing %d connections that did not finish in time", n)
@@ -268,6 +269,11 @@ func (s *Server) apply(outs []Output, now time.Time) {
 	for _, o := range outs {
 		c := s.bySid[o.To]
 		if o.Relay != nil {
+			if c != nil && c.queued && c.data == nil && !c.dead {
+				// What was queued for it goes out before it turns into a
+				// data connection (relay.go writes those itself).
+				s.flushConn(c)
+			}
 			s.relayOp(c, o.Relay, now)
 			continue
 		}
@@ -288,14 +294,23 @@ func (s *Server) apply(outs []Output, now time.Time) {
 				s.ebuf = wire.Append(s.ebuf[:0], o.Frame)
 				enc = s.ebuf
 			}
-			if err := c.write(enc, s.cfg.MaxOutput); err != nil {
+			if c.out == nil && len(s.freeOut) > 0 {
+				c.out = s.freeOut[len(s.freeOut)-1]
+				s.freeOut[len(s.freeOut)-1] = nil
+				s.freeOut = s.freeOut[:len(s.freeOut)-1]
+				s.freeBytes -= cap(c.out)
+			}
+			if err := c.queue(enc, s.cfg.MaxOutput); err != nil {
 				if err == errSlow {
 					s.cfg.Logf("session %d: %v: closing it", c.sid, err)
 				}
 				s.kill(c, "write: "+err.Error())
 				continue
 			}
-			s.afterWrite(c)
+			if !c.queued {
+				c.queued = true
+				s.dirty = append(s.dirty, c)
+			}
 		}
 		if o.Close && c != nil && !c.dead {
 			// The hub has said Bye and forgotten the session's login.
@@ -305,12 +320,69 @@ func (s *Server) apply(outs []Output, now time.Time) {
 	if cap(s.ebuf) > 1<<20 {
 		s.ebuf = nil
 	}
+	s.hub.Recycle(outs) // the next Handle reuses it
 }
+
+// flushPass writes the output queued during this loop pass: one write per
+// connection however many messages it got, queueing only what the socket
+// does not take (EAGAIN). Failed writes kill connections, whose
+// disconnection may queue more, hence the loop.
+func (s *Server) flushPass(now time.Time) {
+	for len(s.dirty) > 0 {
+		s.flushQueued()
+		s.reap(now)
+	}
+}
+
+// flushQueued writes the output of every connection queued so far.
+func (s *Server) flushQueued() {
+	batch := s.dirty
+	s.dirty = s.dirtySpare[:0]
+	for i, c := range batch {
+		batch[i] = nil
+		s.flushConn(c)
+	}
+	s.dirtySpare = batch[:0]
+}
+
+// flushConn writes a connection's queued output now.
+func (s *Server) flushConn(c *conn) {
+	if !c.queued {
+		return
+	}
+	c.queued = false
+	if c.dead {
+		return
+	}
+	if err := c.flush(); err != nil {
+		s.kill(c, "write: "+err.Error())
+		return
+	}
+	s.afterWrite(c)
+}
+
+// The pool of idle output buffers: buffers of at most maxPooledOut bytes
+// (bigger ones are left to the garbage collector), maxFreeBytes in all, so
+// a pass that writes to a room of thousands reuses them rather than
+// allocating, and the pool stays small.
+const (
+	maxPooledOut = 8 << 10
+	maxFreeBytes = 2 << 20
+)
 
 // afterWrite sets write interest to match the queue, and moves a closing
 // connection on once its output is out.
 func (s *Server) afterWrite(c *conn) {
 	s.poll.SetWrite(c.fd, c.pending() > 0)
+	if c.pending() == 0 && c.out != nil && c.data == nil {
+		// An idle session holds no output buffer: it goes back to the
+		// pool for the next one.
+		if n := cap(c.out); n <= maxPooledOut && s.freeBytes+n <= maxFreeBytes {
+			s.freeOut = append(s.freeOut, c.out[:0])
+			s.freeBytes += n
+		}
+		c.out, c.off = nil, 0
+	}
 	if c.closing && c.pending() == 0 && !c.wrShut {
 		c.wrShut = true
 		unix.Shutdown(c.fd, unix.SHUT_WR)
@@ -426,6 +498,12 @@ func (s *Server) reap(now time.Time) {
 	for len(s.dying) > 0 {
 		c := s.dying[0]
 		s.dying = s.dying[1:]
+		if c.data != nil && len(s.dirty) > 0 {
+			// A data connection's close is seen by the client next to
+			// its control connection's frames (a transfer's failure):
+			// what was queued before goes out first.
+			s.flushQueued()
+		}
 		if !c.hubGone {
 			c.hubGone = true
 			s.apply(s.hub.Disconnect(c.sid, ReasonLost, now), now)

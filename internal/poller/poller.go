@@ -1,8 +1,11 @@
-// Package poller waits for readiness on many file descriptors with poll(2).
+// Package poller waits for readiness on many file descriptors, with poll(2)
+// (New, NewPoll) or, on Linux, epoll(7) (NewEpoll), behind one interface.
 //
-// It keeps one persistent pollfd slice and an index from descriptor to slot,
-// so adding, removing and changing interest are O(1) and a Wait does not
-// rebuild anything: the slice is handed to the kernel as is.
+// The poll(2) implementation keeps one persistent pollfd slice and an index
+// from descriptor to slot, so adding, removing and changing interest are
+// O(1) and a Wait does not rebuild anything: the slice is handed to the
+// kernel as is. Its Wait still costs O(N) in the kernel; epoll's costs
+// O(ready).
 package poller
 
 import (
@@ -29,27 +32,67 @@ type Event struct {
 
 // Poller is a set of descriptors with their interests. It is not safe for
 // concurrent use: one goroutine owns it.
-type Poller struct {
+type Poller interface {
+	// Len returns the number of descriptors in the set.
+	Len() int
+	// Has reports whether fd is in the set.
+	Has(fd int) bool
+	// Add puts fd in the set with read interest.
+	Add(fd int) error
+	// SetRead turns read interest on or off. Unknown descriptors are ignored.
+	SetRead(fd int, on bool)
+	// SetWrite turns write interest on or off. Unknown descriptors are ignored.
+	SetWrite(fd int, on bool)
+	// Remove takes fd out of the set; call it before closing fd. Removing an
+	// unknown descriptor does nothing.
+	Remove(fd int)
+	// Wait blocks until at least one descriptor is ready or the timeout
+	// passes (a negative timeout waits forever) and appends the ready
+	// descriptors to events[:0]. An interrupted wait (EINTR) returns no
+	// events and no error. Readiness is level-triggered.
+	Wait(timeout time.Duration, events []Event) ([]Event, error)
+	// Close releases what the poller holds (not the descriptors in it).
+	Close() error
+}
+
+// Poll is the poll(2) Poller.
+type Poll struct {
 	fds   []unix.PollFd
 	index map[int]int // fd -> slot in fds
 }
 
-// New returns an empty Poller.
-func New() *Poller {
-	return &Poller{index: make(map[int]int)}
+// New returns an empty poll(2) Poller, the default.
+func New() Poller { return NewPoll() }
+
+// NewPoll returns an empty poll(2) Poller.
+func NewPoll() *Poll {
+	return &Poll{index: make(map[int]int)}
+}
+
+// Close does nothing: a Poll holds no descriptor.
+func (p *Poll) Close() error { return nil }
+
+// waitMillis converts a Wait timeout for the kernel.
+func waitMillis(timeout time.Duration) int {
+	if timeout < 0 {
+		return -1
+	}
+	// Round up so a deadline 0.4ms away does not become a busy loop of
+	// zero-timeout polls.
+	return int((timeout + time.Millisecond - 1) / time.Millisecond)
 }
 
 // Len returns the number of descriptors in the set.
-func (p *Poller) Len() int { return len(p.fds) }
+func (p *Poll) Len() int { return len(p.fds) }
 
 // Has reports whether fd is in the set.
-func (p *Poller) Has(fd int) bool {
+func (p *Poll) Has(fd int) bool {
 	_, ok := p.index[fd]
 	return ok
 }
 
 // Add puts fd in the set with read interest.
-func (p *Poller) Add(fd int) error {
+func (p *Poll) Add(fd int) error {
 	if fd < 0 {
 		return fmt.Errorf("poller: add: bad descriptor %d", fd)
 	}
@@ -62,12 +105,12 @@ func (p *Poller) Add(fd int) error {
 }
 
 // SetRead turns read interest on or off. Unknown descriptors are ignored.
-func (p *Poller) SetRead(fd int, on bool) { p.set(fd, unix.POLLIN, on) }
+func (p *Poll) SetRead(fd int, on bool) { p.set(fd, unix.POLLIN, on) }
 
 // SetWrite turns write interest on or off. Unknown descriptors are ignored.
-func (p *Poller) SetWrite(fd int, on bool) { p.set(fd, unix.POLLOUT, on) }
+func (p *Poll) SetWrite(fd int, on bool) { p.set(fd, unix.POLLOUT, on) }
 
-func (p *Poller) set(fd int, bit int16, on bool) {
+func (p *Poll) set(fd int, bit int16, on bool) {
 	i, ok := p.index[fd]
 	if !ok {
 		return
@@ -81,7 +124,7 @@ func (p *Poller) set(fd int, bit int16, on bool) {
 
 // Remove takes fd out of the set (swapping the last slot into its place).
 // Removing an unknown descriptor does nothing.
-func (p *Poller) Remove(fd int) {
+func (p *Poll) Remove(fd int) {
 	i, ok := p.index[fd]
 	if !ok {
 		return
@@ -98,14 +141,9 @@ func (p *Poller) Remove(fd int) {
 // Wait blocks until at least one descriptor is ready or the timeout passes
 // (a negative timeout waits forever) and appends the ready descriptors to
 // events[:0]. An interrupted wait (EINTR) returns no events and no error.
-func (p *Poller) Wait(timeout time.Duration, events []Event) ([]Event, error) {
+func (p *Poll) Wait(timeout time.Duration, events []Event) ([]Event, error) {
 	events = events[:0]
-	ms := -1
-	if timeout >= 0 {
-		// Round up so a deadline 0.4ms away does not become a busy loop of
-		// zero-timeout polls.
-		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
-	}
+	ms := waitMillis(timeout)
 	// The kernel sets every entry's Revents, so nothing is reset here.
 	n, err := unix.Poll(p.fds, ms)
 	if err != nil {

@@ -17,6 +17,21 @@ func socketpair(t *testing.T) (int, int) {
 	return fds[0], fds[1]
 }
 
+// forEach runs a test against every implementation.
+func forEach(t *testing.T, test func(t *testing.T, New func() Poller)) {
+	t.Run("poll", func(t *testing.T) { test(t, func() Poller { return NewPoll() }) })
+	t.Run("epoll", func(t *testing.T) {
+		test(t, func() Poller {
+			p, err := NewEpoll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { p.Close() })
+			return p
+		})
+	})
+}
+
 func find(evs []Event, fd int) (Event, bool) {
 	for _, e := range evs {
 		if e.Fd == fd {
@@ -26,7 +41,9 @@ func find(evs []Event, fd int) (Event, bool) {
 	return Event{}, false
 }
 
-func TestTimeoutWithNothingReady(t *testing.T) {
+func TestTimeoutWithNothingReady(t *testing.T) { forEach(t, testTimeoutWithNothingReady) }
+
+func testTimeoutWithNothingReady(t *testing.T, New func() Poller) {
 	a, _ := socketpair(t)
 	p := New()
 	if err := p.Add(a); err != nil {
@@ -38,7 +55,9 @@ func TestTimeoutWithNothingReady(t *testing.T) {
 	}
 }
 
-func TestReadableAndWritable(t *testing.T) {
+func TestReadableAndWritable(t *testing.T) { forEach(t, testReadableAndWritable) }
+
+func testReadableAndWritable(t *testing.T, New func() Poller) {
 	a, b := socketpair(t)
 	p := New()
 	if err := p.Add(a); err != nil {
@@ -72,7 +91,9 @@ func TestReadableAndWritable(t *testing.T) {
 	}
 }
 
-func TestHangup(t *testing.T) {
+func TestHangup(t *testing.T) { forEach(t, testHangup) }
+
+func testHangup(t *testing.T, New func() Poller) {
 	a, b := socketpair(t)
 	p := New()
 	if err := p.Add(a); err != nil {
@@ -88,7 +109,9 @@ func TestHangup(t *testing.T) {
 	}
 }
 
-func TestAddRemoveKeepsIndex(t *testing.T) {
+func TestAddRemoveKeepsIndex(t *testing.T) { forEach(t, testAddRemoveKeepsIndex) }
+
+func testAddRemoveKeepsIndex(t *testing.T, New func() Poller) {
 	p := New()
 	var fds []int
 	for i := 0; i < 5; i++ {
@@ -126,7 +149,9 @@ func TestAddRemoveKeepsIndex(t *testing.T) {
 	}
 }
 
-func TestPipe(t *testing.T) {
+func TestPipe(t *testing.T) { forEach(t, testPipe) }
+
+func testPipe(t *testing.T, New func() Poller) {
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		t.Fatal(err)

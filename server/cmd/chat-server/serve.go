@@ -21,7 +21,7 @@ const usage = `usage:
   chat-server [-addr HOST:PORT] [-users FILE] [-demo] [-guests] [-shutdown-timeout 2s]
               [-ping-interval 30s] [-peer-timeout 30s] [-max-rooms 1000] [-history 256] [-max-per-addr 0]
               [-state DIR] [-hello-timeout 10s] [-frame-timeout 30s] [-msg-rate 10] [-msg-burst 100]
-              [-max-refused 200] [-login-delay 1s] [-login-delay-max 30s] [-quiet] [PORT]
+              [-max-refused 200] [-login-delay 1s] [-login-delay-max 30s] [-poller poll|epoll] [-quiet] [PORT]
   chat-server useradd [-users FILE] NAME
   chat-server passwd  [-users FILE] NAME
   chat-server userdel [-users FILE] NAME
@@ -64,6 +64,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	maxRefused := fl.Int("max-refused", 200, "close a session after this many messages in a row were refused as too fast")
 	loginDelay := fl.Duration("login-delay", time.Second, "delay of a login after 3 attempts for its name or from its address, doubling with each more (negative: none)")
 	loginDelayMax := fl.Duration("login-delay-max", 30*time.Second, "longest login delay")
+	pollerName := fl.String("poller", "poll", "how the loop waits for its sockets: poll (poll(2)) or epoll (Linux epoll(7))")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -149,6 +150,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		MaxRefused:      *maxRefused,
 		LoginDelay:      *loginDelay,
 		LoginDelayMax:   *loginDelayMax,
+		Poller:          *pollerName,
 		Signals:         true,
 		Logf:            logf,
 	})

@@ -1,0 +1,121 @@
+package server
+
+import (
+	"fmt"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"chat/internal/poller"
+	"chat/internal/wire"
+)
+
+// benchHub returns a hub with n guests (sessions 1..n) in one room.
+func benchHub(b *testing.B, n int) *Hub {
+	b.Helper()
+	h := NewHub(HubConfig{Guests: true, MsgRate: -1})
+	for i := 1; i <= n; i++ {
+		sid := SessionID(i)
+		h.Connect(sid, "bench", t0)
+		h.Handle(sid, &wire.Frame{Type: wire.TypeHello, ID: 1, Version: wire.Version}, t0)
+		h.Handle(sid, &wire.Frame{Type: wire.TypeClaim, ID: 2, Name: fmt.Sprintf("g%d", i)}, t0)
+		if i == 1 {
+			h.Handle(sid, &wire.Frame{Type: wire.TypeCreate, ID: 3, Room: "big"}, t0)
+		}
+		h.Handle(sid, &wire.Frame{Type: wire.TypeEnter, ID: 4, Room: "big"}, t0)
+	}
+	return h
+}
+
+// BenchmarkHubFanout is the hub's cost of one Say in a room of N: the
+// outputs for every member, no encoding, no system calls.
+func BenchmarkHubFanout(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("room=%d", n), func(b *testing.B) {
+			h := benchHub(b, n)
+			say := &wire.Frame{Type: wire.TypeSay, Text: "hello, everybody in this room"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				say.ID = uint32(i + 10)
+				outs := h.Handle(1, say, t0)
+				if len(outs) != n {
+					b.Fatalf("%d outputs", len(outs))
+				}
+				h.Recycle(outs)
+			}
+			b.ReportMetric(float64(b.N)*float64(n-1)/b.Elapsed().Seconds(), "deliveries/s")
+		})
+	}
+}
+
+// BenchmarkLoopFanout is the loop's cost of delivering Says in a room of N
+// over real sockets (socket pairs): the hub, encoding, queueing and the
+// writes, with `per` Says handled in each loop pass (many senders ready at
+// once), as in a busy room.
+func BenchmarkLoopFanout(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		for _, per := range []int{1, 16} {
+			b.Run(fmt.Sprintf("room=%d/says-per-pass=%d", n, per), func(b *testing.B) {
+				benchLoopFanout(b, n, per)
+			})
+		}
+	}
+}
+
+func benchLoopFanout(b *testing.B, n, per int) {
+	cfg := Config{}
+	cfg.defaults()
+	s := &Server{
+		cfg:        cfg,
+		poll:       poller.New(),
+		conns:      make(map[int]*conn),
+		bySid:      make(map[SessionID]*conn),
+		closingSet: make(map[*conn]struct{}),
+		hub:        benchHub(b, n),
+	}
+	peers := make([]int, 0, n)
+	for i := 1; i <= n; i++ {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
+		c := &conn{fd: fds[0], sid: SessionID(i)}
+		s.conns[c.fd], s.bySid[c.sid] = c, c
+		if err := s.poll.Add(c.fd); err != nil {
+			b.Fatal(err)
+		}
+		peers = append(peers, fds[1])
+	}
+	drain := func() {
+		var buf [64 << 10]byte
+		for _, fd := range peers {
+			for {
+				if m, err := unix.Read(fd, buf[:]); m <= 0 || err != nil {
+					break
+				}
+			}
+		}
+	}
+	say := &wire.Frame{Type: wire.TypeSay, Text: "hello, everybody in this room"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		for j := range per {
+			say.ID = uint32(i*per + j + 10)
+			s.apply(s.hub.Handle(SessionID(1+j%n), say, t0), t0)
+		}
+		s.flushPass(t0)
+		if i%8 == 7 {
+			b.StopTimer()
+			drain()
+			b.StartTimer()
+		}
+	}
+	b.StopTimer()
+	if len(s.dying) > 0 {
+		b.Fatalf("%d connections died: %s", len(s.dying), s.dying[0].why)
+	}
+	b.ReportMetric(float64(b.N)*float64(per)*float64(n)/b.Elapsed().Seconds(), "deliveries/s")
+}
