@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"chat/internal/wire"
@@ -15,34 +14,7 @@ import (
 // arriving mid-line is printed above it, and Ctrl-D on an empty line leaves
 // quietly with status 0 and the terminal restored.
 func TestNamesTerminal(t *testing.T) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo terminal: %v", err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80}); err != nil {
-		t.Fatal(err)
-	}
-	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &ttyOutput{changed: make(chan struct{})}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(b)
-			out.mu.Lock()
-			out.buf.Write(b[:n])
-			close(out.changed)
-			out.changed = make(chan struct{})
-			out.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
+	ptmx, tty, before, out := openTestTerminal(t)
 
 	srv := newFakeServer(t)
 	done := make(chan int, 1)

@@ -50,34 +50,7 @@ func (o *ttyOutput) waitFor(t *testing.T, want string) {
 // the starred password, a message drawn above the half-typed line, and the
 // terminal restored after Ctrl-C with status 130.
 func TestTerminal(t *testing.T) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo terminal: %v", err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80}); err != nil {
-		t.Fatal(err)
-	}
-	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &ttyOutput{changed: make(chan struct{})}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(b)
-			out.mu.Lock()
-			out.buf.Write(b[:n])
-			close(out.changed)
-			out.changed = make(chan struct{})
-			out.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
+	ptmx, tty, before, out := openTestTerminal(t)
 
 	srv := newFakeServer(t)
 	done := make(chan int, 1)
@@ -197,4 +170,41 @@ func answerAll(p *peer) {
 		}
 		p.dec.Feed(p.buf[:n])
 	}
+}
+
+// openTestTerminal opens an 80x24 pseudo terminal, closed when the test ends,
+// and collects what is written to it. It returns the master, the terminal
+// the client runs on, the terminal's attributes before the client touches
+// them (to check they are restored), and the collected output. A machine
+// without pseudo terminals skips the test.
+func openTestTerminal(t *testing.T) (ptmx, tty *os.File, before *unix.Termios, out *ttyOutput) {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo terminal: %v", err)
+	}
+	t.Cleanup(func() { ptmx.Close(); tty.Close() })
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80}); err != nil {
+		t.Fatal(err)
+	}
+	before, err = unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = &ttyOutput{changed: make(chan struct{})}
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(b)
+			out.mu.Lock()
+			out.buf.Write(b[:n])
+			close(out.changed)
+			out.changed = make(chan struct{})
+			out.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ptmx, tty, before, out
 }
