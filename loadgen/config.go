@@ -14,10 +14,12 @@ const (
 	ProfileBigroom   = "bigroom"         // one room of everyone
 	ProfileChurn     = "churn"           // rooms, plus sessions that come, chat and go
 	ProfileReconnect = "reconnect-storm" // every session cut at once, then back
+	ProfileOverload  = "overload"        // more than the server sustains, then a recovery probe
+	ProfileLogin     = "login-storm"     // every session logs in at once; a probe pings meanwhile
 )
 
 // Profiles lists every profile, for usage and validation.
-var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect}
+var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect, ProfileOverload, ProfileLogin}
 
 // Login modes.
 const (
@@ -61,6 +63,9 @@ var profileDefaults = map[string]Config{
 	ProfileBigroom:   {Sessions: 1000, Rooms: 1, Rate: 200, Duration: 10 * time.Second},
 	ProfileChurn:     {Sessions: 1000, Rate: 100, Duration: 10 * time.Second, ChurnRate: 50},
 	ProfileReconnect: {Sessions: 1000, Rate: 0, Duration: 5 * time.Second},
+	// About twice what one room of 1000 sustains here (500 msgs/s).
+	ProfileOverload: {Sessions: 1000, Rooms: 1, Rate: 1000, Duration: 3 * time.Second},
+	ProfileLogin:    {Sessions: 200, Rate: 0, Duration: time.Second},
 }
 
 // roomsFor is the default room count: rooms of about 100.
@@ -88,6 +93,12 @@ func (c *Config) Validate() error {
 	if c.Profile == ProfileReconnect && c.Rate > 0 {
 		bad("-rate must be 0 for %s: membership changes during the storm, so deliveries cannot be checked", ProfileReconnect)
 	}
+	if c.Profile == ProfileLogin && c.Rate > 0 {
+		bad("-rate must be 0 for %s: the storm is the load", ProfileLogin)
+	}
+	if c.Profile == ProfileOverload && c.Drain < 2*time.Second {
+		bad("-drain must be at least 2s for %s: the recovery probes run in it", ProfileOverload)
+	}
 	if c.Duration <= 0 || c.Timeout <= 0 {
 		bad("-duration and -timeout must be positive")
 	}
@@ -100,8 +111,8 @@ func (c *Config) Validate() error {
 		if c.Password == "" {
 			bad("-login account needs -password")
 		}
-		if len(c.Names) < c.Sessions {
-			bad("-login account needs %d account names, the users file has %d (write one with -make-users)", c.Sessions, len(c.Names))
+		if len(c.Names) < c.Sessions+c.probeAccounts() {
+			bad("-login account needs %d account names, the users file has %d (write one with -make-users)", c.Sessions+c.probeAccounts(), len(c.Names))
 		}
 	default:
 		bad("unknown -login %q: use guest or account", c.Login)
@@ -147,4 +158,23 @@ func (c *Config) churnTotal() int {
 		return 0
 	}
 	return int(c.ChurnRate * c.Duration.Seconds())
+}
+
+// probeAccounts is how many accounts the probe sessions use after the
+// stable sessions' (account logins only).
+func (c *Config) probeAccounts() int {
+	if c.Profile == ProfileOverload || c.Profile == ProfileLogin {
+		return 2
+	}
+	return 0
+}
+
+// probeName is the name of probe session k (0 or 1).
+func (c *Config) probeName(k int) string {
+	if c.Login == LoginAccount {
+		if i := c.Sessions + c.churnTotal() + k; i < len(c.Names) {
+			return c.Names[i]
+		}
+	}
+	return fmt.Sprintf("%sprobe%d", c.Prefix, k)
 }

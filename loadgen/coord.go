@@ -18,6 +18,33 @@ func Run(cfg Config, exe string, progressW io.Writer) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Probe sessions are in before the load.
+	var pp *probePair
+	if cfg.Profile == ProfileOverload || cfg.Profile == ProfileLogin {
+		var err error
+		if pp, err = dialProbePair(&cfg, cfg.probeName(0), cfg.probeName(1)); err != nil {
+			return nil, err
+		}
+		defer pp.close()
+	}
+	var stopPing chan struct{}
+	type pingResult struct {
+		rtts []time.Duration
+		err  error
+	}
+	pingDone := make(chan pingResult, 1)
+	if cfg.Profile == ProfileLogin {
+		stopPing = make(chan struct{})
+		go func() {
+			rtts, err := pinger(pp.a, cfg.Timeout, stopPing)
+			pingDone <- pingResult{rtts, err}
+		}()
+		defer func() {
+			if stopPing != nil {
+				close(stopPing)
+			}
+		}()
+	}
 	reports := make(chan tagged, 16*cfg.Procs)
 	handles := make([]*workerHandle, cfg.Procs)
 	live := 0
@@ -90,6 +117,31 @@ func Run(cfg Config, exe string, progressW io.Writer) (*Report, error) {
 		}
 	}
 	ramp := time.Since(rampStart)
+	var storm *LoginStormReport
+	if stopPing != nil {
+		close(stopPing)
+		stopPing = nil
+		pr := <-pingDone
+		storm = &LoginStormReport{Pings: len(pr.rtts), Seconds: ramp.Seconds()}
+		h := newHist()
+		for _, d := range pr.rtts {
+			h.RecordValue(micros(d))
+		}
+		storm.Ping = summarize(exportHist(h))
+		if pr.err != nil {
+			storm.ProbeError = pr.err.Error()
+		}
+	}
+	var baseline []time.Duration
+	if cfg.Profile == ProfileOverload {
+		for range 20 {
+			lat, err := pp.message(cfg.Timeout)
+			if err != nil {
+				return nil, err
+			}
+			baseline = append(baseline, lat)
+		}
+	}
 
 	t0 := time.Now().Add(goMargin)
 	end := t0.Add(cfg.Duration)
@@ -100,6 +152,11 @@ func Run(cfg Config, exe string, progressW io.Writer) (*Report, error) {
 		}
 	}
 	pr.run()
+	probed := make(chan *overloadProbes, 1)
+	if cfg.Profile == ProfileOverload {
+		until := end.Add(cfg.Drain - 500*time.Millisecond)
+		go func() { probed <- probeOverload(pp, cfg.ServerPID, end, until, cfg.Timeout) }()
+	}
 
 	var total part
 	results := 0
@@ -135,6 +192,18 @@ func Run(cfg Config, exe string, progressW io.Writer) (*Report, error) {
 	}
 	srv.sample(func(s procSample) { srv.last = s })
 	r := newReport(&cfg, &total, ramp, srv)
+	if storm != nil {
+		storm.Logins = r.Up
+		if storm.Seconds > 0 {
+			storm.LoginsPerSec = float64(r.Up) / storm.Seconds
+		}
+		r.LoginStorm = storm
+	}
+	if r.Overload != nil {
+		res := <-probed
+		r.Overload.RSSBeforeMB = mb(srv.runStart.RSSKB)
+		res.fill(r.Overload, baseline)
+	}
 	r.Loadgen.CPURamp = 100 * float64(rampCPU) / float64(ramp)
 	return r, nil
 }

@@ -45,15 +45,26 @@ func TestEndToEnd(t *testing.T) {
 		{"rooms in two processes", func(c *Config) { c.Procs, c.Rooms = 2, 3 }},
 		{"churn", func(c *Config) { c.Profile, c.ChurnRate = ProfileChurn, 20 }},
 		{"reconnect storm", func(c *Config) { c.Profile, c.Rate = ProfileReconnect, 0 }},
+		{"overload", func(c *Config) { c.Profile, c.Drain = ProfileOverload, 2*time.Second }},
+		{"login storm", func(c *Config) {
+			c.Profile, c.Rate, c.Ramp, c.Login, c.Password = ProfileLogin, 0, 0, LoginAccount, "pw"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			users := filepath.Join(t.TempDir(), "users.db")
-			if err := os.WriteFile(users, nil, 0o600); err != nil {
+			cfg := base
+			tt.change(&cfg)
+			var names []string
+			if cfg.Login == LoginAccount {
+				names = generatedNames(&cfg, cfg.Sessions+cfg.probeAccounts())
+				cfg.Names = names
+			}
+			if err := WriteUsers(users, names, cfg.Password); err != nil {
 				t.Fatal(err)
 			}
-			srv, err := SpawnServer(bin, users, true, nil, 10*time.Second)
+			srv, err := SpawnServer(bin, users, cfg.Login == LoginGuest, nil, 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,8 +73,6 @@ func TestEndToEnd(t *testing.T) {
 					t.Error(err)
 				}
 			}()
-			cfg := base
-			tt.change(&cfg)
 			cfg.Addr, cfg.ServerPID = srv.Addr, srv.PID
 			r, err := Run(cfg, exe, os.Stderr)
 			if err != nil {
@@ -83,6 +92,17 @@ func TestEndToEnd(t *testing.T) {
 					r.Lost, r.Duplicates, r.OutOfOrder, r.Misrouted, r.Unexpected)
 			}
 			switch cfg.Profile {
+			case ProfileLogin:
+				if l := r.LoginStorm; l == nil || l.Logins != cfg.Sessions || l.Pings == 0 || l.ProbeError != "" || l.LoginsPerSec <= 0 {
+					t.Errorf("login storm: %+v", l)
+				}
+			case ProfileOverload:
+				if o := r.Overload; o == nil || !o.Recovered() || o.Stayed != cfg.Sessions || o.RSSPeakMB <= 0 {
+					t.Errorf("overload: %+v", o)
+				}
+				if r.Sent < 200 || r.Deliveries < r.Expected {
+					t.Errorf("sent %d deliveries %d expected %d", r.Sent, r.Deliveries, r.Expected)
+				}
 			case ProfileReconnect:
 				if !r.AllBack() || r.Storm.Reconnect.Count != int64(cfg.Sessions) {
 					t.Errorf("storm: %+v", r.Storm)

@@ -38,6 +38,15 @@ Profiles (flags override their defaults):
   churn            rooms, plus sessions that connect, log in, chat and leave at -churn-rate
   reconnect-storm  after the ramp every session drops at once and reconnects; reports
                    how long until all are back in their rooms
+  overload         one room of 1000 at 1000 msgs/s (about 2x what it sustains) for
+                   -duration, then no more sending while the sessions stay for -drain;
+                   reports the server's RSS before/peak/after, the sessions it cut
+                   (Bye slow), losses of cut and of kept sessions apart, and a probe
+                   message's latency between two other sessions before and after
+  login-storm      a probe session logs in first and pings every 10 ms while all N
+                   sessions (default 200) log in at once (-ramp 0 unless given; use
+                   -login account for real password hashing); reports logins/s, the
+                   login time and the pings' round trip during the storm
 
 Examples:
   loadgen -spawn-server bin/chat-server -profile rooms -sessions 2000 -rate 200 -duration 10s
@@ -135,7 +144,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		*usersFile = filepath.Join(dir, "users.db")
 		var names []string
 		if cfg.Login == LoginAccount {
-			names = generatedNames(&cfg, cfg.Sessions+cfg.churnTotal())
+			names = generatedNames(&cfg, cfg.Sessions+cfg.churnTotal()+cfg.probeAccounts())
 		}
 		if err := WriteUsers(*usersFile, names, cfg.Password); err != nil {
 			fmt.Fprintf(stderr, "loadgen: %v\n", err)
@@ -237,7 +246,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // Problems reports whether the run found something wrong with the server.
 func (r *Report) Problems() bool {
 	return r.Failed > 0 || r.Lost > 0 || r.Duplicates > 0 || r.OutOfOrder > 0 || r.Misrouted > 0 ||
-		r.Unexpected > 0 || (r.Storm != nil && !r.AllBack())
+		r.Unexpected > 0 || (r.Storm != nil && !r.AllBack()) || r.probeFailed()
 }
 
 // applyDefaults fills what the flags left unset from the profile, and
@@ -267,6 +276,8 @@ func applyDefaults(cfg *Config, set map[string]bool, connectRate float64) error 
 	}
 	switch {
 	case set["ramp"]:
+	case cfg.Profile == ProfileLogin && connectRate == 0:
+		cfg.Ramp = 0 // as fast as possible
 	case connectRate > 0:
 		cfg.Ramp = time.Duration(float64(cfg.Sessions) / connectRate * float64(time.Second))
 	default:

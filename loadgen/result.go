@@ -29,6 +29,11 @@ type part struct {
 	ChurnStarted, ChurnDone uint64
 	StormCut, StormBack     int
 
+	// Sessions the server cut as slow consumers, and their part of
+	// Expected and Unique.
+	CutSessions            int
+	CutExpected, CutUnique uint64
+
 	Errors  map[string]uint64
 	Retries map[string]uint64 // refusals retried (not errors unless the retries ran out)
 
@@ -60,6 +65,9 @@ func (p *part) merge(o *part) {
 	p.ChurnDone += o.ChurnDone
 	p.StormCut += o.StormCut
 	p.StormBack += o.StormBack
+	p.CutSessions += o.CutSessions
+	p.CutExpected += o.CutExpected
+	p.CutUnique += o.CutUnique
 	if len(o.Errors) > 0 && p.Errors == nil {
 		p.Errors = make(map[string]uint64)
 	}
@@ -121,7 +129,9 @@ type Report struct {
 	ChurnStarted uint64 `json:"churn_started,omitempty"`
 	ChurnDone    uint64 `json:"churn_done,omitempty"`
 
-	Storm *StormReport `json:"storm,omitempty"`
+	Storm      *StormReport      `json:"storm,omitempty"`
+	Overload   *OverloadReport   `json:"overload,omitempty"`
+	LoginStorm *LoginStormReport `json:"login_storm,omitempty"`
 
 	Errors  map[string]uint64 `json:"errors"`
 	Retries map[string]uint64 `json:"retries,omitempty"`
@@ -136,6 +146,47 @@ type StormReport struct {
 	Back       int         `json:"back"`
 	AllBackSec float64     `json:"all_back_s"` // cut to the last one back; 0 if not all came back
 	Reconnect  Percentiles `json:"reconnect"`
+}
+
+// OverloadReport is the overload profile's outcome. Lost in the Report
+// counts only the sessions that stayed; LostCut those the server cut.
+type OverloadReport struct {
+	CutSlow     int     `json:"cut_slow"` // sessions cut with Bye slow
+	LostCut     uint64  `json:"lost_cut"` // deliveries the cut sessions did not get
+	ExpectedCut uint64  `json:"expected_cut"`
+	Stayed      int     `json:"stayed"` // sessions up at the end
+	RSSBeforeMB float64 `json:"server_rss_before_mb"`
+	RSSPeakMB   float64 `json:"server_rss_peak_mb"`
+	RSSAfterMB  float64 `json:"server_rss_after_mb"` // at the end of the probes, sessions still held
+
+	// Probe: one message between two sessions in a room of their own.
+	ProbeBeforeMS float64 `json:"probe_before_ms"` // median before the load
+	ProbeLimitMS  float64 `json:"probe_limit_ms"`  // what counts as normal after it
+	ProbeAfterMS  float64 `json:"probe_after_ms"`  // median of the last probes, after the load
+	ProbeMaxMS    float64 `json:"probe_max_ms"`    // worst probe after the load stopped
+	Probes        int     `json:"probes"`          // after the load stopped
+	RecoveredSec  float64 `json:"recovered_s"`     // load stop to the first of the probes all within the limit; -1 if not
+	ProbeError    string  `json:"probe_error,omitempty"`
+}
+
+// Recovered reports whether the probes came back to normal after the load.
+func (o *OverloadReport) Recovered() bool {
+	return o.ProbeError == "" && o.Probes > 0 && o.RecoveredSec >= 0
+}
+
+// LoginStormReport is the login storm's outcome: the logins are the ramp.
+type LoginStormReport struct {
+	Logins       int         `json:"logins"`
+	Seconds      float64     `json:"seconds"`
+	LoginsPerSec float64     `json:"logins_per_s"`
+	Pings        int         `json:"pings"` // probe pings during the storm
+	Ping         Percentiles `json:"ping"`  // their round trip
+	ProbeError   string      `json:"probe_error,omitempty"`
+}
+
+// probeFailed reports whether a profile's probe could not be done.
+func (r *Report) probeFailed() bool {
+	return (r.Overload != nil && r.Overload.ProbeError != "") || (r.LoginStorm != nil && r.LoginStorm.ProbeError != "")
 }
 
 // ProcReport is one process's (or all loadgen processes') resources.
@@ -176,6 +227,17 @@ func newReport(cfg *Config, p *part, ramp time.Duration, srv *serverStats) *Repo
 	r.Offered = cfg.Rate * cfg.othersPerSender()
 	if r.Errors == nil {
 		r.Errors = map[string]uint64{}
+	}
+	if cfg.Profile == ProfileOverload {
+		// Loss at the sessions the server cut is expected; the rest
+		// should have everything.
+		r.Overload = &OverloadReport{CutSlow: p.CutSessions, ExpectedCut: p.CutExpected, Stayed: p.Up}
+		if p.CutUnique <= p.CutExpected {
+			r.Overload.LostCut = p.CutExpected - p.CutUnique
+		}
+		p.Expected -= p.CutExpected
+		p.Unique -= p.CutUnique
+		r.Expected = p.Expected
 	}
 	if p.Unique <= p.Expected {
 		r.Lost = p.Expected - p.Unique

@@ -39,6 +39,8 @@ type session struct {
 
 	up        atomic.Bool // set up and in its room
 	reconnect atomic.Bool // the worker cut it for the storm: reconnect, do not report
+	cut       atomic.Bool // the server cut it as a slow consumer (Bye slow)
+	expected  uint64      // deliveries it should get from stable senders (set before the run)
 	// Counters read by progress reports while the session runs.
 	sent, acked, deliveries atomic.Uint64
 	// First deliveries from stable and from churn senders, at a stable session.
@@ -191,6 +193,9 @@ func (s *session) handle(f *wire.Frame, now time.Time) error {
 			s.w.errs.add(fmt.Sprintf("say code %d", f.Code))
 		}
 	case wire.TypeBye:
+		if f.Code == wire.ByeSlow {
+			s.cut.Store(true)
+		}
 		s.w.errs.add(fmt.Sprintf("bye code %d", f.Code))
 		return fmt.Errorf("%w: %s", errBye, f.Text)
 	}

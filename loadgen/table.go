@@ -33,6 +33,28 @@ func WriteTable(w io.Writer, r *Report) error {
 		row("reconnect storm", "%d cut, %d back: %s", r.Storm.Cut, r.Storm.Back, all)
 		row("reconnect time", "%s", fmtPercentiles(r.Storm.Reconnect))
 	}
+	if o := r.Overload; o != nil {
+		row("overload", "%d sessions cut slow (Bye slow), %d stayed; the cut missed %d of their %d deliveries (not in lost below)",
+			o.CutSlow, o.Stayed, o.LostCut, o.ExpectedCut)
+		row("server rss", "%.1f MB before the load, peak %.1f MB, %.1f MB after it (sessions still held)",
+			o.RSSBeforeMB, o.RSSPeakMB, o.RSSAfterMB)
+		rec := "not recovered"
+		if o.Recovered() {
+			rec = fmt.Sprintf("recovered %.2fs after the load stopped", o.RecoveredSec)
+		}
+		row("recovery probe", "%.2f ms before the load; after it: %d probes, last %.2f ms (median), worst %.2f ms; limit %.2f ms: %s",
+			o.ProbeBeforeMS, o.Probes, o.ProbeAfterMS, o.ProbeMaxMS, o.ProbeLimitMS, rec)
+		if o.ProbeError != "" {
+			row("probe error", "%s", o.ProbeError)
+		}
+	}
+	if l := r.LoginStorm; l != nil {
+		row("login storm", "%d logins in %.2fs: %.0f logins/s", l.Logins, l.Seconds, l.LoginsPerSec)
+		row("probe pings", "%d during the storm, round trip %s", l.Pings, fmtPercentiles(l.Ping))
+		if l.ProbeError != "" {
+			row("probe error", "%s", l.ProbeError)
+		}
+	}
 	if r.Sent > 0 || r.Deliveries > 0 {
 		row("messages", "%d sent, %d acknowledged", r.Sent, r.Acked)
 		row("deliveries", "%d (%.0f/s), expected %d", r.Deliveries, r.DeliveriesPerSec, r.Expected)

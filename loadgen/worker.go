@@ -235,7 +235,8 @@ func (w *worker) measure(cmd command) *part {
 	var expected uint64 // from stable senders to this worker's stable receivers
 	for _, s := range w.sessions {
 		if !down[s.id] {
-			expected += roomSent[s.room] - sched.count(s.id)
+			s.expected = roomSent[s.room] - sched.count(s.id)
+			expected += s.expected
 		}
 	}
 
@@ -264,6 +265,9 @@ func (w *worker) measure(cmd command) *part {
 		w.storm(cmd.T0, cmd.End)
 	}
 	time.Sleep(time.Until(cmd.End))
+	if cfg.Profile == ProfileOverload {
+		return w.overloadEnd(cmd.End, stop, &senders, runStart, self, selfErr)
+	}
 
 	// Senders that fell behind still send what was due (open loop), within
 	// the drain; then they are stopped.
@@ -285,6 +289,24 @@ func (w *worker) measure(cmd command) *part {
 	if end, err := readProc("/proc", os.Getpid()); err == nil && selfErr == nil {
 		p.CPU = end.CPU - self.CPU
 		p.RSSKB, p.HWMKB = end.RSSKB, end.HWMKB
+	}
+	return p
+}
+
+// overloadEnd ends an overload run: sending stops at end (what is behind is
+// not sent: the load stops), and the sessions stay until the drain's end,
+// while the parent probes the server's recovery.
+func (w *worker) overloadEnd(end time.Time, stop chan struct{}, senders *sync.WaitGroup, runStart time.Time, self procSample, selfErr error) *part {
+	w.phase.Store("drain")
+	close(stop)
+	senders.Wait()
+	time.Sleep(time.Until(end.Add(w.cfg.Drain)))
+	w.shutdown()
+	p := w.part()
+	p.RunStart, p.RunEnd = runStart, time.Now()
+	if e, err := readProc("/proc", os.Getpid()); err == nil && selfErr == nil {
+		p.CPU = e.CPU - self.CPU
+		p.RSSKB, p.HWMKB = e.RSSKB, e.HWMKB
 	}
 	return p
 }
@@ -367,6 +389,11 @@ func (w *worker) part() *part {
 		p.Unique += s.unique.Load() + s.uniqueChurn.Load()
 		p.Duplicates += s.chk.duplicates
 		p.OutOfOrder += s.chk.outOfOrder
+		if s.cut.Load() {
+			p.CutSessions++
+			p.CutExpected += s.expected
+			p.CutUnique += s.unique.Load()
+		}
 	}
 	p.Expected += w.expected
 	return p
