@@ -25,6 +25,12 @@ const readyTimeout = 10 * time.Second
 
 var readyLine = regexp.MustCompile(ReadyPattern)
 
+// IRCReadyPattern is the line a server started with -irc prints, before its
+// ready line, with the address of its IRC listener.
+const IRCReadyPattern = `chat-server: IRC listening on (\S+)`
+
+var ircReadyLine = regexp.MustCompile(IRCReadyPattern)
+
 // ServerOptions says how to start a server.
 type ServerOptions struct {
 	// Users are the accounts of the users file: name → password. The file
@@ -35,12 +41,16 @@ type ServerOptions struct {
 	// Dir holds the users file; a new temporary directory when empty,
 	// removed when the server is stopped.
 	Dir string
+	// IRC also opens the IRC listener on 127.0.0.1 at a port the kernel
+	// chooses (-irc); its address is Server.IRCAddr.
+	IRC bool
 }
 
 // Server is a chat-server process listening on 127.0.0.1 at a port the
 // kernel chose.
 type Server struct {
 	Addr      string // host:port from the ready line
+	IRCAddr   string // host:port of the IRC listener (ServerOptions.IRC)
 	UsersFile string
 
 	cmd     *exec.Cmd
@@ -64,7 +74,11 @@ func StartServer(opts ServerOptions) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{UsersFile: users, exited: make(chan struct{}), cleanup: cleanup}
-	args := append([]string{"-addr", "127.0.0.1:0", "-users", users}, opts.Args...)
+	args := []string{"-addr", "127.0.0.1:0", "-users", users}
+	if opts.IRC {
+		args = append(args, "-irc", "127.0.0.1:0")
+	}
+	args = append(args, opts.Args...)
 	s.cmd = exec.Command(filepath.Join(bin, ServerBinary), args...)
 	// Its own process group, so ^C typed at the test runner does not reach
 	// it before the test's cleanup does.
@@ -110,6 +124,9 @@ func (s *Server) readStdout(r *os.File, ready chan<- string) {
 	found := false
 	for sc.Scan() {
 		s.stdout.Write(append(sc.Bytes(), '\n'))
+		if m := ircReadyLine.FindStringSubmatch(sc.Text()); m != nil && !found {
+			s.IRCAddr = m[1] // printed before the ready line, read before it is sent
+		}
 		if m := readyLine.FindStringSubmatch(sc.Text()); m != nil && !found {
 			found = true
 			ready <- m[1]
@@ -176,7 +193,11 @@ func StartServerTerminal(opts ServerOptions) (*Terminal, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	args := append([]string{"-addr", "127.0.0.1:0", "-users", users}, opts.Args...)
+	args := []string{"-addr", "127.0.0.1:0", "-users", users}
+	if opts.IRC {
+		args = append(args, "-irc", "127.0.0.1:0")
+	}
+	args = append(args, opts.Args...)
 	t, err := StartTerminal(filepath.Join(bin, ServerBinary), args...)
 	if err != nil {
 		cleanup()

@@ -57,6 +57,11 @@ type conn struct {
 
 	// data: set once the connection attached to a file transfer (relay.go).
 	data *dataConn
+	// irc: set for a connection to the IRC listener, whose lines it turns
+	// into hub requests and back (irc_session.go); dec is unused then.
+	irc *ircSession
+	// lostWhy: why contact was lost, for the room's notice (a timeout).
+	lostWhy string
 
 	// Defences (defences.go): when it connected, whether the hub has its
 	// Hello, frames decoded so far, and when the partial frame the decoder
@@ -68,6 +73,14 @@ type conn struct {
 }
 
 func (c *conn) pending() int { return len(c.out) - c.off }
+
+// buffered returns the bytes of a partial frame or IRC line held.
+func (c *conn) buffered() int {
+	if c.irc != nil {
+		return c.irc.lines.buffered()
+	}
+	return c.dec.Buffered()
+}
 
 // errSlow reports an output queue over its bound.
 var errSlow = errors.New("output queue full: the peer does not read")

@@ -34,13 +34,17 @@ func (s *Server) guard(now time.Time) {
 		if c.closing || c.dead || c.data != nil || c.verifying {
 			continue
 		}
-		if !c.greeted && s.hub.Greeted(c.sid) {
+		if !c.greeted && (c.irc == nil && s.hub.Greeted(c.sid) || c.irc != nil && c.irc.welcomed()) {
+			// An IRC connection's Hello deadline is its registration's.
 			c.greeted = true
 		}
 		var text string
 		switch {
 		case hello > 0 && !c.greeted && now.Sub(c.since) >= hello:
 			text = "no Hello within " + roundDuration(hello).String() + " of connecting"
+			if c.irc != nil {
+				text = "Registration timed out: not registered within " + roundDuration(hello).String()
+			}
 		case frame > 0 && !c.partialSince.IsZero() && now.Sub(c.partialSince) >= frame:
 			text = "a frame took longer than " + roundDuration(frame).String() + " to arrive"
 		default:
@@ -48,7 +52,7 @@ func (s *Server) guard(now time.Time) {
 		}
 		s.cfg.Logf("session %d: %s: closing it", c.sid, text)
 		bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeTimeout, From: wire.ServerName, Text: text, Time: now.UnixMilli()}
-		if err := c.write(wire.Encode(bye), s.cfg.MaxOutput+1024); err != nil {
+		if err := c.write(s.encodeFor(c, bye), s.cfg.MaxOutput+1024); err != nil {
 			s.kill(c, "write: "+err.Error())
 			continue
 		}
@@ -62,7 +66,7 @@ func (s *Server) guard(now time.Time) {
 // it holds none. process calls it with the frame count it started with.
 func (s *Server) notePartial(c *conn, before int, now time.Time) {
 	switch {
-	case c.verifying || c.closing || c.dead || c.data != nil || c.dec.Buffered() == 0:
+	case c.verifying || c.closing || c.dead || c.data != nil || c.buffered() == 0:
 		// While a check is out, whole frames wait in the decoder: the
 		// peer is not being read, so it cannot be late.
 		c.partialSince = time.Time{}

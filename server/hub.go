@@ -204,6 +204,12 @@ func (h *Hub) Name(sid SessionID) string {
 // Disconnect forgets a connection that has ended. A logged-in user who was
 // in a room and had not logged out is announced as lost to its members.
 func (h *Hub) Disconnect(sid SessionID, reason DisconnectReason, now time.Time) []Output {
+	return h.DisconnectWhy(sid, reason, "", now)
+}
+
+// DisconnectWhy is Disconnect with the cause of a lost contact ("ping
+// timeout: ..."), which the room's notice then gives.
+func (h *Hub) DisconnectWhy(sid SessionID, reason DisconnectReason, why string, now time.Time) []Output {
 	s := h.sessions[sid]
 	if s == nil {
 		return h.dataGone(sid, now)
@@ -214,7 +220,11 @@ func (h *Hub) Disconnect(sid SessionID, reason DisconnectReason, now time.Time) 
 	if s.room != nil && !s.closing {
 		r := s.room
 		r.remove(s)
-		n := h.notice(now, wire.NoticeLost, s.name, r.name, "contact with "+s.name+" was lost")
+		text := "contact with " + s.name + " was lost"
+		if why != "" {
+			text += " (" + why + ")"
+		}
+		n := h.notice(now, wire.NoticeLost, s.name, r.name, text)
 		if reason == ReasonClosed {
 			n = h.notice(now, wire.NoticeLeft, s.name, r.name, s.name+" left "+r.name)
 		}

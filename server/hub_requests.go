@@ -123,7 +123,7 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	case wire.TypeLogout:
 		name := s.name
 		h.endTransfersOf(out, s, now)
-		h.leaveRoom(out, s, now)
+		h.leaveRoomSaying(out, s, partingWords(f.Text), now)
 		delete(h.names, s.name)
 		s.name, s.guest, s.failures = "", false, 0
 		replyTo(wire.OK, "goodbye "+name)
@@ -312,26 +312,72 @@ func (h *Hub) enter(out *outputs, s *session, f *wire.Frame, now time.Time) {
 
 // leaveRoom takes s out of its room, if any, and tells the others.
 func (h *Hub) leaveRoom(out *outputs, s *session, now time.Time) {
+	h.leaveRoomSaying(out, s, "", now)
+}
+
+// leaveRoomSaying is leaveRoom with the words the user left with (an IRC
+// QUIT's message), shown after the notice.
+func (h *Hub) leaveRoomSaying(out *outputs, s *session, words string, now time.Time) {
 	r := s.room
 	if r == nil {
 		return
 	}
 	r.remove(s)
 	s.room = nil
-	out.toRoom(r, nil, h.notice(now, wire.NoticeLeft, s.name, r.name, s.name+" left "+r.name))
+	text := s.name + " left " + r.name
+	if words != "" {
+		text += " (" + words + ")"
+	}
+	out.toRoom(r, nil, h.notice(now, wire.NoticeLeft, s.name, r.name, text))
 }
 
-func (h *Hub) who(out *outputs, s *session, f *wire.Frame, now time.Time) {
-	users := make([]wire.User, 0, len(h.names))
-	for name, u := range h.names {
-		e := wire.User{Name: name}
-		if u.room != nil {
-			e.Room = u.room.name
+// maxPartingWords bounds the words a logout may leave with, in bytes.
+const maxPartingWords = 300
+
+// partingWords returns the words a Logout carried, if they are fit to show:
+// valid UTF-8 on one line, cut to maxPartingWords.
+func partingWords(text string) string {
+	if text == "" || !utf8.ValidString(text) || strings.ContainsAny(text, "\r\n") {
+		return ""
+	}
+	if len(text) > maxPartingWords {
+		cut := maxPartingWords
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
 		}
-		users = append(users, e)
+		text = text[:cut] + "…"
+	}
+	return text
+}
+
+// who lists the logged-in users and their rooms; with Room set, only that
+// room's members (an IRC client's NAMES and WHO of a channel).
+func (h *Hub) who(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	var users []wire.User
+	text := ""
+	if f.Room != "" {
+		r := h.rooms[f.Room]
+		if r == nil {
+			out.send(s.id, h.reply(now, f.ID, wire.ErrNoSuchRoom, "no room named "+quoteName(f.Room)))
+			return
+		}
+		users = make([]wire.User, 0, len(r.members))
+		for _, m := range r.members {
+			users = append(users, wire.User{Name: m.name, Room: r.name})
+		}
+		text = plural(len(users), "user", "users") + " in " + r.name
+	} else {
+		users = make([]wire.User, 0, len(h.names))
+		for name, u := range h.names {
+			e := wire.User{Name: name}
+			if u.room != nil {
+				e.Room = u.room.name
+			}
+			users = append(users, e)
+		}
+		text = plural(len(users), "user", "users") + " connected"
 	}
 	slices.SortFunc(users, func(a, b wire.User) int { return strings.Compare(a.Name, b.Name) })
-	text := plural(len(users), "user", "users") + " connected"
 	shown := fitFrame(len(users), func(i int) int { return len(users[i].Name) + len(users[i].Room) })
 	if shown < len(users) {
 		text += fmt.Sprintf(" (the first %d are listed)", shown)

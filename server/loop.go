@@ -35,7 +35,9 @@ func (s *Server) loop() error {
 			case ev.Fd == s.wakeR:
 				s.drainWake()
 			case ev.Fd == s.lfd:
-				s.accept(now)
+				s.accept(s.lfd, false, now)
+			case ev.Fd == s.ilfd:
+				s.accept(s.ilfd, true, now)
 			default:
 				if c := s.conns[ev.Fd]; c != nil {
 					s.ready(c, ev, now)
@@ -103,12 +105,13 @@ func (s *Server) drainWake() {
 	}
 }
 
-// accept takes every pending connection. Running out of descriptors pauses
-// accepting (instead of spinning on a listening socket that stays
-// readable) until a connection closes or acceptRetryDelay passes.
-func (s *Server) accept(now time.Time) {
-	for s.lfd >= 0 {
-		fd, sa, err := unix.Accept4(s.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+// accept takes every pending connection of a listening socket (irc: the
+// IRC listener's). Running out of descriptors pauses accepting (instead of
+// spinning on a listening socket that stays readable) until a connection
+// closes or acceptRetryDelay passes.
+func (s *Server) accept(lfd int, irc bool, now time.Time) {
+	for lfd >= 0 {
+		fd, sa, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		if err != nil {
 			switch err {
 			case unix.EAGAIN:
@@ -121,7 +124,7 @@ func (s *Server) accept(now time.Time) {
 				}
 				s.acceptPaused = true
 				s.acceptRetry = now.Add(acceptRetryDelay)
-				s.poll.SetRead(s.lfd, false)
+				s.setAccepting(false)
 			default:
 				s.cfg.Logf("accept: %v", err)
 			}
@@ -137,6 +140,9 @@ func (s *Server) accept(now time.Time) {
 		}
 		s.nextSid++
 		c := &conn{fd: fd, sid: s.nextSid, addr: sockaddrString(sa), lastHeard: now, since: now}
+		if irc {
+			c.irc = newIRCSession(s.ircCfg)
+		}
 		c.ip, _, _ = net.SplitHostPort(c.addr)
 		s.conns[fd] = c
 		s.bySid[c.sid] = c
@@ -147,7 +153,7 @@ func (s *Server) accept(now time.Time) {
 			c.hubGone = true
 			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeLimit, From: wire.ServerName, Time: now.UnixMilli(),
 				Text: fmt.Sprintf("too many connections from your address (limit %d)", s.cfg.MaxPerAddr)}
-			if err := c.write(wire.Encode(bye), s.cfg.MaxOutput); err != nil {
+			if err := c.write(s.encodeFor(c, bye), s.cfg.MaxOutput); err != nil {
 				s.kill(c, "write: "+err.Error())
 				continue
 			}
@@ -155,15 +161,29 @@ func (s *Server) accept(now time.Time) {
 			continue
 		}
 		s.hub.Connect(c.sid, c.addr, now)
+		if irc {
+			s.cfg.Logf("session %d: IRC connection from %s", c.sid, c.addr)
+			s.handToHub(c, c.irc.start(), now)
+			continue
+		}
 		s.cfg.Logf("session %d: connection from %s", c.sid, c.addr)
+	}
+}
+
+// setAccepting turns read interest on the listening sockets on or off.
+func (s *Server) setAccepting(on bool) {
+	for _, fd := range []int{s.lfd, s.ilfd} {
+		if fd >= 0 {
+			s.poll.SetRead(fd, on)
+		}
 	}
 }
 
 // resumeAccept turns accepting back on after a pause.
 func (s *Server) resumeAccept() {
-	if s.acceptPaused && s.lfd >= 0 {
+	if s.acceptPaused {
 		s.acceptPaused = false
-		s.poll.SetRead(s.lfd, true)
+		s.setAccepting(true)
 	}
 }
 
@@ -216,6 +236,11 @@ func (s *Server) read(c *conn, now time.Time) {
 		return // draining before close: input is dropped
 	}
 	c.lastHeard, c.pinged = now, false
+	if c.irc != nil {
+		c.irc.lines.feed(s.rbuf[:n])
+		s.processIRC(c, now)
+		return
+	}
 	c.dec.Feed(s.rbuf[:n])
 	c.fed += n
 	s.process(c, now)
@@ -234,6 +259,10 @@ func (s *Server) read(c *conn, now time.Time) {
 // process decodes and handles buffered frames until none is whole, a
 // password check holds the session, or the session closes.
 func (s *Server) process(c *conn, now time.Time) {
+	if c.irc != nil {
+		s.processIRC(c, now)
+		return
+	}
 	var f wire.Frame
 	defer s.notePartial(c, c.frames, now)
 	for !c.verifying && !c.closing && !c.dead && c.data == nil {
@@ -287,29 +316,19 @@ func (s *Server) apply(outs []Output, now time.Time) {
 			continue
 		}
 		if o.Frame != nil && c != nil && !c.closing && !c.dead {
-			if o.Frame != last {
-				// Frames shared by many outputs (room messages) are
-				// encoded once.
-				last = o.Frame
-				s.ebuf = wire.Append(s.ebuf[:0], o.Frame)
-				enc = s.ebuf
-			}
-			if c.out == nil && len(s.freeOut) > 0 {
-				c.out = s.freeOut[len(s.freeOut)-1]
-				s.freeOut[len(s.freeOut)-1] = nil
-				s.freeOut = s.freeOut[:len(s.freeOut)-1]
-				s.freeBytes -= cap(c.out)
-			}
-			if err := c.queue(enc, s.cfg.MaxOutput); err != nil {
-				if err == errSlow {
-					s.cfg.Logf("session %d: %v: closing it", c.sid, err)
+			if c.irc != nil {
+				s.sendIRC(c, o.Frame, now)
+			} else {
+				if o.Frame != last {
+					// Frames shared by many outputs (room messages) are
+					// encoded once.
+					last = o.Frame
+					s.ebuf = wire.Append(s.ebuf[:0], o.Frame)
+					enc = s.ebuf
 				}
-				s.kill(c, "write: "+err.Error())
-				continue
-			}
-			if !c.queued {
-				c.queued = true
-				s.dirty = append(s.dirty, c)
+				if !s.enqueue(c, enc) {
+					continue
+				}
 			}
 		}
 		if o.Close && c != nil && !c.dead {
@@ -321,6 +340,30 @@ func (s *Server) apply(outs []Output, now time.Time) {
 		s.ebuf = nil
 	}
 	s.hub.Recycle(outs) // the next Handle reuses it
+	s.ircFollowUps(now)
+}
+
+// enqueue queues encoded output for c, to be written with the rest of
+// this pass's; false if c was killed (its queue over the bound).
+func (s *Server) enqueue(c *conn, enc []byte) bool {
+	if c.out == nil && len(s.freeOut) > 0 {
+		c.out = s.freeOut[len(s.freeOut)-1]
+		s.freeOut[len(s.freeOut)-1] = nil
+		s.freeOut = s.freeOut[:len(s.freeOut)-1]
+		s.freeBytes -= cap(c.out)
+	}
+	if err := c.queue(enc, s.cfg.MaxOutput); err != nil {
+		if err == errSlow {
+			s.cfg.Logf("session %d: %v: closing it", c.sid, err)
+		}
+		s.kill(c, "write: "+err.Error())
+		return false
+	}
+	if !c.queued {
+		c.queued = true
+		s.dirty = append(s.dirty, c)
+	}
+	return true
 }
 
 // flushPass writes the output queued during this loop pass: one write per
@@ -453,7 +496,7 @@ func (s *Server) resume(c *conn, now time.Time) {
 func (s *Server) lose(c *conn, why string, now time.Time) {
 	if !c.hubGone {
 		c.hubGone = true
-		s.apply(s.hub.Disconnect(c.sid, ReasonLost, now), now)
+		s.apply(s.hub.DisconnectWhy(c.sid, ReasonLost, c.lostWhy, now), now)
 	}
 	s.startClosing(c, why, now)
 }
@@ -555,10 +598,12 @@ func (s *Server) beginShutdown(now time.Time) {
 	}
 	s.cfg.Logf("shutting down: telling %d sessions", len(s.conns))
 	s.deadline = now.Add(s.cfg.ShutdownTimeout)
-	if s.lfd >= 0 {
-		s.poll.Remove(s.lfd)
-		unix.Close(s.lfd)
-		s.lfd = -1
+	for _, fd := range []*int{&s.lfd, &s.ilfd} {
+		if *fd >= 0 {
+			s.poll.Remove(*fd)
+			unix.Close(*fd)
+			*fd = -1
+		}
 	}
 	s.apply(s.hub.Shutdown(now), now)
 	for _, c := range s.conns {
@@ -593,9 +638,13 @@ func (s *Server) sweep(now time.Time) {
 		switch {
 		case c.pinged && silent >= s.cfg.PingInterval+s.cfg.PeerTimeout:
 			s.cfg.Logf("session %d: silent for %v", c.sid, silent.Round(time.Millisecond))
-			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeTimeout, From: wire.ServerName,
-				Text: "no sign of life from your side for " + roundDuration(silent).String(), Time: now.UnixMilli()}
-			if err := c.write(wire.Encode(bye), s.cfg.MaxOutput+1024); err != nil {
+			text := "no sign of life from your side for " + roundDuration(silent).String()
+			if c.irc != nil {
+				text = "Ping timeout: " + roundDuration(silent).String()
+			}
+			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeTimeout, From: wire.ServerName, Text: text, Time: now.UnixMilli()}
+			c.lostWhy = "ping timeout: no sign of life for " + roundDuration(silent).String()
+			if err := c.write(s.encodeFor(c, bye), s.cfg.MaxOutput+1024); err != nil {
 				s.kill(c, "write: "+err.Error())
 				continue
 			}
@@ -603,7 +652,7 @@ func (s *Server) sweep(now time.Time) {
 		case !c.pinged && silent >= s.cfg.PingInterval:
 			c.pinged = true
 			ping := &wire.Frame{Type: wire.TypeServerPing, From: wire.ServerName, Time: now.UnixMilli()}
-			if err := c.write(wire.Encode(ping), s.cfg.MaxOutput+1024); err != nil {
+			if err := c.write(s.encodeFor(c, ping), s.cfg.MaxOutput+1024); err != nil {
 				s.kill(c, "write: "+err.Error())
 				continue
 			}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"chat/internal/poller"
+	"chat/internal/wire"
 )
 
 // Config configures a Server. Zero values take the defaults noted.
@@ -49,6 +50,12 @@ type Config struct {
 	// restarts (file rooms.json, see state.go); it is created if missing.
 	// Empty: nothing is kept, a restarted server has no rooms.
 	StateDir string
+	// IRCAddr, when set, opens a second listener that speaks the IRC
+	// client protocol (irc_session.go): IRC users log in and share rooms
+	// and private messages with everyone else.
+	IRCAddr string
+	// IRCName is the server's name on IRC (default "chat.server").
+	IRCName string
 	// Poller is how the loop waits for its sockets: "poll" (poll(2), the
 	// default) or "epoll" (Linux epoll(7), cheaper with many idle sessions).
 	Poller string
@@ -155,6 +162,9 @@ func (c *Config) defaults() {
 	if c.MaxPendingChecks <= 0 {
 		c.MaxPendingChecks = 4096
 	}
+	if c.IRCName == "" {
+		c.IRCName = "chat.server"
+	}
 }
 
 // Server is the chat server: one goroutine (Run) owns every descriptor and
@@ -166,6 +176,9 @@ type Server struct {
 	ver  *Verifier
 
 	lfd          int // listening socket, -1 once closed
+	ilfd         int // IRC listening socket, -1 if none or closed
+	ircAddr      string
+	ircCfg       *ircConfig
 	wakeR, wakeW int
 
 	wakeMu     sync.Mutex // guards wakeW against use after close
@@ -198,6 +211,13 @@ type Server struct {
 	state        *stateWriter   // nil without Config.StateDir
 	savedVer     uint64         // hub.StateVersion() last handed to state
 	relay        relayState     // file transfer relay (relay.go)
+	// IRC (irc_loop.go): the render scratch buffer, the room message
+	// rendered last, follow-up requests.
+	ircBuf      []byte
+	ircEnc      []byte
+	ircLast     *wire.Frame
+	ircPending  []ircFollowUp
+	inFollowUps bool
 	// Defences (defences.go).
 	nextGuard  time.Time // next Hello and frame deadline check
 	throttle   *loginThrottle
@@ -214,6 +234,7 @@ func New(cfg Config) (_ *Server, err error) {
 	s := &Server{
 		cfg:        cfg,
 		lfd:        -1,
+		ilfd:       -1,
 		wakeR:      -1,
 		wakeW:      -1,
 		conns:      make(map[int]*conn),
@@ -244,6 +265,12 @@ func New(cfg Config) (_ *Server, err error) {
 	s.lfd, s.addr, err = listen(cfg.Addr)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.IRCAddr != "" {
+		if s.ilfd, s.ircAddr, err = listen(cfg.IRCAddr); err != nil {
+			return nil, err
+		}
+		s.ircCfg = &ircConfig{server: cfg.IRCName, software: "chat-server-1", created: ircCreated(time.Now())}
 	}
 	var p [2]int
 	if err = unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
@@ -280,6 +307,9 @@ func New(cfg Config) (_ *Server, err error) {
 // Addr returns the address the server listens on, as HOST:PORT.
 func (s *Server) Addr() string { return s.addr }
 
+// IRCAddr returns the address of the IRC listener, "" without one.
+func (s *Server) IRCAddr() string { return s.ircAddr }
+
 // Shutdown asks Run to shut down gracefully. It is safe from any goroutine,
 // returns at once, and does nothing once Run has returned.
 func (s *Server) Shutdown() {
@@ -306,9 +336,11 @@ func (s *Server) closeFds() {
 		s.ver.Close()
 		s.ver = nil
 	}
-	if s.lfd >= 0 {
-		unix.Close(s.lfd)
-		s.lfd = -1
+	for _, fd := range []*int{&s.lfd, &s.ilfd} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
 	}
 	s.wakeMu.Lock()
 	s.wakeClosed = true
@@ -336,6 +368,12 @@ func (s *Server) Run() (err error) {
 	defer func() { s.finishState(err == nil) }()
 	if err := s.poll.Add(s.lfd); err != nil {
 		return err
+	}
+	if s.ilfd >= 0 {
+		if err := s.poll.Add(s.ilfd); err != nil {
+			return err
+		}
+		s.cfg.Logf("IRC listening on %s", s.ircAddr)
 	}
 	if err := s.poll.Add(s.wakeR); err != nil {
 		return err

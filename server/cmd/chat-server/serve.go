@@ -64,6 +64,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	maxRefused := fl.Int("max-refused", 200, "close a session after this many messages in a row were refused as too fast")
 	loginDelay := fl.Duration("login-delay", time.Second, "delay of a login after 3 attempts for its name or from its address, doubling with each more (negative: none)")
 	loginDelayMax := fl.Duration("login-delay-max", 30*time.Second, "longest login delay")
+	ircAddr := fl.String("irc", "", "also listen for IRC clients (irssi, weechat) on `HOST:PORT`, for example :6667; off when empty")
+	ircName := fl.String("irc-name", "chat.server", "the server's `name` on IRC")
 	pollerName := fl.String("poller", "poll", "how the loop waits for its sockets: poll (poll(2)) or epoll (Linux epoll(7))")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -151,6 +153,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		LoginDelay:      *loginDelay,
 		LoginDelayMax:   *loginDelayMax,
 		Poller:          *pollerName,
+		IRCAddr:         *ircAddr,
+		IRCName:         *ircName,
 		Signals:         true,
 		Logf:            logf,
 	})
@@ -162,6 +166,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "chat-server: %v\n", err)
 		}
 		return 1
+	}
+	if a := srv.IRCAddr(); a != "" {
+		// Before the ready line, so whoever waits for that has both.
+		fmt.Fprintf(stdout, "chat-server: IRC listening on %s\n", a)
 	}
 	fmt.Fprintf(stdout, "chat-server: listening on %s\n", srv.Addr())
 	if f, ok := stdout.(*os.File); ok {
