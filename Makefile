@@ -10,7 +10,8 @@ export CHAT_BIN_DIR := $(BIN)
 
 # package:FuzzTarget pairs run by `make fuzz` (long) and `make test` (smoke).
 FUZZ_TARGETS := ./internal/wire:FuzzDecoder ./client:FuzzDecodeKey ./client:FuzzEditor \
-                ./server:FuzzHub ./server:FuzzParseUsers ./internal/term:FuzzPasswordEditor
+                ./server:FuzzHub ./server:FuzzParseUsers ./server:FuzzIRCLine ./server:FuzzIRCSession \
+                ./internal/term:FuzzPasswordEditor
 
 .PHONY: all build test unit e2e scenarios fuzz fuzz-smoke lint bench clean demo
 

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"chat/internal/wire"
+)
+
+// FuzzIRCSession drives two IRC sessions and the hub with arbitrary lines
+// (each line goes to the session its first byte picks) and checks what
+// every session is sent: no panic, and every line within IRC's limit,
+// ending in CR LF, with no NUL and no bare line break inside.
+func FuzzIRCSession(f *testing.F) {
+	for _, s := range []string{
+		"aNICK alice\naUSER a 0 * :A\nbNICK bob\nbUSER b 0 * :B\naJOIN #x\nbJOIN #x\naPRIVMSG #x :hi\nbPRIVMSG alice :yo\nbQUIT :bye",
+		"aCAP LS 302\naPASS pw\naNICK alice\naUSER a 0 * :A\naCAP END\naJOIN #a,#b\naJOIN 0\naWHO\naWHOIS alice\naLIST",
+		"aNICK x\naUSER x 0 * :x\naPRIVMSG x :\x01ACTION hi\x01\naMODE x +i\naMODE #x\naTOPIC #x :t\naNAMES",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, script []byte) {
+		h := NewHub(HubConfig{Guests: true, IsRegistered: func(n string) bool { return n == "alice" }})
+		cfg := &ircConfig{server: "srv", software: "chat-server-1", created: "today"}
+		now := time.Unix(1700000000, 0)
+		sess := map[SessionID]*ircSession{1: newIRCSession(cfg), 2: newIRCSession(cfg)}
+		check := func(out []byte) {
+			for len(out) > 0 {
+				i := bytes.Index(out, []byte("\r\n"))
+				if i < 0 {
+					t.Fatalf("output without CR LF: %q", out)
+				}
+				line := out[:i]
+				if i+2 > ircMaxLine || bytes.ContainsAny(line, "\r\n\x00") {
+					t.Fatalf("bad line (%d bytes): %q", i+2, line)
+				}
+				out = out[i+2:]
+			}
+		}
+		var hand func(sid SessionID, reqs []wire.Frame, depth int)
+		deliver := func(outs []Output, depth int) {
+			for _, o := range outs {
+				ic := sess[o.To]
+				if o.Verify != nil {
+					v := VerdictWrong
+					if o.Verify.Secret == "pw" {
+						v = VerdictOK
+					}
+					for _, r := range h.LoginResult(o.Verify.Session, o.Verify.ReqID, o.Verify.Name, v, now) {
+						if ic := sess[r.To]; ic != nil && r.Frame != nil {
+							check(ic.render(nil, r.Frame))
+						}
+					}
+					continue
+				}
+				if ic == nil || o.Frame == nil {
+					continue
+				}
+				check(ic.render(nil, o.Frame))
+				hand(o.To, ic.takeRequests(), depth+1)
+			}
+		}
+		hand = func(sid SessionID, reqs []wire.Frame, depth int) {
+			if depth > 4 {
+				return
+			}
+			for i := range reqs {
+				deliver(h.Handle(sid, &reqs[i], now), depth)
+			}
+		}
+		for sid, ic := range sess {
+			h.Connect(sid, "test", now)
+			hand(sid, ic.start(), 0)
+		}
+		for _, line := range bytes.Split(script, []byte("\n")) {
+			if len(line) == 0 {
+				continue
+			}
+			sid := SessionID(1 + int(line[0])%2)
+			ic := sess[sid]
+			check(ic.handleLine(nil, line[1:]))
+			hand(sid, ic.takeRequests(), 0)
+			now = now.Add(time.Second)
+		}
+	})
+}
