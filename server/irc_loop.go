@@ -50,14 +50,15 @@ func (s *Server) handToHub(c *conn, reqs []wire.Frame, now time.Time) {
 // message reads the same for every IRC member, so it is rendered once per
 // frame like the wire encoding.
 func (s *Server) sendIRC(c *conn, f *wire.Frame, now time.Time) {
+	shared := f.Type == wire.TypeMessage && f.Room != ""
 	var enc []byte
-	if f.Type == wire.TypeMessage && f == s.ircLast {
+	if shared && f == s.ircLast {
 		enc = s.ircEnc
 	} else {
 		enc = c.irc.render(s.ircEnc[:0], f)
 		s.ircEnc = enc
 		s.ircLast = nil
-		if f.Type == wire.TypeMessage {
+		if shared {
 			s.ircLast = f
 		}
 	}

@@ -335,3 +335,22 @@ func TestIRCTakeover(t *testing.T) {
 	p.expect(` 353 alice = #den :alice$`)
 	old.expect(wire.TypeBye, wire.ByeTakeover, "")
 }
+
+// A broadcast (mode menu) reaches an IRC user as a notice from its sender,
+// addressed to that user, and a room message to several IRC members is
+// the same line for each.
+func TestIRCBroadcastAndSharedRoomMessage(t *testing.T) {
+	s := ircServer(t, Config{Guests: true})
+	a, bob := ircAndBobInLounge(t, s, "ann", "")
+	b := dialIRC(t, s)
+	b.register("ben", "")
+	b.send("JOIN #lounge")
+	b.expect(` 366 ben #lounge `)
+	bob.expect(wire.TypeNotice, wire.NoticeEntered, "ben entered lounge")
+	bob.call(&wire.Frame{Type: wire.TypeBroadcast, Text: "hello everyone"})
+	a.expect(`^:bob!\S+ NOTICE ann :hello everyone$`)
+	b.expect(`^:bob!\S+ NOTICE ben :hello everyone$`)
+	bob.call(&wire.Frame{Type: wire.TypeSay, Text: "to the room"})
+	a.expect(`^:bob!\S+ PRIVMSG #lounge :to the room$`)
+	b.expect(`^:bob!\S+ PRIVMSG #lounge :to the room$`)
+}

@@ -544,6 +544,11 @@ func (ic *ircSession) render(dst []byte, f *wire.Frame) []byte {
 	case wire.TypeReply:
 		return ic.reply(dst, f)
 	case wire.TypeMessage:
+		if f.Room == "" {
+			// A broadcast to everyone (mode menu): an announcement, which
+			// IRC clients show as a notice from the sender.
+			return ic.appendText(dst, ic.prefix(f.From), "NOTICE", ic.nick, f.Text)
+		}
 		return ic.appendText(dst, ic.prefix(f.From), "PRIVMSG", "#"+f.Room, f.Text)
 	case wire.TypePrivate:
 		return ic.appendText(dst, ic.prefix(f.From), "PRIVMSG", ic.nick, f.Text)
