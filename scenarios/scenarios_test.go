@@ -60,6 +60,7 @@ func TestScenarios(t *testing.T) {
 			"repeat": cmdRepeat,
 			"output": cmdOutput,
 			"proxy":  cmdProxy,
+			"irc":    cmdIRC,
 		},
 	})
 }
