@@ -159,14 +159,15 @@ func (r *ircLineReader) buffered() int { return len(r.buf) - r.off }
 // appendIRC appends one line: ":prefix command params... :trailing\r\n".
 // The last parameter is always written as a trailing one (":"), which every
 // client accepts and which keeps spaces and empty values intact. Control
-// characters that would end or corrupt the line (NUL, CR, LF) are replaced.
+// characters that would end or corrupt the line (NUL, CR, LF) are replaced,
+// wherever they are.
 func appendIRC(dst []byte, prefix, command string, params ...string) []byte {
 	if prefix != "" {
 		dst = append(dst, ':')
-		dst = append(dst, prefix...)
+		dst = appendIRCSafe(dst, prefix)
 		dst = append(dst, ' ')
 	}
-	dst = append(dst, command...)
+	dst = appendIRCSafe(dst, command)
 	for i, p := range params {
 		dst = append(dst, ' ')
 		if i == len(params)-1 {
