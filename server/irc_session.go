@@ -198,11 +198,12 @@ func (ic *ircSession) handleLine(dst []byte, line []byte) []byte {
 		if ic.state != ircUnregistered {
 			return ic.numeric(dst, "462", "You may not reregister")
 		}
-		if need(4) {
-			ic.hasUser = true
-			return ic.register(dst)
+		if len(p) < 4 || p[0] == "" {
+			// The real name (the last) may be empty; the user name not.
+			return ic.numeric(dst, "461", m.Command, "Not enough parameters")
 		}
-		return dst
+		ic.hasUser = true
+		return ic.register(dst)
 	}
 	if ic.state != ircRegistered {
 		return appendIRC(dst, ic.cfg.server, "451", ic.me(), "You have not registered")
