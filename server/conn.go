@@ -11,49 +11,37 @@ import (
 
 // conn is one client connection as the loop sees it: the descriptor, the
 // bytes read but not yet decoded, and the bytes waiting to be written.
+//
+// Thousands of idle sessions each hold one, so its size counts (issue 6's
+// idle target): the flags share one word, output lives in a buffer only
+// while some is queued, and the close deadline is an offset (8 bytes where a
+// time.Time takes 24).
 type conn struct {
 	fd   int
 	sid  SessionID
 	addr string
 	ip   string // addr without the port, for MaxPerAddr
 	dec  wire.Decoder
-	fed  int // bytes fed to dec since it was last replaced
+	// fed: unused since read decodes in place (wire.Decoder.FeedShared)
+	// and the decoder keeps no buffer when idle; relay.go resets it.
+	fed int
 
-	// Output queue: out[off:] is pending. Bounded by Config.MaxOutput.
-	out []byte
-	off int
-	// queued: in Server.dirty, output appended this loop pass and not yet
-	// written (flushPass writes it once, coalesced).
-	queued bool
+	// Output queue: out.b[out.off:] is pending; nil when nothing is.
+	// Bounded by Config.MaxOutput.
+	out *outBuf
 
-	// verifying: a password check is out; frames stay in dec (and in the
-	// kernel: read interest is off) until its result is handled, so replies
-	// keep request order.
-	verifying bool
-	// parked: out of the poll set because it hung up while verifying (a
-	// hangup is reported whatever the interest, which would spin the loop).
-	parked bool
-
-	// closing: the connection is being closed: nothing more goes to or comes
-	// from the hub; pending output is flushed, then the write side is shut
-	// and input is read and dropped until EOF (so the close does not turn
-	// into a reset that could destroy the Bye in flight), or until deadline.
-	closing  bool
-	deadline time.Time
-	wrShut   bool
-	eof      bool
+	// closeBy: when a closing connection is closed anyway, as an offset
+	// from since.
+	closeBy time.Duration
 
 	// Liveness: when the peer last sent anything, and whether a Ping is
-	// out since then.
+	// out since then (pinged, below).
 	lastHeard time.Time
-	pinged    bool
 	// lastAlive: when the server last sent a Ping during a password check
 	// (sweep), so the client hears the server is alive meanwhile.
 	lastAlive time.Time
 
-	hubGone bool // hub.Disconnect done
-	dead    bool // close now, nothing more can be sent
-	why     string
+	why string
 
 	// data: set once the connection attached to a file transfer (relay.go).
 	data *dataConn
@@ -63,16 +51,49 @@ type conn struct {
 	// lostWhy: why contact was lost, for the room's notice (a timeout).
 	lostWhy string
 
-	// Defences (defences.go): when it connected, whether the hub has its
-	// Hello, frames decoded so far, and when the partial frame the decoder
-	// holds began (zero: none).
+	// Defences (defences.go): when it connected, frames decoded so far,
+	// and when the partial frame the decoder holds began (zero: none);
+	// whether the hub has its Hello is greeted, below.
 	since        time.Time
-	greeted      bool
 	frames       int
 	partialSince time.Time
+
+	// queued: in Server.dirty, output appended this loop pass and not yet
+	// written (flushPass writes it once, coalesced).
+	queued bool
+	// verifying: a password check is out; frames stay in dec (and in the
+	// kernel: read interest is off) until its result is handled, so replies
+	// keep request order.
+	verifying bool
+	// parked: out of the poll set because it hung up while verifying (a
+	// hangup is reported whatever the interest, which would spin the loop).
+	parked bool
+	// closing: the connection is being closed: nothing more goes to or comes
+	// from the hub; pending output is flushed, then the write side is shut
+	// (wrShut) and input is read and dropped until EOF (eof), so the close
+	// does not turn into a reset that could destroy the Bye in flight, or
+	// until closeBy.
+	closing bool
+	wrShut  bool
+	eof     bool
+	pinged  bool
+	hubGone bool // hub.Disconnect done
+	dead    bool // close now, nothing more can be sent
+	greeted bool
 }
 
-func (c *conn) pending() int { return len(c.out) - c.off }
+// outBuf is a connection's queued output: b[off:] is pending.
+type outBuf struct {
+	b   []byte
+	off int
+}
+
+func (c *conn) pending() int {
+	if c.out == nil {
+		return 0
+	}
+	return len(c.out.b) - c.out.off
+}
 
 // buffered returns the bytes of a partial frame or IRC line held.
 func (c *conn) buffered() int {
@@ -89,7 +110,6 @@ var errSlow = errors.New("output queue full: the peer does not read")
 // the socket first only when nothing is queued, so bytes keep their order.
 func (c *conn) write(b []byte, max int) error {
 	if c.pending() == 0 {
-		c.out, c.off = c.out[:0], 0
 		for len(b) > 0 {
 			n, err := unix.Write(c.fd, b)
 			if err != nil {
@@ -110,11 +130,7 @@ func (c *conn) write(b []byte, max int) error {
 	if c.pending()+len(b) > max {
 		return errSlow
 	}
-	if c.off > 0 && c.off >= len(c.out)/2 && len(c.out)+len(b) > cap(c.out) {
-		n := copy(c.out, c.out[c.off:])
-		c.out, c.off = c.out[:n], 0
-	}
-	c.out = append(c.out, b...)
+	c.append(b)
 	return nil
 }
 
@@ -131,20 +147,35 @@ func (c *conn) queue(b []byte, max int) error {
 			return errSlow
 		}
 	}
-	if c.pending() == 0 {
-		c.out, c.off = c.out[:0], 0
-	} else if c.off > 0 && c.off >= len(c.out)/2 && len(c.out)+len(b) > cap(c.out) {
-		n := copy(c.out, c.out[c.off:])
-		c.out, c.off = c.out[:n], 0
-	}
-	c.out = append(c.out, b...)
+	c.append(b)
 	return nil
+}
+
+// append adds b to the output queue, making one if there is none (the loop
+// gives a connection a pooled one first: Server.enqueue).
+func (c *conn) append(b []byte) {
+	o := c.out
+	switch {
+	case o == nil:
+		o = &outBuf{}
+		c.out = o
+	case o.off == len(o.b):
+		o.b, o.off = o.b[:0], 0
+	case o.off > 0 && o.off >= len(o.b)/2 && len(o.b)+len(b) > cap(o.b):
+		n := copy(o.b, o.b[o.off:])
+		o.b, o.off = o.b[:n], 0
+	}
+	o.b = append(o.b, b...)
 }
 
 // flush writes queued output until the socket would block.
 func (c *conn) flush() error {
-	for c.pending() > 0 {
-		n, err := unix.Write(c.fd, c.out[c.off:])
+	o := c.out
+	if o == nil {
+		return nil
+	}
+	for o.off < len(o.b) {
+		n, err := unix.Write(c.fd, o.b[o.off:])
 		if err != nil {
 			if err == unix.EINTR {
 				continue
@@ -154,15 +185,15 @@ func (c *conn) flush() error {
 			}
 			return err
 		}
-		c.off += n
+		o.off += n
 	}
 	// Drop a big buffer once it has drained, so an idle session holds
 	// little memory after a burst.
-	if cap(c.out) > 64<<10 {
-		c.out = nil
+	if cap(o.b) > 64<<10 {
+		o.b = nil
 	} else {
-		c.out = c.out[:0]
+		o.b = o.b[:0]
 	}
-	c.off = 0
+	o.off = 0
 	return nil
 }

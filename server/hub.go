@@ -129,22 +129,24 @@ const (
 	ReasonClosed
 )
 
+// session is the hub's state of one connection. The flags come last, in one
+// word, because every idle session holds one of these (issue 6).
 type session struct {
-	id        SessionID
-	addr      string
-	hello     bool
-	name      string // logged-in name; "" before login
-	guest     bool
-	room      *room
-	joinSeq   uint64 // room's last Seq when the session joined it: later ones were sent live
-	failures  int
-	verifying bool
-	closing   bool // Bye sent: the hub sends it nothing more
+	id       SessionID
+	addr     string
+	name     string // logged-in name; "" before login
+	room     *room
+	joinSeq  uint64 // room's last Seq when the session joined it: later ones were sent live
+	failures int
 	// Flood control (limits.go): the message tokens left at tokensAt, and
 	// how many messages in a row were refused.
-	tokens   float64
-	tokensAt time.Time
-	refused  int
+	tokens    float64
+	tokensAt  time.Time
+	refused   int
+	hello     bool
+	guest     bool
+	verifying bool
+	closing   bool // Bye sent: the hub sends it nothing more
 }
 
 type room struct {

@@ -82,7 +82,7 @@ func (s *Server) timeout(now time.Time) time.Duration {
 		consider(s.nextSweep)
 	}
 	for c := range s.closingSet {
-		consider(c.deadline)
+		consider(c.since.Add(c.closeBy))
 	}
 	consider(s.hub.TransferDeadline())
 	consider(s.nextHeld())
@@ -241,19 +241,17 @@ func (s *Server) read(c *conn, now time.Time) {
 		s.processIRC(c, now)
 		return
 	}
-	c.dec.Feed(s.rbuf[:n])
-	c.fed += n
+	// Frames are decoded where they were read; the decoder keeps a copy
+	// only of what is left (a partial frame, or frames waiting out a
+	// password check), so an idle session holds no input buffer.
+	c.dec.FeedShared(s.rbuf[:n])
 	s.process(c, now)
 	if c.data != nil {
 		// It attached to a transfer: what followed its Attach is file data.
 		s.relayBegin(c, s.rbuf[n-c.dec.Buffered():n], now)
 		return
 	}
-	if c.fed > 256<<10 && c.dec.Buffered() == 0 {
-		// The decoder's buffer keeps the size of the biggest input it
-		// held; let an idle session give that memory back.
-		c.dec, c.fed = wire.Decoder{}, 0
-	}
+	c.dec.Unshare()
 }
 
 // process decodes and handles buffered frames until none is whole, a
@@ -350,7 +348,7 @@ func (s *Server) enqueue(c *conn, enc []byte) bool {
 		c.out = s.freeOut[len(s.freeOut)-1]
 		s.freeOut[len(s.freeOut)-1] = nil
 		s.freeOut = s.freeOut[:len(s.freeOut)-1]
-		s.freeBytes -= cap(c.out)
+		s.freeBytes -= cap(c.out.b)
 	}
 	if err := c.queue(enc, s.cfg.MaxOutput); err != nil {
 		if err == errSlow {
@@ -410,7 +408,7 @@ func (s *Server) flushConn(c *conn) {
 // allocating, and the pool stays small.
 const (
 	maxPooledOut = 8 << 10
-	maxFreeBytes = 2 << 20
+	maxFreeBytes = 1 << 20
 )
 
 // afterWrite sets write interest to match the queue, and moves a closing
@@ -420,11 +418,12 @@ func (s *Server) afterWrite(c *conn) {
 	if c.pending() == 0 && c.out != nil && c.data == nil {
 		// An idle session holds no output buffer: it goes back to the
 		// pool for the next one.
-		if n := cap(c.out); n <= maxPooledOut && s.freeBytes+n <= maxFreeBytes {
-			s.freeOut = append(s.freeOut, c.out[:0])
+		if n := cap(c.out.b); n <= maxPooledOut && s.freeBytes+n <= maxFreeBytes {
+			c.out.b, c.out.off = c.out.b[:0], 0
+			s.freeOut = append(s.freeOut, c.out)
 			s.freeBytes += n
 		}
-		c.out, c.off = nil, 0
+		c.out = nil
 	}
 	if c.closing && c.pending() == 0 && !c.wrShut {
 		c.wrShut = true
@@ -508,10 +507,11 @@ func (s *Server) startClosing(c *conn, why string, now time.Time) {
 		return
 	}
 	c.closing, c.why = true, why
-	c.deadline = now.Add(s.cfg.ShutdownTimeout)
-	if s.shutting && s.deadline.Before(c.deadline) {
-		c.deadline = s.deadline
+	deadline := now.Add(s.cfg.ShutdownTimeout)
+	if s.shutting && s.deadline.Before(deadline) {
+		deadline = s.deadline
 	}
+	c.closeBy = deadline.Sub(c.since)
 	s.closingSet[c] = struct{}{}
 	if c.verifying {
 		// The check's result will be ignored; read again to see EOF.
@@ -575,7 +575,7 @@ func (s *Server) closeConn(c *conn) {
 // expire closes connections whose close took too long, and retries accept.
 func (s *Server) expire(now time.Time) {
 	for c := range s.closingSet {
-		if !now.Before(c.deadline) {
+		if !now.Before(c.since.Add(c.closeBy)) {
 			s.kill(c, c.why+"; closed before the peer finished")
 		}
 	}

@@ -174,6 +174,9 @@ type Server struct {
 	addr string
 	hub  *Hub
 	ver  *Verifier
+	// hashing is ver.Hashing, kept apart because ver is cleared when Run
+	// ends while Hashing may be called from any goroutine.
+	hashing func() bool
 
 	lfd          int // listening socket, -1 once closed
 	ilfd         int // IRC listening socket, -1 if none or closed
@@ -203,8 +206,8 @@ type Server struct {
 	ebuf         []byte
 	dirty        []*conn // connections with output queued this pass (flushPass)
 	dirtySpare   []*conn
-	freeOut      [][]byte // idle output buffers (afterWrite, apply)
-	freeBytes    int      // their total capacity
+	freeOut      []*outBuf // idle output buffers (afterWrite, apply)
+	freeBytes    int       // their total capacity
 	stopSignals  func()
 	nextSweep    time.Time      // next liveness check
 	perAddr      map[string]int // open connections by peer IP
@@ -281,6 +284,7 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.hashing = s.ver.Hashing
 	s.hub = NewHub(HubConfig{
 		MaxRooms:     cfg.MaxRooms,
 		Guests:       cfg.Guests,
@@ -303,6 +307,10 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	return s, nil
 }
+
+// Hashing reports whether a password is being checked (argon2id, 19 MiB
+// of memory each) at the moment. It is safe from any goroutine.
+func (s *Server) Hashing() bool { return s.hashing() }
 
 // Addr returns the address the server listens on, as HOST:PORT.
 func (s *Server) Addr() string { return s.addr }

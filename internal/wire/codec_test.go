@@ -94,12 +94,32 @@ func TestDecoderLargeFrameInChunks(t *testing.T) {
 	}
 }
 
+// decodeAll decodes pieces with Feed, checks that FeedShared gives the same
+// frames, and returns them.
 func decodeAll(t *testing.T, pieces [][]byte) []Frame {
+	t.Helper()
+	out := decodePieces(t, pieces, false)
+	if shared := decodePieces(t, pieces, true); !reflect.DeepEqual(shared, out) {
+		t.Fatalf("FeedShared gave %d frames, Feed %d, or they differ", len(shared), len(out))
+	}
+	return out
+}
+
+// decodePieces decodes pieces with Feed or, shared, with FeedShared from
+// one read buffer that is scribbled over after each Unshare, as a server's
+// next read would.
+func decodePieces(t *testing.T, pieces [][]byte, shared bool) []Frame {
 	t.Helper()
 	var d Decoder
 	var out []Frame
+	var rbuf []byte
 	for _, p := range pieces {
-		d.Feed(p)
+		if shared {
+			rbuf = append(rbuf[:0], p...)
+			d.FeedShared(rbuf)
+		} else {
+			d.Feed(p)
+		}
 		for {
 			var f Frame
 			ok, err := d.Next(&f)
@@ -110,6 +130,15 @@ func decodeAll(t *testing.T, pieces [][]byte) []Frame {
 				break
 			}
 			out = append(out, f)
+		}
+		if shared {
+			d.Unshare()
+			for i := range rbuf {
+				rbuf[i] = 0xff
+			}
+			if d.Buffered() == 0 && cap(d.buf) != 0 {
+				t.Fatalf("an idle shared decoder holds a %d-byte buffer", cap(d.buf))
+			}
 		}
 	}
 	if d.Buffered() != 0 {

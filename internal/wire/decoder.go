@@ -4,12 +4,16 @@ package wire
 // then call Next until it reports no more whole frames. Its buffer never holds
 // more than one partial frame plus what the last Feed added.
 type Decoder struct {
-	buf []byte
-	off int // start of the unread bytes in buf
+	buf    []byte
+	off    int  // start of the unread bytes in buf
+	shared bool // buf is the caller's (FeedShared), not the decoder's
 }
 
 // Feed appends p to the bytes waiting to be decoded.
 func (d *Decoder) Feed(p []byte) {
+	if d.shared {
+		d.Unshare()
+	}
 	if d.off > 0 && d.off == len(d.buf) {
 		d.buf, d.off = d.buf[:0], 0
 	}
@@ -19,6 +23,31 @@ func (d *Decoder) Feed(p []byte) {
 		d.buf, d.off = d.buf[:n], 0
 	}
 	d.buf = append(d.buf, p...)
+}
+
+// FeedShared is Feed for a caller that reads every stream into one buffer
+// (a server with thousands of connections): when nothing is buffered, d
+// decodes p where it is instead of copying it. Unshare must be called before
+// p changes; it copies what is left undecoded, if anything, into a buffer of
+// d's own, so an idle stream holds none.
+func (d *Decoder) FeedShared(p []byte) {
+	if d.Buffered() > 0 {
+		d.Feed(p)
+		return
+	}
+	d.buf, d.off, d.shared = p, 0, true
+}
+
+// Unshare ends FeedShared: d no longer refers to the caller's buffer, and
+// holds a buffer of its own only for what is left undecoded, if anything.
+func (d *Decoder) Unshare() {
+	switch {
+	case d.Buffered() == 0:
+		d.buf, d.off = nil, 0
+	case d.shared:
+		d.buf, d.off = append([]byte(nil), d.buf[d.off:]...), 0
+	}
+	d.shared = false
 }
 
 // Next decodes the next whole frame into f. It returns ok false when only a

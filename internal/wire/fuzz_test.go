@@ -18,31 +18,55 @@ func FuzzDecoder(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, uint16(0))
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
 		c := int(cut) % (len(data) + 1)
-		var d Decoder
-		for _, piece := range [][]byte{data[:c], data[c:]} {
-			d.Feed(piece)
-			for {
-				var fr Frame
-				ok, err := d.Next(&fr)
-				if err != nil && err != ErrMalformed {
-					return // framing errors end the stream
-				}
-				if err == nil && !ok {
-					break
-				}
-				if !ok {
-					continue
-				}
-				var again Frame
-				if err := Unmarshal(Encode(&fr)[HeaderSize:], &again); err != nil {
-					t.Fatalf("re-decoding %+v: %v", fr, err)
-				}
-				if !reflect.DeepEqual(normalize(fr), normalize(again)) {
-					t.Fatalf("re-encode changed the frame:\n%+v\n%+v", fr, again)
-				}
-			}
+		got := fuzzDecode(t, data, c, false)
+		if shared := fuzzDecode(t, data, c, true); !reflect.DeepEqual(shared, got) {
+			t.Fatalf("FeedShared gave other frames than Feed:\n%+v\n%+v", shared, got)
 		}
 	})
+}
+
+// fuzzDecode decodes data cut in two with Feed or FeedShared (from one read
+// buffer, scribbled over after each Unshare) and checks each frame.
+func fuzzDecode(t *testing.T, data []byte, c int, shared bool) []Frame {
+	var d Decoder
+	var got []Frame
+	var rbuf []byte
+	for _, piece := range [][]byte{data[:c], data[c:]} {
+		if shared {
+			rbuf = append(rbuf[:0], piece...)
+			d.FeedShared(rbuf)
+		} else {
+			d.Feed(piece)
+		}
+		for {
+			var fr Frame
+			ok, err := d.Next(&fr)
+			if err != nil && err != ErrMalformed {
+				return got // framing errors end the stream
+			}
+			if err == nil && !ok {
+				break
+			}
+			if !ok {
+				continue
+			}
+			got = append(got, fr)
+			var again Frame
+			if err := Unmarshal(Encode(&fr)[HeaderSize:], &again); err != nil {
+				t.Fatalf("re-decoding %+v: %v", fr, err)
+			}
+			if !reflect.DeepEqual(normalize(fr), normalize(again)) {
+				t.Fatalf("re-encode changed the frame:\n%+v\n%+v", fr, again)
+			}
+		}
+		if shared {
+			d.Unshare()
+			for i := range rbuf {
+				rbuf[i] = 0xff
+			}
+		}
+	}
+	return got
 }
 
 // normalize maps empty slices to nil: the encoding cannot tell them apart.

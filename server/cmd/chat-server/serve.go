@@ -10,8 +10,10 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"chat/server"
@@ -134,6 +136,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	moreProcs.Do(func() {
+		// The password workers hash on threads of the lowest priority,
+		// each holding a Go P meanwhile (server/verifier.go): one P more
+		// for each, so the loop and the rest keep as many as there are
+		// cores.
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + workers)
+	})
 	srv, err := server.New(server.Config{
 		Addr:            *addr,
 		UsersFile:       *users,
@@ -153,6 +162,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		LoginDelay:      *loginDelay,
 		LoginDelayMax:   *loginDelayMax,
 		Poller:          *pollerName,
+		Workers:         workers,
 		IRCAddr:         *ircAddr,
 		IRCName:         *ircName,
 		Signals:         true,
@@ -167,6 +177,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	heapLimit.Do(func() { tightenHeap(srv.Hashing) })
 	if a := srv.IRCAddr(); a != "" {
 		// Before the ready line, so whoever waits for that has both.
 		fmt.Fprintf(stdout, "chat-server: IRC listening on %s\n", a)
@@ -181,6 +192,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// workers is the number of password-checking goroutines.
+const workers = 2
+
+// GOMAXPROCS and the memory limit are set once per process (tests call
+// serve many times).
+var moreProcs, heapLimit sync.Once
 
 // unwrapAll returns the innermost error, whose text is the plain cause
 // ("no such file or directory", "address already in use").

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync/atomic"
+	"time"
+)
+
+// The heap's growth allowed between collections: a quarter of the live
+// heap, at least heapGrowthMin, and at least what is allocated in
+// heapGrowthTime at the recent rate (the mean of the rate since the last
+// collection and the previous mean).
+const (
+	heapGrowthPercent = 25
+	heapGrowthMin     = 4 << 20
+	heapGrowthTime    = 50 * time.Millisecond
+)
+
+// tightenHeap keeps the server's memory close to what its sessions need.
+//
+// The heap is almost all long-lived session state (a connection, a hub
+// session and their map entries: about 600 bytes each) and the hot path
+// allocates little, but Go's default (GOGC=100) lets the heap grow to twice
+// the live data before a collection and hands freed pages back to the system
+// only gradually: 10,000 idle sessions held 30 MB of RSS and 19,000 held
+// 60 MB for about 7 and 14 MB of live data (issue 6 asks 30 MB). A fixed
+// soft memory limit would cure that, but once the live heap outgrew it (a
+// thousand slow readers may rightly hold up to 1 MiB of output each) the
+// collector would run back to back. So the limit is set anew after every
+// collection: the memory the runtime then uses (the live heap, its
+// fragmentation, the collector's metadata, stacks) plus room for the heap to
+// grow by a quarter, or by heapGrowthMin, or by what it allocates in
+// heapGrowthTime, whichever is most. The collector then runs when the heap
+// has grown that much (GOGC=100 still applies below that), at most about
+// twenty times a second because of the limit, and the scavenger returns
+// freed pages at once rather than over seconds.
+//
+// While hashing reports true the limit is lifted: argon2id takes 19 MiB for
+// each password check, garbage once it ends, and under the limit those pages
+// went back to the system after every collection, to be faulted in again by
+// the next check (a login storm ran at 60% of the logins per second). The
+// first collection after hashing begins lifts it (the 19 MiB soon bring one
+// about); the server collects and returns that memory when the checks are
+// done (server.releaseHashMemory), and the limit is back.
+//
+// A GOMEMLIMIT set by the operator is left alone. stop ends it (for tests).
+func tightenHeap(hashing func() bool) (stop func()) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	g := &heapGovernor{hashing: hashing, sample: []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/gc/heap/allocs:bytes"},
+	}}
+	g.update()
+	g.arm()
+	return func() { g.stopped.Store(true) }
+}
+
+// heapGovernor is tightenHeap's state; one cleanup at a time uses it.
+type heapGovernor struct {
+	hashing func() bool
+	sample  []metrics.Sample
+	allocs  uint64    // bytes allocated in all, at the last update
+	at      time.Time // when that was
+	rate    float64   // recent bytes allocated a second
+	stopped atomic.Bool
+}
+
+// limitFor is the memory limit when the runtime uses inUse bytes (the limit
+// counts all of its memory but free pages) for a live heap of live bytes,
+// and the program allocates rate bytes a second.
+//
+// Without the rate term, a server allocating fast (a room flooded past what
+// it can deliver queues output at 0.5-1.5 GB/s; a ramp of 19,000 idle
+// sessions allocates 20-140 MB/s) collected back to back, returned pages to
+// the system only to fault them in again, had less CPU left to deliver,
+// queued more, and in the overload profile peaked at twice the memory with
+// three times the latency.
+func limitFor(inUse, live uint64, rate float64) int64 {
+	grow := max(live*heapGrowthPercent/100, heapGrowthMin)
+	if r := rate * heapGrowthTime.Seconds(); r > float64(grow) {
+		grow = uint64(min(r, 1<<60))
+	}
+	return int64(min(inUse+grow, math.MaxInt64))
+}
+
+// update sets the limit from what the last collection left.
+func (g *heapGovernor) update() {
+	metrics.Read(g.sample)
+	for _, s := range g.sample {
+		if s.Value.Kind() != metrics.KindUint64 {
+			return
+		}
+	}
+	live, total := g.sample[0].Value.Uint64(), g.sample[1].Value.Uint64()
+	free := g.sample[2].Value.Uint64() + g.sample[3].Value.Uint64()
+	allocs, now := g.sample[4].Value.Uint64(), time.Now()
+	if !g.at.IsZero() && now.After(g.at) {
+		g.rate = (g.rate + float64(allocs-g.allocs)/now.Sub(g.at).Seconds()) / 2
+	}
+	g.allocs, g.at = allocs, now
+	if g.hashing() {
+		debug.SetMemoryLimit(math.MaxInt64)
+		return
+	}
+	debug.SetMemoryLimit(limitFor(total-min(free, total), live, g.rate))
+}
+
+// arm calls update after the next collection (which frees a sentinel
+// object and so runs its cleanup), and arms again.
+func (g *heapGovernor) arm() {
+	runtime.AddCleanup(&gcSentinel{}, func(g *heapGovernor) {
+		if !g.stopped.Load() {
+			g.update()
+			g.arm()
+		}
+	}, g)
+}
+
+// gcSentinel holds a pointer so that it is not a tiny allocation, whose
+// cleanup might never run.
+type gcSentinel struct{ _ *byte }
