@@ -22,9 +22,6 @@ type conn struct {
 	addr string
 	ip   string // addr without the port, for MaxPerAddr
 	dec  wire.Decoder
-	// fed: unused since read decodes in place (wire.Decoder.FeedShared)
-	// and the decoder keeps no buffer when idle; relay.go resets it.
-	fed int
 
 	// Output queue: out.b[out.off:] is pending; nil when nothing is.
 	// Bounded by Config.MaxOutput.

@@ -108,7 +108,7 @@ func (s *Server) relayOp(c *conn, op *RelayOp, now time.Time) {
 // relayBegin runs after the read that carried a data connection's Attach:
 // rest is what came after the Attach in that read.
 func (s *Server) relayBegin(c *conn, rest []byte, now time.Time) {
-	c.dec, c.fed = wire.Decoder{}, 0
+	c.dec = wire.Decoder{}
 	if c.dead || c.closing || len(rest) == 0 {
 		return
 	}
