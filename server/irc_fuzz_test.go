@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ func FuzzIRCSession(f *testing.F) {
 		"aNICK alice\naUSER a 0 * :A\nbNICK bob\nbUSER b 0 * :B\naJOIN #x\nbJOIN #x\naPRIVMSG #x :hi\nbPRIVMSG alice :yo\nbQUIT :bye",
 		"aCAP LS 302\naPASS pw\naNICK alice\naUSER a 0 * :A\naCAP END\naJOIN #a,#b\naJOIN 0\naWHO\naWHOIS alice\naLIST",
 		"aNICK x\naUSER x 0 * :x\naPRIVMSG x :\x01ACTION hi\x01\naMODE x +i\naMODE #x\naTOPIC #x :t\naNAMES",
+		"aNICK " + strings.Repeat("/", 480), // once a 513-byte 432
 	} {
 		f.Add([]byte(s))
 	}

@@ -160,8 +160,13 @@ func (r *ircLineReader) buffered() int { return len(r.buf) - r.off }
 // The last parameter is always written as a trailing one (":"), which every
 // client accepts and which keeps spaces and empty values intact. Control
 // characters that would end or corrupt the line (NUL, CR, LF) are replaced,
-// wherever they are.
+// wherever they are. The line never passes ircMaxLine: a middle parameter
+// echoed from a peer (a 400-byte nick in a 432) is shortened to
+// ircMaxEchoParam bytes, and whatever still does not fit is cut from the end
+// at a character boundary, because a client may drop or misparse a longer
+// line.
 func appendIRC(dst []byte, prefix, command string, params ...string) []byte {
+	start := len(dst)
 	if prefix != "" {
 		dst = append(dst, ':')
 		dst = appendIRCSafe(dst, prefix)
@@ -172,10 +177,32 @@ func appendIRC(dst []byte, prefix, command string, params ...string) []byte {
 		dst = append(dst, ' ')
 		if i == len(params)-1 {
 			dst = append(dst, ':')
+		} else {
+			p = cutAtRune(p, ircMaxEchoParam)
 		}
 		dst = appendIRCSafe(dst, p)
 	}
+	if body := ircMaxLine - 2; len(dst)-start > body {
+		dst = dst[:start+len(cutAtRune(string(dst[start:start+body+1]), body))]
+	}
 	return append(dst, '\r', '\n')
+}
+
+// ircMaxEchoParam bounds a middle parameter of a line we send. Ours are
+// short (nicks, channels, counts); only an echo of a peer's bad input can
+// be longer.
+const ircMaxEchoParam = 64
+
+// cutAtRune returns s cut to at most n bytes, never inside a UTF-8
+// character.
+func cutAtRune(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // appendIRCSafe appends s with NUL, CR and LF turned into spaces.

@@ -92,6 +92,22 @@ func TestAppendIRC(t *testing.T) {
 	}
 }
 
+// TestAppendIRCBoundsTheLine: an echoed middle parameter is shortened and a
+// long trailing one is cut, never inside a character, so no line we send
+// passes 512 bytes (FuzzIRCSession found a 432 echoing a 480-byte nick).
+func TestAppendIRCBoundsTheLine(t *testing.T) {
+	nick := strings.Repeat("/", 480)
+	got := string(appendIRC(nil, "srv", "432", "*", nick, "Erroneous nickname"))
+	if want := ":srv 432 * " + nick[:ircMaxEchoParam] + " :Erroneous nickname\r\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	long := strings.Repeat("é", 400) // 800 bytes
+	got = string(appendIRC(nil, "srv", "NOTICE", "#x", long))
+	if len(got) != ircMaxLine || !strings.HasSuffix(got, "é\r\n") || !utf8.ValidString(got) {
+		t.Errorf("long trailing: %d bytes, ends %q, valid UTF-8 %v", len(got), got[len(got)-6:], utf8.ValidString(got))
+	}
+}
+
 func TestSplitIRCText(t *testing.T) {
 	long := strings.Repeat("word ", 300) + strings.Repeat("é", 300)
 	pieces := splitIRCText(long, 100)
