@@ -56,14 +56,16 @@ func BenchmarkHubFanout(b *testing.B) {
 func BenchmarkLoopFanout(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		for _, per := range []int{1, 16} {
-			b.Run(fmt.Sprintf("room=%d/says-per-pass=%d", n, per), func(b *testing.B) {
-				benchLoopFanout(b, n, per)
-			})
+			for _, helpers := range []int{0, 1} {
+				b.Run(fmt.Sprintf("room=%d/says-per-pass=%d/write-helpers=%d", n, per, helpers), func(b *testing.B) {
+					benchLoopFanout(b, n, per, helpers)
+				})
+			}
 		}
 	}
 }
 
-func benchLoopFanout(b *testing.B, n, per int) {
+func benchLoopFanout(b *testing.B, n, per, helpers int) {
 	cfg := Config{}
 	cfg.defaults()
 	s := &Server{
@@ -73,7 +75,9 @@ func benchLoopFanout(b *testing.B, n, per int) {
 		bySid:      make(map[SessionID]*conn),
 		closingSet: make(map[*conn]struct{}),
 		hub:        benchHub(b, n),
+		writers:    newWritePool(helpers),
 	}
+	defer s.writers.stop()
 	peers := make([]int, 0, n)
 	for i := 1; i <= n; i++ {
 		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)

@@ -375,15 +375,48 @@ func (s *Server) flushPass(now time.Time) {
 	}
 }
 
-// flushQueued writes the output of every connection queued so far.
+// flushQueued writes the output of every connection queued so far: with
+// the write helpers when there are many (writers.go), else one by one.
 func (s *Server) flushQueued() {
 	batch := s.dirty
 	s.dirty = s.dirtySpare[:0]
-	for i, c := range batch {
-		batch[i] = nil
-		s.flushConn(c)
+	if s.writers != nil && len(batch) >= parallelWriteMin {
+		s.flushParallel(batch)
+	} else {
+		for _, c := range batch {
+			s.flushConn(c)
+		}
 	}
+	clear(batch)
 	s.dirtySpare = batch[:0]
+}
+
+// flushParallel is flushConn for many connections at once: the helpers
+// write, then the loop deals with each outcome in order.
+func (s *Server) flushParallel(batch []*conn) {
+	live := s.flushing[:0]
+	for _, c := range batch {
+		if c.queued {
+			c.queued = false
+			if !c.dead {
+				live = append(live, c)
+			}
+		}
+	}
+	jobs := s.writers.flush(live)
+	clear(live)
+	s.flushing = live[:0]
+	for i := range jobs {
+		c, err := jobs[i].c, jobs[i].err
+		jobs[i] = flushJob{}
+		switch {
+		case c.dead:
+		case err != nil:
+			s.kill(c, "write: "+err.Error())
+		default:
+			s.afterWrite(c)
+		}
+	}
 }
 
 // flushConn writes a connection's queued output now.

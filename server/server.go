@@ -61,6 +61,10 @@ type Config struct {
 	Poller string
 	// Workers is the number of password-checking goroutines (default 2).
 	Workers int
+	// WriteHelpers is the number of goroutines that share a loop pass's
+	// writes with the loop when many sockets have output (writers.go).
+	// 0 (the default): the loop writes alone.
+	WriteHelpers int
 	// Signals makes Run handle SIGINT and SIGTERM with a graceful shutdown.
 	// SIGINT is reset to its default action when the shutdown starts, so a
 	// second Ctrl-C ends the process at once even if the shutdown hangs.
@@ -206,8 +210,10 @@ type Server struct {
 	ebuf         []byte
 	dirty        []*conn // connections with output queued this pass (flushPass)
 	dirtySpare   []*conn
-	freeOut      []*outBuf // idle output buffers (afterWrite, apply)
-	freeBytes    int       // their total capacity
+	writers      *writePool // write helpers (writers.go); nil: the loop writes alone
+	flushing     []*conn    // flushParallel's scratch
+	freeOut      []*outBuf  // idle output buffers (afterWrite, apply)
+	freeBytes    int        // their total capacity
 	stopSignals  func()
 	nextSweep    time.Time      // next liveness check
 	perAddr      map[string]int // open connections by peer IP
@@ -372,6 +378,8 @@ func (s *Server) Run() (err error) {
 		defer s.stopSignals()
 	}
 	defer s.closeFds()
+	s.writers = newWritePool(s.cfg.WriteHelpers)
+	defer s.writers.stop()
 	defer s.closeAll()
 	defer func() { s.finishState(err == nil) }()
 	if err := s.poll.Add(s.lfd); err != nil {

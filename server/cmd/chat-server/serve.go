@@ -68,6 +68,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	loginDelayMax := fl.Duration("login-delay-max", 30*time.Second, "longest login delay")
 	ircAddr := fl.String("irc", "", "also listen for IRC clients (irssi, weechat) on `HOST:PORT`, for example :6667; off when empty")
 	ircName := fl.String("irc-name", "chat.server", "the server's `name` on IRC")
+	writeHelpers := fl.Int("write-helpers", runtime.NumCPU()-1, "goroutines that share the writes of a busy loop pass with the loop, so a pass writing to many sockets uses every core (0: the loop writes alone; default: one fewer than the CPUs)")
 	pollerName := fl.String("poller", "poll", "how the loop waits for its sockets: poll (poll(2)) or epoll (Linux epoll(7))")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -163,6 +164,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		LoginDelayMax:   *loginDelayMax,
 		Poller:          *pollerName,
 		Workers:         workers,
+		WriteHelpers:    *writeHelpers,
 		IRCAddr:         *ircAddr,
 		IRCName:         *ircName,
 		Signals:         true,
