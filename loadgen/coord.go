@@ -158,6 +158,11 @@ func Run(cfg Config, exe string, progressW io.Writer) (*Report, error) {
 		go func() { probed <- probeOverload(pp, cfg.ServerPID, end, until, cfg.Timeout) }()
 	}
 
+	// What holding the sessions costs: the server's RSS near the end of
+	// the run, after the ramp's garbage had time to go and before the
+	// workers close anything.
+	heldAt := time.NewTimer(time.Until(end.Add(-min(cfg.Duration/10, 200*time.Millisecond))))
+	defer heldAt.Stop()
 	var total part
 	results := 0
 	done := make([]bool, cfg.Procs)
@@ -186,6 +191,8 @@ func Run(cfg Config, exe string, progressW io.Writer) (*Report, error) {
 		case <-tick.C:
 			srv.sample(func(s procSample) { srv.last = s })
 			pr.print(time.Since(t0))
+		case <-heldAt.C:
+			srv.sample(func(s procSample) { srv.held, srv.last = s, s })
 		case <-guard.C:
 			return nil, errors.New("the workers did not finish in time")
 		}

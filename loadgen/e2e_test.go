@@ -84,7 +84,7 @@ func TestEndToEnd(t *testing.T) {
 			if r.Connect.Count < int64(cfg.Sessions) || r.LoginTime.Count < int64(cfg.Sessions) {
 				t.Errorf("connect %d and login %d times recorded, want %d each", r.Connect.Count, r.LoginTime.Count, cfg.Sessions)
 			}
-			if r.Server == nil || r.Server.RSSEndMB <= 0 {
+			if r.Server == nil || r.Server.RSSEndMB <= 0 || r.Server.RSSHeldMB <= 0 {
 				t.Errorf("no server stats: %+v", r.Server)
 			}
 			if r.Lost != 0 || r.Duplicates != 0 || r.OutOfOrder != 0 || r.Misrouted != 0 || r.Unexpected != 0 {

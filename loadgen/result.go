@@ -194,7 +194,8 @@ type ProcReport struct {
 	PID        int     `json:"pid,omitempty"`
 	CPURamp    float64 `json:"cpu_ramp_pct,omitempty"` // % of one core during the ramp
 	CPURun     float64 `json:"cpu_run_pct"`            // % of one core during the run
-	RSSStartMB float64 `json:"rss_start_mb,omitempty"` // after the ramp: what holding the sessions costs
+	RSSStartMB float64 `json:"rss_start_mb,omitempty"` // after the ramp, the ramp's garbage included
+	RSSHeldMB  float64 `json:"rss_held_mb,omitempty"`  // near the end of the run: what holding the sessions costs
 	RSSEndMB   float64 `json:"rss_end_mb"`
 	RSSPeakMB  float64 `json:"rss_peak_mb"`
 }
@@ -203,6 +204,7 @@ type ProcReport struct {
 type serverStats struct {
 	pid                       int
 	rampStart, runStart, last procSample
+	held                      procSample // near the end of the run, before any session closes
 	peakKB                    uint64
 	ok                        bool
 }
@@ -267,6 +269,7 @@ func newReport(cfg *Config, p *part, ramp time.Duration, srv *serverStats) *Repo
 			CPURamp:    cpuPercent(srv.rampStart, srv.runStart),
 			CPURun:     cpuPercent(srv.runStart, srv.last),
 			RSSStartMB: mb(srv.runStart.RSSKB),
+			RSSHeldMB:  mb(srv.held.RSSKB),
 			RSSEndMB:   mb(srv.last.RSSKB),
 			RSSPeakMB:  mb(max(srv.peakKB, srv.last.HWMKB)),
 		}

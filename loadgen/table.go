@@ -64,8 +64,8 @@ func WriteTable(w io.Writer, r *Report) error {
 		row("send lag", "%s", fmtPercentiles(r.SendLag))
 	}
 	if s := r.Server; s != nil {
-		row("server", "pid %d: rss %.1f MB after the ramp, %.1f MB at the end, peak %.1f MB; cpu %.0f%% ramp, %.0f%% run",
-			s.PID, s.RSSStartMB, s.RSSEndMB, s.RSSPeakMB, s.CPURamp, s.CPURun)
+		row("server", "pid %d: rss %.1f MB after the ramp, %.1f MB holding the sessions (end of the run), %.1f MB at the end, peak %.1f MB; cpu %.0f%% ramp, %.0f%% run",
+			s.PID, s.RSSStartMB, s.RSSHeldMB, s.RSSEndMB, s.RSSPeakMB, s.CPURamp, s.CPURun)
 	} else {
 		row("server", "no -server-pid: no server stats")
 	}

@@ -82,3 +82,53 @@ func TestLimitFor(t *testing.T) {
 		}
 	}
 }
+
+func TestShouldTrim(t *testing.T) {
+	for _, c := range []struct {
+		lastCheck, sinceTrim uint64
+		want                 bool
+	}{
+		{0, 0, false},                    // idle, nothing to return
+		{0, trimAfter, true},             // a burst ended
+		{idleAllocs - 1, 64 << 20, true}, // pings and the like: still idle
+		{idleAllocs, 64 << 20, false},    // still busy: the collector paces itself
+		{100 << 20, 200 << 20, false},    // busy
+		{0, trimAfter - 1, false},        // too little garbage to bother
+	} {
+		if got := shouldTrim(c.lastCheck, c.sinceTrim); got != c.want {
+			t.Errorf("shouldTrim(%d, %d) = %v, want %v", c.lastCheck, c.sinceTrim, got, c.want)
+		}
+	}
+}
+
+// After a burst of allocation stops, the garbage is collected and its pages
+// returned without any further allocation to trigger a collection.
+func TestIdleTrimReturnsABurstsGarbage(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	stop := tightenHeap(func() bool { return false })
+	defer debug.SetMemoryLimit(math.MaxInt64)
+	defer stop()
+	read := func(name string) uint64 {
+		s := []metrics.Sample{{Name: name}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	var keep [][]byte
+	for range 48 {
+		keep = append(keep, make([]byte, 1<<20))
+	}
+	runtime.KeepAlive(keep)
+	keep = nil
+	// The 48 MiB are garbage now, still counted as heap objects until a
+	// collection, then as free pages until returned.
+	held := func() uint64 {
+		return read("/memory/classes/heap/objects:bytes") + read("/memory/classes/heap/free:bytes")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for held() > 16<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no trim: the heap still holds %d bytes", held())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
