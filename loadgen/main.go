@@ -39,7 +39,8 @@ Profiles (flags override their defaults):
   reconnect-storm  after the ramp every session drops at once and reconnects; reports
                    how long until all are back in their rooms
   overload         one room of 1000 at 1000 msgs/s (about 2x what it sustains) for
-                   -duration, then no more sending while the sessions stay for -drain;
+                   -duration (a sender that fell behind still sends what was due),
+                   then nothing more while the sessions stay for -drain;
                    reports the server's RSS before/peak/after, the sessions it cut
                    (Bye slow), losses of cut and of kept sessions apart, and a probe
                    message's latency between two other sessions before and after

@@ -293,14 +293,20 @@ func (w *worker) measure(cmd command) *part {
 	return p
 }
 
-// overloadEnd ends an overload run: sending stops at end (what is behind is
-// not sent: the load stops), and the sessions stay until the drain's end,
-// while the parent probes the server's recovery.
+// overloadEnd ends an overload run: no message is due after end, so the
+// load stops there; a sender that fell behind still sends what was due (the
+// deliveries expected count every message, and a loaded loadgen is a few
+// messages late), and the sessions stay until the drain's end, while the
+// parent probes the server's recovery.
 func (w *worker) overloadEnd(end time.Time, stop chan struct{}, senders *sync.WaitGroup, runStart time.Time, self procSample, selfErr error) *part {
 	w.phase.Store("drain")
+	drainEnd := end.Add(w.cfg.Drain)
+	if !waitTimeout(senders, time.Until(drainEnd)) {
+		w.errs.add("senders still behind at the end of the drain")
+	}
 	close(stop)
 	senders.Wait()
-	time.Sleep(time.Until(end.Add(w.cfg.Drain)))
+	time.Sleep(time.Until(drainEnd))
 	w.shutdown()
 	p := w.part()
 	p.RunStart, p.RunEnd = runStart, time.Now()
