@@ -191,16 +191,28 @@ func (pp *probePair) message(timeout time.Duration) (time.Duration, error) {
 const recoveryWindow = 5
 
 // recoveredAt is the index of the first probe from which the median of
-// every window of recoveryWindow probes (shorter at the end) is at most
-// limit: where the server is back to normal. It is len(lat) if the last
-// probes are still above limit, or there are none.
+// every window of recoveryWindow probes is at most limit: where the server
+// is back to normal. Near the end the windows are shorter, but never below
+// recoveryTail probes (they reach back instead), so a hiccup on the very
+// last probe is noise like any other. It is len(lat) if the last probes
+// are still above limit, or there are none.
 func recoveredAt(lat []time.Duration, limit time.Duration) int {
+	window := func(k int) []time.Duration {
+		s, e := k, min(k+recoveryWindow, len(lat))
+		if e-s < recoveryTail {
+			s = max(e-recoveryTail, 0)
+		}
+		return lat[s:e]
+	}
 	i := len(lat)
-	for i > 0 && median(lat[i-1:min(i-1+recoveryWindow, len(lat))]) <= limit {
+	for i > 0 && median(window(i-1)) <= limit {
 		i--
 	}
 	return i
 }
+
+// recoveryTail is the shortest window recoveredAt takes a median of.
+const recoveryTail = recoveryWindow/2 + 1
 
 // normalLimit is the latency a probe after an overload must be within to
 // count as recovered: three times the median before it, and at least 5 ms

@@ -18,7 +18,12 @@ func TestRecoveredAt(t *testing.T) {
 		{[]time.Duration{50 * ms, 20 * ms, 20 * ms, ms, ms, ms}, 1},
 		// One slow probe among fast ones is noise, not a relapse.
 		{[]time.Duration{ms, ms, 50 * ms, ms, ms, ms}, 0},
-		{[]time.Duration{ms, ms, 50 * ms}, 3},
+		// Nor is a slow last probe (the e2e test once failed on one).
+		{[]time.Duration{ms, ms, ms, ms, ms, ms, 50 * ms}, 0},
+		{[]time.Duration{ms, ms, 50 * ms}, 0},
+		// Most of the last probes slow: not recovered.
+		{[]time.Duration{ms, 50 * ms, 50 * ms}, 3},
+		{[]time.Duration{ms, ms, ms, ms, ms, 50 * ms, 50 * ms, 50 * ms}, 8},
 		{[]time.Duration{ms, 50 * ms, 50 * ms, 50 * ms, ms, ms}, 3},
 	}
 	for _, tt := range tests {
