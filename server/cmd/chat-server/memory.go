@@ -62,7 +62,12 @@ func tightenHeap(hashing func() bool) (stop func()) {
 	g.update()
 	g.arm()
 	done := make(chan struct{})
-	go g.trimWhenIdle(time.NewTicker(trimCheck), done)
+	tick := time.NewTicker(trimCheck)
+	t := newIdleTrimmer(g.allocated, hashing, debug.FreeOSMemory)
+	go func() {
+		defer tick.Stop()
+		t.run(tick.C, done)
+	}()
 	return func() {
 		if g.stopped.CompareAndSwap(false, true) {
 			close(done)
@@ -90,32 +95,51 @@ func shouldTrim(lastCheck, sinceTrim uint64) bool {
 	return lastCheck < idleAllocs && sinceTrim >= trimAfter
 }
 
-func (g *heapGovernor) trimWhenIdle(tick *time.Ticker, done <-chan struct{}) {
-	defer tick.Stop()
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-	allocs := func() uint64 {
-		metrics.Read(s)
-		if s[0].Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-		return s[0].Value.Uint64()
-	}
-	prev := allocs()
-	trimmed := prev
+// idleTrimmer does the idle check; its parts are swapped in tests.
+type idleTrimmer struct {
+	allocs func() uint64 // bytes allocated since the program started
+	busy   func() bool   // passwords are being hashed: leave memory alone
+	trim   func()        // collect and return the free pages
+
+	prev, trimmed uint64 // allocs at the last check and at the last trim
+}
+
+func newIdleTrimmer(allocs func() uint64, busy func() bool, trim func()) *idleTrimmer {
+	n := allocs()
+	return &idleTrimmer{allocs: allocs, busy: busy, trim: trim, prev: n, trimmed: n}
+}
+
+// run checks at every tick until done is closed.
+func (t *idleTrimmer) run(tick <-chan time.Time, done <-chan struct{}) {
 	for {
 		select {
 		case <-done:
 			return
-		case <-tick.C:
+		case <-tick:
+			t.check()
 		}
-		now := allocs()
-		if shouldTrim(now-prev, now-trimmed) && !g.hashing() {
-			debug.FreeOSMemory()
-			now = allocs()
-			trimmed = now
-		}
-		prev = now
 	}
+}
+
+// check trims if a burst has just ended.
+func (t *idleTrimmer) check() {
+	now := t.allocs()
+	if shouldTrim(now-t.prev, now-t.trimmed) && !t.busy() {
+		t.trim()
+		now = t.allocs()
+		t.trimmed = now
+	}
+	t.prev = now
+}
+
+// allocated returns the bytes allocated since the program started.
+func (g *heapGovernor) allocated() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 // heapGovernor is tightenHeap's state; one cleanup at a time uses it.

@@ -101,34 +101,34 @@ func TestShouldTrim(t *testing.T) {
 	}
 }
 
-// After a burst of allocation stops, the garbage is collected and its pages
-// returned without any further allocation to trigger a collection.
-func TestIdleTrimReturnsABurstsGarbage(t *testing.T) {
-	t.Setenv("GOMEMLIMIT", "")
-	stop := tightenHeap(func() bool { return false })
-	defer debug.SetMemoryLimit(math.MaxInt64)
-	defer stop()
-	read := func(name string) uint64 {
-		s := []metrics.Sample{{Name: name}}
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
-	var keep [][]byte
-	for range 48 {
-		keep = append(keep, make([]byte, 1<<20))
-	}
-	runtime.KeepAlive(keep)
-	keep = nil
-	// The 48 MiB are garbage now, still counted as heap objects until a
-	// collection, then as free pages until returned.
-	held := func() uint64 {
-		return read("/memory/classes/heap/objects:bytes") + read("/memory/classes/heap/free:bytes")
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for held() > 16<<20 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no trim: the heap still holds %d bytes", held())
+// The trimmer collects once when a burst of allocation has ended, not while
+// the server is busy, not again while it idles, and not while passwords are
+// hashed.
+func TestIdleTrimmer(t *testing.T) {
+	var allocated uint64
+	var hashing bool
+	trims := 0
+	tr := newIdleTrimmer(func() uint64 { return allocated }, func() bool { return hashing }, func() { trims++ })
+	for i, step := range []struct {
+		alloc   uint64
+		hashing bool
+		trims   int
+	}{
+		{0, false, 0},        // idle from the start: nothing to return
+		{64 << 20, false, 0}, // a burst: busy
+		{0, false, 1},        // it ended: trim
+		{1000, false, 1},     // still idle: once is enough
+		{64 << 20, true, 1},  // hashing
+		{0, true, 1},         // idle, but the checks keep their memory
+		{0, false, 2},        // the checks are done: trim
+		{2 << 20, false, 2},  // a little more than idle, but no burst
+		{0, false, 2},
+	} {
+		allocated += step.alloc
+		hashing = step.hashing
+		tr.check()
+		if trims != step.trims {
+			t.Fatalf("step %d (%d bytes allocated, hashing %v): %d trims, want %d", i, step.alloc, step.hashing, trims, step.trims)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
