@@ -1,6 +1,7 @@
 package server
 
 import (
+	"os/exec"
 	"runtime"
 
 	"golang.org/x/sys/unix"
@@ -18,4 +19,20 @@ const workerNice = 19
 func lowerPriority() error {
 	runtime.LockOSThread()
 	return unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), workerNice)
+}
+
+// startNiced starts cmd from a thread at the lowest priority: a new process
+// takes the priority of the thread that forked it, and every thread it
+// creates takes its creator's, so the whole child runs at nice 19 (setting
+// it afterwards from outside would reach only the child's first thread).
+func startNiced(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread exits with this goroutine, and its
+		// priority with it.
+		runtime.LockOSThread()
+		unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), workerNice)
+		errc <- cmd.Start()
+	}()
+	return <-errc
 }

@@ -61,6 +61,11 @@ type Config struct {
 	Poller string
 	// Workers is the number of password-checking goroutines (default 2).
 	Workers int
+	// HashWorker is the command line of a child process that checks
+	// passwords for each worker ("chat-server hash-worker", which runs
+	// ServeHashWorker), so argon2 runs outside the server's process at
+	// the lowest priority. Nil: the workers hash in this process.
+	HashWorker []string
 	// WriteHelpers is the number of goroutines that share a loop pass's
 	// writes with the loop when many sockets have output (writers.go).
 	// 0 (the default): the loop writes alone.
@@ -286,7 +291,7 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("wake pipe: %w", err)
 	}
 	s.wakeR, s.wakeW = p[0], p[1]
-	s.ver, err = NewVerifier(cfg.UsersFile, cfg.Workers, s.wake, cfg.Logf)
+	s.ver, err = newVerifier(cfg.UsersFile, cfg.Workers, cfg.HashWorker, s.wake, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}

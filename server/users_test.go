@@ -182,3 +182,19 @@ func TestVerifier(t *testing.T) {
 		t.Fatalf("after a bad rewrite: %v", got)
 	}
 }
+
+// The hash unknown names are checked against costs what a real account's
+// does: the parameters of new hashes.
+func TestDummyHashHasCurrentParameters(t *testing.T) {
+	p, err := parsePHC(dummyHash)
+	if err != nil {
+		t.Fatalf("dummy hash: %v", err)
+	}
+	if p.memory != argonMemory || p.time != argonTime || p.threads != argonThreads || len(p.key) != argonKeyLen {
+		t.Errorf("dummy hash parameters m=%d t=%d p=%d key %d bytes; new hashes use m=%d t=%d p=%d, %d bytes",
+			p.memory, p.time, p.threads, len(p.key), argonMemory, argonTime, argonThreads, argonKeyLen)
+	}
+	if !CheckPassword(dummyHash, "not a password") {
+		t.Error("the dummy hash is not of its documented password")
+	}
+}

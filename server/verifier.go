@@ -31,17 +31,32 @@ type Verifier struct {
 	quit    chan struct{}
 	wg      sync.WaitGroup
 	busy    atomic.Int32 // checks under way
+	// hashWorker: the command line of a child process that checks
+	// passwords (hashproc.go); nil: the workers check them themselves.
+	hashWorker []string
 
 	mu    sync.Mutex // guards the fields below
 	users *Users
 	mtime time.Time
 	size  int64
-	dummy string // a hash to check unknown names against, for even timing
 }
+
+// dummyHash is checked for names that are not accounts, so the time a
+// login takes does not tell which names exist. It has the parameters of
+// new hashes (TestDummyHashHasCurrentParameters), and is a constant so the
+// server does not hash a password of its own at start (19 MiB of RSS for a
+// moment). Its password is "not a password".
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$jWn6OYqu88YydHC99numRA$TQSeU6MbXJStsF4NZGC6+rcMmR5om1NGfAAytIpHOWU"
 
 // NewVerifier loads the users file (failing if it cannot be read) and
 // starts workers goroutines. wake must not block.
 func NewVerifier(path string, workers int, wake func(), logf func(string, ...any)) (*Verifier, error) {
+	return newVerifier(path, workers, nil, wake, logf)
+}
+
+// newVerifier is NewVerifier whose workers, given hashWorker, have the
+// checks done by child processes started with that command line.
+func newVerifier(path string, workers int, hashWorker []string, wake func(), logf func(string, ...any)) (*Verifier, error) {
 	if workers < 1 {
 		workers = 2
 	}
@@ -55,17 +70,13 @@ func NewVerifier(path string, workers int, wake func(), logf func(string, ...any
 		jobs:    make(chan VerifyRequest, 4096),
 		results: make(chan VerifyResult, 4096),
 		quit:    make(chan struct{}),
+
+		hashWorker: hashWorker,
 	}
 	if err := v.reload(); err != nil {
 		return nil, err
 	}
-	dummy, err := HashPassword("not a password")
-	if err != nil {
-		return nil, err
-	}
-	v.dummy = dummy
-	releaseHashMemory()
-	nice := runtime.GOMAXPROCS(0) > workers // see work
+	nice := hashWorker == nil && runtime.GOMAXPROCS(0) > workers // see work
 	for range workers {
 		v.wg.Add(1)
 		go v.work(nice)
@@ -120,8 +131,18 @@ func (v *Verifier) Close() {
 // Measured in the login storm (200 logins at once, 2 cores): pings answered
 // in p99 5-10 ms instead of 28-39 ms. The price: niced workers also yield to
 // every other process on the machine, and logins/s fell by about a sixth.
+//
+// With a hash worker command (Config.HashWorker) the worker instead hands
+// each check to a child process of its own at nice 19 and waits for it,
+// which keeps argon2 out of the server's heap and collections altogether
+// (hashproc.go).
 func (v *Verifier) work(nice bool) {
 	defer v.wg.Done()
+	var procs *hashProcs
+	if v.hashWorker != nil {
+		procs = &hashProcs{argv: v.hashWorker, logf: v.logf}
+		defer procs.stop()
+	}
 	if nice {
 		if err := lowerPriority(); err != nil {
 			v.logf("password worker: cannot lower its priority: %v", err)
@@ -133,35 +154,38 @@ func (v *Verifier) work(nice bool) {
 			return
 		case req := <-v.jobs:
 			v.busy.Add(1)
-			res := VerifyResult{VerifyRequest: req, Verdict: v.check(req.Name, req.Secret)}
+			res := VerifyResult{VerifyRequest: req, Verdict: v.check(procs, req.Name, req.Secret)}
 			select {
 			case v.results <- res:
 				v.wake()
 			case <-v.quit:
 				return
 			}
-			if v.busy.Add(-1) == 0 && len(v.jobs) == 0 {
+			if v.busy.Add(-1) == 0 && len(v.jobs) == 0 && procs == nil {
 				releaseHashMemory()
 			}
 		}
 	}
 }
 
-func (v *Verifier) check(name, secret string) Verdict {
+func (v *Verifier) check(procs *hashProcs, name, secret string) Verdict {
 	if err := v.refresh(); err != nil {
 		v.logf("users file %s: %v (still using the last good copy)", v.path, err)
 	}
 	v.mu.Lock()
 	hash, ok := v.users.Hash(name)
-	dummy := v.dummy
 	v.mu.Unlock()
+	matches := CheckPassword
+	if procs != nil {
+		matches = procs.check
+	}
 	if !ok {
 		// Spend the same time as for a real account, so response times do
 		// not tell which names exist.
-		CheckPassword(dummy, secret)
+		matches(dummyHash, secret)
 		return VerdictWrong
 	}
-	if CheckPassword(hash, secret) {
+	if matches(hash, secret) {
 		return VerdictOK
 	}
 	return VerdictWrong

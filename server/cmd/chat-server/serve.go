@@ -35,6 +35,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "useradd", "passwd", "userdel":
 			return userCommand(args[0], args[1:], stdin, stdout, stderr)
+		case hashWorkerCommand:
+			return hashWorker(stdin, stdout, stderr)
 		}
 	}
 	return serve(args, stdout, stderr)
@@ -137,13 +139,18 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	moreProcs.Do(func() {
-		// The password workers hash on threads of the lowest priority,
-		// each holding a Go P meanwhile (server/verifier.go): one P more
-		// for each, so the loop and the rest keep as many as there are
-		// cores.
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + workers)
-	})
+	// Passwords are checked by child processes, this binary with the
+	// hash-worker subcommand (server/hashproc.go).
+	hashArgv, err := hashWorkerArgv()
+	if err != nil {
+		logf("cannot find this program to start password workers (%v): checking passwords in this process", err)
+		moreProcs.Do(func() {
+			// The workers then hash on threads of the lowest priority,
+			// each holding a Go P meanwhile (server/verifier.go): one P
+			// more for each, so the loop keeps as many as there are cores.
+			runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + workers)
+		})
+	}
 	srv, err := server.New(server.Config{
 		Addr:            *addr,
 		UsersFile:       *users,
@@ -164,6 +171,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		LoginDelayMax:   *loginDelayMax,
 		Poller:          *pollerName,
 		Workers:         workers,
+		HashWorker:      hashArgv,
 		WriteHelpers:    *writeHelpers,
 		IRCAddr:         *ircAddr,
 		IRCName:         *ircName,
