@@ -221,7 +221,7 @@ func (s *serverStats) sample(set func(procSample)) {
 	if s.pid == 0 {
 		return
 	}
-	p, err := readProc("/proc", s.pid)
+	p, err := readProcTree("/proc", s.pid)
 	if err != nil {
 		s.ok = false
 		return

@@ -29,7 +29,8 @@ const usageText = `usage: loadgen [flags]
 Opens many chat sessions to a server, logs them in, spreads them over rooms,
 sends room messages at a fixed offered rate (open loop) and reports latency,
 throughput, lost/duplicated/reordered deliveries, errors, and the CPU and
-memory of the server (-server-pid or -spawn-server) and of loadgen.
+memory of the server (-server-pid or -spawn-server; its child processes, such as
+its password workers, included) and of loadgen.
 
 Profiles (flags override their defaults):
   idle             hold N sessions for the duration (default rate 0): memory
@@ -90,7 +91,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fl.IntVar(&cfg.ChurnMsgs, "churn-msgs", 3, "messages each churn session sends before it leaves")
 	fl.IntVar(&cfg.Size, "size", 64, "message text length in bytes (at least the stamp)")
 	fl.IntVar(&cfg.Procs, "procs", 0, "processes sharing the sessions (0: enough for the descriptor limit)")
-	fl.IntVar(&cfg.ServerPID, "server-pid", 0, "report this process's RSS and CPU from /proc")
+	fl.IntVar(&cfg.ServerPID, "server-pid", 0, "report the RSS and CPU of this process and its children from /proc")
 	spawn := fl.String("spawn-server", "", "start this chat-server binary on 127.0.0.1:0 for the run and stop it after")
 	serverArgs := fl.String("server-args", "", "extra arguments for -spawn-server, space separated")
 	jsonFile := fl.String("json", "", "also write the report as JSON to this file")

@@ -58,7 +58,7 @@ func probeOverload(pp *probePair, pid int, end, until time.Time, timeout time.Du
 		if pid == 0 {
 			return
 		}
-		if s, err := readProc("/proc", pid); err == nil {
+		if s, err := readProcTree("/proc", pid); err == nil {
 			res.sampledOK = true
 			res.peakKB = max(res.peakKB, s.RSSKB)
 			res.afterKB = s.RSSKB

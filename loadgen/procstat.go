@@ -45,17 +45,73 @@ func readProc(root string, pid int) (procSample, error) {
 	return s, nil
 }
 
+// readProcTree samples process pid together with its children (the
+// server's password workers are processes of their own), so what the server
+// costs includes them: the CPU of the process, of its children that ended
+// (cutime, cstime) and of those alive; the RSS and the peak RSS of all of
+// them summed (the sum of peaks bounds the peak of the sum).
+func readProcTree(root string, pid int) (procSample, error) {
+	s, err := readProc(root, pid)
+	if err != nil {
+		return s, err
+	}
+	stat, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return s, err
+	}
+	if f, ok := statFields(stat); ok && len(f) > 14 {
+		cu, err1 := strconv.ParseUint(f[13], 10, 64)
+		cs, err2 := strconv.ParseUint(f[14], 10, 64)
+		if err1 == nil && err2 == nil {
+			s.CPU += time.Duration(cu+cs) * time.Second / clockTicks
+		}
+	}
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return s, nil
+	}
+	parent := strconv.Itoa(pid)
+	for _, e := range ents {
+		kid, err := strconv.Atoi(e.Name())
+		if err != nil || kid == pid {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(root, e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		if f, ok := statFields(stat); !ok || len(f) < 2 || f[1] != parent {
+			continue
+		}
+		if c, err := readProc(root, kid); err == nil {
+			s.CPU += c.CPU
+			s.RSSKB += c.RSSKB
+			s.HWMKB += c.HWMKB
+		}
+	}
+	return s, nil
+}
+
+// statFields returns the fields of /proc/PID/stat after the command name,
+// from field 3 (state) on: field 4 (the parent's pid) is [1].
+func statFields(stat []byte) ([]string, bool) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return nil, false
+	}
+	return strings.Fields(string(stat[i+1:])), true
+}
+
 // parseStatCPU returns utime + stime from the content of /proc/PID/stat. The
 // command name (field 2) is in parentheses and may hold spaces and
 // parentheses itself, so the fields are counted from the last ')'.
 func parseStatCPU(stat []byte) (time.Duration, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
+	f, ok := statFields(stat)
+	if !ok {
 		return 0, errors.New("no command name in stat")
 	}
 	// Fields after the name start with field 3 (state); utime is field 14
 	// and stime field 15.
-	f := strings.Fields(string(stat[i+1:]))
 	if len(f) < 13 {
 		return 0, fmt.Errorf("stat has %d fields after the name, want at least 13", len(f))
 	}

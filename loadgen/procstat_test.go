@@ -63,6 +63,37 @@ func TestReadProcFakeRoot(t *testing.T) {
 	}
 }
 
+// The server's cost counts its children: live ones (password workers)
+// and the CPU of those that ended.
+func TestReadProcTreeCountsChildren(t *testing.T) {
+	root := t.TempDir()
+	write := func(pid, stat, status string) {
+		dir := filepath.Join(root, pid)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644)
+		os.WriteFile(filepath.Join(dir, "status"), []byte(status), 0o644)
+	}
+	// The server: 250+75 ticks, and 40+10 of children that ended.
+	write("4242", "4242 (chat-server) S 1 4242 4242 0 -1 0 0 0 0 0 250 75 40 10 20 0 3 0 1 1 1\n", fakeStatus)
+	// A password worker: 100+20 ticks, 8 MB.
+	write("4300", "4300 (chat-server) S 4242 4242 4242 0 -1 0 0 0 0 0 100 20 0 0 39 19 1 0 1 1 1\n",
+		"VmHWM:\t 25000 kB\nVmRSS:\t 8000 kB\n")
+	// Not a child.
+	write("5000", "5000 (other) S 1 5000 5000 0 -1 0 0 0 0 0 999 999 0 0 20 0 1 0 1 1 1\n", "VmHWM:\t 1 kB\nVmRSS:\t 1 kB\n")
+	s, err := readProcTree(root, 4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (250 + 75 + 40 + 10 + 100 + 20) * 10 * time.Millisecond; s.CPU != want {
+		t.Errorf("cpu %v, want %v", s.CPU, want)
+	}
+	if s.RSSKB != 20480+8000 || s.HWMKB != 30720+25000 {
+		t.Errorf("rss %d hwm %d, want %d %d", s.RSSKB, s.HWMKB, 20480+8000, 30720+25000)
+	}
+}
+
 func TestReadProcSelf(t *testing.T) {
 	a, err := readProc("/proc", os.Getpid())
 	if err != nil {
