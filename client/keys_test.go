@@ -2,6 +2,7 @@ package client
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -130,4 +131,25 @@ func FuzzDecodeKey(f *testing.F) {
 			t.Fatalf("split decoding differs: %v %q vs %v %q", keys, rest, keys2, rest2)
 		}
 	})
+}
+
+// BenchmarkDecodeKey decodes what a fast typist and a paste send: text with
+// accented letters, arrows and other escape sequences, Backspace and Enter,
+// in one read.
+func BenchmarkDecodeKey(b *testing.B) {
+	in := []byte(strings.Repeat("hello, wörld \x1b[D\x1b[C\x7f\x1b[1;5Cé\x1bOH\x1b[3~\r", 16))
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	keys := 0
+	for b.Loop() {
+		for rest := in; ; {
+			k, r := decodeKey(rest)
+			if k.Kind == KeyNone {
+				break
+			}
+			keys++
+			rest = r
+		}
+	}
+	b.ReportMetric(float64(keys)/b.Elapsed().Seconds(), "keys/s")
 }
