@@ -8,15 +8,18 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,27 +28,32 @@ import (
 	"chat/loadgen"
 )
 
-// run is one loadgen run of the report.
+// run is one loadgen run of the report, done repeat times for
+// each poller; a target on a noisy figure is judged on the median run.
 type run struct {
 	name, profile string
 	args          []string
+	repeat        int
 }
 
 // runs are the short profiles, each run for both pollers. The sizes are
 // those of the issue's targets; the durations are short.
 var runs = []run{
-	{"idle", "idle", []string{"-sessions", "10000", "-duration", "4s"}},
-	{"idle-19k", "idle", []string{"-sessions", "19000", "-duration", "4s"}},
-	{"rooms-10k", "rooms", []string{"-sessions", "10000", "-rate", "102", "-duration", "4s"}},
-	{"rooms-50k", "rooms", []string{"-sessions", "10000", "-rate", "506", "-duration", "4s"}},
-	{"bigroom", "bigroom", []string{"-sessions", "1000", "-rate", "501", "-duration", "3s"}},
-	{"churn", "churn", []string{"-sessions", "2000", "-rate", "200", "-churn-rate", "50", "-duration", "3s"}},
-	{"reconnect-storm", "reconnect-storm", []string{"-sessions", "5000", "-duration", "3s"}},
+	{"idle", "idle", []string{"-sessions", "10000", "-duration", "4s"}, 1},
+	{"idle-19k", "idle", []string{"-sessions", "19000", "-duration", "4s"}, 1},
+	{"rooms-10k", "rooms", []string{"-sessions", "10000", "-rate", "102", "-duration", "4s"}, 1},
+	// These two and the login storm sit near their targets with figures
+	// that vary from run to run by a factor of two or more (DESIGN.md,
+	// Performance): three runs each, judged on the median.
+	{"rooms-50k", "rooms", []string{"-sessions", "10000", "-rate", "506", "-duration", "4s"}, 3},
+	{"bigroom", "bigroom", []string{"-sessions", "1000", "-rate", "501", "-duration", "3s"}, 3},
+	{"churn", "churn", []string{"-sessions", "2000", "-rate", "200", "-churn-rate", "50", "-duration", "3s"}, 1},
+	{"reconnect-storm", "reconnect-storm", []string{"-sessions", "5000", "-duration", "3s"}, 1},
 	// One room of 1000 keeps up with about 1000 msgs/s here (1M
 	// deliveries/s, p99 ~100 ms, the runs of issue 6), so this offers twice
 	// that: its backlog grows for the whole run.
-	{"overload", "overload", []string{"-sessions", "1000", "-rate", "2004", "-duration", "3s", "-drain", "6s"}},
-	{"login-storm", "login-storm", []string{"-sessions", "200", "-login", "account", "-duration", "1s"}},
+	{"overload", "overload", []string{"-sessions", "1000", "-rate", "2004", "-duration", "3s", "-drain", "6s"}, 1},
+	{"login-storm", "login-storm", []string{"-sessions", "200", "-login", "account", "-duration", "1s"}, 3},
 }
 
 var pollers = []string{"poll", "epoll"}
@@ -53,6 +61,7 @@ var pollers = []string{"poll", "epoll"}
 type result struct {
 	run    run
 	poller string
+	nth    int // which of the run's repeats, from 1
 	cmd    string
 	rep    *loadgen.Report
 	status string // "" or what went wrong
@@ -81,7 +90,11 @@ func main() {
 	var results []result
 	for _, r := range runs {
 		for _, p := range pollers {
-			results = append(results, loadRun(*bin, r, p))
+			for n := 1; n <= max(r.repeat, 1); n++ {
+				res := loadRun(*bin, r, p)
+				res.nth = n
+				results = append(results, res)
+			}
 		}
 	}
 
@@ -177,7 +190,7 @@ func writeReport(b *bytes.Buffer, bench string, goBench []string, results []resu
 	for _, r := range results {
 		rep := r.rep
 		if rep == nil {
-			fmt.Fprintf(b, "| %s | %s | | | | | | | | | | | %s |\n", r.run.name, r.poller, r.status)
+			fmt.Fprintf(b, "| %s | %s | | | | | | | | | | | %s |\n", r.label(), r.poller, r.status)
 			continue
 		}
 		notes := r.status
@@ -198,17 +211,53 @@ func writeReport(b *bytes.Buffer, bench string, goBench []string, results []resu
 			cpu = fmt.Sprintf("%.0f / %.0f", rep.Server.CPURun, rep.Loadgen.CPURun)
 		}
 		fmt.Fprintf(b, "| %s | %s | %d/%d | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %d/%d/%d | %s | %s | %s |\n",
-			r.run.name, r.poller, rep.Up, rep.Sessions, rep.Offered, rep.DeliveriesPerSec,
+			r.label(), r.poller, rep.Up, rep.Sessions, rep.Offered, rep.DeliveriesPerSec,
 			rep.Latency.P50, rep.Latency.P99, rep.Latency.P999, rep.Latency.Max,
 			rep.Lost, rep.Duplicates, rep.OutOfOrder, srv, cpu, notes)
 	}
-	fmt.Fprintf(b, "\nCommands (each also given `-json FILE`):\n\n```\n")
+	fmt.Fprintf(b, "\nCommands (each also given `-json FILE`; those of repeated runs once):\n\n```\n")
 	for _, r := range results {
-		fmt.Fprintln(b, r.cmd)
+		if r.nth <= 1 {
+			fmt.Fprintln(b, r.cmd)
+		}
 	}
 	fmt.Fprintf(b, "```\n\n")
 
 	writeTargets(b, results)
+}
+
+// label names a result in the table: its run, and which repeat.
+func (r result) label() string {
+	if r.run.repeat > 1 {
+		return fmt.Sprintf("%s (%d/%d)", r.run.name, r.nth, r.run.repeat)
+	}
+	return r.run.name
+}
+
+// median returns the report of the median run of name with poller by
+// key, and every run's key in run order; nil if any run failed.
+func median(results []result, name, poller string, key func(*loadgen.Report) float64) (*loadgen.Report, string) {
+	var reps []*loadgen.Report
+	var vals []string
+	for _, r := range results {
+		if r.run.name != name || r.poller != poller {
+			continue
+		}
+		if r.rep == nil {
+			return nil, ""
+		}
+		reps = append(reps, r.rep)
+		vals = append(vals, fmt.Sprintf("%.2f", key(r.rep)))
+	}
+	if len(reps) == 0 {
+		return nil, ""
+	}
+	sorted := slices.Clone(reps)
+	slices.SortFunc(sorted, func(a, b *loadgen.Report) int { return cmp.Compare(key(a), key(b)) })
+	if len(reps) == 1 {
+		return sorted[0], ""
+	}
+	return sorted[len(sorted)/2], fmt.Sprintf(" (median of %d runs: %s ms)", len(reps), strings.Join(vals, ", "))
 }
 
 func find(results []result, name, poller string) *loadgen.Report {
@@ -222,7 +271,8 @@ func find(results []result, name, poller string) *loadgen.Report {
 
 func writeTargets(b *bytes.Buffer, results []result) {
 	fmt.Fprintf(b, "## Targets (issue 6)\n\n")
-	fmt.Fprintf(b, "Judged on the runs above (short runs: a target met here should be confirmed by a longer run).\n\n")
+	fmt.Fprintf(b, "Judged on the runs above (short runs: a target met here should be confirmed by a longer run);\n")
+	fmt.Fprintf(b, "a figure that varies much from run to run is judged on the median of three runs, all listed.\n\n")
 	fmt.Fprintf(b, "| target | verdict | figures |\n|---|---|---|\n")
 	verdict := func(ok bool) string {
 		if ok {
@@ -273,9 +323,10 @@ func writeTargets(b *bytes.Buffer, results []result) {
 	} else {
 		missing("rooms of 100, 10,000 sessions, 10k deliveries/s")
 	}
-	if e := find(results, "rooms-50k", "epoll"); e != nil {
+	p99 := func(r *loadgen.Report) float64 { return r.Latency.P99 }
+	if e, runs := median(results, "rooms-50k", "epoll", p99); e != nil {
 		row("rooms of 100, 10,000 sessions, 50k deliveries/s: epoll p99 ≤ 25 ms, no loss", e.Latency.P99 <= 25 && e.Lost == 0 && e.Duplicates == 0 && e.OutOfOrder == 0,
-			fmt.Sprintf("epoll p99 %.2f ms at %.0f deliveries/s, lost %d", e.Latency.P99, e.DeliveriesPerSec, e.Lost))
+			fmt.Sprintf("epoll p99 %.2f ms%s at %.0f deliveries/s, lost %d", e.Latency.P99, runs, e.DeliveriesPerSec, e.Lost))
 	} else {
 		missing("rooms of 100, 10,000 sessions, 50k deliveries/s")
 	}
@@ -283,10 +334,10 @@ func writeTargets(b *bytes.Buffer, results []result) {
 		best := ""
 		ok := false
 		for _, p := range pollers {
-			if r := find(results, "bigroom", p); r != nil {
+			if r, runs := median(results, "bigroom", p, p99); r != nil {
 				m := r.DeliveriesPerSec >= 500000*0.99 && r.Latency.P99 <= 50 && r.Lost == 0
 				ok = ok || m
-				best += fmt.Sprintf("%s: %.0f deliveries/s (offered %.0f), p99 %.2f ms, lost %d; ", p, r.DeliveriesPerSec, r.Offered, r.Latency.P99, r.Lost)
+				best += fmt.Sprintf("%s: %.0f deliveries/s (offered %.0f), p99 %.2f ms%s, lost %d; ", p, r.DeliveriesPerSec, r.Offered, r.Latency.P99, runs, r.Lost)
 			}
 		}
 		row("one room of 1000: ≥ 500k deliveries/s with p99 ≤ 50 ms", ok, strings.TrimSuffix(best, "; "))
@@ -337,7 +388,12 @@ func writeTargets(b *bytes.Buffer, results []result) {
 		ok := true
 		var figs []string
 		for _, p := range pollers {
-			r := find(results, "login-storm", p)
+			r, runs := median(results, "login-storm", p, func(r *loadgen.Report) float64 {
+				if r.LoginStorm == nil {
+					return math.Inf(1)
+				}
+				return r.LoginStorm.Ping.Max
+			})
 			if r == nil || r.LoginStorm == nil {
 				ok = false
 				figs = append(figs, p+": no report")
@@ -346,8 +402,8 @@ func writeTargets(b *bytes.Buffer, results []result) {
 			l := r.LoginStorm
 			m := loginStormMet(r)
 			ok = ok && m
-			figs = append(figs, fmt.Sprintf("%s: %d password logins in %.2f s = %.0f logins/s (login time p50 %.0f ms, p99 %.0f ms, %d failed); %d pings during the storm: round trip p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-				p, l.Logins, l.Seconds, l.LoginsPerSec, r.LoginTime.P50, r.LoginTime.P99, r.Failed, l.Pings, l.Ping.P50, l.Ping.P99, l.Ping.Max))
+			figs = append(figs, fmt.Sprintf("%s: %d password logins in %.2f s = %.0f logins/s (login time p50 %.0f ms, p99 %.0f ms, %d failed); %d pings during the storm: round trip p50 %.2f ms, p99 %.2f ms, max %.2f ms%s",
+				p, l.Logins, l.Seconds, l.LoginsPerSec, r.LoginTime.P50, r.LoginTime.P99, r.Failed, l.Pings, l.Ping.P50, l.Ping.P99, l.Ping.Max, runs))
 		}
 		row("login: logins/s with real hashing, pings answered within 10 ms during a login storm", ok, strings.Join(figs, "; "))
 	}
