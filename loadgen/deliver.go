@@ -8,7 +8,12 @@ import (
 
 // deliver handles a room message that arrived at s.
 func (w *worker) deliver(s *session, f *wire.Frame, now time.Time) {
-	st, ok := parseStamp(f.Text)
+	deliverText(w, s, f.Text, now)
+}
+
+// deliverText handles a room message's text, a string or the bytes read.
+func deliverText[T ~string | ~[]byte](w *worker, s *session, text T, now time.Time) {
+	st, ok := parseStamp(text)
 	if !ok {
 		w.errs.add("message without a loadgen stamp")
 		return

@@ -36,12 +36,18 @@ func appendStamp(dst []byte, s stamp, size int) []byte {
 	return dst
 }
 
-// parseStamp decodes the stamp at the start of text. It does not allocate:
-// it runs once per delivery, hundreds of thousands of times a second.
-func parseStamp(text string) (stamp, bool) {
+// parseStamp decodes the stamp at the start of text: a string, or the
+// bytes of a frame read (wire.MessageText). It does not allocate: it runs
+// once per delivery, hundreds of thousands of times a second.
+func parseStamp[T ~string | ~[]byte](text T) (stamp, bool) {
 	var s stamp
-	if len(text) < len(stampPrefix) || text[:len(stampPrefix)] != stampPrefix {
+	if len(text) < len(stampPrefix) {
 		return s, false
+	}
+	for i := range len(stampPrefix) {
+		if text[i] != stampPrefix[i] {
+			return s, false
+		}
 	}
 	rest := text[len(stampPrefix):]
 	sender, rest, ok := parseUint(rest, 1<<32-1)
@@ -61,7 +67,7 @@ func parseStamp(text string) (stamp, bool) {
 
 // parseUint reads a decimal number of at most max from the start of s and
 // returns it with the rest of s.
-func parseUint(s string, max uint64) (uint64, string, bool) {
+func parseUint[T ~string | ~[]byte](s T, max uint64) (uint64, T, bool) {
 	var v uint64
 	i := 0
 	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {

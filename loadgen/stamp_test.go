@@ -21,6 +21,9 @@ func TestStampRoundTrip(t *testing.T) {
 			if !ok || got != want {
 				t.Errorf("parseStamp(%q) = %+v, %v; want %+v", text, got, ok, want)
 			}
+			if got, ok := parseStamp([]byte(text)); !ok || got != want {
+				t.Errorf("parseStamp of the bytes %q = %+v, %v; want %+v", text, got, ok, want)
+			}
 		}
 	}
 }
@@ -44,6 +47,9 @@ func TestParseStampRefusesForeignText(t *testing.T) {
 	} {
 		if s, ok := parseStamp(text); ok {
 			t.Errorf("parseStamp(%q) = %+v, want refused", text, s)
+		}
+		if s, ok := parseStamp([]byte(text)); ok {
+			t.Errorf("parseStamp of the bytes %q = %+v, want refused", text, s)
 		}
 	}
 }

@@ -109,6 +109,22 @@ func Append(dst []byte, f *Frame) []byte {
 // Encode returns f as a new frame.
 func Encode(f *Frame) []byte { return Append(nil, f) }
 
+// MessageText returns the Text of a room message's body (from
+// Decoder.NextBody) without copying it; ok false if the body is not a
+// well-formed TypeMessage.
+func MessageText(body []byte) (text []byte, ok bool) {
+	if len(body) == 0 || Type(body[0]) != TypeMessage {
+		return nil, false
+	}
+	err := eachField(body[1:], func(num uint64, _ uint64, b []byte) error {
+		if num == fieldText {
+			text = b
+		}
+		return nil
+	})
+	return text, err == nil
+}
+
 // Unmarshal parses a frame body (as returned by Split) into f, which it
 // resets first. Strings are copied out of body.
 func Unmarshal(body []byte, f *Frame) error {

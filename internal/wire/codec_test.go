@@ -244,3 +244,44 @@ func TestTypeStrings(t *testing.T) {
 		t.Fatal("IsRequest disagrees with the protocol table")
 	}
 }
+
+// NextBody hands over whole frames' bodies as Next decodes them, and
+// MessageText finds a room message's text in one without copying it,
+// refusing other types and malformed bodies.
+func TestNextBodyAndMessageText(t *testing.T) {
+	msg := Frame{Type: TypeMessage, From: "alice", Room: "lounge", Text: "hello there", Time: 1, Seq: 2}
+	stream := Append(Append(nil, &msg), &Frame{Type: TypeReply, ID: 3, Text: "ok"})
+	var d Decoder
+	d.Feed(stream[:10])
+	if _, ok, err := d.NextBody(); ok || err != nil {
+		t.Fatalf("a partial frame: ok %v, err %v", ok, err)
+	}
+	d.Feed(stream[10:])
+	body, ok, err := d.NextBody()
+	if !ok || err != nil {
+		t.Fatalf("NextBody: %v %v", ok, err)
+	}
+	if text, isMsg := MessageText(body); !isMsg || string(text) != msg.Text {
+		t.Fatalf("MessageText = %q, %v", text, isMsg)
+	}
+	body, ok, err = d.NextBody()
+	if !ok || err != nil {
+		t.Fatalf("NextBody of the reply: %v %v", ok, err)
+	}
+	if _, isMsg := MessageText(body); isMsg {
+		t.Fatal("a reply taken for a message")
+	}
+	var f Frame
+	if err := Unmarshal(body, &f); err != nil || f.ID != 3 || f.Text != "ok" {
+		t.Fatalf("the reply's body: %+v, %v", f, err)
+	}
+	for _, bad := range [][]byte{nil, {byte(TypeMessage), fieldText<<1 | 1, 10, 'h'}, {byte(TypeMessage), fieldText << 1, 5}} {
+		if text, isMsg := MessageText(bad); isMsg {
+			t.Errorf("MessageText(% x) = %q, want refused", bad, text)
+		}
+	}
+	encoded := Encode(&msg)[HeaderSize:]
+	if n := testing.AllocsPerRun(100, func() { MessageText(encoded) }); n != 0 {
+		t.Errorf("MessageText allocates %v times", n)
+	}
+}
