@@ -116,13 +116,35 @@ func MessageText(body []byte) (text []byte, ok bool) {
 	if len(body) == 0 || Type(body[0]) != TypeMessage {
 		return nil, false
 	}
-	err := eachField(body[1:], func(num uint64, _ uint64, b []byte) error {
+	err := eachField(body[1:], func(num uint64, v uint64, b []byte) error {
 		if num == fieldText {
 			text = b
 		}
-		return nil
+		return validField(num, v, b)
 	})
 	return text, err == nil
+}
+
+// validField checks what eachField cannot: a number's range, a nested
+// row's fields. Unmarshal and MessageText refuse the same bodies.
+func validField(num uint64, v uint64, b []byte) error {
+	switch num {
+	case fieldID, fieldVersion:
+		if v > 1<<32-1 {
+			return ErrMalformed
+		}
+	case fieldCode:
+		if v > 1<<16-1 {
+			return ErrMalformed
+		}
+	case fieldTime:
+		if v > 1<<63-1 {
+			return ErrMalformed
+		}
+	case fieldUser, fieldRoomRow:
+		return eachField(b, func(uint64, uint64, []byte) error { return nil })
+	}
+	return nil
 }
 
 // Unmarshal parses a frame body (as returned by Split) into f, which it
@@ -134,21 +156,15 @@ func Unmarshal(body []byte, f *Frame) error {
 	}
 	f.Type = Type(body[0])
 	return eachField(body[1:], func(num uint64, v uint64, b []byte) error {
+		if err := validField(num, v, b); err != nil {
+			return err
+		}
 		switch num {
 		case fieldID:
-			if v > 1<<32-1 {
-				return ErrMalformed
-			}
 			f.ID = uint32(v)
 		case fieldVersion:
-			if v > 1<<32-1 {
-				return ErrMalformed
-			}
 			f.Version = uint32(v)
 		case fieldCode:
-			if v > 1<<16-1 {
-				return ErrMalformed
-			}
 			f.Code = Code(v)
 		case fieldFrom:
 			f.From = string(b)
@@ -163,9 +179,6 @@ func Unmarshal(body []byte, f *Frame) error {
 		case fieldText:
 			f.Text = string(b)
 		case fieldTime:
-			if v > 1<<63-1 {
-				return ErrMalformed
-			}
 			f.Time = int64(v)
 		case fieldSeq:
 			f.Seq = v

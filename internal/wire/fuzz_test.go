@@ -22,7 +22,29 @@ func FuzzDecoder(f *testing.F) {
 		if shared := fuzzDecode(t, data, c, true); !reflect.DeepEqual(shared, got) {
 			t.Fatalf("FeedShared gave other frames than Feed:\n%+v\n%+v", shared, got)
 		}
+		fuzzMessageText(t, data)
 	})
+}
+
+// fuzzMessageText checks that MessageText, on the bodies NextBody yields,
+// agrees with Unmarshal: a room message's text exactly when Unmarshal
+// decodes one.
+func fuzzMessageText(t *testing.T, data []byte) {
+	var d Decoder
+	d.Feed(data)
+	for {
+		body, ok, err := d.NextBody()
+		if !ok || err != nil {
+			return
+		}
+		text, isMsg := MessageText(body)
+		var f Frame
+		uerr := Unmarshal(body, &f)
+		want := uerr == nil && f.Type == TypeMessage
+		if isMsg != want || (isMsg && string(text) != f.Text) {
+			t.Fatalf("MessageText(% x) = %q, %v; Unmarshal gave %+v, %v", body, text, isMsg, f, uerr)
+		}
+	}
 }
 
 // fuzzDecode decodes data cut in two with Feed or FeedShared (from one read
