@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -202,7 +203,7 @@ func writeReport(b *bytes.Buffer, bench string, goBench []string, results []resu
 			notes = strings.TrimPrefix(fmt.Sprintf("%s; churn %d started, %d done", notes, rep.ChurnStarted, rep.ChurnDone), "; ")
 		}
 		if n := errCount(rep); n > 0 {
-			notes = strings.TrimPrefix(fmt.Sprintf("%s; %d errors", notes, n), "; ")
+			notes = strings.TrimPrefix(fmt.Sprintf("%s; %d errors (%s)", notes, n, errKinds(rep)), "; ")
 		}
 		srv := "-"
 		cpu := fmt.Sprintf("- / %.0f", rep.Loadgen.CPURun)
@@ -422,6 +423,20 @@ func overloadBounded(r *loadgen.Report) bool {
 func loginStormMet(r *loadgen.Report) bool {
 	l := r.LoginStorm
 	return l.ProbeError == "" && l.Pings > 0 && l.Ping.Max <= 10 && r.Failed == 0 && l.Logins == r.Sessions
+}
+
+// errKinds lists a report's errors by kind, the commonest first, for the
+// notes: what went wrong, not only how often.
+func errKinds(r *loadgen.Report) string {
+	kinds := slices.Collect(maps.Keys(r.Errors))
+	slices.SortFunc(kinds, func(a, b string) int {
+		return cmp.Or(cmp.Compare(r.Errors[b], r.Errors[a]), cmp.Compare(a, b))
+	})
+	var parts []string
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%s ×%d", strings.ReplaceAll(k, "|", "/"), r.Errors[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func errCount(r *loadgen.Report) uint64 {
