@@ -1,8 +1,6 @@
 package client
 
 import (
-	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,10 +32,7 @@ func TestCourseParse(t *testing.T) {
 	text65535, text65536 := strings.Repeat("t", 65535), strings.Repeat("t", 65536)
 	wideText65535, wideText65536 := strings.Repeat("é", 65535), strings.Repeat("é", 65536)
 
-	tests := []struct {
-		line string
-		want Command
-	}{
+	tests := []parseCase{
 		{"", Command{}},
 		{"   ", Command{}},
 
@@ -108,12 +103,7 @@ func TestCourseParse(t *testing.T) {
 		{"\x1b[A", invalid},
 		{strings.Repeat("x", 70000), invalid},
 	}
-	for _, tt := range tests {
-		got := courseMode{}.Parse(tt.line)
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Parse(%q) = %+v, want %+v", shortLine(tt.line), shortCommand(got), shortCommand(tt.want))
-		}
-	}
+	checkParse(t, courseMode{}, tests)
 }
 
 // shortCommand keeps a failure message readable when a Command holds a
@@ -134,12 +124,7 @@ func TestCourseShow(t *testing.T) {
 	}
 	users := reply(wire.OK, "3 users connected")
 	users.Users = []wire.User{{Name: "alice", Room: "lounge"}, {Name: "bob"}, {Name: "John"}}
-	tests := []struct {
-		name string
-		f    wire.Frame
-		req  *wire.Frame
-		want []string
-	}{
+	tests := []showCase{
 		{"private message", wire.Frame{Type: wire.TypePrivate, From: "Bob", To: "John", Text: "Hi how are you?"}, nil,
 			[]string{"Bob: Hi how are you?"}},
 		{"room message", wire.Frame{Type: wire.TypeMessage, From: "Bob", Room: "lounge", Text: "hi all"}, nil,
@@ -167,14 +152,7 @@ func TestCourseShow(t *testing.T) {
 		{"server ping", wire.Frame{Type: wire.TypeServerPing}, nil, nil},
 		{"bye", wire.Frame{Type: wire.TypeBye, Code: wire.ByeShutdown, Text: "bye"}, nil, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := courseMode{}.Show(&tt.f, tt.req, now)
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("Show = %q, want %q", got, tt.want)
-			}
-		})
-	}
+	checkShow(t, courseMode{}, now, tests)
 	if got := (courseMode{}).Report(now, "connected to localhost:7777"); got != "! connected to localhost:7777" {
 		t.Errorf("Report = %q", got)
 	}

@@ -1,8 +1,6 @@
 package client
 
 import (
-	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,10 +24,7 @@ func TestNamesParse(t *testing.T) {
 	name20, name21 := strings.Repeat("n", 20), strings.Repeat("n", 21)
 	text65535, text65536 := strings.Repeat("é", 65535), strings.Repeat("é", 65536)
 
-	tests := []struct {
-		line string
-		want Command
-	}{
+	tests := []parseCase{
 		{"", Command{}},
 		{"  ", Command{}},
 
@@ -82,12 +77,7 @@ func TestNamesParse(t *testing.T) {
 		{"create lounge", unknown("create")},
 		{strings.Repeat("x", 100), unknown(strings.Repeat("x", 24) + "...")},
 	}
-	for _, tt := range tests {
-		got := namesMode{}.Parse(tt.line)
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Parse(%q) = %+v, want %+v", shortLine(tt.line), shortCommand(got), shortCommand(tt.want))
-		}
-	}
+	checkParse(t, namesMode{}, tests)
 }
 
 // TestNamesShow checks the rendering of every frame type in names mode:
@@ -102,12 +92,7 @@ func TestNamesShow(t *testing.T) {
 	named.Name = "A"
 	users := reply(wire.OK, "2 users connected")
 	users.Users = []wire.User{{Name: "A"}, {Name: "B", Room: "lounge"}}
-	tests := []struct {
-		name string
-		f    wire.Frame
-		req  *wire.Frame
-		want []string
-	}{
+	tests := []showCase{
 		{"private message", wire.Frame{Type: wire.TypePrivate, From: "B", To: "A", Text: "HELLO", Time: now.UnixMilli()}, nil,
 			[]string{"B SENT HELLO"}},
 		{"room message", wire.Frame{Type: wire.TypeMessage, From: "B", Room: "lounge", Text: "hi all"}, nil,
@@ -142,14 +127,7 @@ func TestNamesShow(t *testing.T) {
 		{"server ping", wire.Frame{Type: wire.TypeServerPing}, nil, nil},
 		{"bye", wire.Frame{Type: wire.TypeBye, Code: wire.ByeShutdown, Text: "bye"}, nil, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := namesMode{}.Show(&tt.f, tt.req, now)
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("Show = %q, want %q", got, tt.want)
-			}
-		})
-	}
+	checkShow(t, namesMode{}, now, tests)
 	if got := (namesMode{}).Report(now, "connected to localhost:7777"); got != "! connected to localhost:7777" {
 		t.Errorf("Report = %q", got)
 	}

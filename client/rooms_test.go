@@ -73,12 +73,7 @@ func TestRoomsShow(t *testing.T) {
 	ms := at.UnixMilli()
 	now := at.Add(time.Hour)
 	req := func(ty wire.Type) *wire.Frame { return &wire.Frame{Type: ty} }
-	tests := []struct {
-		name string
-		f    wire.Frame
-		req  *wire.Frame
-		want []string
-	}{
+	tests := []showCase{
 		{"room message", wire.Frame{Type: wire.TypeMessage, From: "alice", Text: "hello", Time: ms}, nil,
 			[]string{"alice 14:03:07 hello"}},
 		{"private message", wire.Frame{Type: wire.TypePrivate, From: "alice", To: "bob", Text: "psst", Time: ms}, nil,
@@ -105,14 +100,7 @@ func TestRoomsShow(t *testing.T) {
 			Rooms: []wire.Room{{Name: "attic", Members: 1}, {Name: "lounge", Members: 3}}}, req(wire.TypeRooms),
 			[]string{"* 14:03:07 2 rooms", "* 14:03:07 attic has 1 member", "* 14:03:07 lounge has 3 members"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := roomsMode{}.Show(&tt.f, tt.req, now)
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("Show = %q, want %q", got, tt.want)
-			}
-		})
-	}
+	checkShow(t, roomsMode{}, now, tests)
 	if got := (roomsMode{}).Report(at, "usage: login NAME"); got != "! 14:03:07 usage: login NAME" {
 		t.Errorf("Report = %q", got)
 	}
