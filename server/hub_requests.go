@@ -341,11 +341,7 @@ func partingWords(text string) string {
 		return ""
 	}
 	if len(text) > maxPartingWords {
-		cut := maxPartingWords
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut] + "…"
+		text = cutAtRune(text, maxPartingWords) + "…"
 	}
 	return text
 }

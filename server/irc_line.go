@@ -183,7 +183,7 @@ func appendIRC(dst []byte, prefix, command string, params ...string) []byte {
 		dst = appendIRCSafe(dst, p)
 	}
 	if body := ircMaxLine - 2; len(dst)-start > body {
-		dst = dst[:start+len(cutAtRune(string(dst[start:start+body+1]), body))]
+		dst = dst[:start+len(cutAtRune(dst[start:], body))]
 	}
 	return append(dst, '\r', '\n')
 }
@@ -192,18 +192,6 @@ func appendIRC(dst []byte, prefix, command string, params ...string) []byte {
 // short (nicks, channels, counts); only an echo of a peer's bad input can
 // be longer.
 const ircMaxEchoParam = 64
-
-// cutAtRune returns s cut to at most n bytes, never inside a UTF-8
-// character.
-func cutAtRune(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
 
 // appendIRCSafe appends s with NUL, CR and LF turned into spaces.
 func appendIRCSafe(dst []byte, s string) []byte {
@@ -229,10 +217,7 @@ func splitIRCText(text string, limit int) []string {
 			continue
 		}
 		for len(para) > limit {
-			cut := limit
-			for cut > 0 && !utf8.RuneStart(para[cut]) {
-				cut--
-			}
+			cut := len(cutAtRune(para, limit))
 			if sp := strings.LastIndexByte(para[:cut], ' '); sp > limit/2 {
 				cut = sp + 1
 			}

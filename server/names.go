@@ -42,11 +42,19 @@ func ValidName(s string) error {
 func quoteName(s string) string {
 	const max = 2 * wire.MaxNameRunes
 	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return fmt.Sprintf("%q…", s[:cut])
+		return fmt.Sprintf("%q…", cutAtRune(s, max))
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// cutAtRune returns s cut to at most n bytes, never inside a UTF-8
+// character.
+func cutAtRune[T ~string | ~[]byte](s T, n int) T {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
