@@ -394,18 +394,17 @@ func (s *Server) flushQueued() {
 // flushParallel is flushConn for many connections at once: the helpers
 // write, then the loop deals with each outcome in order.
 func (s *Server) flushParallel(batch []*conn) {
-	live := s.flushing[:0]
+	jobs := s.flushing[:0]
 	for _, c := range batch {
 		if c.queued {
 			c.queued = false
 			if !c.dead {
-				live = append(live, c)
+				jobs = append(jobs, flushJob{c: c})
 			}
 		}
 	}
-	jobs := s.writers.flush(live)
-	clear(live)
-	s.flushing = live[:0]
+	s.writers.flush(jobs)
+	s.flushing = jobs[:0]
 	for i := range jobs {
 		c, err := jobs[i].c, jobs[i].err
 		jobs[i] = flushJob{}

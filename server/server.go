@@ -216,7 +216,7 @@ type Server struct {
 	dirty        []*conn // connections with output queued this pass (flushPass)
 	dirtySpare   []*conn
 	writers      *writePool // write helpers (writers.go); nil: the loop writes alone
-	flushing     []*conn    // flushParallel's scratch
+	flushing     []flushJob // flushParallel's scratch
 	freeOut      []*outBuf  // idle output buffers (afterWrite, apply)
 	freeBytes    int        // their total capacity
 	stopSignals  func()

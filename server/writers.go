@@ -27,7 +27,6 @@ const parallelWriteMin = 32
 type writePool struct {
 	jobs []chan []flushJob
 	wg   sync.WaitGroup
-	jobv []flushJob // the pass's jobs, reused
 }
 
 // flushJob is one connection to flush and, afterwards, how it went.
@@ -64,15 +63,10 @@ func flushShare(share []flushJob) {
 	}
 }
 
-// flush writes the output of every connection in conns, in parallel, and
-// returns the jobs with each one's error. The loop must not use any of the
-// connections until it returns.
-func (p *writePool) flush(conns []*conn) []flushJob {
-	jobs := p.jobv[:0]
-	for _, c := range conns {
-		jobs = append(jobs, flushJob{c: c})
-	}
-	p.jobv = jobs
+// flush writes the output of every job's connection, in parallel, and
+// sets each job's error. The loop must not use any of the connections
+// until it returns.
+func (p *writePool) flush(jobs []flushJob) {
 	parts := len(p.jobs) + 1
 	size := (len(jobs) + parts - 1) / parts
 	rest := jobs
@@ -86,7 +80,6 @@ func (p *writePool) flush(conns []*conn) []flushJob {
 	}
 	flushShare(rest)
 	p.wg.Wait()
-	return jobs
 }
 
 // stop ends the helpers.
