@@ -23,19 +23,40 @@ type procSample struct {
 	CPU   time.Duration // utime + stime since the process started
 	RSSKB uint64        // VmRSS
 	HWMKB uint64        // VmHWM: the peak RSS so far
+	// reaped is the CPU of the process's children that ended (cutime,
+	// cstime), which readProcTree counts.
+	reaped time.Duration
 }
 
 // readProc samples process pid from the proc file system mounted at root
 // ("/proc" outside tests).
 func readProc(root string, pid int) (procSample, error) {
 	dir := filepath.Join(root, strconv.Itoa(pid))
-	s := procSample{At: time.Now()}
 	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
-		return s, fmt.Errorf("read process stats: %w", err)
+		return procSample{At: time.Now()}, fmt.Errorf("read process stats: %w", err)
 	}
-	if s.CPU, err = parseStatCPU(stat); err != nil {
+	f, ok := statFields(stat)
+	if !ok {
+		return procSample{At: time.Now()}, fmt.Errorf("%s: no command name in stat", filepath.Join(dir, "stat"))
+	}
+	return sampleProc(dir, f)
+}
+
+// sampleProc samples the process whose /proc directory is dir and whose
+// stat fields (statFields) are f.
+func sampleProc(dir string, f []string) (procSample, error) {
+	s := procSample{At: time.Now()}
+	var err error
+	if s.CPU, err = fieldsCPU(f); err != nil {
 		return s, fmt.Errorf("%s: %w", filepath.Join(dir, "stat"), err)
+	}
+	if len(f) > 14 {
+		cu, err1 := strconv.ParseUint(f[13], 10, 64)
+		cs, err2 := strconv.ParseUint(f[14], 10, 64)
+		if err1 == nil && err2 == nil {
+			s.reaped = time.Duration(cu+cs) * time.Second / clockTicks
+		}
 	}
 	status, err := os.ReadFile(filepath.Join(dir, "status"))
 	if err != nil {
@@ -55,38 +76,27 @@ func readProcTree(root string, pid int) (procSample, error) {
 	if err != nil {
 		return s, err
 	}
-	stat, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return s, err
-	}
-	if f, ok := statFields(stat); ok && len(f) > 14 {
-		cu, err1 := strconv.ParseUint(f[13], 10, 64)
-		cs, err2 := strconv.ParseUint(f[14], 10, 64)
-		if err1 == nil && err2 == nil {
-			s.CPU += time.Duration(cu+cs) * time.Second / clockTicks
-		}
-	}
+	s.CPU += s.reaped
 	ents, err := os.ReadDir(root)
 	if err != nil {
 		return s, nil
 	}
 	parent := strconv.Itoa(pid)
 	for _, e := range ents {
-		kid, err := strconv.Atoi(e.Name())
-		if err != nil || kid == pid {
+		if _, err := strconv.Atoi(e.Name()); err != nil || e.Name() == parent {
 			continue
 		}
-		stat, err := os.ReadFile(filepath.Join(root, e.Name(), "stat"))
+		dir := filepath.Join(root, e.Name())
+		stat, err := os.ReadFile(filepath.Join(dir, "stat"))
 		if err != nil {
 			continue
 		}
-		if f, ok := statFields(stat); !ok || len(f) < 2 || f[1] != parent {
-			continue
-		}
-		if c, err := readProc(root, kid); err == nil {
-			s.CPU += c.CPU
-			s.RSSKB += c.RSSKB
-			s.HWMKB += c.HWMKB
+		if f, ok := statFields(stat); ok && len(f) > 1 && f[1] == parent {
+			if c, err := sampleProc(dir, f); err == nil {
+				s.CPU += c.CPU
+				s.RSSKB += c.RSSKB
+				s.HWMKB += c.HWMKB
+			}
 		}
 	}
 	return s, nil
@@ -110,8 +120,12 @@ func parseStatCPU(stat []byte) (time.Duration, error) {
 	if !ok {
 		return 0, errors.New("no command name in stat")
 	}
-	// Fields after the name start with field 3 (state); utime is field 14
-	// and stime field 15.
+	return fieldsCPU(f)
+}
+
+// fieldsCPU returns utime + stime from the fields after the command name,
+// which start with field 3 (state): utime is field 14 and stime field 15.
+func fieldsCPU(f []string) (time.Duration, error) {
 	if len(f) < 13 {
 		return 0, fmt.Errorf("stat has %d fields after the name, want at least 13", len(f))
 	}
