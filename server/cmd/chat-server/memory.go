@@ -63,7 +63,7 @@ func tightenHeap(hashing func() bool) (stop func()) {
 	g.arm()
 	done := make(chan struct{})
 	tick := time.NewTicker(trimCheck)
-	t := newIdleTrimmer(g.allocated, hashing, debug.FreeOSMemory)
+	t := newIdleTrimmer(allocatedBytes, hashing, debug.FreeOSMemory)
 	go func() {
 		defer tick.Stop()
 		t.run(tick.C, done)
@@ -132,8 +132,8 @@ func (t *idleTrimmer) check() {
 	t.prev = now
 }
 
-// allocated returns the bytes allocated since the program started.
-func (g *heapGovernor) allocated() uint64 {
+// allocatedBytes returns the bytes allocated since the program started.
+func allocatedBytes() uint64 {
 	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
