@@ -1,18 +1,10 @@
 package loadgen
 
-import (
-	"time"
+import "time"
 
-	"chat/internal/wire"
-)
-
-// deliver handles a room message that arrived at s.
-func (w *worker) deliver(s *session, f *wire.Frame, now time.Time) {
-	deliverText(w, s, f.Text, now)
-}
-
-// deliverText handles a room message's text, a string or the bytes read.
-func deliverText[T ~string | ~[]byte](w *worker, s *session, text T, now time.Time) {
+// deliver handles a room message that arrived at s, from its text in the
+// bytes read (wire.MessageText).
+func (w *worker) deliver(s *session, text []byte, now time.Time) {
 	st, ok := parseStamp(text)
 	if !ok {
 		w.errs.add("message without a loadgen stamp")

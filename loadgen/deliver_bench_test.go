@@ -39,7 +39,7 @@ func BenchmarkReceive(b *testing.B) {
 			if !isMsg {
 				b.Fatal("not a message")
 			}
-			deliverText(w, s, text, now)
+			w.deliver(s, text, now)
 		}
 	}
 }

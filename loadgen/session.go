@@ -125,7 +125,7 @@ func (s *session) next() (*wire.Frame, time.Time, error) {
 		body, ok, err := s.dec.NextBody()
 		if ok {
 			if text, isMsg := wire.MessageText(body); isMsg {
-				deliverText(s.w, s, text, s.readAt)
+				s.w.deliver(s, text, s.readAt)
 				continue
 			}
 			err = wire.Unmarshal(body, &s.in)
@@ -183,12 +183,11 @@ func (s *session) call(f *wire.Frame) (*wire.Frame, error) {
 	}
 }
 
-// handle deals with a frame nobody waits for: a delivery, the server's
-// ping, the reply to a Say, a notice, a Bye.
+// handle deals with a frame nobody waits for: the server's ping, the reply
+// to a Say, a notice, a Bye. (Deliveries never get here: next hands them
+// to deliver.)
 func (s *session) handle(f *wire.Frame, now time.Time) error {
 	switch f.Type {
-	case wire.TypeMessage:
-		s.w.deliver(s, f, now)
 	case wire.TypeServerPing:
 		// An unanswered ping gets an idle session declared lost.
 		if err := s.write(&wire.Frame{Type: wire.TypePong}); err != nil {
