@@ -184,8 +184,8 @@ func writeReport(b *bytes.Buffer, bench string, goBench []string, results []resu
 	fmt.Fprint(b, "RSS: after the ramp / holding the sessions / peak. CPU: during the run (server / loadgen).\n")
 	fmt.Fprint(b, "What holding the sessions costs is the RSS near the end of the run, before any session closes\n")
 	fmt.Fprint(b, "(the server returns the ramp's garbage once it idles, within about two seconds); the RSS after\n")
-	fmt.Fprint(b, "the ramp still holds that garbage, and the peak also counts the server's start-up (the verifier\n")
-	fmt.Fprint(b, "hashes a dummy password with argon2 once, about 35 MB for a moment).\n\n")
+	fmt.Fprint(b, "the ramp still holds that garbage. The server's figures include its child processes, the\n")
+	fmt.Fprint(b, "password workers (argon2id takes 19 MiB for each check they do).\n\n")
 	fmt.Fprintf(b, "| run | poller | sessions up | offered deliv/s | deliv/s | p50 ms | p99 ms | p99.9 ms | max ms | lost/dup/reord | server RSS MB | CPU %% srv/lg | notes |\n")
 	fmt.Fprintf(b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
@@ -289,8 +289,7 @@ func writeTargets(b *bytes.Buffer, results []result) {
 	}
 
 	// idle: what holding the sessions costs is the RSS near the end of the
-	// run; after the ramp it still holds the ramp's garbage, and the peak
-	// also counts the start-up (the verifier's dummy hash).
+	// run; after the ramp it still holds the ramp's garbage.
 	for _, run := range []struct {
 		name string
 		n    int
