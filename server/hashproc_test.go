@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"chat/harness"
+
+	"golang.org/x/sys/unix"
 )
 
 // request encodes one hash worker request.
@@ -115,6 +117,9 @@ func TestVerifierHashWorkers(t *testing.T) {
 	for pid, nice := range kids {
 		if nice != workerNice {
 			t.Errorf("child %d runs at nice %d, want %d", pid, nice, workerNice)
+		}
+		if attr, err := unix.SchedGetAttr(pid, 0); err != nil || attr.Policy != unix.SCHED_IDLE {
+			t.Errorf("child %d scheduling policy: %+v %v, want SCHED_IDLE", pid, attr, err)
 		}
 		// A child that dies is replaced, and the check still answered.
 		syscall.Kill(pid, syscall.SIGKILL)

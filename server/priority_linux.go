@@ -22,9 +22,17 @@ func lowerPriority() error {
 }
 
 // startNiced starts cmd from a thread at the lowest priority: a new process
-// takes the priority of the thread that forked it, and every thread it
-// creates takes its creator's, so the whole child runs at nice 19 (setting
-// it afterwards from outside would reach only the child's first thread).
+// takes the scheduling policy and priority of the thread that forked it, and
+// every thread it creates takes its creator's, so the whole child runs at
+// that priority (setting it afterwards from outside would reach only the
+// child's first thread).
+//
+// The child runs under SCHED_IDLE, at nice 19 where that policy is refused.
+// Nice 19 only weighs the child lightly: a loop thread that wakes while a
+// check runs can still wait for the child's time slice to end (pings of
+// 10-16 ms were seen during login storms). The kernel preempts a
+// SCHED_IDLE task as soon as any other task wants its CPU. The child is a
+// process of its own, so no garbage collection of the server waits for it.
 func startNiced(cmd *exec.Cmd) error {
 	errc := make(chan error, 1)
 	go func() {
@@ -32,6 +40,7 @@ func startNiced(cmd *exec.Cmd) error {
 		// priority with it.
 		runtime.LockOSThread()
 		unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), workerNice)
+		unix.SchedSetAttr(0, &unix.SchedAttr{Policy: unix.SCHED_IDLE, Nice: workerNice}, 0)
 		errc <- cmd.Start()
 	}()
 	return <-errc
