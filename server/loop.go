@@ -350,6 +350,7 @@ func (s *Server) enqueue(c *conn, enc []byte) bool {
 		s.freeOut = s.freeOut[:len(s.freeOut)-1]
 		s.freeBytes -= cap(c.out.b)
 	}
+	s.queued += uint64(len(enc))
 	if err := c.queue(enc, s.cfg.MaxOutput); err != nil {
 		if err == errSlow {
 			s.cfg.Logf("session %d: %v: closing it", c.sid, err)
@@ -369,6 +370,9 @@ func (s *Server) enqueue(c *conn, enc []byte) bool {
 // does not take (EAGAIN). Failed writes kill connections, whose
 // disconnection may queue more, hence the loop.
 func (s *Server) flushPass(now time.Time) {
+	if len(s.dirty) > 0 {
+		s.queuedOut.Store(s.queued)
+	}
 	for len(s.dirty) > 0 {
 		s.flushQueued()
 		s.reap(now)

@@ -186,6 +186,11 @@ type Server struct {
 	// hashing is ver.Hashing, kept apart because ver is cleared when Run
 	// ends while Hashing may be called from any goroutine.
 	hashing func() bool
+	// queued counts the bytes of hub output (messages, notices) queued to
+	// sessions; the loop publishes it in queuedOut once per pass with
+	// output, for OutputBytes.
+	queued    uint64
+	queuedOut atomic.Uint64
 
 	lfd          int // listening socket, -1 once closed
 	ilfd         int // IRC listening socket, -1 if none or closed
@@ -322,6 +327,12 @@ func New(cfg Config) (_ *Server, err error) {
 // Hashing reports whether a password is being checked (argon2id, 19 MiB
 // of memory each) at the moment. It is safe from any goroutine.
 func (s *Server) Hashing() bool { return s.hashing() }
+
+// OutputBytes returns how many bytes of messages and notices the server has
+// queued to its sessions since it started, as of the last pass of its loop
+// that had any. Safe from any goroutine; the memory trimmer uses it to tell
+// a server that is relaying from one that idles.
+func (s *Server) OutputBytes() uint64 { return s.queuedOut.Load() }
 
 // Addr returns the address the server listens on, as HOST:PORT.
 func (s *Server) Addr() string { return s.addr }

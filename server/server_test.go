@@ -592,3 +592,26 @@ func TestServerMaxPerAddr(t *testing.T) {
 		return f.Type == wire.TypeReply && f.Code == wire.OK
 	})
 }
+
+// OutputBytes counts the messages and notices queued to sessions, which is
+// how the memory trimmer tells a relaying server from an idle one.
+func TestServerOutputBytes(t *testing.T) {
+	s := start(t, Config{})
+	a, b := dial(t, s.Addr()), dial(t, s.Addr())
+	a.login("alice", "wonderland")
+	b.login("bob", "builder")
+	a.call(&wire.Frame{Type: wire.TypeCreate, Room: "lounge"})
+	a.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	b.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	a.expect(wire.TypeNotice, wire.NoticeEntered, "bob entered lounge")
+	before := s.OutputBytes()
+	if before == 0 {
+		t.Fatal("OutputBytes is 0 after replies and a notice")
+	}
+	text := strings.Repeat("x", 1000)
+	b.call(&wire.Frame{Type: wire.TypeSay, Text: text})
+	if m := a.must(); m.Text != text {
+		t.Fatalf("message: %+v", m)
+	}
+	waitFor(t, "the message counted", func() bool { return s.OutputBytes() >= before+uint64(len(text)) })
+}

@@ -48,7 +48,7 @@ const (
 // done (server.releaseHashMemory), and the limit is back.
 //
 // A GOMEMLIMIT set by the operator is left alone. stop ends it (for tests).
-func tightenHeap(hashing func() bool) (stop func()) {
+func tightenHeap(hashing func() bool, output func() uint64) (stop func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
@@ -63,7 +63,7 @@ func tightenHeap(hashing func() bool) (stop func()) {
 	g.arm()
 	done := make(chan struct{})
 	tick := time.NewTicker(trimCheck)
-	t := newIdleTrimmer(allocatedBytes, hashing, debug.FreeOSMemory)
+	t := newIdleTrimmer(allocatedBytes, output, hashing, debug.FreeOSMemory)
 	go func() {
 		defer tick.Stop()
 		t.run(tick.C, done)
@@ -81,32 +81,45 @@ func tightenHeap(hashing func() bool) (stop func()) {
 // burst left stays in RSS for as long as the server idles (19,000 idle
 // sessions showed anywhere from 28 to 48 MB, depending on when the last
 // collection of the ramp happened). So every trimCheck, if the last one
-// allocated less than idleAllocs and at least trimAfter were allocated
-// since the last trim, the server collects once and returns the free pages.
+// allocated less than idleAllocs and the server queued less than
+// idleOutput of messages to its sessions, and at least trimAfter were
+// allocated since the last trim, the server collects once and returns the
+// free pages.
+//
+// Allocation alone does not tell an idle server: relaying messages
+// allocates almost nothing, so the trim came in the first second of the
+// load that followed a ramp (50,000 deliveries a second), and its forced
+// collection and the pages faulted back in afterwards made that second's
+// deliveries up to 75 ms late. The output a second of pings and pongs
+// queues is far below idleOutput (pings are not hub output).
 const (
 	trimCheck  = time.Second
 	idleAllocs = 1 << 20
+	idleOutput = 64 << 10
 	trimAfter  = 16 << 20
 )
 
-// shouldTrim decides, from the bytes allocated in the last check and since
-// the last trim, whether a burst has ended and left garbage to return.
-func shouldTrim(lastCheck, sinceTrim uint64) bool {
-	return lastCheck < idleAllocs && sinceTrim >= trimAfter
+// shouldTrim decides, from the bytes allocated and the bytes of output
+// queued in the last check and the bytes allocated since the last trim,
+// whether a burst has ended and left garbage to return.
+func shouldTrim(lastAllocs, lastOutput, sinceTrim uint64) bool {
+	return lastAllocs < idleAllocs && lastOutput < idleOutput && sinceTrim >= trimAfter
 }
 
 // idleTrimmer does the idle check; its parts are swapped in tests.
 type idleTrimmer struct {
 	allocs func() uint64 // bytes allocated since the program started
+	output func() uint64 // bytes of messages queued to sessions since then
 	busy   func() bool   // passwords are being hashed: leave memory alone
 	trim   func()        // collect and return the free pages
 
 	prev, trimmed uint64 // allocs at the last check and at the last trim
+	prevOut       uint64 // output at the last check
 }
 
-func newIdleTrimmer(allocs func() uint64, busy func() bool, trim func()) *idleTrimmer {
+func newIdleTrimmer(allocs, output func() uint64, busy func() bool, trim func()) *idleTrimmer {
 	n := allocs()
-	return &idleTrimmer{allocs: allocs, busy: busy, trim: trim, prev: n, trimmed: n}
+	return &idleTrimmer{allocs: allocs, output: output, busy: busy, trim: trim, prev: n, trimmed: n, prevOut: output()}
 }
 
 // run checks at every tick until done is closed.
@@ -123,13 +136,13 @@ func (t *idleTrimmer) run(tick <-chan time.Time, done <-chan struct{}) {
 
 // check trims if a burst has just ended.
 func (t *idleTrimmer) check() {
-	now := t.allocs()
-	if shouldTrim(now-t.prev, now-t.trimmed) && !t.busy() {
+	now, out := t.allocs(), t.output()
+	if shouldTrim(now-t.prev, out-t.prevOut, now-t.trimmed) && !t.busy() {
 		t.trim()
 		now = t.allocs()
 		t.trimmed = now
 	}
-	t.prev = now
+	t.prev, t.prevOut = now, out
 }
 
 // allocatedBytes returns the bytes allocated since the program started.

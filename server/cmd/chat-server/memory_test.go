@@ -15,7 +15,7 @@ import (
 func TestTightenHeap(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	var hashing atomic.Bool
-	stop := tightenHeap(hashing.Load)
+	stop := tightenHeap(hashing.Load, func() uint64 { return 0 })
 	defer debug.SetMemoryLimit(math.MaxInt64)
 	defer stop()
 	read := func(name string) int64 {
@@ -85,50 +85,56 @@ func TestLimitFor(t *testing.T) {
 
 func TestShouldTrim(t *testing.T) {
 	for _, c := range []struct {
-		lastCheck, sinceTrim uint64
-		want                 bool
+		allocs, output, sinceTrim uint64
+		want                      bool
 	}{
-		{0, 0, false},                    // idle, nothing to return
-		{0, trimAfter, true},             // a burst ended
-		{idleAllocs - 1, 64 << 20, true}, // pings and the like: still idle
-		{idleAllocs, 64 << 20, false},    // still busy: the collector paces itself
-		{100 << 20, 200 << 20, false},    // busy
-		{0, trimAfter - 1, false},        // too little garbage to bother
+		{0, 0, 0, false},        // idle, nothing to return
+		{0, 0, trimAfter, true}, // a burst ended
+		{idleAllocs - 1, idleOutput - 1, 64 << 20, true}, // pings and the like: still idle
+		{idleAllocs, 0, 64 << 20, false},                 // still busy: the collector paces itself
+		{0, idleOutput, 64 << 20, false},                 // relaying messages, which allocates little
+		{100 << 20, 0, 200 << 20, false},                 // busy
+		{0, 0, trimAfter - 1, false},                     // too little garbage to bother
 	} {
-		if got := shouldTrim(c.lastCheck, c.sinceTrim); got != c.want {
-			t.Errorf("shouldTrim(%d, %d) = %v, want %v", c.lastCheck, c.sinceTrim, got, c.want)
+		if got := shouldTrim(c.allocs, c.output, c.sinceTrim); got != c.want {
+			t.Errorf("shouldTrim(%d, %d, %d) = %v, want %v", c.allocs, c.output, c.sinceTrim, got, c.want)
 		}
 	}
 }
 
 // The trimmer collects once when a burst of allocation has ended, not while
-// the server is busy, not again while it idles, and not while passwords are
-// hashed.
+// the server is busy allocating or relaying, not again while it idles, and
+// not while passwords are hashed.
 func TestIdleTrimmer(t *testing.T) {
-	var allocated uint64
+	var allocated, output uint64
 	var hashing bool
 	trims := 0
-	tr := newIdleTrimmer(func() uint64 { return allocated }, func() bool { return hashing }, func() { trims++ })
+	tr := newIdleTrimmer(func() uint64 { return allocated }, func() uint64 { return output }, func() bool { return hashing }, func() { trims++ })
 	for i, step := range []struct {
-		alloc   uint64
-		hashing bool
-		trims   int
+		alloc, out uint64
+		hashing    bool
+		trims      int
 	}{
-		{0, false, 0},        // idle from the start: nothing to return
-		{64 << 20, false, 0}, // a burst: busy
-		{0, false, 1},        // it ended: trim
-		{1000, false, 1},     // still idle: once is enough
-		{64 << 20, true, 1},  // hashing
-		{0, true, 1},         // idle, but the checks keep their memory
-		{0, false, 2},        // the checks are done: trim
-		{2 << 20, false, 2},  // a little more than idle, but no burst
-		{0, false, 2},
+		{0, 0, false, 0},        // idle from the start: nothing to return
+		{64 << 20, 0, false, 0}, // a burst: busy
+		{0, 0, false, 1},        // it ended: trim
+		{1000, 0, false, 1},     // still idle: once is enough
+		{64 << 20, 0, true, 1},  // hashing
+		{0, 0, true, 1},         // idle, but the checks keep their memory
+		{0, 0, false, 2},        // the checks are done: trim
+		{2 << 20, 0, false, 2},  // a little more than idle, but no burst
+		{0, 0, false, 2},
+		{64 << 20, 0, false, 2}, // a ramp ...
+		{0, 5 << 20, false, 2},  // ... then messages, relayed without allocating
+		{0, 5 << 20, false, 2},
+		{0, 100, false, 3}, // the load stopped: trim
 	} {
 		allocated += step.alloc
+		output += step.out
 		hashing = step.hashing
 		tr.check()
 		if trims != step.trims {
-			t.Fatalf("step %d (%d bytes allocated, hashing %v): %d trims, want %d", i, step.alloc, step.hashing, trims, step.trims)
+			t.Fatalf("step %d (%d bytes allocated, %d queued, hashing %v): %d trims, want %d", i, step.alloc, step.out, step.hashing, trims, step.trims)
 		}
 	}
 }

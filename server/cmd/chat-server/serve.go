@@ -187,7 +187,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	heapLimit.Do(func() { tightenHeap(srv.Hashing) })
+	heapLimit.Do(func() { tightenHeap(srv.Hashing, srv.OutputBytes) })
 	if a := srv.IRCAddr(); a != "" {
 		// Before the ready line, so whoever waits for that has both.
 		fmt.Fprintf(stdout, "chat-server: IRC listening on %s\n", a)
