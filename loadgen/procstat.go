@@ -172,3 +172,39 @@ func cpuPercent(a, b procSample) float64 {
 	}
 	return 100 * float64(b.CPU-a.CPU) / float64(wall)
 }
+
+// ProcessCPU is one process's name and the CPU it has used.
+type ProcessCPU struct {
+	Name string
+	CPU  time.Duration // utime + stime since the process started
+}
+
+// AllProcessCPU returns every process in the proc file system at root
+// ("/proc" outside tests), kernel threads included, by pid: what a
+// benchmark compares before and after a run to see who else took the
+// machine's CPU meanwhile.
+func AllProcessCPU(root string) map[int]ProcessCPU {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return nil
+	}
+	all := make(map[int]ProcessCPU, len(ents))
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(root, e.Name(), "stat"))
+		if err != nil {
+			continue // it ended meanwhile
+		}
+		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		if cpu, err := parseStatCPU(stat); err == nil {
+			all[pid] = ProcessCPU{Name: string(stat[open+1 : end]), CPU: cpu}
+		}
+	}
+	return all
+}

@@ -135,3 +135,32 @@ func TestCPUPercent(t *testing.T) {
 		t.Fatalf("no time passed: %v%%", p)
 	}
 }
+
+// AllProcessCPU lists every process with its name, kernel threads and
+// names with spaces and parentheses included, and skips what is not a
+// process.
+func TestAllProcessCPU(t *testing.T) {
+	root := t.TempDir()
+	for pid, stat := range map[string]string{
+		"107":  "107 (kdamond.0) S 2 0 0 0 -1 0 0 0 0 0 30 120 0 0 20 0 1 0 1 0 0\n",
+		"4242": "4242 (a (b) c) S 1 4242 4242 0 -1 0 0 0 0 0 250 75 0 0 20 0 3 0 1 1 1\n",
+		"self": "1 (not a pid) S 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 1 1 1\n",
+		"9":    "9 no name\n",
+	} {
+		if err := os.Mkdir(filepath.Join(root, pid), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(root, pid, "stat"), []byte(stat), 0o644)
+	}
+	got := AllProcessCPU(root)
+	want := map[int]ProcessCPU{
+		107:  {Name: "kdamond.0", CPU: 1500 * time.Millisecond},
+		4242: {Name: "a (b) c", CPU: 3250 * time.Millisecond},
+	}
+	if len(got) != len(want) || got[107] != want[107] || got[4242] != want[4242] {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if self := AllProcessCPU("/proc")[os.Getpid()]; self.Name == "" {
+		t.Fatal("this process is not in /proc's list")
+	}
+}
