@@ -80,30 +80,34 @@ func tightenHeap(hashing func() bool, output func() uint64) (stop func()) {
 // flood) stops, nothing allocates, no collection comes, and the garbage the
 // burst left stays in RSS for as long as the server idles (19,000 idle
 // sessions showed anywhere from 28 to 48 MB, depending on when the last
-// collection of the ramp happened). So every trimCheck, if the last one
-// allocated less than idleAllocs and the server queued less than
-// idleOutput of messages to its sessions, and at least trimAfter were
-// allocated since the last trim, the server collects once and returns the
-// free pages.
+// collection of the ramp happened). So the server checks every trimCheck:
+// a check is quiet if the server allocated less than idleAllocs since the
+// last one and queued less than idleOutput of messages to its sessions;
+// after trimQuiet quiet checks in a row, if at least trimAfter were
+// allocated since the last trim, it collects once and returns the free
+// pages.
 //
 // Allocation alone does not tell an idle server: relaying messages
 // allocates almost nothing, so the trim came in the first second of the
 // load that followed a ramp (50,000 deliveries a second), and its forced
 // collection and the pages faulted back in afterwards made that second's
-// deliveries up to 75 ms late. The output a second of pings and pongs
-// queues is far below idleOutput (pings are not hub output).
+// deliveries up to 75 ms late. Output alone was not enough either: a load
+// that began late in a check's second left it quiet, and the trim stalled
+// the first deliveries for up to 150 ms; a server idle for two checks in a
+// row is idle. The output a second of pings and pongs queues is far below
+// idleOutput (pings are not hub output).
 const (
 	trimCheck  = time.Second
+	trimQuiet  = 2
 	idleAllocs = 1 << 20
 	idleOutput = 64 << 10
 	trimAfter  = 16 << 20
 )
 
-// shouldTrim decides, from the bytes allocated and the bytes of output
-// queued in the last check and the bytes allocated since the last trim,
-// whether a burst has ended and left garbage to return.
-func shouldTrim(lastAllocs, lastOutput, sinceTrim uint64) bool {
-	return lastAllocs < idleAllocs && lastOutput < idleOutput && sinceTrim >= trimAfter
+// quietCheck tells, from the bytes allocated and the bytes of output
+// queued since the last check, whether the server was idle meanwhile.
+func quietCheck(allocs, output uint64) bool {
+	return allocs < idleAllocs && output < idleOutput
 }
 
 // idleTrimmer does the idle check; its parts are swapped in tests.
@@ -115,6 +119,7 @@ type idleTrimmer struct {
 
 	prev, trimmed uint64 // allocs at the last check and at the last trim
 	prevOut       uint64 // output at the last check
+	quiet         int    // quiet checks in a row
 }
 
 func newIdleTrimmer(allocs, output func() uint64, busy func() bool, trim func()) *idleTrimmer {
@@ -137,7 +142,12 @@ func (t *idleTrimmer) run(tick <-chan time.Time, done <-chan struct{}) {
 // check trims if a burst has just ended.
 func (t *idleTrimmer) check() {
 	now, out := t.allocs(), t.output()
-	if shouldTrim(now-t.prev, out-t.prevOut, now-t.trimmed) && !t.busy() {
+	if quietCheck(now-t.prev, out-t.prevOut) {
+		t.quiet++
+	} else {
+		t.quiet = 0
+	}
+	if t.quiet >= trimQuiet && now-t.trimmed >= trimAfter && !t.busy() {
 		t.trim()
 		now = t.allocs()
 		t.trimmed = now

@@ -83,21 +83,19 @@ func TestLimitFor(t *testing.T) {
 	}
 }
 
-func TestShouldTrim(t *testing.T) {
+func TestQuietCheck(t *testing.T) {
 	for _, c := range []struct {
-		allocs, output, sinceTrim uint64
-		want                      bool
+		allocs, output uint64
+		want           bool
 	}{
-		{0, 0, 0, false},        // idle, nothing to return
-		{0, 0, trimAfter, true}, // a burst ended
-		{idleAllocs - 1, idleOutput - 1, 64 << 20, true}, // pings and the like: still idle
-		{idleAllocs, 0, 64 << 20, false},                 // still busy: the collector paces itself
-		{0, idleOutput, 64 << 20, false},                 // relaying messages, which allocates little
-		{100 << 20, 0, 200 << 20, false},                 // busy
-		{0, 0, trimAfter - 1, false},                     // too little garbage to bother
+		{0, 0, true},
+		{idleAllocs - 1, idleOutput - 1, true}, // pings and the like: still idle
+		{idleAllocs, 0, false},                 // allocating: the collector paces itself
+		{0, idleOutput, false},                 // relaying messages, which allocates little
+		{100 << 20, 0, false},
 	} {
-		if got := shouldTrim(c.allocs, c.output, c.sinceTrim); got != c.want {
-			t.Errorf("shouldTrim(%d, %d, %d) = %v, want %v", c.allocs, c.output, c.sinceTrim, got, c.want)
+		if got := quietCheck(c.allocs, c.output); got != c.want {
+			t.Errorf("quietCheck(%d, %d) = %v, want %v", c.allocs, c.output, got, c.want)
 		}
 	}
 }
@@ -117,17 +115,23 @@ func TestIdleTrimmer(t *testing.T) {
 	}{
 		{0, 0, false, 0},        // idle from the start: nothing to return
 		{64 << 20, 0, false, 0}, // a burst: busy
-		{0, 0, false, 1},        // it ended: trim
+		{0, 0, false, 0},        // it ended, one quiet check
+		{0, 0, false, 1},        // two: trim
 		{1000, 0, false, 1},     // still idle: once is enough
-		{64 << 20, 0, true, 1},  // hashing
-		{0, 0, true, 1},         // idle, but the checks keep their memory
-		{0, 0, false, 2},        // the checks are done: trim
-		{2 << 20, 0, false, 2},  // a little more than idle, but no burst
+		{0, 0, false, 1},
+		{64 << 20, 0, true, 1}, // hashing
+		{0, 0, true, 1},        // idle, but the checks keep their memory
+		{0, 0, true, 1},
+		{0, 0, false, 2},       // the checks are done: trim
+		{2 << 20, 0, false, 2}, // a little more than idle, but no burst
+		{0, 0, false, 2},
 		{0, 0, false, 2},
 		{64 << 20, 0, false, 2}, // a ramp ...
-		{0, 5 << 20, false, 2},  // ... then messages, relayed without allocating
+		{0, 60 << 10, false, 2}, // ... whose load begins late in a check's second
+		{0, 5 << 20, false, 2},  // relayed without allocating
 		{0, 5 << 20, false, 2},
-		{0, 100, false, 3}, // the load stopped: trim
+		{0, 100, false, 2}, // the load stopped
+		{0, 100, false, 3}, // and stays stopped: trim
 	} {
 		allocated += step.alloc
 		output += step.out
