@@ -45,8 +45,10 @@ var runs = []run{
 	{"rooms-10k", "rooms", []string{"-sessions", "10000", "-rate", "102", "-duration", "4s"}, 1},
 	// These two and the login storm sit near their targets with figures
 	// that vary from run to run by a factor of two or more (DESIGN.md,
-	// Performance): three runs each, judged on the median.
-	{"rooms-50k", "rooms", []string{"-sessions", "10000", "-rate", "506", "-duration", "4s"}, 3},
+	// Performance): several runs each, judged on the median. The 50k rooms
+	// run, whose median has fallen either side of its target by a
+	// millisecond, runs five times.
+	{"rooms-50k", "rooms", []string{"-sessions", "10000", "-rate", "506", "-duration", "4s"}, 5},
 	{"bigroom", "bigroom", []string{"-sessions", "1000", "-rate", "501", "-duration", "3s"}, 3},
 	{"churn", "churn", []string{"-sessions", "2000", "-rate", "200", "-churn-rate", "50", "-duration", "3s"}, 1},
 	{"reconnect-storm", "reconnect-storm", []string{"-sessions", "5000", "-duration", "3s"}, 1},
@@ -285,7 +287,7 @@ func find(results []result, name, poller string) *loadgen.Report {
 func writeTargets(b *bytes.Buffer, results []result) {
 	fmt.Fprintf(b, "## Targets (issue 6)\n\n")
 	fmt.Fprintf(b, "Judged on the runs above (short runs: a target met here should be confirmed by a longer run);\n")
-	fmt.Fprintf(b, "a figure that varies much from run to run is judged on the median of three runs, all listed.\n\n")
+	fmt.Fprintf(b, "a figure that varies much from run to run is judged on the median of several runs, all listed.\n\n")
 	fmt.Fprintf(b, "| target | verdict | figures |\n|---|---|---|\n")
 	verdict := func(ok bool) string {
 		if ok {
