@@ -615,3 +615,19 @@ func TestServerOutputBytes(t *testing.T) {
 	}
 	waitFor(t, "the message counted", func() bool { return s.OutputBytes() >= before+uint64(len(text)) })
 }
+
+// More connections than one pass accepts, all waiting at once, are all
+// taken, over several passes, and all served.
+func TestServerAcceptsInBatches(t *testing.T) {
+	s := start(t, Config{})
+	n := 3*acceptBatch + 1
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = dial(t, s.Addr()) // connected by the kernel, not yet accepted
+	}
+	for i, c := range clients {
+		if r := c.call(&wire.Frame{Type: wire.TypeHello, Version: wire.Version}); r.Code != wire.OK {
+			t.Fatalf("client %d: hello: %+v", i, r)
+		}
+	}
+}
