@@ -288,6 +288,12 @@ func (w *worker) measure(cmd command) *part {
 		churners.Wait()
 		w.errs.add("senders still behind at the end of the drain")
 	}
+	return w.runPart(runStart, self, selfErr)
+}
+
+// runPart is this worker's part of a run that began at runStart, when the
+// worker's own /proc sample was self (selfErr if it could not be read).
+func (w *worker) runPart(runStart time.Time, self procSample, selfErr error) *part {
 	p := w.part()
 	p.RunStart, p.RunEnd = runStart, time.Now()
 	if end, err := readProc("/proc", os.Getpid()); err == nil && selfErr == nil {
@@ -312,13 +318,7 @@ func (w *worker) overloadEnd(end time.Time, stop chan struct{}, senders *sync.Wa
 	senders.Wait()
 	time.Sleep(time.Until(drainEnd))
 	w.shutdown()
-	p := w.part()
-	p.RunStart, p.RunEnd = runStart, time.Now()
-	if e, err := readProc("/proc", os.Getpid()); err == nil && selfErr == nil {
-		p.CPU = e.CPU - self.CPU
-		p.RSSKB, p.HWMKB = e.RSSKB, e.HWMKB
-	}
-	return p
+	return w.runPart(runStart, self, selfErr)
 }
 
 // send is a stable session's sender goroutine.
