@@ -58,6 +58,10 @@ type conn struct {
 	// queued: in Server.dirty, output appended this loop pass and not yet
 	// written (flushPass writes it once, coalesced).
 	queued bool
+	// urgent: a reply to this connection is queued this pass, so its
+	// output is written before that of connections that only get room
+	// messages and notices (Server.urgent).
+	urgent bool
 	// verifying: a password check is out; frames stay in dec (and in the
 	// kernel: read interest is off) until its result is handled, so replies
 	// keep request order.

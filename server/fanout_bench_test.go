@@ -11,7 +11,7 @@ import (
 )
 
 // benchHub returns a hub with n guests (sessions 1..n) in one room.
-func benchHub(b *testing.B, n int) *Hub {
+func benchHub(b testing.TB, n int) *Hub {
 	b.Helper()
 	h := NewHub(HubConfig{Guests: true, MsgRate: -1})
 	for i := 1; i <= n; i++ {
@@ -66,32 +66,7 @@ func BenchmarkLoopFanout(b *testing.B) {
 }
 
 func benchLoopFanout(b *testing.B, n, per, helpers int) {
-	cfg := Config{}
-	cfg.defaults()
-	s := &Server{
-		cfg:        cfg,
-		poll:       poller.New(),
-		conns:      make(map[int]*conn),
-		bySid:      make(map[SessionID]*conn),
-		closingSet: make(map[*conn]struct{}),
-		hub:        benchHub(b, n),
-		writers:    newWritePool(helpers),
-	}
-	defer s.writers.stop()
-	peers := make([]int, 0, n)
-	for i := 1; i <= n; i++ {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
-		c := &conn{fd: fds[0], sid: SessionID(i)}
-		s.conns[c.fd], s.bySid[c.sid] = c, c
-		if err := s.poll.Add(c.fd); err != nil {
-			b.Fatal(err)
-		}
-		peers = append(peers, fds[1])
-	}
+	s, peers := socketServer(b, n, helpers)
 	drain := func() {
 		var buf [64 << 10]byte
 		for _, fd := range peers {
@@ -122,4 +97,38 @@ func benchLoopFanout(b *testing.B, n, per, helpers int) {
 		b.Fatalf("%d connections died: %s", len(s.dying), s.dying[0].why)
 	}
 	b.ReportMetric(float64(b.N)*float64(per)*float64(n)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// socketServer is a Server whose hub has n sessions in one room (benchHub),
+// each on a socket pair, with helpers write helpers, and no loop running:
+// the caller drives apply and flushPass. peers are the other ends.
+func socketServer(tb testing.TB, n, helpers int) (*Server, []int) {
+	tb.Helper()
+	cfg := Config{}
+	cfg.defaults()
+	s := &Server{
+		cfg:        cfg,
+		poll:       poller.New(),
+		conns:      make(map[int]*conn),
+		bySid:      make(map[SessionID]*conn),
+		closingSet: make(map[*conn]struct{}),
+		hub:        benchHub(tb, n),
+		writers:    newWritePool(helpers),
+	}
+	tb.Cleanup(s.writers.stop)
+	peers := make([]int, 0, n)
+	for i := 1; i <= n; i++ {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
+		c := &conn{fd: fds[0], sid: SessionID(i)}
+		s.conns[c.fd], s.bySid[c.sid] = c, c
+		if err := s.poll.Add(c.fd); err != nil {
+			tb.Fatal(err)
+		}
+		peers = append(peers, fds[1])
+	}
+	return s, peers
 }

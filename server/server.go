@@ -219,6 +219,7 @@ type Server struct {
 	rbuf         []byte
 	ebuf         []byte
 	dirty        []*conn // connections with output queued this pass (flushPass)
+	urgent       []*conn // those of them with a reply queued: written first
 	dirtySpare   []*conn
 	writers      *writePool // write helpers (writers.go); nil: the loop writes alone
 	flushing     []flushJob // flushParallel's scratch
