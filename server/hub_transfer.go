@@ -126,6 +126,46 @@ type transferState struct {
 	// expiry lists transfers in order of deadline (deadlines are now plus a
 	// constant, so creation order); ended or piping ones are skipped.
 	expiry []*transfer
+	// failed remembers why recent transfers failed, by token, oldest first
+	// in failedOrder, at most maxFailedTransfers of them. The requester's
+	// client opens its data connection as soon as it has the token, and
+	// the owner may refuse before that connection attaches: the attach is
+	// then told the owner's reason, not "unknown token", whichever of the
+	// two the client reads first.
+	failed      map[string]failedTransfer
+	failedOrder []string
+}
+
+// failedTransfer is why a transfer failed, and when.
+type failedTransfer struct {
+	code wire.Code
+	text string
+	at   time.Time
+}
+
+// How many failed transfers are remembered, and for how long.
+const (
+	maxFailedTransfers = 256
+	failedTransferKeep = time.Minute
+)
+
+// rememberFailure records why the transfer with token failed.
+func (x *transferState) rememberFailure(token string, code wire.Code, text string, now time.Time) {
+	if x.failed == nil {
+		x.failed = make(map[string]failedTransfer)
+	}
+	if len(x.failedOrder) >= maxFailedTransfers {
+		delete(x.failed, x.failedOrder[0])
+		x.failedOrder = slices.Delete(x.failedOrder, 0, 1)
+	}
+	x.failed[token] = failedTransfer{code: code, text: text, at: now}
+	x.failedOrder = append(x.failedOrder, token)
+}
+
+// failure returns why the transfer with token failed, if it did lately.
+func (x *transferState) failure(token string, now time.Time) (failedTransfer, bool) {
+	f, ok := x.failed[token]
+	return f, ok && token != "" && now.Sub(f.at) < failedTransferKeep
 }
 
 func (x *transferState) init() {
@@ -296,6 +336,10 @@ func (h *Hub) attach(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	x.init()
 	t := x.byToken[f.Token]
 	if f.Token == "" || t == nil {
+		if why, ok := x.failure(f.Token, now); ok {
+			refuse(why.code, why.text)
+			return
+		}
 		refuse(wire.ErrNoSuchToken, "no transfer has that token: it is unknown or has ended")
 		return
 	}
@@ -325,8 +369,11 @@ func (h *Hub) attach(out *outputs, s *session, f *wire.Frame, now time.Time) {
 // are closed at once.
 func (h *Hub) endTransfer(out *outputs, t *transfer, code wire.Code, text string, now time.Time) {
 	x := &h.xfer
-	if code != wire.OK && !t.requester.closing && h.sessions[t.requester.id] == t.requester {
-		out.send(t.requester.id, h.fileFailed(now, t, code, text))
+	if code != wire.OK {
+		x.rememberFailure(t.token, code, text, now)
+		if !t.requester.closing && h.sessions[t.requester.id] == t.requester {
+			out.send(t.requester.id, h.fileFailed(now, t, code, text))
+		}
 	}
 	for _, sid := range []SessionID{t.ownerData, t.reqData} {
 		if sid != 0 {

@@ -356,10 +356,13 @@ func TestHubRefuse(t *testing.T) {
 	if x.h.Transfers() != 0 || x.h.IsData(10) {
 		t.Fatal("transfer kept")
 	}
-	// Late attach and refuse of an ended transfer.
-	if r, outs := x.attachData(11, token, wire.RoleOwner); r.Code != wire.ErrNoSuchToken || !closes(outs, 11) {
+	// A late attach of the refused transfer is told why it failed (the
+	// requester's client attaches as soon as it has the token, and may
+	// come after the refusal); closed all the same.
+	if r, outs := x.attachData(11, token, wire.RoleRequester); r.Code != wire.ErrUnreadable || r.Text != "permission denied" || !closes(outs, 11) {
 		t.Fatalf("attach after refuse: %+v", r)
 	}
+	// A refusal of an ended transfer is not accepted.
 	if r, _ := x.do(sBob, wire.Frame{Type: wire.TypeRefuse, Token: token, Code: wire.ErrBusy}); r.Code != wire.ErrNoSuchToken {
 		t.Fatalf("second refuse: %+v", r)
 	}
@@ -567,5 +570,30 @@ func TestHubShutdownWithTransfers(t *testing.T) {
 	}
 	if x.h.Transfers() != 0 {
 		t.Fatal("transfers kept")
+	}
+}
+
+// The reasons of failed transfers are kept for a while and for a bounded
+// number of them: past either, an attach gets "unknown token".
+func TestTransferFailuresRemembered(t *testing.T) {
+	var x transferState
+	for i := range maxFailedTransfers + 1 {
+		x.rememberFailure(fmt.Sprintf("tok%d", i), wire.ErrBusy, fmt.Sprintf("busy %d", i), t0)
+	}
+	if len(x.failed) != maxFailedTransfers || len(x.failedOrder) != maxFailedTransfers {
+		t.Fatalf("%d remembered (%d in order), want %d", len(x.failed), len(x.failedOrder), maxFailedTransfers)
+	}
+	if _, ok := x.failure("tok0", t0); ok {
+		t.Error("the oldest failure is still remembered past the bound")
+	}
+	last := fmt.Sprintf("tok%d", maxFailedTransfers)
+	if f, ok := x.failure(last, t0.Add(failedTransferKeep-time.Second)); !ok || f.code != wire.ErrBusy || f.text != fmt.Sprintf("busy %d", maxFailedTransfers) {
+		t.Errorf("newest failure: %+v %v", f, ok)
+	}
+	if _, ok := x.failure(last, t0.Add(failedTransferKeep)); ok {
+		t.Error("a failure is remembered past failedTransferKeep")
+	}
+	if _, ok := x.failure("", t0); ok {
+		t.Error("the empty token has a failure")
 	}
 }

@@ -312,9 +312,9 @@ func TestRelayRefuse(t *testing.T) {
 	if got, _ := req.readAll(); len(got) != 0 {
 		t.Fatalf("requester got %d bytes", len(got))
 	}
-	// The owner's late attach is refused and closed.
+	// A late attach is refused with the reason and closed.
 	own := attach(t, x.s.Addr(), token, wire.RoleOwner)
-	own.expectReply(wire.ErrNoSuchToken, "no transfer has that token: it is unknown or has ended")
+	own.expectReply(wire.ErrNoSuchFile, "bob has no file named missing.txt")
 	own.expectClosed()
 }
 
