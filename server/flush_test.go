@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"chat/internal/poller"
 	"chat/internal/wire"
 )
 
@@ -57,6 +58,55 @@ func TestServerWritesRepliesFirst(t *testing.T) {
 			if !bytes.Contains(got, []byte("to the room")) {
 				t.Errorf("session %d: no message in %q", i+1, got)
 			}
+		}
+	}
+}
+
+// A pass takes at most maxEventsPerPass events, and the next pass goes on
+// from there, wrapping around, so every ready descriptor is served.
+func TestPassEventsTakesTurns(t *testing.T) {
+	var s Server
+	few := make([]poller.Event, maxEventsPerPass)
+	if got := s.passEvents(few); len(got) != len(few) || &got[0] != &few[0] {
+		t.Fatal("a pass within the bound does not take every event as it is")
+	}
+	evs := make([]poller.Event, maxEventsPerPass+maxEventsPerPass/2)
+	for i := range evs {
+		evs[i].Fd = i
+	}
+	seen := map[int]int{}
+	for pass := range 3 {
+		got := s.passEvents(evs)
+		if len(got) != maxEventsPerPass {
+			t.Fatalf("pass %d took %d events, want %d", pass, len(got), maxEventsPerPass)
+		}
+		for _, ev := range got {
+			seen[ev.Fd]++
+		}
+	}
+	// Three passes of 64 over 96 ready events: each taken twice.
+	for fd := range evs {
+		if seen[fd] != 2 {
+			t.Errorf("descriptor %d taken %d times in three passes, want 2", fd, seen[fd])
+		}
+	}
+}
+
+// Hundreds of connections whose requests all arrive at once, more than one
+// pass handles, are all answered.
+func TestServerBurstOfRequests(t *testing.T) {
+	s := start(t, Config{})
+	clients := make([]*client, 3*maxEventsPerPass)
+	for i := range clients {
+		clients[i] = dial(t, s.Addr())
+		clients[i].call(&wire.Frame{Type: wire.TypeHello, Version: wire.Version})
+	}
+	for _, c := range clients {
+		c.send(&wire.Frame{Type: wire.TypePing})
+	}
+	for i, c := range clients {
+		if r := c.must(); r.Type != wire.TypeReply || r.Code != wire.OK || r.Text != "pong" {
+			t.Fatalf("client %d: %+v", i, r)
 		}
 	}
 }

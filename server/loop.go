@@ -30,7 +30,7 @@ func (s *Server) loop() error {
 			return err
 		}
 		now := time.Now()
-		for _, ev := range evs {
+		for _, ev := range s.passEvents(evs) {
 			switch {
 			case ev.Fd == s.wakeR:
 				s.drainWake()
@@ -63,6 +63,37 @@ func (s *Server) loop() error {
 			return nil
 		}
 	}
+}
+
+// The events one pass handles are bounded. A burst (200 connections saying
+// Hello and logging in at once) took 16 ms in one pass here, and a ping
+// that came meanwhile waited for all of it. The events left over are still
+// ready (both pollers are level-triggered), so the next pass gets them
+// again; each pass starts where the last one stopped, so none waits behind
+// the others for good. The bound is maxEventsPerPass, or a
+// passEventsShare-th of the connections if that is more: every poll(2)
+// call costs about half a microsecond per descriptor, and with 19,000
+// connections a bound of 64 made a ramp of logins take 20 s instead of 12.
+const (
+	maxEventsPerPass = 64
+	passEventsShare  = 16
+)
+
+// passEvents returns the events this pass handles: all of them, or as
+// many as the bound allows starting after those the last capped pass took.
+// It reuses s.passEvs.
+func (s *Server) passEvents(evs []poller.Event) []poller.Event {
+	limit := max(maxEventsPerPass, len(s.conns)/passEventsShare)
+	if len(evs) <= limit {
+		return evs
+	}
+	start := s.nextEvent % len(evs)
+	s.passEvs = append(s.passEvs[:0], evs[start:min(len(evs), start+limit)]...)
+	if k := limit - len(s.passEvs); k > 0 {
+		s.passEvs = append(s.passEvs, evs[:k]...)
+	}
+	s.nextEvent = start + limit
+	return s.passEvs
 }
 
 // timeout is how long poll may wait: until the nearest deadline.

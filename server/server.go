@@ -218,8 +218,10 @@ type Server struct {
 	deadline     time.Time
 	rbuf         []byte
 	ebuf         []byte
-	dirty        []*conn // connections with output queued this pass (flushPass)
-	urgent       []*conn // those of them with a reply queued: written first
+	dirty        []*conn        // connections with output queued this pass (flushPass)
+	urgent       []*conn        // those of them with a reply queued: written first
+	passEvs      []poller.Event // the events of a capped pass (passEvents)
+	nextEvent    int            // where the next capped pass starts
 	dirtySpare   []*conn
 	writers      *writePool // write helpers (writers.go); nil: the loop writes alone
 	flushing     []flushJob // flushParallel's scratch
