@@ -223,12 +223,8 @@ func writeReport(b *bytes.Buffer, bench string, goBench []string, results []resu
 	if others != "" {
 		fmt.Fprintf(b, "\n%s They run at the same priority as the server and loadgen, so their bursts\n", others)
 		fmt.Fprint(b, "show in the latency tails.")
-		if strings.Contains(others, "kdamond") {
-			fmt.Fprint(b, " kdamond is the kernel's DAMON memory monitor, which on this virtual machine\n")
-			fmt.Fprint(b, "takes a core for 3-20 ms about every half second: with it at SCHED_IDLE the median p99\n")
-			fmt.Fprint(b, "of four 8-second rooms-50k runs (epoll) went from 30 to 17.5 ms (docs/DESIGN.md).")
-		}
-		fmt.Fprint(b, "\n")
+		fmt.Fprint(b, " docs/DESIGN.md (Performance) tells what one of them, the kernel's memory\n")
+		fmt.Fprint(b, "monitor kdamond, did to the rooms runs.\n")
 	}
 	fmt.Fprintf(b, "\nCommands (each also given `-json FILE`; those of repeated runs once):\n\n```\n")
 	for _, r := range results {
