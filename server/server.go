@@ -218,15 +218,15 @@ type Server struct {
 	deadline     time.Time
 	rbuf         []byte
 	ebuf         []byte
-	dirty        []*conn        // connections with output queued this pass (flushPass)
+	dirty        []*conn // connections with output queued this pass (flushPass)
+	dirtySpare   []*conn
 	urgent       []*conn        // those of them with a reply queued: written first
 	passEvs      []poller.Event // the events of a capped pass (passEvents)
 	nextEvent    int            // where the next capped pass starts
-	dirtySpare   []*conn
-	writers      *writePool // write helpers (writers.go); nil: the loop writes alone
-	flushing     []flushJob // flushParallel's scratch
-	freeOut      []*outBuf  // idle output buffers (afterWrite, apply)
-	freeBytes    int        // their total capacity
+	writers      *writePool     // write helpers (writers.go); nil: the loop writes alone
+	flushing     []flushJob     // flushParallel's scratch
+	freeOut      []*outBuf      // idle output buffers (afterWrite, apply)
+	freeBytes    int            // their total capacity
 	stopSignals  func()
 	nextSweep    time.Time      // next liveness check
 	perAddr      map[string]int // open connections by peer IP
