@@ -189,7 +189,7 @@ func (c *Client) pumpLines() {
 			// A last line without a newline is still a line.
 			l, c.inbuf = c.inbuf, nil
 		case len(c.inbuf) > maxLineBytes:
-			c.report("an input line over " + plural(maxLineBytes, "byte", "bytes") + " was cut there")
+			c.report("an input line over " + wire.Plural(maxLineBytes, "byte", "bytes") + " was cut there")
 			l, c.inbuf = c.inbuf, nil
 		default:
 			return

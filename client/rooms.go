@@ -152,7 +152,7 @@ func showReply(f *wire.Frame, req *wire.Frame, server func(string) string) []str
 	case wire.TypeWho:
 		head := f.Text
 		if head == "" {
-			head = plural(len(f.Users), "user", "users") + " connected"
+			head = wire.Plural(len(f.Users), "user", "users") + " connected"
 		}
 		lines := []string{server(head)}
 		for _, u := range f.Users {
@@ -166,11 +166,11 @@ func showReply(f *wire.Frame, req *wire.Frame, server func(string) string) []str
 	case wire.TypeRooms:
 		head := f.Text
 		if head == "" {
-			head = plural(len(f.Rooms), "room", "rooms")
+			head = wire.Plural(len(f.Rooms), "room", "rooms")
 		}
 		lines := []string{server(head)}
 		for _, r := range f.Rooms {
-			lines = append(lines, server(r.Name+" has "+plural(int(r.Members), "member", "members")))
+			lines = append(lines, server(r.Name+" has "+wire.Plural(int(r.Members), "member", "members")))
 		}
 		return lines
 	}
@@ -197,11 +197,4 @@ func noticeText(f *wire.Frame) string {
 		return "the server is shutting down"
 	}
 	return fmt.Sprintf("notice %d", f.Code)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -221,7 +221,7 @@ func (c *Client) flushQueue() {
 	if len(c.queue) == 0 {
 		c.queue = nil
 		if c.queuedTold > 0 && sent > 0 {
-			c.report(fmt.Sprintf("sent %s typed while disconnected", plural(c.queuedTold, "line", "lines")))
+			c.report(fmt.Sprintf("sent %s typed while disconnected", wire.Plural(c.queuedTold, "line", "lines")))
 			c.queuedTold = 0
 		}
 	}
@@ -405,7 +405,7 @@ func (c *Client) reply(f *wire.Frame) {
 			// meanwhile, before the account of it.
 			c.finishResume()
 			if ok && f.Count > 0 {
-				c.report("missed while disconnected: " + textOr(f.Text, plural(int(f.Count), "message", "messages")) + " (shown above)")
+				c.report("missed while disconnected: " + textOr(f.Text, wire.Plural(int(f.Count), "message", "messages")) + " (shown above)")
 			} else if ok && f.Text != "" {
 				// None kept, but the server says what was lost.
 				c.report("missed while disconnected: " + f.Text)
@@ -682,7 +682,7 @@ func (c *Client) nextTimer() time.Time {
 // tell the server if there is a connection to tell, then exit 0.
 func (c *Client) logout() {
 	if n := len(c.queue); n > 0 {
-		c.report(fmt.Sprintf("%s not sent", plural(n, "queued line", "queued lines")))
+		c.report(fmt.Sprintf("%s not sent", wire.Plural(n, "queued line", "queued lines")))
 		for i := range c.queue {
 			c.queue[i].secret = ""
 		}

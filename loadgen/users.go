@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"chat/internal/wire"
 	"chat/server"
 )
 
@@ -22,7 +23,7 @@ func WriteUsers(path string, names []string, password string) error {
 	}
 	var buf bytes.Buffer
 	for _, n := range names {
-		if err := server.ValidName(n); err != nil {
+		if err := wire.ValidName(n); err != nil {
 			return fmt.Errorf("write users file: bad name %q: %w", n, err)
 		}
 		fmt.Fprintf(&buf, "%s:%s\n", n, hash)

@@ -59,7 +59,7 @@ func (h *Hub) historyRequest(out *outputs, s *session, f *wire.Frame, now time.T
 		reply(wire.ErrUnavailable, "history is not available on this server")
 		return
 	}
-	if ValidName(f.Room) != nil {
+	if wire.ValidName(f.Room) != nil {
 		reply(wire.ErrBadName, badNameText("room", f.Room))
 		return
 	}
@@ -85,7 +85,7 @@ func (h *Hub) historyRequest(out *outputs, s *session, f *wire.Frame, now time.T
 	for _, m := range msgs {
 		out.send(s.id, m)
 	}
-	text := fmt.Sprintf("%s from %s", plural(len(msgs), "message", "messages"), r.name)
+	text := fmt.Sprintf("%s from %s", wire.Plural(len(msgs), "message", "messages"), r.name)
 	gone := upto - after - uint64(len(msgs))
 	switch {
 	case after < r.restartSeq && !r.restartExact:

@@ -161,7 +161,7 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 }
 
 func badNameText(kind, name string) string {
-	return fmt.Sprintf("bad %s name %s: use 1 to %d characters without spaces", kind, quoteName(name), wire.MaxNameRunes)
+	return fmt.Sprintf("bad %s name %s: use 1 to %d characters without spaces", kind, wire.QuoteName(name), wire.MaxNameRunes)
 }
 
 func (h *Hub) login(out *outputs, s *session, f *wire.Frame, now time.Time) {
@@ -169,7 +169,7 @@ func (h *Hub) login(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		out.send(s.id, h.reply(now, f.ID, wire.ErrLoggedIn, "you are already logged in as "+s.name))
 		return
 	}
-	if ValidName(f.Name) != nil {
+	if wire.ValidName(f.Name) != nil {
 		out.send(s.id, h.reply(now, f.ID, wire.ErrBadName, badNameText("user", f.Name)))
 		return
 	}
@@ -246,7 +246,7 @@ func (h *Hub) claim(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(wire.ErrGuestsClosed, "this server allows no guests; log in with: login NAME")
 	case s.name != "":
 		reply(wire.ErrLoggedIn, "you are already logged in as "+s.name)
-	case ValidName(f.Name) != nil:
+	case wire.ValidName(f.Name) != nil:
 		reply(wire.ErrBadName, badNameText("user", f.Name))
 	case h.names[f.Name] != nil:
 		reply(wire.ErrNameTaken, "the name "+f.Name+" is in use; choose another")
@@ -264,7 +264,7 @@ func (h *Hub) claim(out *outputs, s *session, f *wire.Frame, now time.Time) {
 func (h *Hub) create(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	reply := func(code wire.Code, text string) { out.send(s.id, h.reply(now, f.ID, code, text)) }
 	switch {
-	case ValidName(f.Room) != nil:
+	case wire.ValidName(f.Room) != nil:
 		reply(wire.ErrBadName, badNameText("room", f.Room))
 	case h.rooms[f.Room] != nil:
 		reply(wire.ErrRoomExists, "room "+f.Room+" already exists")
@@ -277,7 +277,7 @@ func (h *Hub) create(out *outputs, s *session, f *wire.Frame, now time.Time) {
 }
 
 func (h *Hub) enter(out *outputs, s *session, f *wire.Frame, now time.Time) {
-	if ValidName(f.Room) != nil {
+	if wire.ValidName(f.Room) != nil {
 		out.send(s.id, h.reply(now, f.ID, wire.ErrBadName, badNameText("room", f.Room)))
 		return
 	}
@@ -341,7 +341,7 @@ func partingWords(text string) string {
 		return ""
 	}
 	if len(text) > maxPartingWords {
-		text = cutAtRune(text, maxPartingWords) + "…"
+		text = wire.CutAtRune(text, maxPartingWords) + "…"
 	}
 	return text
 }
@@ -354,14 +354,14 @@ func (h *Hub) who(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	if f.Room != "" {
 		r := h.rooms[f.Room]
 		if r == nil {
-			out.send(s.id, h.reply(now, f.ID, wire.ErrNoSuchRoom, "no room named "+quoteName(f.Room)))
+			out.send(s.id, h.reply(now, f.ID, wire.ErrNoSuchRoom, "no room named "+wire.QuoteName(f.Room)))
 			return
 		}
 		users = make([]wire.User, 0, len(r.members))
 		for _, m := range r.members {
 			users = append(users, wire.User{Name: m.name, Room: r.name})
 		}
-		text = plural(len(users), "user", "users") + " in " + r.name
+		text = wire.Plural(len(users), "user", "users") + " in " + r.name
 	} else {
 		users = make([]wire.User, 0, len(h.names))
 		for name, u := range h.names {
@@ -371,7 +371,7 @@ func (h *Hub) who(out *outputs, s *session, f *wire.Frame, now time.Time) {
 			}
 			users = append(users, e)
 		}
-		text = plural(len(users), "user", "users") + " connected"
+		text = wire.Plural(len(users), "user", "users") + " connected"
 	}
 	slices.SortFunc(users, func(a, b wire.User) int { return strings.Compare(a.Name, b.Name) })
 	shown := fitFrame(len(users), func(i int) int { return len(users[i].Name) + len(users[i].Room) })
@@ -390,7 +390,7 @@ func (h *Hub) listRooms(out *outputs, s *session, f *wire.Frame, now time.Time) 
 		rows = append(rows, wire.Room{Name: name, Members: uint64(len(r.members))})
 	}
 	slices.SortFunc(rows, func(a, b wire.Room) int { return strings.Compare(a.Name, b.Name) })
-	text := plural(len(rows), "room", "rooms")
+	text := wire.Plural(len(rows), "room", "rooms")
 	if len(rows) == 0 {
 		text = "no rooms yet; create one with: create ROOM"
 	}
@@ -402,13 +402,6 @@ func (h *Hub) listRooms(out *outputs, s *session, f *wire.Frame, now time.Time) 
 	r.Rooms = rows[:shown]
 	r.Count = uint64(len(rows))
 	out.send(s.id, r)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }
 
 // checkText applies the message text rules; it returns a nonzero code and
@@ -446,7 +439,7 @@ func (h *Hub) say(out *outputs, s *session, f *wire.Frame, now time.Time) {
 
 func (h *Hub) tell(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	reply := func(code wire.Code, text string) { out.send(s.id, h.reply(now, f.ID, code, text)) }
-	if ValidName(f.To) != nil {
+	if wire.ValidName(f.To) != nil {
 		reply(wire.ErrBadName, badNameText("user", f.To))
 		return
 	}

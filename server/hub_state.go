@@ -1,6 +1,7 @@
 package server
 
 import (
+	"chat/internal/wire"
 	"fmt"
 	"slices"
 	"strings"
@@ -55,7 +56,7 @@ func (h *Hub) RoomStates(exact bool) []RoomState {
 // Messages said before the restart are not kept: History says so.
 func (h *Hub) Restore(rooms []RoomState, exact bool) error {
 	for _, rs := range rooms {
-		if err := ValidName(rs.Name); err != nil {
+		if err := wire.ValidName(rs.Name); err != nil {
 			return fmt.Errorf("bad room name %q", rs.Name)
 		}
 		if h.rooms[rs.Name] != nil {

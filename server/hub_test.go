@@ -556,20 +556,6 @@ func TestHubShutdown(t *testing.T) {
 	}
 }
 
-func TestValidName(t *testing.T) {
-	for _, ok := range []string{"a", "alice", "Ünïcødé", strings.Repeat("z", 20), "a:b", "日本語"} {
-		if err := ValidName(ok); err != nil {
-			t.Errorf("%q: %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "*", "a b", "a\tb", "a\nb", strings.Repeat("z", 21), "\xff", "a\u00a0b", "a\x7f",
-		"alice\u200b", "\u202eecila", "a\u2066b", "\ufeffbob", "a\u00adb"} {
-		if ValidName(bad) == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestHubWhoFitsOneFrame(t *testing.T) {
 	x := newFixture(t, HubConfig{MaxRooms: 20000})
 	for i := 1; i <= 10000; i++ {

@@ -235,7 +235,7 @@ func (h *Hub) fetch(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	}
 	x := &h.xfer
 	x.init()
-	if ValidName(f.To) != nil {
+	if wire.ValidName(f.To) != nil {
 		reply(wire.ErrBadName, badNameText("user", f.To))
 		return
 	}

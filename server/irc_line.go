@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"chat/internal/wire"
 	"strings"
 	"unicode/utf8"
 )
@@ -178,12 +179,12 @@ func appendIRC(dst []byte, prefix, command string, params ...string) []byte {
 		if i == len(params)-1 {
 			dst = append(dst, ':')
 		} else {
-			p = cutAtRune(p, ircMaxEchoParam)
+			p = wire.CutAtRune(p, ircMaxEchoParam)
 		}
 		dst = appendIRCSafe(dst, p)
 	}
 	if body := ircMaxLine - 2; len(dst)-start > body {
-		dst = dst[:start+len(cutAtRune(dst[start:], body))]
+		dst = dst[:start+len(wire.CutAtRune(dst[start:], body))]
 	}
 	return append(dst, '\r', '\n')
 }
@@ -217,7 +218,7 @@ func splitIRCText(text string, limit int) []string {
 			continue
 		}
 		for len(para) > limit {
-			cut := len(cutAtRune(para, limit))
+			cut := len(wire.CutAtRune(para, limit))
 			if sp := strings.LastIndexByte(para[:cut], ' '); sp > limit/2 {
 				cut = sp + 1
 			}

@@ -353,7 +353,7 @@ func (ic *ircSession) capability(dst []byte, p []string) []byte {
 // ircNickOK applies IRC's nick rules on top of ours: no characters that
 // IRC gives a meaning in a prefix, a target list or a channel name.
 func ircNickOK(n string) bool {
-	if ValidName(n) != nil || strings.ContainsAny(n, ",*?!@:.") {
+	if wire.ValidName(n) != nil || strings.ContainsAny(n, ",*?!@:.") {
 		return false
 	}
 	switch n[0] {
@@ -420,7 +420,7 @@ func (ic *ircSession) join(dst []byte, list string) []byte {
 	if room == ic.room {
 		return dst
 	}
-	if ValidName(room) != nil {
+	if wire.ValidName(room) != nil {
 		return ic.numeric(dst, "479", ch, "Illegal channel name: "+badNameText("room", room))
 	}
 	ic.createErr = ""

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"chat/internal/wire"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -193,7 +194,7 @@ func (s *Server) restoreState() error {
 	}
 	s.savedVer = s.hub.StateVersion()
 	s.state = startStateWriter(dir, s.cfg.Logf)
-	s.cfg.Logf("state in %s: %s restored", dir, plural(len(rooms), "room", "rooms"))
+	s.cfg.Logf("state in %s: %s restored", dir, wire.Plural(len(rooms), "room", "rooms"))
 	return nil
 }
 

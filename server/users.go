@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"chat/internal/wire"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -160,8 +161,8 @@ func ParseUsers(path string, data []byte) (*Users, error) {
 			return nil, fmt.Errorf("%s line %d: want NAME:HASH", path, line)
 		}
 		name, hash := text[:i], text[i+1:]
-		if err := ValidName(name); err != nil {
-			return nil, fmt.Errorf("%s line %d: bad user name %s: %v", path, line, quoteName(name), err)
+		if err := wire.ValidName(name); err != nil {
+			return nil, fmt.Errorf("%s line %d: bad user name %s: %v", path, line, wire.QuoteName(name), err)
 		}
 		if _, err := parsePHC(hash); err != nil {
 			return nil, fmt.Errorf("%s line %d: user %s: %v", path, line, name, err)
@@ -180,8 +181,8 @@ func ParseUsers(path string, data []byte) (*Users, error) {
 
 // Add creates an account with the given password hash.
 func (u *Users) Add(name, hash string) error {
-	if err := ValidName(name); err != nil {
-		return fmt.Errorf("bad user name %s: %w", quoteName(name), err)
+	if err := wire.ValidName(name); err != nil {
+		return fmt.Errorf("bad user name %s: %w", wire.QuoteName(name), err)
 	}
 	if u.Has(name) {
 		return fmt.Errorf("%w: %s", ErrUserExists, name)

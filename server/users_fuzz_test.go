@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"chat/internal/wire"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func FuzzParseUsers(f *testing.F) {
 			t.Fatalf("Len %d, %d names", u.Len(), len(names))
 		}
 		for i, n := range names {
-			if err := ValidName(n); err != nil {
+			if err := wire.ValidName(n); err != nil {
 				t.Fatalf("accepted bad name %q: %v", n, err)
 			}
 			if slices.Index(names, n) != i {

@@ -39,7 +39,7 @@ func userCommand(cmd string, args []string, stdin *os.File, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "chat-server %s: "+format+"\n", append([]any{cmd}, args...)...)
 		return 1
 	}
-	if err := server.ValidName(name); err != nil {
+	if err := wire.ValidName(name); err != nil {
 		return fail("bad user name %q: %v", name, err)
 	}
 

@@ -1,16 +1,18 @@
-package server
+package wire
 
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"unicode"
 	"unicode/utf8"
-
-	"chat/internal/wire"
 )
 
+// The protocol's text rules and the small text helpers that every side
+// (the hub, the IRC codec, the users file, the client) needs alike.
+
 // ValidName checks a user or room name against the protocol's rules: 1 to
-// wire.MaxNameRunes characters of valid UTF-8, no white space, control or
+// MaxNameRunes characters of valid UTF-8, no white space, control or
 // format characters, and not the server's own name "*". Format characters
 // (Unicode category Cf: bidirectional overrides, zero-width spaces and
 // joiners) are refused because they let one name pass for another on the
@@ -21,14 +23,14 @@ func ValidName(s string) error {
 		return errors.New("a name cannot be empty")
 	case !utf8.ValidString(s):
 		return errors.New("a name must be valid UTF-8")
-	case s == wire.ServerName:
+	case s == ServerName:
 		return fmt.Errorf("the name %q is reserved for the server", s)
 	}
 	n := 0
 	for _, r := range s {
 		n++
-		if n > wire.MaxNameRunes {
-			return fmt.Errorf("a name has at most %d characters", wire.MaxNameRunes)
+		if n > MaxNameRunes {
+			return fmt.Errorf("a name has at most %d characters", MaxNameRunes)
 		}
 		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
 			return errors.New("a name cannot hold spaces, control or invisible formatting characters")
@@ -37,19 +39,19 @@ func ValidName(s string) error {
 	return nil
 }
 
-// quoteName quotes a name for an error text, shortened so that a huge bogus
+// QuoteName quotes a name for an error text, shortened so that a huge bogus
 // name cannot blow up the reply.
-func quoteName(s string) string {
-	const max = 2 * wire.MaxNameRunes
+func QuoteName(s string) string {
+	const max = 2 * MaxNameRunes
 	if len(s) > max {
-		return fmt.Sprintf("%q…", cutAtRune(s, max))
+		return fmt.Sprintf("%q…", CutAtRune(s, max))
 	}
 	return fmt.Sprintf("%q", s)
 }
 
-// cutAtRune returns s cut to at most n bytes, never inside a UTF-8
+// CutAtRune returns s cut to at most n bytes, never inside a UTF-8
 // character.
-func cutAtRune[T ~string | ~[]byte](s T, n int) T {
+func CutAtRune[T ~string | ~[]byte](s T, n int) T {
 	if len(s) <= n {
 		return s
 	}
@@ -57,4 +59,12 @@ func cutAtRune[T ~string | ~[]byte](s T, n int) T {
 		n--
 	}
 	return s[:n]
+}
+
+// Plural counts n things for a sentence: "1 room", "3 rooms".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
