@@ -9,16 +9,14 @@ import (
 	"time"
 
 	"chat/internal/wire"
+	"chat/internal/wireconn"
 )
 
 // RawClient speaks the wire protocol directly, for specs that need a peer
 // the real client would never be: malformed frames, requests before Hello,
 // a reader that stops reading. It is not safe for concurrent use.
 type RawClient struct {
-	conn   net.Conn
-	dec    wire.Decoder
-	buf    []byte
-	nextID uint32
+	wc *wireconn.Conn
 	// Events holds the frames that arrived while Call waited for a reply
 	// (messages, notices, pings), in order.
 	Events []wire.Frame
@@ -47,80 +45,82 @@ func DialRawSmallBuffer(addr string) (*RawClient, error) {
 }
 
 func dialRaw(addr string, control func(network, address string, c syscall.RawConn) error) (*RawClient, error) {
-	d := net.Dialer{Timeout: 5 * time.Second, Control: control}
-	conn, err := d.Dial("tcp", addr)
+	c := &RawClient{}
+	wc, err := wireconn.Dial(addr, wireconn.Options{
+		Timeout: 5 * time.Second,
+		Control: control,
+		ReadBuf: make([]byte, 64<<10),
+		Aside:   c.keep,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	return &RawClient{conn: conn, buf: make([]byte, 64<<10)}, nil
+	c.wc = wc
+	return c, nil
+}
+
+// keep is what the client does with a frame that came while it waited for
+// a reply: an event is kept in Events; a Reply to another request is an
+// error, as replies come in order.
+func (c *RawClient) keep(f *wire.Frame) error {
+	if f.Type == wire.TypeReply {
+		return fmt.Errorf("got a reply to %d (code %d, %q) first", f.ID, f.Code, f.Text)
+	}
+	c.Events = append(c.Events, *f)
+	return nil
 }
 
 // Close closes the connection.
-func (c *RawClient) Close() error { return c.conn.Close() }
+func (c *RawClient) Close() error { return c.wc.Close() }
 
 // Conn returns the connection, for specs that need to write bytes by hand.
-func (c *RawClient) Conn() net.Conn { return c.conn }
+func (c *RawClient) Conn() net.Conn { return c.wc.NetConn() }
 
 // SendRaw writes b as it is.
 func (c *RawClient) SendRaw(b []byte) error {
-	if err := c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second)); err != nil {
+	if err := c.setWriteDeadline(); err != nil {
 		return err
 	}
-	_, err := c.conn.Write(b)
+	_, err := c.Conn().Write(b)
 	return err
 }
 
 // Send encodes and writes f as it is (its ID included).
-func (c *RawClient) Send(f *wire.Frame) error { return c.SendRaw(wire.Encode(f)) }
+func (c *RawClient) Send(f *wire.Frame) error {
+	if err := c.setWriteDeadline(); err != nil {
+		return err
+	}
+	return c.wc.Send(f)
+}
+
+// setWriteDeadline bounds the next write: a spec whose server stopped
+// reading fails instead of hanging.
+func (c *RawClient) setWriteDeadline() error {
+	return c.Conn().SetWriteDeadline(time.Now().Add(5 * time.Second))
+}
 
 // Request gives f the next request id, sends it and returns the id.
 func (c *RawClient) Request(f *wire.Frame) (uint32, error) {
-	c.nextID++
-	f.ID = c.nextID
-	return f.ID, c.Send(f)
+	if err := c.setWriteDeadline(); err != nil {
+		return 0, err
+	}
+	return c.wc.Request(f)
 }
 
 // Next returns the next frame from the server, waiting up to timeout. At the
 // end of the stream it returns io.EOF (or a reset error).
 func (c *RawClient) Next(timeout time.Duration) (*wire.Frame, error) {
-	if err := c.conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+	var f wire.Frame
+	if err := c.wc.NextWithin(&f, timeout); err != nil {
 		return nil, err
 	}
-	for {
-		var f wire.Frame
-		ok, err := c.dec.Next(&f)
-		if err != nil {
-			return nil, fmt.Errorf("decode a server frame: %w", err)
-		}
-		if ok {
-			return &f, nil
-		}
-		n, err := c.conn.Read(c.buf)
-		c.dec.Feed(c.buf[:n])
-		if err != nil && n == 0 {
-			return nil, err
-		}
-	}
+	return &f, nil
 }
 
 // Reply reads frames until the Reply with the given id, keeping other frames
 // in Events. A Reply with another id is an error: replies come in order.
 func (c *RawClient) Reply(id uint32, timeout time.Duration) (*wire.Frame, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		f, err := c.Next(time.Until(deadline))
-		if err != nil {
-			return nil, fmt.Errorf("waiting for the reply to request %d: %w", id, err)
-		}
-		if f.Type != wire.TypeReply {
-			c.Events = append(c.Events, *f)
-			continue
-		}
-		if f.ID != id {
-			return f, fmt.Errorf("waiting for the reply to request %d: got a reply to %d (code %d, %q)", id, f.ID, f.Code, f.Text)
-		}
-		return f, nil
-	}
+	return c.wc.Await(id, timeout)
 }
 
 // Call sends f as the next request and returns its Reply.
@@ -134,12 +134,18 @@ func (c *RawClient) Call(f *wire.Frame, timeout time.Duration) (*wire.Frame, err
 
 // Hello opens the session and fails unless the server answers OK.
 func (c *RawClient) Hello(timeout time.Duration) error {
-	return c.callOK(&wire.Frame{Type: wire.TypeHello, Version: wire.Version, Text: "chat-harness 1"}, timeout)
+	if err := c.setWriteDeadline(); err != nil {
+		return err
+	}
+	return c.wc.Hello("chat-harness 1", timeout)
 }
 
 // Login logs in and fails unless the server answers OK.
 func (c *RawClient) Login(name, password string, timeout time.Duration) error {
-	return c.callOK(&wire.Frame{Type: wire.TypeLogin, Name: name, Secret: password}, timeout)
+	if err := c.setWriteDeadline(); err != nil {
+		return err
+	}
+	return c.wc.Login(name, password, timeout)
 }
 
 // Enter enters room, creating it first when create is true.
@@ -153,15 +159,11 @@ func (c *RawClient) Enter(room string, create bool, timeout time.Duration) error
 }
 
 func (c *RawClient) callOK(f *wire.Frame, timeout time.Duration) error {
-	typ := f.Type
-	r, err := c.Call(f, timeout)
-	if err != nil {
+	if err := c.setWriteDeadline(); err != nil {
 		return err
 	}
-	if r.Code != wire.OK {
-		return fmt.Errorf("%v: code %d: %s", typ, r.Code, r.Text)
-	}
-	return nil
+	_, err := c.wc.CallOK(f, timeout)
+	return err
 }
 
 // NextEvent returns the next frame that is not a Reply, first from Events.
