@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // conn is one client connection as the loop sees it: the descriptor, the
@@ -18,12 +19,12 @@ import (
 // time.Time takes 24).
 type conn struct {
 	fd   int
-	sid  SessionID
+	sid  hub.SessionID
 	addr string
 	ip   string // addr without the port, for MaxPerAddr
 	dec  wire.Decoder
 
-	// Output queue: out.b[out.off:] is pending; nil when nothing is.
+	// hub.Output queue: out.b[out.off:] is pending; nil when nothing is.
 	// Bounded by Config.MaxOutput.
 	out *outBuf
 

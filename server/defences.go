@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // The loop's side of the defences (docs/DESIGN.md, "Defences"): deadlines
@@ -41,12 +42,12 @@ func (s *Server) guard(now time.Time) {
 		var text string
 		switch {
 		case hello > 0 && !c.greeted && now.Sub(c.since) >= hello:
-			text = "no Hello within " + roundDuration(hello).String() + " of connecting"
+			text = "no Hello within " + wire.RoundDuration(hello).String() + " of connecting"
 			if c.irc != nil {
-				text = "Registration timed out: not registered within " + roundDuration(hello).String()
+				text = "Registration timed out: not registered within " + wire.RoundDuration(hello).String()
 			}
 		case frame > 0 && !c.partialSince.IsZero() && now.Sub(c.partialSince) >= frame:
-			text = "a frame took longer than " + roundDuration(frame).String() + " to arrive"
+			text = "a frame took longer than " + wire.RoundDuration(frame).String() + " to arrive"
 		default:
 			continue
 		}
@@ -78,13 +79,13 @@ func (s *Server) notePartial(c *conn, before int, now time.Time) {
 // heldCheck is a password check waiting out its throttle delay.
 type heldCheck struct {
 	at  time.Time
-	req VerifyRequest
+	req hub.VerifyRequest
 }
 
 // checkLogin starts the password check the hub asked for, after the delay
 // the throttle gives it. The session's frames wait meanwhile (its read
 // interest is off), and other sessions go on being served.
-func (s *Server) checkLogin(c *conn, req VerifyRequest, now time.Time) {
+func (s *Server) checkLogin(c *conn, req hub.VerifyRequest, now time.Time) {
 	if d := s.throttle.admit(req.Name, c.ip, now); d > 0 {
 		s.cfg.Logf("session %d: login as %s held for %v: failed logins for that name or address", c.sid, req.Name, d)
 		s.held = append(s.held, heldCheck{at: now.Add(d), req: req})
@@ -95,13 +96,13 @@ func (s *Server) checkLogin(c *conn, req VerifyRequest, now time.Time) {
 
 // submitCheck hands a check to the workers unless MaxPendingChecks are
 // under way already: then it is answered at once, busy.
-func (s *Server) submitCheck(req VerifyRequest) {
+func (s *Server) submitCheck(req hub.VerifyRequest) {
 	if s.checking >= s.cfg.MaxPendingChecks || !s.ver.Submit(req) {
 		if !s.busyLogged {
 			s.busyLogged = true
 			s.cfg.Logf("login checks: %d under way; refusing more until some finish", s.checking)
 		}
-		s.results = append(s.results, VerifyResult{VerifyRequest: req, Verdict: VerdictBusy})
+		s.results = append(s.results, VerifyResult{VerifyRequest: req, Verdict: hub.VerdictBusy})
 		return
 	}
 	s.busyLogged = false

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // trickle writes b one byte every pace until done is closed or a write
@@ -269,26 +270,26 @@ func TestLoginThrottleUnit(t *testing.T) {
 	// Per account: different addresses each time.
 	for i, d := range []time.Duration{0, 0, 0, 1, 2, 4, 8, 16, 30, 30} {
 		want("alice", fmt.Sprint("10.0.0.", i), d*time.Second)
-		th.result("alice", fmt.Sprint("10.0.0.", i), VerdictWrong, now)
+		th.result("alice", fmt.Sprint("10.0.0.", i), hub.VerdictWrong, now)
 	}
 	// The right password forgets the account's count.
 	want("alice", "10.0.1.1", 30*time.Second)
-	th.result("alice", "10.0.1.1", VerdictOK, now)
+	th.result("alice", "10.0.1.1", hub.VerdictOK, now)
 	want("alice", "10.0.1.2", 0)
 	// Per address: wrong passwords for different names each time.
 	for i, d := range []time.Duration{0, 0, 0, 1, 2} {
 		want(fmt.Sprint("user", i), "10.9.9.9", d*time.Second)
-		th.result(fmt.Sprint("user", i), "10.9.9.9", VerdictWrong, now)
+		th.result(fmt.Sprint("user", i), "10.9.9.9", hub.VerdictWrong, now)
 	}
 	// Checks that did not run do not count.
 	want("user9", "10.9.9.9", 4*time.Second)
-	th.result("user9", "10.9.9.9", VerdictBusy, now)
+	th.result("user9", "10.9.9.9", hub.VerdictBusy, now)
 	want("user10", "10.9.9.9", 4*time.Second)
-	th.result("user10", "10.9.9.9", VerdictWrong, now)
+	th.result("user10", "10.9.9.9", hub.VerdictWrong, now)
 	// Counts halve every quiet minute: 6 wrong → 3 (+1) → 1 → 0.
 	now = now.Add(time.Minute)
 	want("user11", "10.9.9.9", time.Second)
-	th.result("user11", "10.9.9.9", VerdictWrong, now)
+	th.result("user11", "10.9.9.9", hub.VerdictWrong, now)
 	now = now.Add(2 * time.Minute)
 	want("user12", "10.9.9.9", 0)
 	// Parallel guesses at one account, verdicts not yet known: they wait
@@ -303,9 +304,9 @@ func TestLoginThrottleUnit(t *testing.T) {
 		want(fmt.Sprint("member", i), "10.3.3.3", 0)
 	}
 	for i := range 50 {
-		v := VerdictOK
+		v := hub.VerdictOK
 		if i < 3 {
-			v = VerdictWrong
+			v = hub.VerdictWrong
 		}
 		th.result(fmt.Sprint("member", i), "10.3.3.3", v, now)
 	}

@@ -1,4 +1,4 @@
-// Package server is the chat server: a pure state machine (the Hub) inside
+// Package server is the chat server: a pure state machine (the hub.Hub) inside
 // an imperative poll(2) loop (Server).
 //
 //   - hub*.go: sessions, logins, rooms, history and every request's rules.

@@ -8,46 +8,8 @@ import (
 
 	"chat/internal/poller"
 	"chat/internal/wire"
+	"chat/server/hub"
 )
-
-// benchHub returns a hub with n guests (sessions 1..n) in one room.
-func benchHub(b testing.TB, n int) *Hub {
-	b.Helper()
-	h := NewHub(HubConfig{Guests: true, MsgRate: -1})
-	for i := 1; i <= n; i++ {
-		sid := SessionID(i)
-		h.Connect(sid, "bench", t0)
-		h.Handle(sid, &wire.Frame{Type: wire.TypeHello, ID: 1, Version: wire.Version}, t0)
-		h.Handle(sid, &wire.Frame{Type: wire.TypeClaim, ID: 2, Name: fmt.Sprintf("g%d", i)}, t0)
-		if i == 1 {
-			h.Handle(sid, &wire.Frame{Type: wire.TypeCreate, ID: 3, Room: "big"}, t0)
-		}
-		h.Handle(sid, &wire.Frame{Type: wire.TypeEnter, ID: 4, Room: "big"}, t0)
-	}
-	return h
-}
-
-// BenchmarkHubFanout is the hub's cost of one Say in a room of N: the
-// outputs for every member, no encoding, no system calls.
-func BenchmarkHubFanout(b *testing.B) {
-	for _, n := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("room=%d", n), func(b *testing.B) {
-			h := benchHub(b, n)
-			say := &wire.Frame{Type: wire.TypeSay, Text: "hello, everybody in this room"}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				say.ID = uint32(i + 10)
-				outs := h.Handle(1, say, t0)
-				if len(outs) != n {
-					b.Fatalf("%d outputs", len(outs))
-				}
-				h.Recycle(outs)
-			}
-			b.ReportMetric(float64(b.N)*float64(n-1)/b.Elapsed().Seconds(), "deliveries/s")
-		})
-	}
-}
 
 // BenchmarkLoopFanout is the loop's cost of delivering Says in a room of N
 // over real sockets (socket pairs): the hub, encoding, queueing and the
@@ -83,7 +45,7 @@ func benchLoopFanout(b *testing.B, n, per, helpers int) {
 	for i := range b.N {
 		for j := range per {
 			say.ID = uint32(i*per + j + 10)
-			s.apply(s.hub.Handle(SessionID(1+j%n), say, t0), t0)
+			s.apply(s.hub.Handle(hub.SessionID(1+j%n), say, t0), t0)
 		}
 		s.flushPass(t0)
 		if i%8 == 7 {
@@ -99,7 +61,7 @@ func benchLoopFanout(b *testing.B, n, per, helpers int) {
 	b.ReportMetric(float64(b.N)*float64(per)*float64(n)/b.Elapsed().Seconds(), "deliveries/s")
 }
 
-// socketServer is a Server whose hub has n sessions in one room (benchHub),
+// socketServer is a Server whose hub has n guest sessions in one room,
 // each on a socket pair, with helpers write helpers, and no loop running:
 // the caller drives apply and flushPass. peers are the other ends.
 func socketServer(tb testing.TB, n, helpers int) (*Server, []int) {
@@ -110,9 +72,9 @@ func socketServer(tb testing.TB, n, helpers int) (*Server, []int) {
 		cfg:        cfg,
 		poll:       poller.New(),
 		conns:      make(map[int]*conn),
-		bySid:      make(map[SessionID]*conn),
+		bySid:      make(map[hub.SessionID]*conn),
 		closingSet: make(map[*conn]struct{}),
-		hub:        benchHub(tb, n),
+		hub:        hub.New(hub.Config{Guests: true, MsgRate: -1}),
 		writers:    newWritePool(helpers),
 	}
 	tb.Cleanup(s.writers.stop)
@@ -123,12 +85,21 @@ func socketServer(tb testing.TB, n, helpers int) (*Server, []int) {
 			tb.Fatal(err)
 		}
 		tb.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
-		c := &conn{fd: fds[0], sid: SessionID(i)}
+		c := &conn{fd: fds[0], sid: hub.SessionID(i)}
 		s.conns[c.fd], s.bySid[c.sid] = c, c
 		if err := s.poll.Add(c.fd); err != nil {
 			tb.Fatal(err)
 		}
 		peers = append(peers, fds[1])
+		s.hub.Connect(c.sid, "bench", t0)
+		for _, f := range []wire.Frame{
+			{Type: wire.TypeHello, ID: 1, Version: wire.Version},
+			{Type: wire.TypeClaim, ID: 2, Name: fmt.Sprintf("g%d", i)},
+			{Type: wire.TypeCreate, ID: 3, Room: "big"}, // refused but for the first
+			{Type: wire.TypeEnter, ID: 4, Room: "big"},
+		} {
+			s.hub.Handle(c.sid, &f, t0)
+		}
 	}
 	return s, peers
 }

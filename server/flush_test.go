@@ -8,6 +8,7 @@ import (
 
 	"chat/internal/poller"
 	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // Replies queued in a pass are written before the room's messages: the
@@ -20,7 +21,7 @@ func TestServerWritesRepliesFirst(t *testing.T) {
 	s.apply(s.hub.Handle(n, &wire.Frame{Type: wire.TypePing, ID: 11}, t0), t0)
 
 	if len(s.urgent) != 2 || s.urgent[0].sid != 1 || s.urgent[1].sid != n {
-		var sids []SessionID
+		var sids []hub.SessionID
 		for _, c := range s.urgent {
 			sids = append(sids, c.sid)
 		}
@@ -36,7 +37,7 @@ func TestServerWritesRepliesFirst(t *testing.T) {
 	}
 	buf := make([]byte, 64<<10)
 	for i, fd := range peers {
-		c := s.bySid[SessionID(i+1)]
+		c := s.bySid[hub.SessionID(i+1)]
 		if c.urgent || c.queued || c.pending() != 0 {
 			t.Errorf("session %d: urgent %v queued %v pending %d", i+1, c.urgent, c.queued, c.pending())
 		}

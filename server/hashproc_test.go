@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"chat/harness"
+	"chat/server/hub"
 
 	"golang.org/x/sys/unix"
 )
@@ -89,9 +90,9 @@ func TestVerifierHashWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := func(name, pw string) Verdict {
+	check := func(name, pw string) hub.Verdict {
 		t.Helper()
-		if !v.Submit(VerifyRequest{Name: name, Secret: pw}) {
+		if !v.Submit(hub.VerifyRequest{Name: name, Secret: pw}) {
 			t.Fatal("submit refused")
 		}
 		select {
@@ -104,8 +105,8 @@ func TestVerifierHashWorkers(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, pw string
-		want     Verdict
-	}{{"alice", "wonderland", VerdictOK}, {"alice", "nope", VerdictWrong}, {"zed", "wonderland", VerdictWrong}} {
+		want     hub.Verdict
+	}{{"alice", "wonderland", hub.VerdictOK}, {"alice", "nope", hub.VerdictWrong}, {"zed", "wonderland", hub.VerdictWrong}} {
 		if got := check(c.name, c.pw); got != c.want {
 			t.Errorf("%s/%s: %v, want %v", c.name, c.pw, got, c.want)
 		}
@@ -128,7 +129,7 @@ func TestVerifierHashWorkers(t *testing.T) {
 			return !ok
 		})
 	}
-	if got := check("alice", "wonderland"); got != VerdictOK {
+	if got := check("alice", "wonderland"); got != hub.VerdictOK {
 		t.Errorf("after the child died: %v, want OK", got)
 	}
 	if n := len(hashWorkerChildren(t)); n != 1 {
@@ -150,7 +151,7 @@ func TestVerifierHashWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	if got := check("alice", "wonderland"); got != VerdictOK {
+	if got := check("alice", "wonderland"); got != hub.VerdictOK {
 		t.Errorf("without a worker program: %v, want OK", got)
 	}
 	logMu.Lock()

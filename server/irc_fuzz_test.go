@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // FuzzIRCSession drives two IRC sessions and the hub with arbitrary lines
@@ -23,10 +24,10 @@ func FuzzIRCSession(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, script []byte) {
-		h := NewHub(HubConfig{Guests: true, IsRegistered: func(n string) bool { return n == "alice" }})
+		h := hub.New(hub.Config{Guests: true, IsRegistered: func(n string) bool { return n == "alice" }})
 		cfg := &ircConfig{server: "srv", software: "chat-server-1", created: "today"}
 		now := time.Unix(1700000000, 0)
-		sess := map[SessionID]*ircSession{1: newIRCSession(cfg), 2: newIRCSession(cfg)}
+		sess := map[hub.SessionID]*ircSession{1: newIRCSession(cfg), 2: newIRCSession(cfg)}
 		check := func(out []byte) {
 			for len(out) > 0 {
 				i := bytes.Index(out, []byte("\r\n"))
@@ -40,14 +41,14 @@ func FuzzIRCSession(f *testing.F) {
 				out = out[i+2:]
 			}
 		}
-		var hand func(sid SessionID, reqs []wire.Frame, depth int)
-		deliver := func(outs []Output, depth int) {
+		var hand func(sid hub.SessionID, reqs []wire.Frame, depth int)
+		deliver := func(outs []hub.Output, depth int) {
 			for _, o := range outs {
 				ic := sess[o.To]
 				if o.Verify != nil {
-					v := VerdictWrong
+					v := hub.VerdictWrong
 					if o.Verify.Secret == "pw" {
-						v = VerdictOK
+						v = hub.VerdictOK
 					}
 					for _, r := range h.LoginResult(o.Verify.Session, o.Verify.ReqID, o.Verify.Name, v, now) {
 						if ic := sess[r.To]; ic != nil && r.Frame != nil {
@@ -63,7 +64,7 @@ func FuzzIRCSession(f *testing.F) {
 				hand(o.To, ic.takeRequests(), depth+1)
 			}
 		}
-		hand = func(sid SessionID, reqs []wire.Frame, depth int) {
+		hand = func(sid hub.SessionID, reqs []wire.Frame, depth int) {
 			if depth > 4 {
 				return
 			}
@@ -79,7 +80,7 @@ func FuzzIRCSession(f *testing.F) {
 			if len(line) == 0 {
 				continue
 			}
-			sid := SessionID(1 + int(line[0])%2)
+			sid := hub.SessionID(1 + int(line[0])%2)
 			ic := sess[sid]
 			check(ic.handleLine(nil, line[1:]))
 			hand(sid, ic.takeRequests(), 0)

@@ -421,7 +421,7 @@ func (ic *ircSession) join(dst []byte, list string) []byte {
 		return dst
 	}
 	if wire.ValidName(room) != nil {
-		return ic.numeric(dst, "479", ch, "Illegal channel name: "+badNameText("room", room))
+		return ic.numeric(dst, "479", ch, "Illegal channel name: "+wire.BadNameText("room", room))
 	}
 	ic.createErr = ""
 	ic.request(ikCreate, ch, false, wire.Frame{Type: wire.TypeCreate, Room: room})

@@ -12,6 +12,7 @@ import (
 
 	"chat/internal/poller"
 	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // acceptRetryDelay is how long accepting pauses after the process ran out
@@ -331,7 +332,7 @@ func (s *Server) process(c *conn, now time.Time) {
 }
 
 // apply carries out the hub's outputs.
-func (s *Server) apply(outs []Output, now time.Time) {
+func (s *Server) apply(outs []hub.Output, now time.Time) {
 	var last *wire.Frame
 	var enc []byte
 	for _, o := range outs {
@@ -548,11 +549,11 @@ func (s *Server) collect(now time.Time) {
 		}
 		s.throttle.result(r.Name, c.ip, r.Verdict, now)
 		switch r.Verdict {
-		case VerdictOK:
+		case hub.VerdictOK:
 			s.cfg.Logf("session %d: logged in as %s", r.Session, r.Name)
-		case VerdictWrong:
+		case hub.VerdictWrong:
 			s.cfg.Logf("session %d: failed login as %s", r.Session, r.Name)
-		case VerdictBusy:
+		case hub.VerdictBusy:
 			s.cfg.Logf("session %d: login as %s refused: too many checks under way", r.Session, r.Name)
 		default:
 			s.cfg.Logf("session %d: login as %s could not be checked", r.Session, r.Name)
@@ -589,7 +590,7 @@ func (s *Server) resume(c *conn, now time.Time) {
 func (s *Server) lose(c *conn, why string, now time.Time) {
 	if !c.hubGone {
 		c.hubGone = true
-		s.apply(s.hub.DisconnectWhy(c.sid, ReasonLost, c.lostWhy, now), now)
+		s.apply(s.hub.DisconnectWhy(c.sid, hub.ReasonLost, c.lostWhy, now), now)
 	}
 	s.startClosing(c, why, now)
 }
@@ -643,7 +644,7 @@ func (s *Server) reap(now time.Time) {
 		}
 		if !c.hubGone {
 			c.hubGone = true
-			s.apply(s.hub.Disconnect(c.sid, ReasonLost, now), now)
+			s.apply(s.hub.Disconnect(c.sid, hub.ReasonLost, now), now)
 		}
 		s.closeConn(c)
 	}
@@ -732,12 +733,12 @@ func (s *Server) sweep(now time.Time) {
 		switch {
 		case c.pinged && silent >= s.cfg.PingInterval+s.cfg.PeerTimeout:
 			s.cfg.Logf("session %d: silent for %v", c.sid, silent.Round(time.Millisecond))
-			text := "no sign of life from your side for " + roundDuration(silent).String()
+			text := "no sign of life from your side for " + wire.RoundDuration(silent).String()
 			if c.irc != nil {
-				text = "Ping timeout: " + roundDuration(silent).String()
+				text = "Ping timeout: " + wire.RoundDuration(silent).String()
 			}
 			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeTimeout, From: wire.ServerName, Text: text, Time: now.UnixMilli()}
-			c.lostWhy = "ping timeout: no sign of life for " + roundDuration(silent).String()
+			c.lostWhy = "ping timeout: no sign of life for " + wire.RoundDuration(silent).String()
 			if err := c.write(s.encodeFor(c, bye), s.cfg.MaxOutput+1024); err != nil {
 				s.kill(c, "write: "+err.Error())
 				continue
@@ -754,13 +755,4 @@ func (s *Server) sweep(now time.Time) {
 		}
 	}
 	s.reap(now)
-}
-
-// roundDuration rounds d for a message: whole seconds, or milliseconds
-// below one second.
-func roundDuration(d time.Duration) time.Duration {
-	if d >= time.Second {
-		return d.Round(time.Second)
-	}
-	return d.Round(time.Millisecond)
 }

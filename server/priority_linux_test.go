@@ -1,6 +1,7 @@
 package server
 
 import (
+	"chat/server/hub"
 	"os"
 	"runtime"
 	"strconv"
@@ -54,10 +55,10 @@ func TestVerifierWorkersNiced(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "two niced worker threads", func() bool { return nicedThreads(t, true) == base+2 })
-	if !v.Submit(VerifyRequest{Name: "alice", Secret: "wonderland"}) {
+	if !v.Submit(hub.VerifyRequest{Name: "alice", Secret: "wonderland"}) {
 		t.Fatal("submit refused")
 	}
-	if r := <-v.Results(); r.Verdict != VerdictOK {
+	if r := <-v.Results(); r.Verdict != hub.VerdictOK {
 		t.Fatalf("verdict %v", r.Verdict)
 	}
 	v.Close()
@@ -71,7 +72,7 @@ func TestVerifierWorkersNiced(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	if !v.Submit(VerifyRequest{Name: "alice", Secret: "wonderland"}) {
+	if !v.Submit(hub.VerifyRequest{Name: "alice", Secret: "wonderland"}) {
 		t.Fatal("submit refused")
 	}
 	<-v.Results()

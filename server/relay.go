@@ -9,12 +9,13 @@ import (
 
 	"chat/internal/poller"
 	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // The loop's side of file transfer: the relay. A data connection starts
 // like any other (the hub sees its first frame); when the hub accepts its
-// Attach it says so with a RelayAttach op, and from then on the loop decodes
-// nothing from it. Once both sides are attached (RelayPipe) the loop reads
+// Attach it says so with a hub.RelayAttach op, and from then on the loop decodes
+// nothing from it. Once both sides are attached (hub.RelayPipe) the loop reads
 // the owner's connection and appends what it reads to the requester's
 // output queue, the same queue and write path a chat session uses.
 //
@@ -25,13 +26,13 @@ import (
 // back on when the queue drains below half the window. So the server holds
 // at most relayWindow (plus the bytes that came with the owner's Attach, at
 // most one read) per transfer, however fast the owner and however slow the
-// requester, and the limits on transfers (TransferConfig) bound the total.
+// requester, and the limits on transfers (hub.TransferConfig) bound the total.
 //
 // Data connections are exempt from the liveness pings (an owner never reads,
 // a requester never writes): a transfer lives as long as the two chat
 // sessions it belongs to, whose liveness the usual pings check, and a
-// transfer not attached on both sides within TransferConfig.AttachTimeout
-// ends (Hub.Tick).
+// transfer not attached on both sides within hub.TransferConfig.AttachTimeout
+// ends (hub.Hub.Tick).
 
 // relayWindow bounds the bytes queued for one requester's data connection.
 const relayWindow = 256 << 10
@@ -66,12 +67,12 @@ type relayState struct {
 }
 
 // relayOp carries out the hub's instruction about a data connection.
-func (s *Server) relayOp(c *conn, op *RelayOp, now time.Time) {
+func (s *Server) relayOp(c *conn, op *hub.RelayOp, now time.Time) {
 	if c == nil || c.dead {
 		return // its Disconnect is on the way and ends the transfer
 	}
 	switch op.Kind {
-	case RelayAttach:
+	case hub.RelayAttach:
 		if c.closing {
 			return
 		}
@@ -84,7 +85,7 @@ func (s *Server) relayOp(c *conn, op *RelayOp, now time.Time) {
 			s.poll.SetRead(c.fd, false)
 		}
 		s.cfg.Logf("session %d: data connection of a transfer's %s", c.sid, role)
-	case RelayPipe:
+	case hub.RelayPipe:
 		r := s.bySid[op.Peer]
 		if c.data == nil || r == nil || r.dead || r.data == nil {
 			return
@@ -99,7 +100,7 @@ func (s *Server) relayOp(c *conn, op *RelayOp, now time.Time) {
 			}
 		}
 		s.relayResume(c)
-	case RelayAbort:
+	case hub.RelayAbort:
 		c.hubGone = true // the hub has forgotten it
 		s.kill(c, "transfer ended")
 	}
@@ -115,7 +116,7 @@ func (s *Server) relayBegin(c *conn, rest []byte, now time.Time) {
 	d := c.data
 	switch {
 	case d.role == wire.RoleRequester:
-		s.relayFail(c, DataSpoke, "the requester sent data", now)
+		s.relayFail(c, hub.DataSpoke, "the requester sent data", now)
 	case d.peer != nil:
 		s.relayTo(c, d.peer, rest, now)
 	default:
@@ -129,7 +130,7 @@ func (s *Server) relayReady(c *conn, ev poller.Event, now time.Time) {
 	d := c.data
 	if ev.Writable && c.pending() > 0 {
 		if err := c.flush(); err != nil {
-			s.relayFail(c, DataError, "write: "+err.Error(), now)
+			s.relayFail(c, hub.DataError, "write: "+err.Error(), now)
 			return
 		}
 		s.relayWrote(c, now)
@@ -178,7 +179,7 @@ func (s *Server) relayReadOwner(c *conn, now time.Time) bool {
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return false
 	case err != nil:
-		s.relayFail(c, DataError, "read: "+err.Error(), now)
+		s.relayFail(c, hub.DataError, "read: "+err.Error(), now)
 		return false
 	case n == 0:
 		s.relayOwnerEOF(c, now)
@@ -192,7 +193,7 @@ func (s *Server) relayReadOwner(c *conn, now time.Time) bool {
 // requester's side failed.
 func (s *Server) relayTo(owner, p *conn, b []byte, now time.Time) bool {
 	if err := p.write(b, math.MaxInt); err != nil {
-		s.relayFail(p, DataError, "write: "+err.Error(), now)
+		s.relayFail(p, hub.DataError, "write: "+err.Error(), now)
 		return false
 	}
 	s.relay.relayed.Add(int64(len(b)))
@@ -261,11 +262,11 @@ func (s *Server) relayReadRequester(c *conn, now time.Time) {
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
 	case err != nil:
-		s.relayFail(c, DataError, "read: "+err.Error(), now)
+		s.relayFail(c, hub.DataError, "read: "+err.Error(), now)
 	case n == 0:
-		s.relayFail(c, DataEOF, "closed by the requester", now)
+		s.relayFail(c, hub.DataEOF, "closed by the requester", now)
 	default:
-		s.relayFail(c, DataSpoke, "the requester sent data", now)
+		s.relayFail(c, hub.DataSpoke, "the requester sent data", now)
 	}
 }
 
@@ -274,7 +275,7 @@ func (s *Server) relayReadRequester(c *conn, now time.Time) {
 func (s *Server) relayOwnerEOF(c *conn, now time.Time) {
 	p := c.data.peer
 	c.hubGone = true
-	s.apply(s.hub.DataClosed(c.sid, DataEOF, now), now)
+	s.apply(s.hub.DataClosed(c.sid, hub.DataEOF, now), now)
 	s.kill(c, "transfer sent")
 	if p != nil && !p.dead && !p.closing {
 		p.data.peer = nil
@@ -287,7 +288,7 @@ func (s *Server) relayOwnerEOF(c *conn, now time.Time) {
 
 // relayFail ends a data connection that broke; the hub ends its transfer
 // (the requester is told, the other side is closed).
-func (s *Server) relayFail(c *conn, how DataEnd, why string, now time.Time) {
+func (s *Server) relayFail(c *conn, how hub.DataEnd, why string, now time.Time) {
 	if c.dead {
 		return
 	}

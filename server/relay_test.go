@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // dataClient is a raw data connection for the relay tests: an Attach, its
@@ -400,7 +401,7 @@ func TestRelayRequesterFailures(t *testing.T) {
 }
 
 func TestRelayAttachTimeout(t *testing.T) {
-	x := newXfer(t, Config{Transfer: TransferConfig{AttachTimeout: 50 * time.Millisecond}})
+	x := newXfer(t, Config{Transfer: hub.TransferConfig{AttachTimeout: 50 * time.Millisecond}})
 	token := x.fetch("slow.txt")
 	req := attach(t, x.s.Addr(), token, wire.RoleRequester)
 	req.expectReply(wire.OK, "")
@@ -677,7 +678,7 @@ func TestRelayOwnerResetWhilePaused(t *testing.T) {
 // BenchmarkRelayTen: ten 16 MiB transfers at once through the loop.
 func BenchmarkRelayTen(b *testing.B) {
 	const size, n = 16 << 20, 10
-	x := newXfer(b, Config{Transfer: TransferConfig{PerOwner: n, PerRequester: n}})
+	x := newXfer(b, Config{Transfer: hub.TransferConfig{PerOwner: n, PerRequester: n}})
 	data := randomBytes(size, 1)
 	b.SetBytes(size * n)
 	b.ResetTimer()

@@ -14,6 +14,7 @@ import (
 
 	"chat/internal/poller"
 	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // Config configures a Server. Zero values take the defaults noted.
@@ -79,7 +80,7 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// Transfer bounds file transfers: how many, the attach timeout, the
 	// token source (hub_transfer.go). Zero values take defaults.
-	Transfer TransferConfig
+	Transfer hub.TransferConfig
 
 	// Defences (defences.go, limits.go, throttle.go).
 
@@ -181,7 +182,7 @@ func (c *Config) defaults() {
 type Server struct {
 	cfg  Config
 	addr string
-	hub  *Hub
+	hub  *hub.Hub
 	ver  *Verifier
 	// hashing is ver.Hashing, kept apart because ver is cleared when Run
 	// ends while Hashing may be called from any goroutine.
@@ -206,11 +207,11 @@ type Server struct {
 	// Owned by the loop goroutine.
 	poll         poller.Poller
 	conns        map[int]*conn // by descriptor
-	bySid        map[SessionID]*conn
+	bySid        map[hub.SessionID]*conn
 	closingSet   map[*conn]struct{}
 	dying        []*conn
 	results      []VerifyResult // results produced on the loop (queue full)
-	nextSid      SessionID
+	nextSid      hub.SessionID
 	acceptPaused bool
 	acceptRetry  time.Time
 	acceptLogged bool
@@ -260,7 +261,7 @@ func New(cfg Config) (_ *Server, err error) {
 		wakeR:      -1,
 		wakeW:      -1,
 		conns:      make(map[int]*conn),
-		bySid:      make(map[SessionID]*conn),
+		bySid:      make(map[hub.SessionID]*conn),
 		closingSet: make(map[*conn]struct{}),
 		perAddr:    make(map[string]int),
 		rbuf:       make([]byte, 64<<10),
@@ -304,7 +305,7 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.hashing = s.ver.Hashing
-	s.hub = NewHub(HubConfig{
+	s.hub = hub.New(hub.Config{
 		MaxRooms:     cfg.MaxRooms,
 		Guests:       cfg.Guests,
 		IsRegistered: s.ver.Registered,

@@ -14,7 +14,11 @@ import (
 	"time"
 
 	"chat/internal/wire"
+
 )
+
+// t0 is the fixed time of tests that drive the hub without a loop.
+var t0 = time.Date(2026, 11, 21, 14, 3, 7, 0, time.UTC)
 
 // cheapHash makes a valid argon2id hash quickly, for tests.
 func cheapHash(t testing.TB, pw string) string {

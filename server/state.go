@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"chat/internal/wire"
+	"chat/server/hub"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,15 +27,15 @@ const stateVersion = 1
 // is then the room's last sequence number; otherwise it is a high-water mark
 // (see hub_state.go).
 type stateFile struct {
-	Version int         `json:"version"`
-	Exact   bool        `json:"exact"`
-	Rooms   []RoomState `json:"rooms"`
+	Version int             `json:"version"`
+	Exact   bool            `json:"exact"`
+	Rooms   []hub.RoomState `json:"rooms"`
 }
 
 // LoadState reads the state file in dir. A missing file is an empty state
 // (a first start); a file that cannot be read or parsed is an error naming
 // the file, so that the server refuses to start rather than drop rooms.
-func LoadState(dir string) (rooms []RoomState, exact bool, err error) {
+func LoadState(dir string) (rooms []hub.RoomState, exact bool, err error) {
 	path := filepath.Join(dir, StateFileName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -70,9 +71,9 @@ func unwrapPath(err error) error {
 // the same directory, written and fsynced, renamed over the old one, and
 // the directory fsynced so that the rename itself survives a power cut. A
 // reader sees the old file or the new one, never a part of either.
-func SaveState(dir string, rooms []RoomState, exact bool) error {
+func SaveState(dir string, rooms []hub.RoomState, exact bool) error {
 	if rooms == nil {
-		rooms = []RoomState{}
+		rooms = []hub.RoomState{}
 	}
 	data, err := json.MarshalIndent(stateFile{Version: stateVersion, Exact: exact, Rooms: rooms}, "", "  ")
 	if err != nil {
@@ -121,7 +122,7 @@ func SaveState(dir string, rooms []RoomState, exact bool) error {
 // and only the latest is written next.
 type stateWriter struct {
 	dir  string
-	ch   chan []RoomState
+	ch   chan []hub.RoomState
 	done chan struct{}
 	logf func(string, ...any)
 
@@ -129,7 +130,7 @@ type stateWriter struct {
 }
 
 func startStateWriter(dir string, logf func(string, ...any)) *stateWriter {
-	w := &stateWriter{dir: dir, ch: make(chan []RoomState, 1), done: make(chan struct{}), logf: logf}
+	w := &stateWriter{dir: dir, ch: make(chan []hub.RoomState, 1), done: make(chan struct{}), logf: logf}
 	go w.run()
 	return w
 }
@@ -137,7 +138,7 @@ func startStateWriter(dir string, logf func(string, ...any)) *stateWriter {
 // save hands a snapshot to the writer without blocking. Only the loop
 // goroutine calls it, so after taking out a stale snapshot the send finds
 // the slot free.
-func (w *stateWriter) save(rooms []RoomState) {
+func (w *stateWriter) save(rooms []hub.RoomState) {
 	for {
 		select {
 		case w.ch <- rooms:

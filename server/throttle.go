@@ -1,6 +1,9 @@
 package server
 
-import "time"
+import (
+	"chat/server/hub"
+	"time"
+)
 
 // loginThrottle slows password guessing down (time passed in, no clock
 // read). It counts, per account name, the attempts since its last right
@@ -54,14 +57,14 @@ func (t *loginThrottle) admit(name, ip string, now time.Time) time.Duration {
 }
 
 // result takes the verdict of an admitted attempt into account.
-func (t *loginThrottle) result(name, ip string, v Verdict, now time.Time) {
+func (t *loginThrottle) result(name, ip string, v hub.Verdict, now time.Time) {
 	if t.delay <= 0 {
 		return
 	}
 	switch v {
-	case VerdictOK:
+	case hub.VerdictOK:
 		delete(t.keys, accountKey(name))
-	case VerdictWrong:
+	case hub.VerdictWrong:
 		t.bump(addressKey(ip), now)
 	default: // not checked: it does not count
 		t.takeBack(accountKey(name), now)

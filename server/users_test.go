@@ -1,6 +1,7 @@
 package server
 
 import (
+	"chat/server/hub"
 	"errors"
 	"io/fs"
 	"os"
@@ -131,9 +132,9 @@ func TestVerifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	check := func(name, pw string) Verdict {
+	check := func(name, pw string) hub.Verdict {
 		t.Helper()
-		if !v.Submit(VerifyRequest{Session: 1, ReqID: 2, Name: name, Secret: pw}) {
+		if !v.Submit(hub.VerifyRequest{Session: 1, ReqID: 2, Name: name, Secret: pw}) {
 			t.Fatal("submit refused")
 		}
 		select {
@@ -147,13 +148,13 @@ func TestVerifier(t *testing.T) {
 		}
 		return 0
 	}
-	if got := check("alice", "wonderland"); got != VerdictOK {
+	if got := check("alice", "wonderland"); got != hub.VerdictOK {
 		t.Fatalf("right password: %v", got)
 	}
-	if got := check("alice", "nope"); got != VerdictWrong {
+	if got := check("alice", "nope"); got != hub.VerdictWrong {
 		t.Fatalf("wrong password: %v", got)
 	}
-	if got := check("zed", "x"); got != VerdictWrong {
+	if got := check("zed", "x"); got != hub.VerdictWrong {
 		t.Fatalf("unknown user: %v", got)
 	}
 	waitFor(t, "a wake per result", func() bool { return wakes.Load() == 3 })
@@ -169,7 +170,7 @@ func TestVerifier(t *testing.T) {
 	}
 	future := time.Now().Add(time.Hour)
 	os.Chtimes(path, future, future)
-	if got := check("bob", "builder"); got != VerdictOK {
+	if got := check("bob", "builder"); got != hub.VerdictOK {
 		t.Fatalf("added user: %v", got)
 	}
 	if !v.Registered("bob") {
@@ -178,7 +179,7 @@ func TestVerifier(t *testing.T) {
 	// A broken file keeps the last good copy.
 	os.WriteFile(path, []byte("garbage\n"), 0o600)
 	os.Chtimes(path, future.Add(time.Hour), future.Add(time.Hour))
-	if got := check("bob", "builder"); got != VerdictOK {
+	if got := check("bob", "builder"); got != hub.VerdictOK {
 		t.Fatalf("after a bad rewrite: %v", got)
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"chat/server/hub"
 	"fmt"
 	"os"
 	"runtime"
@@ -10,10 +11,10 @@ import (
 	"time"
 )
 
-// VerifyResult is the outcome of a VerifyRequest.
+// VerifyResult is the outcome of a hub.VerifyRequest.
 type VerifyResult struct {
-	VerifyRequest
-	Verdict Verdict
+	hub.VerifyRequest
+	Verdict hub.Verdict
 }
 
 // Verifier checks passwords against a users file on a small pool of worker
@@ -26,7 +27,7 @@ type Verifier struct {
 	path    string
 	wake    func()
 	logf    func(format string, args ...any)
-	jobs    chan VerifyRequest
+	jobs    chan hub.VerifyRequest
 	results chan VerifyResult
 	quit    chan struct{}
 	wg      sync.WaitGroup
@@ -67,7 +68,7 @@ func newVerifier(path string, workers int, hashWorker []string, wake func(), log
 		path:    path,
 		wake:    wake,
 		logf:    logf,
-		jobs:    make(chan VerifyRequest, 4096),
+		jobs:    make(chan hub.VerifyRequest, 4096),
 		results: make(chan VerifyResult, 4096),
 		quit:    make(chan struct{}),
 
@@ -88,8 +89,8 @@ func newVerifier(path string, workers int, hashWorker []string, wake func(), log
 func (v *Verifier) Results() <-chan VerifyResult { return v.results }
 
 // Submit queues a check without blocking; false means the queue is full
-// (the caller answers VerdictUnavailable).
-func (v *Verifier) Submit(r VerifyRequest) bool {
+// (the caller answers hub.VerdictUnavailable).
+func (v *Verifier) Submit(r hub.VerifyRequest) bool {
 	select {
 	case v.jobs <- r:
 		return true
@@ -168,7 +169,7 @@ func (v *Verifier) work(nice bool) {
 	}
 }
 
-func (v *Verifier) check(procs *hashProcs, name, secret string) Verdict {
+func (v *Verifier) check(procs *hashProcs, name, secret string) hub.Verdict {
 	if err := v.refresh(); err != nil {
 		v.logf("users file %s: %v (still using the last good copy)", v.path, err)
 	}
@@ -183,12 +184,12 @@ func (v *Verifier) check(procs *hashProcs, name, secret string) Verdict {
 		// Spend the same time as for a real account, so response times do
 		// not tell which names exist.
 		matches(dummyHash, secret)
-		return VerdictWrong
+		return hub.VerdictWrong
 	}
 	if matches(hash, secret) {
-		return VerdictOK
+		return hub.VerdictOK
 	}
-	return VerdictWrong
+	return hub.VerdictWrong
 }
 
 // refresh re-reads the file if it changed since the last read.

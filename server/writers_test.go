@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // socketConns returns n conns on socket pairs, each with its own output
@@ -23,7 +24,7 @@ func socketConns(t *testing.T, n int) ([]*conn, []int) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
-		conns[i] = &conn{fd: fds[0], sid: SessionID(i + 1)}
+		conns[i] = &conn{fd: fds[0], sid: hub.SessionID(i + 1)}
 		conns[i].append(fmt.Appendf(nil, "output of connection %d\n", i))
 		peers[i] = fds[1]
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -67,4 +68,19 @@ func Plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+// RoundDuration rounds d for a sentence: whole seconds, or milliseconds
+// below one second.
+func RoundDuration(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// BadNameText is the reply text for a user or room name (kind) that breaks
+// the rules of ValidName.
+func BadNameText(kind, name string) string {
+	return fmt.Sprintf("bad %s name %s: use 1 to %d characters without spaces", kind, QuoteName(name), MaxNameRunes)
 }

@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"fmt"
@@ -75,7 +75,7 @@ func newDeliverySim(t *testing.T, seed uint64, sessions int) *deliverySim {
 	d := &deliverySim{
 		t: t, seed: seed,
 		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		h:      NewHub(HubConfig{Guests: true, HistoryLen: 16}),
+		h:      New(Config{Guests: true, HistoryLen: 16}),
 		now:    t0,
 		ss:     map[SessionID]*dSession{},
 		inRoom: map[string]map[SessionID]bool{},

@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 
 // Flood control, in the hub (time passed in): a token bucket per session
 // for the requests that make the server send something to others (Say,
-// Tell, Broadcast). A session starts with HubConfig.MsgBurst tokens and
+// Tell, Broadcast). A session starts with Config.MsgBurst tokens and
 // gains MsgRate a second up to that; each message costs one. A message
 // without a token is refused with ErrSlowDown and relayed to nobody, and a
 // session that goes on sending regardless (MaxRefused refused in a row) is

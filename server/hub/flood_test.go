@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 )
 
 func floodFixture(t *testing.T, maxRefused int) *fixture {
-	x := newFixture(t, HubConfig{MsgRate: 10, MsgBurst: 20, MaxRefused: maxRefused})
+	x := newFixture(t, Config{MsgRate: 10, MsgBurst: 20, MaxRefused: maxRefused})
 	x.login(1, "alice")
 	x.enter(1, "lounge")
 	x.login(2, "bob")
@@ -159,7 +159,7 @@ func TestHubFloodCut(t *testing.T) {
 }
 
 func TestHubNoFloodLimitByDefault(t *testing.T) {
-	x := newFixture(t, HubConfig{})
+	x := newFixture(t, Config{})
 	x.login(1, "alice")
 	x.enter(1, "lounge")
 	for i := range 1000 {

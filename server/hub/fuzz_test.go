@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"fmt"
@@ -118,7 +118,7 @@ func runHubFuzz(t *testing.T, in []byte) {
 	fz := &hubFuzz{sim: &sim{
 		t:   t,
 		rng: rand.New(rand.NewPCG(1, 2)), // unused by the steps below
-		h: NewHub(HubConfig{MaxRooms: 3, Guests: guests, MaxLoginFailures: 3, HistoryLen: 3,
+		h: New(Config{MaxRooms: 3, Guests: guests, MaxLoginFailures: 3, HistoryLen: 3,
 			IsRegistered: func(n string) bool { return n == "alice" || n == "bob" }}),
 		now:      t0,
 		sessions: map[SessionID]*simSession{},

@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"fmt"
@@ -60,7 +60,7 @@ func (h *Hub) historyRequest(out *outputs, s *session, f *wire.Frame, now time.T
 		return
 	}
 	if wire.ValidName(f.Room) != nil {
-		reply(wire.ErrBadName, badNameText("room", f.Room))
+		reply(wire.ErrBadName, wire.BadNameText("room", f.Room))
 		return
 	}
 	r := h.rooms[f.Room]

@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"cmp"
@@ -18,8 +18,8 @@ import (
 // reused, so a late result for a closed session cannot reach a new one.
 type SessionID int64
 
-// HubConfig holds the hub's limits and switches. Zero values take defaults.
-type HubConfig struct {
+// Config holds the hub's limits and switches. Zero values take defaults.
+type Config struct {
 	// MaxRooms bounds the number of rooms (default 1000).
 	MaxRooms int
 	// MaxLoginFailures is how many wrong passwords one connection may send
@@ -49,7 +49,7 @@ type HubConfig struct {
 	MaxRefused int
 }
 
-func (c *HubConfig) defaults() {
+func (c *Config) defaults() {
 	if c.MaxRooms <= 0 {
 		c.MaxRooms = 1000
 	}
@@ -166,7 +166,7 @@ type room struct {
 // Hub is the chat state machine. It is not safe for concurrent use: the
 // loop goroutine owns it.
 type Hub struct {
-	cfg      HubConfig
+	cfg      Config
 	sessions map[SessionID]*session
 	names    map[string]*session
 	rooms    map[string]*room
@@ -177,7 +177,7 @@ type Hub struct {
 }
 
 // NewHub returns an empty hub.
-func NewHub(cfg HubConfig) *Hub {
+func New(cfg Config) *Hub {
 	cfg.defaults()
 	return &Hub{
 		cfg:      cfg,

@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"fmt"
@@ -20,8 +20,8 @@ type fixture struct {
 	ids map[SessionID]uint32
 }
 
-func newFixture(t *testing.T, cfg HubConfig) *fixture {
-	return &fixture{t: t, h: NewHub(cfg), now: t0, ids: map[SessionID]uint32{}}
+func newFixture(t *testing.T, cfg Config) *fixture {
+	return &fixture{t: t, h: New(cfg), now: t0, ids: map[SessionID]uint32{}}
 }
 
 func (x *fixture) nextID(sid SessionID) uint32 {
@@ -174,7 +174,7 @@ func TestHubRequestRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			x := newFixture(t, HubConfig{})
+			x := newFixture(t, Config{})
 			x.connect(1)
 			if tc.setup != nil {
 				tc.setup(x)
@@ -204,7 +204,7 @@ func loginIn(name, room string) func(*fixture) {
 }
 
 func TestHubHelloFirstAndVersion(t *testing.T) {
-	x := newFixture(t, HubConfig{})
+	x := newFixture(t, Config{})
 	x.h.Connect(1, "a", x.now)
 	for _, typ := range []wire.Type{wire.TypePing, wire.TypeLogin, wire.TypeWho} {
 		if r, _ := x.do(1, wire.Frame{Type: typ}); r.Code != wire.ErrNoHello {
@@ -230,7 +230,7 @@ func TestHubHelloFirstAndVersion(t *testing.T) {
 }
 
 func TestHubRequestIDZero(t *testing.T) {
-	x := newFixture(t, HubConfig{})
+	x := newFixture(t, Config{})
 	x.connect(1)
 	outs := x.h.Handle(1, &wire.Frame{Type: wire.TypePing}, x.now)
 	if len(outs) != 1 || outs[0].Frame.Code != wire.ErrBadRequest || outs[0].Frame.ID != 0 {
@@ -246,7 +246,7 @@ func TestHubRequestIDZero(t *testing.T) {
 }
 
 func TestHubEnterLeaveAnnounced(t *testing.T) {
-	x := newFixture(t, HubConfig{})
+	x := newFixture(t, Config{})
 	x.login(1, "alice")
 	x.login(2, "bob")
 	x.login(3, "carol")
@@ -291,7 +291,7 @@ func TestHubEnterLeaveAnnounced(t *testing.T) {
 }
 
 func TestHubLogoutAndLostAnnounced(t *testing.T) {
-	x := newFixture(t, HubConfig{})
+	x := newFixture(t, Config{})
 	x.login(1, "alice")
 	x.login(2, "bob")
 	x.enter(1, "r")
@@ -318,7 +318,7 @@ func TestHubLogoutAndLostAnnounced(t *testing.T) {
 }
 
 func TestHubSayAndSeq(t *testing.T) {
-	x := newFixture(t, HubConfig{})
+	x := newFixture(t, Config{})
 	x.login(1, "alice")
 	x.login(2, "bob")
 	x.login(3, "carol")
@@ -348,7 +348,7 @@ func TestHubSayAndSeq(t *testing.T) {
 }
 
 func TestHubWhoAndRooms(t *testing.T) {
-	x := newFixture(t, HubConfig{})
+	x := newFixture(t, Config{})
 	x.login(1, "carol")
 	x.login(2, "alice")
 	x.login(3, "bob")
@@ -373,7 +373,7 @@ func TestHubWhoAndRooms(t *testing.T) {
 }
 
 func TestHubTell(t *testing.T) {
-	x := newFixture(t, HubConfig{})
+	x := newFixture(t, Config{})
 	x.login(1, "alice")
 	x.login(2, "bob")
 	r, outs := x.do(1, wire.Frame{Type: wire.TypeTell, To: "bob", Text: "psst"})
@@ -387,7 +387,7 @@ func TestHubTell(t *testing.T) {
 }
 
 func TestHubTakeover(t *testing.T) {
-	x := newFixture(t, HubConfig{})
+	x := newFixture(t, Config{})
 	x.login(1, "alice")
 	x.login(2, "bob")
 	x.enter(1, "r")
@@ -418,7 +418,7 @@ func TestHubTakeover(t *testing.T) {
 }
 
 func TestHubLoginFailuresLimit(t *testing.T) {
-	x := newFixture(t, HubConfig{MaxLoginFailures: 3})
+	x := newFixture(t, Config{MaxLoginFailures: 3})
 	x.connect(1)
 	for i := 1; i <= 3; i++ {
 		r, outs := x.do(1, wire.Frame{Type: wire.TypeLogin, Name: "alice", Secret: "bad"})
@@ -437,7 +437,7 @@ func TestHubLoginFailuresLimit(t *testing.T) {
 }
 
 func TestHubLoginUnavailableAndLateResult(t *testing.T) {
-	x := newFixture(t, HubConfig{})
+	x := newFixture(t, Config{})
 	x.connect(1)
 	outs := x.h.Handle(1, &wire.Frame{Type: wire.TypeLogin, ID: 7, Name: "alice", Secret: "s"}, x.now)
 	if len(outs) != 1 || outs[0].Verify == nil || outs[0].Verify.ReqID != 7 {
@@ -459,7 +459,7 @@ func TestHubLoginUnavailableAndLateResult(t *testing.T) {
 }
 
 func TestHubGuests(t *testing.T) {
-	x := newFixture(t, HubConfig{Guests: true, IsRegistered: func(n string) bool { return n == "alice" }})
+	x := newFixture(t, Config{Guests: true, IsRegistered: func(n string) bool { return n == "alice" }})
 	x.connect(1)
 	x.connect(2)
 	r, _ := x.do(1, wire.Frame{Type: wire.TypeClaim, Name: "g"})
@@ -487,7 +487,7 @@ func TestHubGuests(t *testing.T) {
 }
 
 func TestHubMaxRooms(t *testing.T) {
-	x := newFixture(t, HubConfig{MaxRooms: 2})
+	x := newFixture(t, Config{MaxRooms: 2})
 	x.login(1, "alice")
 	for i, want := range []wire.Code{wire.OK, wire.OK, wire.ErrLimit} {
 		if r, _ := x.do(1, wire.Frame{Type: wire.TypeCreate, Room: string(rune('a' + i))}); r.Code != want {
@@ -497,7 +497,7 @@ func TestHubMaxRooms(t *testing.T) {
 }
 
 func TestHubHistory(t *testing.T) {
-	x := newFixture(t, HubConfig{HistoryLen: 3})
+	x := newFixture(t, Config{HistoryLen: 3})
 	x.login(1, "alice")
 	x.login(2, "bob")
 	x.enter(1, "r")
@@ -517,7 +517,7 @@ func TestHubHistory(t *testing.T) {
 		t.Fatalf("nothing new: %+v", r)
 	}
 
-	off := newFixture(t, HubConfig{HistoryLen: -1})
+	off := newFixture(t, Config{HistoryLen: -1})
 	off.login(1, "alice")
 	off.enter(1, "r")
 	if r, _ := off.do(1, wire.Frame{Type: wire.TypeHistory, Room: "r"}); r.Code != wire.ErrUnavailable {
@@ -539,7 +539,7 @@ func TestHistoryBounds(t *testing.T) {
 }
 
 func TestHubShutdown(t *testing.T) {
-	x := newFixture(t, HubConfig{})
+	x := newFixture(t, Config{})
 	x.login(1, "alice")
 	x.connect(2)
 	x.enter(1, "r")
@@ -557,7 +557,7 @@ func TestHubShutdown(t *testing.T) {
 }
 
 func TestHubWhoFitsOneFrame(t *testing.T) {
-	x := newFixture(t, HubConfig{MaxRooms: 20000})
+	x := newFixture(t, Config{MaxRooms: 20000})
 	for i := 1; i <= 10000; i++ {
 		name := fmt.Sprintf("%020d", i) // 20 characters
 		x.login(SessionID(i), name)
@@ -582,7 +582,7 @@ func TestHubWhoFitsOneFrame(t *testing.T) {
 // course client can list after logout (S3.6); refused on a password-only
 // server, where everything but login waits for it (S0.15).
 func TestHubWhoBeforeLogin(t *testing.T) {
-	x := newFixture(t, HubConfig{Guests: true})
+	x := newFixture(t, Config{Guests: true})
 	x.connect(1)
 	x.connect(2)
 	if r, _ := x.do(1, wire.Frame{Type: wire.TypeWho}); r.Code != wire.OK || r.Count != 0 || len(r.Users) != 0 {
@@ -607,7 +607,7 @@ func TestHubWhoBeforeLogin(t *testing.T) {
 		}
 	}
 
-	closed := newFixture(t, HubConfig{})
+	closed := newFixture(t, Config{})
 	closed.connect(1)
 	if r, _ := closed.do(1, wire.Frame{Type: wire.TypeWho}); r.Code != wire.ErrNotLoggedIn || r.Text != "please log in first: login NAME" {
 		t.Fatalf("who before login, no guests: %+v", r)

@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"fmt"
@@ -160,17 +160,13 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	}
 }
 
-func badNameText(kind, name string) string {
-	return fmt.Sprintf("bad %s name %s: use 1 to %d characters without spaces", kind, wire.QuoteName(name), wire.MaxNameRunes)
-}
-
 func (h *Hub) login(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	if s.name != "" {
 		out.send(s.id, h.reply(now, f.ID, wire.ErrLoggedIn, "you are already logged in as "+s.name))
 		return
 	}
 	if wire.ValidName(f.Name) != nil {
-		out.send(s.id, h.reply(now, f.ID, wire.ErrBadName, badNameText("user", f.Name)))
+		out.send(s.id, h.reply(now, f.ID, wire.ErrBadName, wire.BadNameText("user", f.Name)))
 		return
 	}
 	if f.Secret == "" || len(f.Secret) > wire.MaxSecretBytes {
@@ -247,7 +243,7 @@ func (h *Hub) claim(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	case s.name != "":
 		reply(wire.ErrLoggedIn, "you are already logged in as "+s.name)
 	case wire.ValidName(f.Name) != nil:
-		reply(wire.ErrBadName, badNameText("user", f.Name))
+		reply(wire.ErrBadName, wire.BadNameText("user", f.Name))
 	case h.names[f.Name] != nil:
 		reply(wire.ErrNameTaken, "the name "+f.Name+" is in use; choose another")
 	case h.cfg.IsRegistered != nil && h.cfg.IsRegistered(f.Name):
@@ -265,7 +261,7 @@ func (h *Hub) create(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	reply := func(code wire.Code, text string) { out.send(s.id, h.reply(now, f.ID, code, text)) }
 	switch {
 	case wire.ValidName(f.Room) != nil:
-		reply(wire.ErrBadName, badNameText("room", f.Room))
+		reply(wire.ErrBadName, wire.BadNameText("room", f.Room))
 	case h.rooms[f.Room] != nil:
 		reply(wire.ErrRoomExists, "room "+f.Room+" already exists")
 	case len(h.rooms) >= h.cfg.MaxRooms:
@@ -278,7 +274,7 @@ func (h *Hub) create(out *outputs, s *session, f *wire.Frame, now time.Time) {
 
 func (h *Hub) enter(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	if wire.ValidName(f.Room) != nil {
-		out.send(s.id, h.reply(now, f.ID, wire.ErrBadName, badNameText("room", f.Room)))
+		out.send(s.id, h.reply(now, f.ID, wire.ErrBadName, wire.BadNameText("room", f.Room)))
 		return
 	}
 	r := h.rooms[f.Room]
@@ -440,7 +436,7 @@ func (h *Hub) say(out *outputs, s *session, f *wire.Frame, now time.Time) {
 func (h *Hub) tell(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	reply := func(code wire.Code, text string) { out.send(s.id, h.reply(now, f.ID, code, text)) }
 	if wire.ValidName(f.To) != nil {
-		reply(wire.ErrBadName, badNameText("user", f.To))
+		reply(wire.ErrBadName, wire.BadNameText("user", f.To))
 		return
 	}
 	if f.To == s.name {

@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"fmt"
@@ -53,7 +53,7 @@ func simulate(t *testing.T, seed uint64, steps int) {
 	s := &sim{
 		t:        t,
 		rng:      rand.New(rand.NewPCG(seed, seed*7919)),
-		h:        NewHub(HubConfig{MaxRooms: 3, Guests: true, IsRegistered: func(n string) bool { return n != "guest" }, HistoryLen: 5}),
+		h:        New(Config{MaxRooms: 3, Guests: true, IsRegistered: func(n string) bool { return n != "guest" }, HistoryLen: 5}),
 		now:      t0,
 		sessions: map[SessionID]*simSession{},
 		stats:    map[string]int{},

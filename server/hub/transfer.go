@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"crypto/rand"
@@ -236,7 +236,7 @@ func (h *Hub) fetch(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	x := &h.xfer
 	x.init()
 	if wire.ValidName(f.To) != nil {
-		reply(wire.ErrBadName, badNameText("user", f.To))
+		reply(wire.ErrBadName, wire.BadNameText("user", f.To))
 		return
 	}
 	if f.To == s.name {
@@ -477,9 +477,9 @@ func (h *Hub) Tick(now time.Time) []Output {
 			return out
 		}
 		t := h.xfer.expiry[0]
-		text := t.owner.name + " did not start sending " + t.file + " within " + roundDuration(h.cfg.Transfer.AttachTimeout).String()
+		text := t.owner.name + " did not start sending " + t.file + " within " + wire.RoundDuration(h.cfg.Transfer.AttachTimeout).String()
 		if t.ownerData != 0 {
-			text = "your data connection for " + t.file + " was not opened within " + roundDuration(h.cfg.Transfer.AttachTimeout).String()
+			text = "your data connection for " + t.file + " was not opened within " + wire.RoundDuration(h.cfg.Transfer.AttachTimeout).String()
 		}
 		h.endTransfer(&out, t, wire.ErrUnavailable, text, now)
 	}

@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"fmt"
@@ -44,7 +44,7 @@ func simulateTransfers(t *testing.T, seed uint64, steps int) {
 	s := &xsim{
 		t:   t,
 		rng: rand.New(rand.NewPCG(seed, seed*31)),
-		h: NewHub(HubConfig{Guests: true, Transfer: TransferConfig{
+		h: New(Config{Guests: true, Transfer: TransferConfig{
 			NewToken:      func() string { n++; return fmt.Sprintf("t%d", n) },
 			PerOwner:      3,
 			PerRequester:  4,

@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ func newXferHub(t *testing.T, tc TransferConfig) *fixture {
 	if tc.NewToken == nil {
 		tc.NewToken = func() string { n++; return fmt.Sprintf("tok-%d", n) }
 	}
-	x := newFixture(t, HubConfig{Transfer: tc})
+	x := newFixture(t, Config{Transfer: tc})
 	x.login(sAlice, "alice")
 	x.login(sBob, "bob")
 	x.login(sCarol, "carol")
@@ -153,7 +153,7 @@ func TestHubBroadcast(t *testing.T) {
 		}
 	}
 	// Alone: nobody to tell, still OK.
-	y := newFixture(t, HubConfig{})
+	y := newFixture(t, Config{})
 	y.login(1, "alice")
 	if r, outs := y.do(1, wire.Frame{Type: wire.TypeBroadcast, Text: "anyone?"}); r.Code != wire.OK || r.Count != 0 || len(outs) != 1 {
 		t.Fatalf("alone: %+v %+v", r, outs)
