@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"chat/internal/wire"
-
 )
 
 // t0 is the fixed time of tests that drive the hub without a loop.
