@@ -1,6 +1,10 @@
 package client
 
-import "unicode"
+import (
+	"unicode"
+
+	"chat/internal/term"
+)
 
 // maxHistory bounds the lines Up/Down can recall.
 const maxHistory = 200
@@ -30,24 +34,24 @@ func (e *Editor) Empty() bool { return len(e.line) == 0 }
 
 // Edit applies an editing key and reports whether it was one. Enter, Ctrl-C,
 // Ctrl-D and Ctrl-L are not editing keys: the caller handles them.
-func (e *Editor) Edit(k Key) bool {
+func (e *Editor) Edit(k term.Key) bool {
 	switch k.Kind {
-	case KeyRune:
+	case term.KeyRune:
 		e.Insert(k.Rune)
-	case KeyBackspace:
+	case term.KeyBackspace:
 		if e.cursor > 0 {
 			e.line = append(e.line[:e.cursor-1], e.line[e.cursor:]...)
 			e.cursor--
 		}
-	case KeyDelete:
+	case term.KeyDelete:
 		if e.cursor < len(e.line) {
 			e.line = append(e.line[:e.cursor], e.line[e.cursor+1:]...)
 		}
-	case KeyCtrlU:
+	case term.KeyCtrlU:
 		// Delete to the start of the line, as in readline and the tty driver.
 		e.line = append(e.line[:0], e.line[e.cursor:]...)
 		e.cursor = 0
-	case KeyCtrlW:
+	case term.KeyCtrlW:
 		// Delete the word before the cursor and the spaces after it.
 		i := e.cursor
 		for i > 0 && unicode.IsSpace(e.line[i-1]) {
@@ -58,23 +62,23 @@ func (e *Editor) Edit(k Key) bool {
 		}
 		e.line = append(e.line[:i], e.line[e.cursor:]...)
 		e.cursor = i
-	case KeyLeft:
+	case term.KeyLeft:
 		if e.cursor > 0 {
 			e.cursor--
 		}
-	case KeyRight:
+	case term.KeyRight:
 		if e.cursor < len(e.line) {
 			e.cursor++
 		}
-	case KeyHome, KeyCtrlA:
+	case term.KeyHome, term.KeyCtrlA:
 		e.cursor = 0
-	case KeyEnd, KeyCtrlE:
+	case term.KeyEnd, term.KeyCtrlE:
 		e.cursor = len(e.line)
-	case KeyUp:
+	case term.KeyUp:
 		e.up()
-	case KeyDown:
+	case term.KeyDown:
 		e.down()
-	case KeyIgnored:
+	case term.KeyIgnored:
 	default:
 		return false
 	}

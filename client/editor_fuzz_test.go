@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"unicode"
+
+	"chat/internal/term"
 )
 
 // FuzzEditor types arbitrary bytes: the key decoder turns them into keys
@@ -30,15 +32,15 @@ func FuzzEditor(f *testing.F) {
 		var m lineModel
 		rest := in
 		for len(rest) > 0 {
-			k, r := decodeKey(rest)
-			if k.Kind == KeyNone {
+			k, r := term.DecodeKey(rest)
+			if k.Kind == term.KeyNone {
 				break // the start of a key: the loop would wait for more
 			}
 			if len(r) >= len(rest) {
-				t.Fatalf("decodeKey(%q) consumed nothing", rest)
+				t.Fatalf("DecodeKey(%q) consumed nothing", rest)
 			}
 			rest = r
-			if k.Kind == KeyEnter {
+			if k.Kind == term.KeyEnter {
 				got, want := e.Submit(), m.submit()
 				if got != want {
 					t.Fatalf("Enter submitted %q, model %q", got, want)
@@ -84,32 +86,32 @@ func (m *lineModel) set(s string) {
 	m.cursor = len(m.line)
 }
 
-func (m *lineModel) edit(k Key) bool {
+func (m *lineModel) edit(k term.Key) bool {
 	before, after := slices.Clone(m.line[:m.cursor]), slices.Clone(m.line[m.cursor:])
 	switch k.Kind {
-	case KeyRune:
+	case term.KeyRune:
 		m.line = slices.Concat(before, []rune{k.Rune}, after)
 		m.cursor++
-	case KeyBackspace:
+	case term.KeyBackspace:
 		if len(before) > 0 {
 			m.line = slices.Concat(before[:len(before)-1], after)
 			m.cursor--
 		}
-	case KeyDelete:
+	case term.KeyDelete:
 		if len(after) > 0 {
 			m.line = slices.Concat(before, after[1:])
 		}
-	case KeyLeft:
+	case term.KeyLeft:
 		m.cursor = max(0, m.cursor-1)
-	case KeyRight:
+	case term.KeyRight:
 		m.cursor = min(len(m.line), m.cursor+1)
-	case KeyHome, KeyCtrlA:
+	case term.KeyHome, term.KeyCtrlA:
 		m.cursor = 0
-	case KeyEnd, KeyCtrlE:
+	case term.KeyEnd, term.KeyCtrlE:
 		m.cursor = len(m.line)
-	case KeyCtrlU:
+	case term.KeyCtrlU:
 		m.line, m.cursor = after, 0
-	case KeyCtrlW:
+	case term.KeyCtrlW:
 		// The word before the cursor goes, with the blanks between it and
 		// the cursor.
 		i := len(before)
@@ -120,7 +122,7 @@ func (m *lineModel) edit(k Key) bool {
 			i--
 		}
 		m.line, m.cursor = slices.Concat(before[:i], after), i
-	case KeyUp:
+	case term.KeyUp:
 		if m.pos > 0 {
 			if m.pos == len(m.history) {
 				m.saved = string(m.line)
@@ -128,7 +130,7 @@ func (m *lineModel) edit(k Key) bool {
 			m.pos--
 			m.set(m.history[m.pos])
 		}
-	case KeyDown:
+	case term.KeyDown:
 		if m.pos < len(m.history) {
 			m.pos++
 			if m.pos == len(m.history) {
@@ -137,7 +139,7 @@ func (m *lineModel) edit(k Key) bool {
 				m.set(m.history[m.pos])
 			}
 		}
-	case KeyIgnored:
+	case term.KeyIgnored:
 	default:
 		return false // Ctrl-C, Ctrl-D, Ctrl-L: the caller's business
 	}

@@ -1,24 +1,28 @@
 package client
 
-import "testing"
+import (
+	"testing"
+
+	"chat/internal/term"
+)
 
 func TestEditor(t *testing.T) {
-	r := func(s string) []Key {
-		var ks []Key
+	r := func(s string) []term.Key {
+		var ks []term.Key
 		for _, c := range s {
-			ks = append(ks, Key{Kind: KeyRune, Rune: c})
+			ks = append(ks, term.Key{Kind: term.KeyRune, Rune: c})
 		}
 		return ks
 	}
-	k := func(kinds ...KeyKind) []Key {
-		var ks []Key
+	k := func(kinds ...term.KeyKind) []term.Key {
+		var ks []term.Key
 		for _, kind := range kinds {
-			ks = append(ks, Key{Kind: kind})
+			ks = append(ks, term.Key{Kind: kind})
 		}
 		return ks
 	}
-	cat := func(parts ...[]Key) []Key {
-		var ks []Key
+	cat := func(parts ...[]term.Key) []term.Key {
+		var ks []term.Key
 		for _, p := range parts {
 			ks = append(ks, p...)
 		}
@@ -27,35 +31,35 @@ func TestEditor(t *testing.T) {
 	tests := []struct {
 		name    string
 		history []string // lines submitted first
-		keys    []Key
+		keys    []term.Key
 		line    string
 		cursor  int
 	}{
 		{"typing", nil, r("hello"), "hello", 5},
 		{"multi-byte characters count as one", nil, r("héllo€"), "héllo€", 6},
-		{"backspace", nil, cat(r("abc"), k(KeyBackspace)), "ab", 2},
-		{"backspace on empty", nil, k(KeyBackspace, KeyBackspace), "", 0},
-		{"backspace at start does nothing", nil, cat(r("ab"), k(KeyHome, KeyBackspace)), "ab", 0},
-		{"insert in the middle", nil, cat(r("ac"), k(KeyLeft), r("b")), "abc", 2},
-		{"delete under cursor", nil, cat(r("abc"), k(KeyHome, KeyDelete)), "bc", 0},
-		{"delete at end does nothing", nil, cat(r("abc"), k(KeyDelete)), "abc", 3},
-		{"left and right stop at the ends", nil, cat(r("ab"), k(KeyLeft, KeyLeft, KeyLeft, KeyRight, KeyRight, KeyRight, KeyRight)), "ab", 2},
-		{"home end", nil, cat(r("abc"), k(KeyHome)), "abc", 0},
-		{"ctrl-a ctrl-e", nil, cat(r("abc"), k(KeyCtrlA, KeyRight, KeyCtrlE)), "abc", 3},
-		{"ctrl-u deletes to start", nil, cat(r("hello world"), k(KeyLeft, KeyLeft, KeyCtrlU)), "ld", 0},
-		{"ctrl-u at end deletes all", nil, cat(r("hello"), k(KeyCtrlU)), "", 0},
-		{"ctrl-w deletes a word", nil, cat(r("hello big world"), k(KeyCtrlW)), "hello big ", 10},
-		{"ctrl-w deletes trailing spaces and the word", nil, cat(r("hello world  "), k(KeyCtrlW)), "hello ", 6},
-		{"ctrl-w in the middle", nil, cat(r("one two three"), k(KeyLeft, KeyLeft, KeyLeft, KeyLeft, KeyLeft, KeyLeft, KeyCtrlW)), "one  three", 4},
-		{"ctrl-w on empty", nil, k(KeyCtrlW), "", 0},
-		{"ignored keys change nothing", nil, cat(r("a"), k(KeyIgnored)), "a", 1},
-		{"up recalls last line", []string{"first", "second"}, k(KeyUp), "second", 6},
-		{"up up recalls older", []string{"first", "second"}, k(KeyUp, KeyUp), "first", 5},
-		{"up stops at oldest", []string{"first", "second"}, k(KeyUp, KeyUp, KeyUp), "first", 5},
-		{"down returns to the line in progress", []string{"first"}, cat(r("draft"), k(KeyUp, KeyDown)), "draft", 5},
-		{"down past live does nothing", []string{"first"}, cat(r("x"), k(KeyDown)), "x", 1},
-		{"up on empty history", nil, cat(r("x"), k(KeyUp)), "x", 1},
-		{"editing a recalled line", []string{"first", "second"}, cat(k(KeyUp), r("!"), k(KeyUp, KeyDown)), "second", 6},
+		{"backspace", nil, cat(r("abc"), k(term.KeyBackspace)), "ab", 2},
+		{"backspace on empty", nil, k(term.KeyBackspace, term.KeyBackspace), "", 0},
+		{"backspace at start does nothing", nil, cat(r("ab"), k(term.KeyHome, term.KeyBackspace)), "ab", 0},
+		{"insert in the middle", nil, cat(r("ac"), k(term.KeyLeft), r("b")), "abc", 2},
+		{"delete under cursor", nil, cat(r("abc"), k(term.KeyHome, term.KeyDelete)), "bc", 0},
+		{"delete at end does nothing", nil, cat(r("abc"), k(term.KeyDelete)), "abc", 3},
+		{"left and right stop at the ends", nil, cat(r("ab"), k(term.KeyLeft, term.KeyLeft, term.KeyLeft, term.KeyRight, term.KeyRight, term.KeyRight, term.KeyRight)), "ab", 2},
+		{"home end", nil, cat(r("abc"), k(term.KeyHome)), "abc", 0},
+		{"ctrl-a ctrl-e", nil, cat(r("abc"), k(term.KeyCtrlA, term.KeyRight, term.KeyCtrlE)), "abc", 3},
+		{"ctrl-u deletes to start", nil, cat(r("hello world"), k(term.KeyLeft, term.KeyLeft, term.KeyCtrlU)), "ld", 0},
+		{"ctrl-u at end deletes all", nil, cat(r("hello"), k(term.KeyCtrlU)), "", 0},
+		{"ctrl-w deletes a word", nil, cat(r("hello big world"), k(term.KeyCtrlW)), "hello big ", 10},
+		{"ctrl-w deletes trailing spaces and the word", nil, cat(r("hello world  "), k(term.KeyCtrlW)), "hello ", 6},
+		{"ctrl-w in the middle", nil, cat(r("one two three"), k(term.KeyLeft, term.KeyLeft, term.KeyLeft, term.KeyLeft, term.KeyLeft, term.KeyLeft, term.KeyCtrlW)), "one  three", 4},
+		{"ctrl-w on empty", nil, k(term.KeyCtrlW), "", 0},
+		{"ignored keys change nothing", nil, cat(r("a"), k(term.KeyIgnored)), "a", 1},
+		{"up recalls last line", []string{"first", "second"}, k(term.KeyUp), "second", 6},
+		{"up up recalls older", []string{"first", "second"}, k(term.KeyUp, term.KeyUp), "first", 5},
+		{"up stops at oldest", []string{"first", "second"}, k(term.KeyUp, term.KeyUp, term.KeyUp), "first", 5},
+		{"down returns to the line in progress", []string{"first"}, cat(r("draft"), k(term.KeyUp, term.KeyDown)), "draft", 5},
+		{"down past live does nothing", []string{"first"}, cat(r("x"), k(term.KeyDown)), "x", 1},
+		{"up on empty history", nil, cat(r("x"), k(term.KeyUp)), "x", 1},
+		{"editing a recalled line", []string{"first", "second"}, cat(k(term.KeyUp), r("!"), k(term.KeyUp, term.KeyDown)), "second", 6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,16 +96,16 @@ func TestEditorSubmitHistory(t *testing.T) {
 		t.Errorf("history %d entries, want 2 (no repeats, no empty lines)", len(e.history))
 	}
 	// A recalled, edited and submitted line does not change the entry.
-	e.Edit(Key{Kind: KeyUp})
-	e.Edit(Key{Kind: KeyRune, Rune: 'x'})
+	e.Edit(term.Key{Kind: term.KeyUp})
+	e.Edit(term.Key{Kind: term.KeyRune, Rune: 'x'})
 	if got := e.Submit(); got != "bx" {
 		t.Fatalf("Submit = %q", got)
 	}
 	if string(e.history[1]) != "b" || string(e.history[2]) != "bx" {
 		t.Errorf("history = %q", e.history)
 	}
-	for _, kind := range []KeyKind{KeyEnter, KeyCtrlC, KeyCtrlD, KeyCtrlL} {
-		if e.Edit(Key{Kind: kind}) {
+	for _, kind := range []term.KeyKind{term.KeyEnter, term.KeyCtrlC, term.KeyCtrlD, term.KeyCtrlL} {
+		if e.Edit(term.Key{Kind: kind}) {
 			t.Errorf("%v treated as an editing key", kind)
 		}
 	}

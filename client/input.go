@@ -21,8 +21,8 @@ func (c *Client) keyboard(data []byte) {
 			c.passwordInput()
 			continue
 		}
-		k, rest := decodeKey(c.inbuf)
-		if k.Kind == KeyNone {
+		k, rest := term.DecodeKey(c.inbuf)
+		if k.Kind == term.KeyNone {
 			break // a partial key: wait for the rest
 		}
 		c.inbuf = rest
@@ -32,7 +32,7 @@ func (c *Client) keyboard(data []byte) {
 		c.inbuf = c.inbuf[:0:0]
 	}
 	c.escAt = time.Time{}
-	if len(c.inbuf) > 0 && c.inbuf[0] == esc && c.pw == nil {
+	if len(c.inbuf) > 0 && c.inbuf[0] == term.Esc && c.pw == nil {
 		// The Escape key alone looks like the start of a sequence; if
 		// nothing follows soon, it was just Escape (see escapeTimeout).
 		c.escAt = c.now().Add(escapeWait)
@@ -48,7 +48,7 @@ const escapeWait = 50 * time.Millisecond
 // next key is not taken as part of it.
 func (c *Client) escapeTimeout() {
 	c.escAt = time.Time{}
-	if len(c.inbuf) > 0 && c.inbuf[0] == esc {
+	if len(c.inbuf) > 0 && c.inbuf[0] == term.Esc {
 		c.inbuf = c.inbuf[:0:0]
 	}
 }
@@ -88,26 +88,26 @@ func (c *Client) passwordInput() {
 }
 
 // key handles one key on the input line.
-func (c *Client) key(k Key) {
+func (c *Client) key(k term.Key) {
 	switch k.Kind {
-	case KeyEnter:
+	case term.KeyEnter:
 		c.drawInput()
 		c.r.Newline()
 		c.line(c.ed.Submit())
-	case KeyCtrlC:
+	case term.KeyCtrlC:
 		c.drawInput()
 		c.r.Newline()
 		c.interrupt()
-	case KeyCtrlD:
+	case term.KeyCtrlD:
 		if c.ed.Empty() {
 			c.r.Hide()
 			c.logout()
 			return
 		}
 		// As in readline: on a non-empty line Ctrl-D deletes forward.
-		c.ed.Edit(Key{Kind: KeyDelete})
+		c.ed.Edit(term.Key{Kind: term.KeyDelete})
 		c.r.Invalidate()
-	case KeyCtrlL:
+	case term.KeyCtrlL:
 		c.r.Raw("\x1b[H\x1b[2J")
 		c.r.Forget()
 	default:
@@ -118,10 +118,10 @@ func (c *Client) key(k Key) {
 		// The common case: a character typed at the end of the line is
 		// echoed as itself, no redraw, at a cost that does not grow with
 		// the line (a pasted or long line comes many keys to a read).
-		if k.Kind == KeyRune && atEnd && c.r.EchoAtEnd(k.Rune) {
+		if k.Kind == term.KeyRune && atEnd && c.r.EchoAtEnd(k.Rune) {
 			return
 		}
-		if k.Kind != KeyIgnored {
+		if k.Kind != term.KeyIgnored {
 			c.r.Invalidate()
 		}
 	}

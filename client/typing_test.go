@@ -68,7 +68,7 @@ func TestTypeLongLine(t *testing.T) {
 		t.Errorf("line %q", got)
 	}
 	// Back to a short line: echoed again.
-	c.keyboard([]byte{ctrlU})
+	c.keyboard([]byte{0x15}) // Ctrl-U
 	c.drawInput()
 	c.r.Take()
 	c.keyboard([]byte("ab"))

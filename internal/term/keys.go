@@ -1,6 +1,10 @@
-package client
+package term
 
 import "unicode/utf8"
+
+// The key decoder: the one place where bytes typed on a raw terminal become
+// keys, for the client's line editor and for the password editor alike, so
+// that an escape sequence means the same at either prompt.
 
 // KeyKind says which key a Key is.
 type KeyKind int
@@ -52,26 +56,30 @@ type Key struct {
 
 // Control bytes.
 const (
-	ctrlA     = 0x01
-	ctrlC     = 0x03
-	ctrlD     = 0x04
-	ctrlE     = 0x05
-	ctrlH     = 0x08 // Backspace on some terminals
-	ctrlL     = 0x0c
-	ctrlU     = 0x15
-	ctrlW     = 0x17
-	esc       = 0x1b
-	del       = 0x7f // Backspace on most terminals
-	maxEscLen = 16   // longer "escape sequences" are garbage: swallow them
+	ctrlA = 0x01
+	ctrlC = 0x03
+	ctrlD = 0x04
+	ctrlE = 0x05
+	ctrlH = 0x08 // Backspace on some terminals
+	ctrlL = 0x0c
+	ctrlU = 0x15
+	ctrlW = 0x17
+	// Esc is the byte that starts an escape sequence, and the one the
+	// Escape key sends alone.
+	Esc = 0x1b
+	del = 0x7f // Backspace on most terminals
+	// MaxEscLen bounds an escape sequence: a longer one is garbage and is
+	// swallowed, so no partial sequence kept for the next read is longer.
+	MaxEscLen = 16
 )
 
-// decodeKey decodes the first key at the start of b and returns it with the
+// DecodeKey decodes the first key at the start of b and returns it with the
 // bytes after it. When b holds only the beginning of a key (a partial UTF-8
 // character or escape sequence, or nothing at all) it returns KeyNone and b
 // unchanged: the caller keeps those bytes and adds the next read to them.
-// Every other input consumes at least one byte, so a loop over decodeKey
+// Every other input consumes at least one byte, so a loop over DecodeKey
 // always ends.
-func decodeKey(b []byte) (k Key, rest []byte) {
+func DecodeKey(b []byte) (k Key, rest []byte) {
 	if len(b) == 0 {
 		return Key{}, b
 	}
@@ -95,7 +103,7 @@ func decodeKey(b []byte) (k Key, rest []byte) {
 		return Key{Kind: KeyCtrlU}, b[1:]
 	case ctrlW:
 		return Key{Kind: KeyCtrlW}, b[1:]
-	case esc:
+	case Esc:
 		return decodeEscape(b)
 	}
 	if c < 0x20 {
@@ -133,7 +141,7 @@ func decodeEscape(b []byte) (Key, []byte) {
 			return Key{}, b
 		}
 		return Key{Kind: finalKey(b[2])}, b[3:]
-	case esc:
+	case Esc:
 		// ESC ESC: the first is a lone Escape; decode the second next.
 		return Key{Kind: KeyIgnored}, b[1:]
 	}
@@ -156,7 +164,7 @@ func decodeCSI(b []byte) (Key, []byte) {
 		switch {
 		case c >= 0x30 && c <= 0x3f, c >= 0x20 && c <= 0x2f:
 			// parameter or intermediate byte
-			if i >= maxEscLen {
+			if i >= MaxEscLen {
 				return Key{Kind: KeyIgnored}, b[i+1:]
 			}
 		case c >= 0x40 && c <= 0x7e:

@@ -1,4 +1,4 @@
-package client
+package term
 
 import (
 	"slices"
@@ -86,7 +86,7 @@ func TestDecodeKey(t *testing.T) {
 func decodeAll(b []byte) ([]Key, []byte) {
 	var keys []Key
 	for {
-		k, rest := decodeKey(b)
+		k, rest := DecodeKey(b)
 		if k.Kind == KeyNone {
 			return keys, rest
 		}
@@ -117,7 +117,7 @@ func FuzzDecodeKey(f *testing.F) {
 		keys, rest := decodeAll(b)
 		// Progress: KeyNone only when the rest is a true prefix of a key,
 		// which is short.
-		if len(rest) > maxEscLen+4 {
+		if len(rest) > MaxEscLen+4 {
 			t.Fatalf("kept %d bytes undecoded: %q", len(rest), rest)
 		}
 		for _, k := range keys {
@@ -143,7 +143,7 @@ func BenchmarkDecodeKey(b *testing.B) {
 	keys := 0
 	for b.Loop() {
 		for rest := in; ; {
-			k, r := decodeKey(rest)
+			k, r := DecodeKey(rest)
 			if k.Kind == KeyNone {
 				break
 			}

@@ -1,9 +1,5 @@
 package term
 
-import (
-	"unicode/utf8"
-)
-
 // PasswordResult says what a PasswordEditor's input amounted to.
 type PasswordResult int
 
@@ -18,18 +14,8 @@ const (
 	PasswordInterrupt
 )
 
-// Key bytes the password editor understands.
-const (
-	keyCtrlC     = 0x03
-	keyCtrlD     = 0x04
-	keyBackspace = 0x08 // ^H, what some terminals send for Backspace
-	keyCtrlU     = 0x15
-	keyEsc       = 0x1b
-	keyDelete    = 0x7f // DEL, what most terminals send for Backspace
-)
-
-// PasswordEditor edits a password typed on a raw terminal, byte by byte, and
-// says what to echo: one '*' per character (a whole UTF-8 character, however
+// PasswordEditor edits a password typed on a raw terminal, key by key (as
+// DecodeKey reads them), and says what to echo: one '*' per character (a whole UTF-8 character, however
 // many bytes), "\b \b" per erased character. It is pure: no I/O, so it is
 // shared by every reader of passwords and tested without a terminal.
 //
@@ -38,7 +24,7 @@ const (
 type PasswordEditor struct {
 	secret  []byte // the password so far, valid UTF-8
 	lens    []int  // byte length of each character in secret, for Backspace
-	pending []byte // an incomplete UTF-8 character or escape sequence
+	pending []byte // an incomplete key (UTF-8 character or escape sequence), kept for the next Feed
 }
 
 // Len returns the number of characters typed (the number of stars shown).
@@ -66,20 +52,24 @@ func (e *PasswordEditor) Feed(p []byte, echo []byte) (out []byte, res PasswordRe
 		e.pending = nil
 	}
 	for len(buf) > 0 {
-		c := buf[0]
-		switch {
-		case c == '\r' || c == '\n':
-			return echo, PasswordDone, buf[1:]
-		case c == keyCtrlC:
+		k, rest := DecodeKey(buf)
+		switch k.Kind {
+		case KeyNone:
+			// The start of a key: keep it for the next Feed.
+			e.pending = append(e.pending[:0], buf...)
+			return echo, PasswordTyping, nil
+		case KeyEnter:
+			return echo, PasswordDone, rest
+		case KeyCtrlC:
 			e.Wipe()
-			return echo, PasswordInterrupt, buf[1:]
-		case c == keyCtrlD:
+			return echo, PasswordInterrupt, rest
+		case KeyCtrlD:
 			// Ctrl-D cancels, typed text or not (docs/DESIGN.md): a
 			// person who has started a password and changes their mind
 			// should not have to erase it first.
 			e.Wipe()
-			return echo, PasswordCancel, buf[1:]
-		case c == keyDelete || c == keyBackspace:
+			return echo, PasswordCancel, rest
+		case KeyBackspace:
 			if n := len(e.lens); n > 0 {
 				l := e.lens[n-1]
 				clear(e.secret[len(e.secret)-l:])
@@ -87,41 +77,22 @@ func (e *PasswordEditor) Feed(p []byte, echo []byte) (out []byte, res PasswordRe
 				e.lens = e.lens[:n-1]
 				echo = append(echo, "\b \b"...)
 			}
-			buf = buf[1:]
-		case c == keyCtrlU:
+		case KeyCtrlU:
 			for range e.lens {
 				echo = append(echo, "\b \b"...)
 			}
 			clear(e.secret)
 			e.secret, e.lens = e.secret[:0], e.lens[:0]
-			buf = buf[1:]
-		case c == keyEsc:
-			n, complete := escapeLen(buf)
-			if !complete {
-				e.pending = append(e.pending[:0], buf...)
-				return echo, PasswordTyping, nil
-			}
-			buf = buf[n:]
-		case c < 0x20:
-			buf = buf[1:] // other control keys mean nothing here
-		case c < utf8.RuneSelf:
-			e.add(buf[:1])
+		case KeyRune:
+			e.add(buf[:len(buf)-len(rest)])
 			echo = append(echo, '*')
-			buf = buf[1:]
 		default:
-			if !utf8.FullRune(buf) {
-				e.pending = append(e.pending[:0], buf...)
-				return echo, PasswordTyping, nil
-			}
-			r, n := utf8.DecodeRune(buf)
-			if r != utf8.RuneError || n > 1 {
-				e.add(buf[:n])
-				echo = append(echo, '*')
-			}
-			// An invalid byte is dropped: it cannot be part of a password
-			// that the server accepts as UTF-8.
-			buf = buf[n:]
+			// Cursor and editing keys, other control keys, bytes that
+			// start no character: a password has no cursor, and an
+			// invalid byte cannot be part of a password the server
+			// accepts as UTF-8.
 		}
+		buf = rest
 	}
 	return echo, PasswordTyping, nil
 }
@@ -129,34 +100,4 @@ func (e *PasswordEditor) Feed(p []byte, echo []byte) (out []byte, res PasswordRe
 func (e *PasswordEditor) add(b []byte) {
 	e.secret = append(e.secret, b...)
 	e.lens = append(e.lens, len(b))
-}
-
-// escapeLen returns the length of the escape sequence at the start of b
-// (which starts with ESC), and whether it is complete. It knows CSI
-// (ESC [ params final), SS3 (ESC O x) and two-byte ESC x sequences.
-func escapeLen(b []byte) (n int, complete bool) {
-	if len(b) < 2 {
-		return 0, false
-	}
-	switch b[1] {
-	case '[':
-		for i := 2; i < len(b); i++ {
-			if b[i] >= 0x40 && b[i] <= 0x7e {
-				return i + 1, true
-			}
-			if b[i] < 0x20 || b[i] > 0x3f {
-				// Not a parameter or intermediate byte: end the sequence
-				// here rather than swallow typed text.
-				return i, true
-			}
-		}
-		return 0, false
-	case 'O':
-		if len(b) < 3 {
-			return 0, false
-		}
-		return 3, true
-	default:
-		return 2, true
-	}
 }

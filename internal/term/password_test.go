@@ -32,6 +32,13 @@ func TestPasswordEditor(t *testing.T) {
 		{"Ctrl-C interrupts and wipes", "ab\x03x", "**", PasswordInterrupt, "", "x", 0},
 		{"arrow keys are swallowed", "a\x1b[Db\x1bOC\r", "**", PasswordDone, "ab", "", 2},
 		{"Delete key sequence is swallowed", "a\x1b[3~\r", "*", PasswordDone, "a", "", 1},
+		// The escape sequences are DecodeKey's: the same rules as the
+		// line editor's.
+		{"ESC ESC [ A: lone Escape then Up, both swallowed", "a\x1b\x1b[Ab\r", "**", PasswordDone, "ab", "", 2},
+		{"Alt-é ESC é swallowed whole", "a\x1bé\r", "*", PasswordDone, "a", "", 1},
+		{"CSI broken by Enter ends the password", "a\x1b[1\rz", "*", PasswordDone, "a", "z", 1},
+		{"C1 control is not a character", "a\u0085\r", "*", PasswordDone, "a", "", 1},
+		{"incomplete CSI kept for the next read", "a\x1b[1;5", "*", PasswordTyping, "a", "", 1},
 		{"other control bytes are ignored", "a\x01\x05\x0cb\r", "**", PasswordDone, "ab", "", 2},
 		{"invalid UTF-8 byte is dropped", "a\xffb\r", "**", PasswordDone, "ab", "", 2},
 		{"space is a character", "a b\r", "***", PasswordDone, "a b", "", 3},
