@@ -9,25 +9,14 @@ import (
 	"sync"
 	"syscall"
 
-	"chat/internal/wire"
+	"chat/internal/wireconn"
 )
 
 // errBye is returned when the server said Bye; the reason is counted.
 var errBye = errors.New("server said bye")
 
-// replyError is a Reply with a nonzero code to a request loadgen needed.
-type replyError struct {
-	req  wire.Type
-	code wire.Code
-	text string
-}
-
-func (e *replyError) Error() string {
-	return fmt.Sprintf("%s refused with code %d: %s", e.req, e.code, e.text)
-}
-
-// kind names the error for the error counts.
-func (e *replyError) kind() string { return fmt.Sprintf("%s code %d", e.req, e.code) }
+// refusedKind names a refusal for the error counts.
+func refusedKind(e *wireconn.RefusedError) string { return fmt.Sprintf("%s code %d", e.Req, e.Code) }
 
 // errCounts counts errors by kind; any goroutine may add.
 type errCounts struct {
@@ -63,11 +52,11 @@ func (e *errCounts) total() uint64 {
 // errKind reduces an error to a short kind for the error counts, so that
 // thousands of sessions failing alike make one line.
 func errKind(err error) string {
-	var re *replyError
+	var re *wireconn.RefusedError
 	var ne net.Error
 	switch {
 	case errors.As(err, &re):
-		return re.kind()
+		return refusedKind(re)
 	case errors.Is(err, errBye):
 		return "bye"
 	case errors.Is(err, io.EOF):

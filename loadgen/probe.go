@@ -1,13 +1,12 @@
 package loadgen
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"sort"
 	"time"
 
 	"chat/internal/wire"
+	"chat/internal/wireconn"
 )
 
 // A probeConn is a session apart from the load: the overload profile
@@ -15,103 +14,63 @@ import (
 // login storm the loop's latency with Pings from one. It is synchronous:
 // one goroutine uses it.
 type probeConn struct {
-	conn   net.Conn
-	dec    wire.Decoder
-	buf    []byte
-	wbuf   []byte
-	nextID uint32
-	in     wire.Frame
+	c  *wireconn.Conn
+	in wire.Frame
 }
 
 // dialProbe connects, says hello, logs in (as name, with the password for
 // account logins) and enters room, creating it if need be.
 func dialProbe(cfg *Config, name, room string) (*probeConn, error) {
-	conn, err := net.DialTimeout("tcp", cfg.Addr, cfg.Timeout)
+	p := &probeConn{}
+	c, err := wireconn.Dial(cfg.Addr, wireconn.Options{
+		Timeout:   cfg.Timeout,
+		Aside:     p.aside,
+		Malformed: func(error) {}, // the probe measures time, not the server's frames
+	})
 	if err != nil {
 		return nil, fmt.Errorf("probe connect: %w", err)
 	}
-	p := &probeConn{conn: conn, buf: make([]byte, readBufSize)}
-	login := &wire.Frame{Type: wire.TypeClaim, Name: name}
-	if cfg.Login == LoginAccount {
-		login = &wire.Frame{Type: wire.TypeLogin, Name: name, Secret: cfg.Password}
+	p.c = c
+	err = c.Hello("loadgen probe", cfg.Timeout)
+	if err == nil {
+		err = cfg.logIn(c, name)
 	}
-	steps := []*wire.Frame{
-		{Type: wire.TypeHello, Version: wire.Version, Text: "loadgen probe"},
-		login,
-		{Type: wire.TypeCreate, Room: room},
-		{Type: wire.TypeEnter, Room: room},
+	if err == nil {
+		err = enterRoom(c, room, cfg.Timeout)
 	}
-	for _, f := range steps {
-		r, err := p.call(f, cfg.Timeout)
-		if err == nil && r.Code != wire.OK && !(f.Type == wire.TypeCreate && r.Code == wire.ErrRoomExists) {
-			err = fmt.Errorf("%s refused: code %d %s", f.Type, r.Code, r.Text)
-		}
-		if err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("probe %s: %w", name, err)
-		}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("probe %s: %w", name, err)
 	}
 	return p, nil
 }
 
-func (p *probeConn) close() { p.conn.Close() }
+func (p *probeConn) close() { p.c.Close() }
 
-func (p *probeConn) write(f *wire.Frame) error {
-	if f.Type.IsRequest() {
-		p.nextID++
-		f.ID = p.nextID
+// aside answers the server's pings and ends on its Bye; the probe has no
+// use for other frames that come while it waits.
+func (p *probeConn) aside(f *wire.Frame) error {
+	switch f.Type {
+	case wire.TypeServerPing:
+		return p.c.Send(&wire.Frame{Type: wire.TypePong})
+	case wire.TypeBye:
+		return fmt.Errorf("%w: code %d %s", errBye, f.Code, f.Text)
 	}
-	p.wbuf = wire.Append(p.wbuf[:0], f)
-	_, err := p.conn.Write(p.wbuf)
-	return err
+	return nil
 }
 
 // next reads the next frame, answering the server's pings, within timeout.
 func (p *probeConn) next(timeout time.Duration) (*wire.Frame, error) {
-	p.conn.SetReadDeadline(time.Now().Add(timeout))
+	p.c.NetConn().SetReadDeadline(time.Now().Add(timeout))
 	for {
-		ok, err := p.dec.Next(&p.in)
-		if ok {
-			if p.in.Type == wire.TypeServerPing {
-				if err := p.write(&wire.Frame{Type: wire.TypePong}); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if p.in.Type == wire.TypeBye {
-				return nil, fmt.Errorf("%w: code %d %s", errBye, p.in.Code, p.in.Text)
-			}
+		if err := p.c.Next(&p.in); err != nil {
+			return nil, err
+		}
+		if p.in.Type != wire.TypeServerPing && p.in.Type != wire.TypeBye {
 			return &p.in, nil
 		}
-		if err != nil {
-			if errors.Is(err, wire.ErrMalformed) {
-				continue
-			}
+		if err := p.aside(&p.in); err != nil {
 			return nil, err
-		}
-		n, err := p.conn.Read(p.buf)
-		if n > 0 {
-			p.dec.Feed(p.buf[:n])
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-}
-
-// call sends a request and returns its reply (whatever the code).
-func (p *probeConn) call(f *wire.Frame, timeout time.Duration) (*wire.Frame, error) {
-	if err := p.write(f); err != nil {
-		return nil, err
-	}
-	for {
-		in, err := p.next(timeout)
-		if err != nil {
-			return nil, fmt.Errorf("wait for the reply to %s: %w", f.Type, err)
-		}
-		if in.Type == wire.TypeReply && in.ID == f.ID {
-			return in, nil
 		}
 	}
 }
@@ -119,10 +78,7 @@ func (p *probeConn) call(f *wire.Frame, timeout time.Duration) (*wire.Frame, err
 // ping is one Ping's round trip.
 func (p *probeConn) ping(timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
-	r, err := p.call(&wire.Frame{Type: wire.TypePing}, timeout)
-	if err == nil && r.Code != wire.OK {
-		err = fmt.Errorf("ping refused: code %d", r.Code)
-	}
+	_, err := p.c.CallOK(&wire.Frame{Type: wire.TypePing}, timeout)
 	return time.Since(start), err
 }
 
@@ -158,7 +114,7 @@ func (pp *probePair) message(timeout time.Duration) (time.Duration, error) {
 	text := fmt.Sprintf("probe %d", pp.seq)
 	start := time.Now()
 	say := &wire.Frame{Type: wire.TypeSay, Text: text}
-	if err := pp.a.write(say); err != nil {
+	if _, err := pp.a.c.Request(say); err != nil {
 		return 0, err
 	}
 	for {
@@ -171,18 +127,14 @@ func (pp *probePair) message(timeout time.Duration) (time.Duration, error) {
 		}
 	}
 	took := time.Since(start)
-	for {
-		in, err := pp.a.next(timeout)
-		if err != nil {
-			return took, fmt.Errorf("probe say reply: %w", err)
-		}
-		if in.Type == wire.TypeReply && in.ID == say.ID {
-			if in.Code != wire.OK {
-				return took, fmt.Errorf("probe say refused: code %d", in.Code)
-			}
-			return took, nil
-		}
+	r, err := pp.a.c.Await(say.ID, timeout)
+	if err != nil {
+		return took, fmt.Errorf("probe say reply: %w", err)
 	}
+	if r.Code != wire.OK {
+		return took, fmt.Errorf("probe say refused: code %d", r.Code)
+	}
+	return took, nil
 }
 
 // recoveryWindow is how many probes in a row recoveredAt takes the median

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"chat/internal/wire"
+	"chat/internal/wireconn"
 )
 
 // readBufSize is each session's read buffer. Loopback reads rarely return
@@ -17,8 +18,8 @@ const readBufSize = 4096
 
 // session is one connection of loadgen: a stable member of a room for the
 // whole run, or a churn session that comes, chats and goes. One goroutine
-// reads it (setup included); writes from the reader (Pong) and from the
-// sender goroutine go through mu.
+// reads it (setup included) and is the only one to replace its connection;
+// the sender goroutine writes to it too, and the worker closes it.
 type session struct {
 	w      *worker
 	id     uint32 // global index; churn sessions count from cfg.Sessions up
@@ -27,15 +28,10 @@ type session struct {
 	stable bool
 	chk    *checker
 
-	mu     sync.Mutex // guards conn, nextID and wbuf
-	conn   net.Conn
-	nextID uint32
-	wbuf   []byte
-
-	dec    wire.Decoder
-	rbuf   []byte
-	in     wire.Frame
-	readAt time.Time // when the bytes being decoded arrived
+	mu   sync.Mutex // guards c
+	c    *wireconn.Conn
+	rbuf []byte     // the read buffer, kept from one connection to the next
+	in   wire.Frame // the frame readLoop handles
 
 	up        atomic.Bool // set up and in its room
 	reconnect atomic.Bool // the worker cut it for the storm: reconnect, do not report
@@ -64,133 +60,91 @@ func newSession(w *worker, id uint32, stable bool) *session {
 	}
 }
 
-// write sends one frame; requests get the next id.
-func (s *session) write(f *wire.Frame) error {
+// conn is the current connection; nil before the first dial.
+func (s *session) conn() *wireconn.Conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conn == nil {
+	return s.c
+}
+
+// request sends f as the next request, without waiting for its reply.
+func (s *session) request(f *wire.Frame) error {
+	c := s.conn()
+	if c == nil {
 		return net.ErrClosed
 	}
-	if f.Type.IsRequest() {
-		s.nextID++
-		f.ID = s.nextID
-	}
-	s.wbuf = wire.Append(s.wbuf[:0], f)
-	_, err := s.conn.Write(s.wbuf)
+	_, err := c.Request(f)
 	return err
 }
 
 // closeConn closes the connection, which ends a blocked read or write.
 func (s *session) closeConn() {
-	s.mu.Lock()
-	if s.conn != nil {
-		s.conn.Close()
+	if c := s.conn(); c != nil {
+		c.Close()
 	}
-	s.mu.Unlock()
 }
 
 // dial connects, replacing any previous connection, and records the
 // connect time.
 func (s *session) dial() error {
+	if s.rbuf == nil {
+		s.rbuf = make([]byte, readBufSize)
+	}
 	start := time.Now()
-	conn, err := net.DialTimeout("tcp", s.w.cfg.Addr, s.w.cfg.Timeout)
+	c, err := wireconn.Dial(s.w.cfg.Addr, wireconn.Options{
+		Timeout:   s.w.cfg.Timeout,
+		ReadBuf:   s.rbuf,
+		Intercept: s.intercept,
+		Malformed: s.malformed,
+		Aside:     s.handle,
+	})
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	s.w.connectHist.record(s.id, time.Since(start))
 	s.mu.Lock()
-	if s.conn != nil {
-		s.conn.Close()
+	if s.c != nil {
+		s.c.Close()
 	}
-	s.conn, s.nextID = conn, 0
+	s.c = c
 	s.mu.Unlock()
 	if s.w.closing.Load() {
 		// The worker closed every connection while this one was dialling.
 		s.closeConn()
 		return fmt.Errorf("connect: %w", net.ErrClosed)
 	}
-	s.dec = wire.Decoder{}
-	if s.rbuf == nil {
-		s.rbuf = make([]byte, readBufSize)
-	}
 	return nil
 }
 
-// next returns the next frame from the server. The frame is s.in, valid
-// until the next call. Room messages, nearly all of what arrives, are
-// delivered here from the bytes read, without decoding them into a Frame
-// (three strings copied each). A malformed body is counted and skipped.
-func (s *session) next() (*wire.Frame, time.Time, error) {
-	for {
-		body, ok, err := s.dec.NextBody()
-		if ok {
-			if text, isMsg := wire.MessageText(body); isMsg {
-				s.w.deliver(s, text, s.readAt)
-				continue
-			}
-			err = wire.Unmarshal(body, &s.in)
-		}
-		switch {
-		case ok && err == nil:
-			return &s.in, s.readAt, nil
-		case errors.Is(err, wire.ErrMalformed):
-			s.w.errs.add("malformed frame from server")
-			continue
-		case err != nil:
-			return nil, time.Time{}, fmt.Errorf("framing: %w", err)
-		}
-		s.mu.Lock()
-		conn := s.conn
-		s.mu.Unlock()
-		n, err := conn.Read(s.rbuf)
-		if n > 0 {
-			s.readAt = time.Now()
-			s.dec.Feed(s.rbuf[:n])
-			continue
-		}
-		if err != nil {
-			return nil, time.Time{}, err
-		}
+// intercept takes the room messages, nearly all of what arrives, from the
+// bytes read, without decoding them into a Frame (three strings copied
+// each), and delivers them.
+func (s *session) intercept(body []byte, readAt time.Time) bool {
+	text, ok := wire.MessageText(body)
+	if ok {
+		s.w.deliver(s, text, readAt)
 	}
+	return ok
 }
 
+// malformed counts a malformed frame from the server, which is skipped.
+func (s *session) malformed(error) { s.w.errs.add("malformed frame from server") }
+
 // call sends a request and waits for its reply, handling whatever else
-// arrives meanwhile. A reply with a nonzero code is a *replyError.
+// arrives meanwhile. A reply with a nonzero code is a
+// *wireconn.RefusedError.
 func (s *session) call(f *wire.Frame) (*wire.Frame, error) {
-	s.mu.Lock()
-	conn := s.conn
-	s.mu.Unlock()
-	conn.SetReadDeadline(time.Now().Add(s.w.cfg.Timeout))
-	defer conn.SetReadDeadline(time.Time{})
-	if err := s.write(f); err != nil {
-		return nil, fmt.Errorf("send %s: %w", f.Type, err)
-	}
-	id := f.ID
-	for {
-		in, now, err := s.next()
-		if err != nil {
-			return nil, fmt.Errorf("wait for the reply to %s: %w", f.Type, err)
-		}
-		if in.Type == wire.TypeReply && in.ID == id {
-			if in.Code != wire.OK {
-				return in, &replyError{req: f.Type, code: in.Code, text: in.Text}
-			}
-			return in, nil
-		}
-		if err := s.handle(in, now); err != nil {
-			return nil, err
-		}
-	}
+	return s.conn().CallOK(f, s.w.cfg.Timeout)
 }
 
 // handle deals with a frame nobody waits for: the server's ping, the reply
-// to a Say, a notice, a Bye. (Deliveries never get here: next hands them
-// to deliver.)
-func (s *session) handle(f *wire.Frame, now time.Time) error {
+// to a Say, a notice, a Bye. (Deliveries never get here: intercept takes
+// them.)
+func (s *session) handle(f *wire.Frame) error {
 	switch f.Type {
 	case wire.TypeServerPing:
 		// An unanswered ping gets an idle session declared lost.
-		if err := s.write(&wire.Frame{Type: wire.TypePong}); err != nil {
+		if err := s.conn().Send(&wire.Frame{Type: wire.TypePong}); err != nil {
 			return fmt.Errorf("send pong: %w", err)
 		}
 	case wire.TypeReply:
@@ -212,12 +166,12 @@ func (s *session) handle(f *wire.Frame, now time.Time) error {
 
 // readLoop handles frames until the connection ends.
 func (s *session) readLoop() error {
+	c := s.conn()
 	for {
-		f, now, err := s.next()
-		if err != nil {
+		if err := c.Next(&s.in); err != nil {
 			return err
 		}
-		if err := s.handle(f, now); err != nil {
+		if err := s.handle(&s.in); err != nil {
 			return err
 		}
 	}
@@ -229,14 +183,14 @@ func (s *session) setup() error {
 		return err
 	}
 	start := time.Now()
-	if _, err := s.call(&wire.Frame{Type: wire.TypeHello, Version: wire.Version, Text: "loadgen 1"}); err != nil {
+	if err := s.conn().Hello("loadgen 1", s.w.cfg.Timeout); err != nil {
 		return err
 	}
 	if err := s.login(); err != nil {
 		return err
 	}
 	s.w.loginHist.record(s.id, time.Since(start))
-	return s.enter()
+	return enterRoom(s.conn(), s.w.cfg.roomName(s.room), s.w.cfg.Timeout)
 }
 
 // loginRetries bounds retries of a login the server could not do yet: a
@@ -247,46 +201,55 @@ const loginRetries = 20
 
 func (s *session) login() error {
 	cfg := &s.w.cfg
+	retry := wire.ErrNameTaken
+	if cfg.Login == LoginAccount {
+		retry = wire.ErrUnavailable
+	}
 	for attempt := 1; ; attempt++ {
-		f := &wire.Frame{Type: wire.TypeClaim, Name: s.name}
-		retry := wire.ErrNameTaken
-		if cfg.Login == LoginAccount {
-			f = &wire.Frame{Type: wire.TypeLogin, Name: s.name, Secret: cfg.Password}
-			retry = wire.ErrUnavailable
-		}
-		_, err := s.call(f)
-		var re *replyError
-		if err == nil || !errors.As(err, &re) || re.code != retry || attempt == loginRetries {
+		err := cfg.logIn(s.conn(), s.name)
+		var re *wireconn.RefusedError
+		if err == nil || !errors.As(err, &re) || re.Code != retry || attempt == loginRetries {
 			return err
 		}
-		s.w.retries.add(re.kind())
+		s.w.retries.add(refusedKind(re))
 		time.Sleep(min(time.Duration(attempt)*20*time.Millisecond, 200*time.Millisecond))
 	}
 }
 
-// enter enters the session's room, creating it first if it does not exist
-// yet: whichever member comes first creates it, and a Create that loses the
+// logIn logs wc in as name: a guest's Claim, or with the run's password for
+// account logins.
+func (c *Config) logIn(wc *wireconn.Conn, name string) error {
+	if c.Login == LoginAccount {
+		return wc.Login(name, c.Password, c.Timeout)
+	}
+	return wc.Claim(name, c.Timeout)
+}
+
+// enterRoom enters room, creating it first if it does not exist yet:
+// whichever member comes first creates it, and a Create that loses the
 // race gets ErrRoomExists, which is fine.
-func (s *session) enter() error {
-	room := s.w.cfg.roomName(s.room)
-	_, err := s.call(&wire.Frame{Type: wire.TypeEnter, Room: room})
-	var re *replyError
-	if !errors.As(err, &re) || re.code != wire.ErrNoSuchRoom {
+func enterRoom(wc *wireconn.Conn, room string, timeout time.Duration) error {
+	enter := func() error {
+		_, err := wc.CallOK(&wire.Frame{Type: wire.TypeEnter, Room: room}, timeout)
 		return err
 	}
-	if _, err := s.call(&wire.Frame{Type: wire.TypeCreate, Room: room}); err != nil &&
-		(!errors.As(err, &re) || re.code != wire.ErrRoomExists) {
+	err := enter()
+	var re *wireconn.RefusedError
+	if !errors.As(err, &re) || re.Code != wire.ErrNoSuchRoom {
 		return err
 	}
-	_, err = s.call(&wire.Frame{Type: wire.TypeEnter, Room: room})
-	return err
+	if _, err := wc.CallOK(&wire.Frame{Type: wire.TypeCreate, Room: room}, timeout); err != nil &&
+		(!errors.As(err, &re) || re.Code != wire.ErrRoomExists) {
+		return err
+	}
+	return enter()
 }
 
 // say sends message seq of this session, stamped with its due time.
 func (s *session) say(seq uint32, due time.Time, text []byte) ([]byte, error) {
 	text = appendStamp(text[:0], stamp{Sender: s.id, Seq: seq, Intended: due.UnixNano()}, s.w.cfg.Size)
 	s.w.sendLag.record(s.id, time.Since(due))
-	if err := s.write(&wire.Frame{Type: wire.TypeSay, Text: string(text)}); err != nil {
+	if err := s.request(&wire.Frame{Type: wire.TypeSay, Text: string(text)}); err != nil {
 		return text, err
 	}
 	s.sent.Add(1)
