@@ -1,0 +1,182 @@
+package irc
+
+import (
+	"strings"
+	"testing"
+
+	"chat/internal/wire"
+)
+
+// hubSide plays the hub for one session with hand-made frames: it checks
+// the requests the session makes and answers them.
+type hubSide struct {
+	t *testing.T
+	s *Session
+}
+
+// lines feeds input one byte at a time and returns what the session
+// answered directly.
+func (h *hubSide) lines(input string) string {
+	var out []byte
+	for i := 0; i < len(input); i++ {
+		h.s.Feed([]byte{input[i]})
+		for ok := true; ok; out, ok = h.s.HandleNext(out) {
+		}
+	}
+	return string(out)
+}
+
+// requests takes the session's requests and checks their types.
+func (h *hubSide) requests(want ...wire.Type) []wire.Frame {
+	h.t.Helper()
+	reqs := h.s.TakeRequests()
+	if len(reqs) != len(want) {
+		h.t.Fatalf("requests %+v, want types %v", reqs, want)
+	}
+	for i := range reqs {
+		if reqs[i].Type != want[i] {
+			h.t.Fatalf("request %d is %+v, want type %v", i, reqs[i], want[i])
+		}
+	}
+	return reqs
+}
+
+// render renders a frame and checks the exact output.
+func (h *hubSide) render(f *wire.Frame, want string) {
+	h.t.Helper()
+	if got := string(h.s.Render(nil, f)); got != want {
+		h.t.Fatalf("frame %+v rendered\n%q\nwant\n%q", f, got, want)
+	}
+}
+
+func reply(req *wire.Frame, code wire.Code) *wire.Frame {
+	return &wire.Frame{Type: wire.TypeReply, ID: req.ID, Code: code}
+}
+
+// TestSessionWalk takes one IRC client through registration, a JOIN, and
+// messages both ways, answering for the hub.
+func TestSessionWalk(t *testing.T) {
+	h := &hubSide{t: t, s: NewSession(testConfig)}
+
+	// The Hello is said on the client's behalf.
+	hello := h.s.Start()
+	if len(hello) != 1 || hello[0].Type != wire.TypeHello || hello[0].Version != wire.Version || hello[0].Text != "irc" {
+		t.Fatalf("start: %+v", hello)
+	}
+	h.render(reply(&hello[0], wire.OK), "")
+
+	// Registration: a guest claims the nick once NICK and USER are in.
+	if out := h.lines("NICK alice\r\nUSER a 0 * :Alice"); out != "" {
+		t.Fatalf("registration answered %q", out)
+	}
+	if h.s.Buffered() != len("USER a 0 * :Alice") {
+		t.Fatalf("buffered %d", h.s.Buffered())
+	}
+	h.lines("\r\n")
+	claim := h.requests(wire.TypeClaim)
+	if claim[0].Name != "alice" || h.s.Welcomed() {
+		t.Fatalf("claim %+v, welcomed %v", claim[0], h.s.Welcomed())
+	}
+	welcome := string(h.s.Render(nil, reply(&claim[0], wire.OK)))
+	if !strings.HasPrefix(welcome, ":srv 001 alice :Welcome to the chat network, alice\r\n"+
+		":srv 002 alice :Your host is srv, running version chat-server-1\r\n"+
+		":srv 003 alice :This server was created today\r\n"+
+		":srv 004 alice srv chat-server-1 i :n\r\n"+
+		":srv 005 alice CHANTYPES=# CHANLIMIT=#:1 MAXCHANNELS=1 NICKLEN=20 ") ||
+		!strings.HasSuffix(welcome, ":srv 376 alice :End of /MOTD command.\r\n") || !h.s.Welcomed() {
+		t.Fatalf("welcome %q, welcomed %v", welcome, h.s.Welcomed())
+	}
+
+	// JOIN creates the room if need be, enters it, and lists its names.
+	h.lines("JOIN #lounge\r\n")
+	join := h.requests(wire.TypeCreate, wire.TypeEnter, wire.TypeWho)
+	for _, r := range join {
+		if r.Room != "lounge" {
+			t.Fatalf("join request %+v", r)
+		}
+	}
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: join[0].ID, Code: wire.ErrRoomExists, Text: "room lounge exists"}, "")
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: join[1].ID, Code: wire.OK, Room: "lounge"},
+		":alice!alice@srv JOIN :#lounge\r\n:srv 331 alice #lounge :No topic is set\r\n")
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: join[2].ID, Code: wire.OK, Users: []wire.User{{Name: "alice"}, {Name: "bob"}}},
+		":srv 353 alice = #lounge :alice bob\r\n:srv 366 alice #lounge :End of /NAMES list.\r\n")
+
+	// Messages out: to the channel, an ACTION, and to a nick nobody has.
+	h.lines("PRIVMSG #lounge :hello\r\nPRIVMSG #lounge :\x01ACTION waves\x01\r\nPRIVMSG carol :yo\r\n")
+	msgs := h.requests(wire.TypeSay, wire.TypeSay, wire.TypeTell)
+	if msgs[0].Text != "hello" || msgs[1].Text != "/me waves" || msgs[2].To != "carol" || msgs[2].Text != "yo" {
+		t.Fatalf("messages %+v", msgs)
+	}
+	h.render(reply(&msgs[0], wire.OK), "")
+	h.render(reply(&msgs[1], wire.OK), "")
+	h.render(reply(&msgs[2], wire.ErrNoSuchUser), ":srv 401 alice carol :No such nick/channel\r\n")
+	if out := h.lines("PRIVMSG #elsewhere :hi\r\n"); out != ":srv 404 alice #elsewhere :Cannot send to channel (you are not in it)\r\n" {
+		t.Fatalf("to a channel not joined: %q", out)
+	}
+
+	// Messages and events in.
+	h.render(&wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "lounge", Text: "hi"}, ":bob!bob@srv PRIVMSG #lounge :hi\r\n")
+	h.render(&wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "lounge", Text: "/me grins"}, ":bob!bob@srv PRIVMSG #lounge :\x01ACTION grins\x01\r\n")
+	h.render(&wire.Frame{Type: wire.TypePrivate, From: "bob", Text: "psst\nbye"}, ":bob!bob@srv PRIVMSG alice :psst\r\n:bob!bob@srv PRIVMSG alice :bye\r\n")
+	h.render(&wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeLeft, Name: "bob", Room: "lounge", Text: "bob left lounge"},
+		":bob!bob@srv PART #lounge :bob left lounge\r\n")
+	h.render(&wire.Frame{Type: wire.TypeServerPing}, "PING :srv\r\n")
+
+	// QUIT logs out, then closes the link.
+	h.lines("QUIT :bye\r\n")
+	quit := h.requests(wire.TypeLogout)
+	if quit[0].Text != "Quit: bye" || h.s.Closing() {
+		t.Fatalf("quit %+v, closing %v", quit[0], h.s.Closing())
+	}
+	h.render(reply(&quit[0], wire.OK), "ERROR :Closing Link: alice (Quit: bye)\r\n")
+	if !h.s.Closing() {
+		t.Fatal("not closing after QUIT")
+	}
+}
+
+// TestSessionTakeover: logging in as an account that was in a room puts
+// the IRC client in its channel and asks for the names after.
+func TestSessionTakeover(t *testing.T) {
+	h := &hubSide{t: t, s: NewSession(testConfig)}
+	h.s.Start()
+	h.lines("PASS secret\r\nNICK alice\r\nUSER a 0 * :\r\n")
+	login := h.requests(wire.TypeLogin)
+	if login[0].Name != "alice" || login[0].Secret != "secret" {
+		t.Fatalf("login %+v", login[0])
+	}
+	out := string(h.s.Render(nil, &wire.Frame{Type: wire.TypeReply, ID: login[0].ID, Code: wire.OK, Room: "lounge"}))
+	if !strings.HasSuffix(out, ":srv 376 alice :End of /MOTD command.\r\n:alice!alice@srv JOIN :#lounge\r\n") {
+		t.Fatalf("takeover: %q", out)
+	}
+	names := h.requests(wire.TypeWho)
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: names[0].ID, Code: wire.OK, Users: []wire.User{{Name: "alice"}}},
+		":srv 353 alice = #lounge :alice\r\n:srv 366 alice #lounge :End of /NAMES list.\r\n")
+}
+
+// TestSessionRegistrationRefused: a taken nick can be retried; a wrong
+// password closes the link.
+func TestSessionRegistrationRefused(t *testing.T) {
+	h := &hubSide{t: t, s: NewSession(testConfig)}
+	h.s.Start()
+	h.lines("NICK alice\r\nUSER a 0 * :A\r\n")
+	claim := h.requests(wire.TypeClaim)
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: claim[0].ID, Code: wire.ErrNameTaken, Text: "alice is a registered name"},
+		":srv 433 * alice :Nickname is registered: connect with its password (PASS) or choose another\r\n")
+	h.lines("PASS wrong\r\nNICK alice\r\n")
+	login := h.requests(wire.TypeLogin)
+	h.render(reply(&login[0], wire.ErrBadLogin), ":srv 464 alice :Password incorrect\r\nERROR :Closing Link: alice (Bad password)\r\n")
+	if !h.s.Closing() || h.s.Welcomed() {
+		t.Fatalf("closing %v, welcomed %v", h.s.Closing(), h.s.Welcomed())
+	}
+}
+
+func TestRenderFileOfferRefused(t *testing.T) {
+	h := &hubSide{t: t, s: newSessionIn(t, registered)}
+	h.render(&wire.Frame{Type: wire.TypeFileOffer, From: "bob", Name: "notes.txt", Token: "t1"},
+		":srv NOTICE alice :bob asked you for the file notes.txt; files cannot be sent over IRC\r\n")
+	refuse := h.requests(wire.TypeRefuse)
+	if refuse[0].Token != "t1" || refuse[0].Code != wire.ErrNoSuchFile {
+		t.Fatalf("refuse %+v", refuse[0])
+	}
+	h.render(reply(&refuse[0], wire.OK), "")
+}
