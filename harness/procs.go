@@ -5,7 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
+
+	"chat/internal/procfs"
 )
 
 // Children returns the live child processes of pid whose command line
@@ -14,32 +15,16 @@ import (
 // that nothing outlives it.
 func Children(pid int, match string) map[int]int {
 	kids := map[int]int{}
-	ents, _ := os.ReadDir("/proc")
-	parent := strconv.Itoa(pid)
-	for _, e := range ents {
-		kid, err := strconv.Atoi(e.Name())
-		if err != nil {
+	for _, p := range procfs.Children("/proc", pid) {
+		// nice is the 19th field of the stat line, the 17th after the name.
+		if len(p.Fields) < 17 || p.State() == "Z" {
 			continue
 		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.PID), "cmdline"))
 		if err != nil || !bytes.Contains(cmdline, []byte(match)) {
 			continue
 		}
-		// The fields after "(command name) " are state, ppid, ...; nice is
-		// the 19th field of the line, the 17th of these.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 17 || f[1] != parent || f[0] == "Z" {
-			continue
-		}
-		kids[kid], _ = strconv.Atoi(f[16])
+		kids[p.PID], _ = strconv.Atoi(p.Fields[16])
 	}
 	return kids
 }
