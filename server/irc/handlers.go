@@ -1,7 +1,6 @@
 package irc
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -185,9 +184,7 @@ func joinHandler(s *Session, dst []byte, m *message) []byte {
 		return dst
 	}
 	if wire.ValidName(room) != nil {
-		// The hub's words for a bad room name, which a Create would get.
-		return s.numeric(dst, errBadChanName, ch, fmt.Sprintf("Illegal channel name: bad room name %s: use 1 to %d characters without spaces",
-			wire.QuoteName(room), wire.MaxNameRunes))
+		return s.numeric(dst, errBadChanName, ch, "Illegal channel name: "+wire.BadNameText("room", room))
 	}
 	s.createErr = ""
 	s.request(kindCreate, ch, false, wire.Frame{Type: wire.TypeCreate, Room: room})
