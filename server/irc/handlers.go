@@ -7,8 +7,8 @@ import (
 	"chat/internal/wire"
 )
 
-// The command handlers, in the order of registration and then
-// alphabetically. Each runs once the dispatcher's checks have passed, so
+// The command handlers: those usable before registration first, then the
+// rest alphabetically. Each runs once the dispatcher's checks have passed, so
 // it has at least its command's minParams parameters. A syntax comment
 // heads each; what differs from RFC 2812 is said there.
 
@@ -244,6 +244,20 @@ func namesHandler(s *Session, dst []byte, m *message) []byte {
 	return dst
 }
 
+// PART <channel>{,<channel>} [<message>]
+func partHandler(s *Session, dst []byte, m *message) []byte {
+	ch := strings.Split(m.Params[0], ",")[0]
+	if s.room == "" || ch != "#"+s.room {
+		return s.numeric(dst, errNotOnChannel, ch, "You're not on that channel")
+	}
+	words := ""
+	if len(m.Params) > 1 {
+		words = decodeText(m.Params[1])
+	}
+	s.request(kindPart, ch, false, wire.Frame{Type: wire.TypeLeave}).words = words
+	return dst
+}
+
 // NOTICE <msgtarget> <text>
 func noticeHandler(s *Session, dst []byte, m *message) []byte {
 	return s.message(dst, m.Params[0], m.Params[1], true)
@@ -291,20 +305,6 @@ func (s *Session) message(dst []byte, targets, text string, quiet bool) []byte {
 			s.request(kindTell, t, quiet, wire.Frame{Type: wire.TypeTell, To: t, Text: text})
 		}
 	}
-	return dst
-}
-
-// PART <channel>{,<channel>} [<message>]
-func partHandler(s *Session, dst []byte, m *message) []byte {
-	ch := strings.Split(m.Params[0], ",")[0]
-	if s.room == "" || ch != "#"+s.room {
-		return s.numeric(dst, errNotOnChannel, ch, "You're not on that channel")
-	}
-	words := ""
-	if len(m.Params) > 1 {
-		words = decodeText(m.Params[1])
-	}
-	s.request(kindPart, ch, false, wire.Frame{Type: wire.TypeLeave}).words = words
 	return dst
 }
 
