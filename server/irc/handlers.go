@@ -244,6 +244,11 @@ func namesHandler(s *Session, dst []byte, m *message) []byte {
 	return dst
 }
 
+// NOTICE <msgtarget> <text>
+func noticeHandler(s *Session, dst []byte, m *message) []byte {
+	return s.message(dst, m.Params[0], m.Params[1], true)
+}
+
 // PART <channel>{,<channel>} [<message>]
 func partHandler(s *Session, dst []byte, m *message) []byte {
 	ch := strings.Split(m.Params[0], ",")[0]
@@ -256,11 +261,6 @@ func partHandler(s *Session, dst []byte, m *message) []byte {
 	}
 	s.request(kindPart, ch, false, wire.Frame{Type: wire.TypeLeave}).words = words
 	return dst
-}
-
-// NOTICE <msgtarget> <text>
-func noticeHandler(s *Session, dst []byte, m *message) []byte {
-	return s.message(dst, m.Params[0], m.Params[1], true)
 }
 
 // PRIVMSG <msgtarget> <text>
