@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"chat/server"
+	"chat/server/auth"
 )
 
 // TestMain lets the test binary serve as a child worker, so the multi-process
@@ -94,7 +94,7 @@ func TestMakeUsersWritesAServerUsersFile(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("users file: %v, mode %v", err, st.Mode())
 	}
-	u, err := server.LoadUsers(path)
+	u, err := auth.LoadUsers(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestMakeUsersWritesAServerUsersFile(t *testing.T) {
 	}
 	h0, _ := u.Hash(names[0])
 	h2, _ := u.Hash(names[2])
-	if h0 != h2 || !server.CheckPassword(h2, "pw") || server.CheckPassword(h2, "wrong") {
+	if h0 != h2 || !auth.CheckPassword(h2, "pw") || auth.CheckPassword(h2, "wrong") {
 		t.Fatal("every account should share the one hash of the password")
 	}
 	got, err := readUserNames(path)

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"chat/internal/wire"
-	"chat/server"
+	"chat/server/auth"
 )
 
 // WriteUsers writes a users file (NAME:HASH a line, mode 0600) holding names,
@@ -17,7 +17,7 @@ import (
 // is exactly what a real users file must never have. The file is replaced
 // atomically, so a server re-reading it never sees half of it.
 func WriteUsers(path string, names []string, password string) error {
-	hash, err := server.HashPassword(password)
+	hash, err := auth.HashPassword(password)
 	if err != nil {
 		return fmt.Errorf("write users file: %w", err)
 	}
@@ -67,7 +67,7 @@ func generatedNames(cfg *Config, n int) []string {
 
 // readUserNames returns the account names of a users file, in file order.
 func readUserNames(path string) ([]string, error) {
-	u, err := server.LoadUsers(path)
+	u, err := auth.LoadUsers(path)
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,9 @@
 package server
 
 import (
-	"fmt"
-	"io/fs"
 	"time"
 
 	"chat/internal/wire"
-	"chat/server/hub"
 )
 
 // The loop's side of the defences (docs/DESIGN.md, "Defences"): deadlines
@@ -74,75 +71,4 @@ func (s *Server) notePartial(c *conn, before int, now time.Time) {
 	case c.frames != before || c.partialSince.IsZero():
 		c.partialSince = now
 	}
-}
-
-// heldCheck is a password check waiting out its throttle delay.
-type heldCheck struct {
-	at  time.Time
-	req hub.VerifyRequest
-}
-
-// checkLogin starts the password check the hub asked for, after the delay
-// the throttle gives it. The session's frames wait meanwhile (its read
-// interest is off), and other sessions go on being served.
-func (s *Server) checkLogin(c *conn, req hub.VerifyRequest, now time.Time) {
-	if d := s.throttle.admit(req.Name, c.ip, now); d > 0 {
-		s.cfg.Logf("session %d: login as %s held for %v: failed logins for that name or address", c.sid, req.Name, d)
-		s.held = append(s.held, heldCheck{at: now.Add(d), req: req})
-		return
-	}
-	s.submitCheck(req)
-}
-
-// submitCheck hands a check to the workers unless MaxPendingChecks are
-// under way already: then it is answered at once, busy.
-func (s *Server) submitCheck(req hub.VerifyRequest) {
-	if s.checking >= s.cfg.MaxPendingChecks || !s.ver.Submit(req) {
-		if !s.busyLogged {
-			s.busyLogged = true
-			s.cfg.Logf("login checks: %d under way; refusing more until some finish", s.checking)
-		}
-		s.results = append(s.results, VerifyResult{VerifyRequest: req, Verdict: hub.VerdictBusy})
-		return
-	}
-	s.busyLogged = false
-	s.checking++
-}
-
-// releaseHeld submits the held checks whose delay is over; those whose
-// session ended or is closing are dropped (their attempt still counts).
-func (s *Server) releaseHeld(now time.Time) {
-	kept := s.held[:0]
-	for _, h := range s.held {
-		if now.Before(h.at) {
-			kept = append(kept, h)
-			continue
-		}
-		if c := s.bySid[h.req.Session]; c != nil && !c.dead && !c.closing && c.verifying {
-			s.submitCheck(h.req)
-		}
-	}
-	clear(s.held[len(kept):])
-	s.held = kept
-}
-
-// nextHeld returns when the first held check is due, zero if none is.
-func (s *Server) nextHeld() time.Time {
-	var next time.Time
-	for _, h := range s.held {
-		if next.IsZero() || h.at.Before(next) {
-			next = h.at
-		}
-	}
-	return next
-}
-
-// usersModeWarning returns a warning when the users file's mode lets group
-// or others read or write it, "" otherwise.
-func usersModeWarning(path string, mode fs.FileMode) string {
-	if mode.Perm()&0o066 == 0 {
-		return ""
-	}
-	return fmt.Sprintf("warning: users file %s has mode %04o: others may read or change the password hashes; fix it with: chmod 600 %s",
-		path, mode.Perm(), path)
 }

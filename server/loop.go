@@ -46,7 +46,7 @@ func (s *Server) loop() error {
 			}
 			s.reap(now)
 		}
-		s.releaseHeld(now)
+		s.checks.Release(now, s.awaitsCheck)
 		s.collect(now)
 		s.saveState()
 		if s.stop.Load() && !s.shutting {
@@ -117,7 +117,7 @@ func (s *Server) timeout(now time.Time) time.Duration {
 		consider(c.since.Add(c.closeBy))
 	}
 	consider(s.hub.TransferDeadline())
-	consider(s.nextHeld())
+	consider(s.checks.NextRelease())
 	if !s.shutting && len(s.conns) > 0 && (s.cfg.HelloTimeout > 0 || s.cfg.FrameTimeout > 0) {
 		consider(s.nextGuard)
 	}
@@ -352,7 +352,7 @@ func (s *Server) apply(outs []hub.Output, now time.Time) {
 			}
 			c.verifying = true
 			s.poll.SetRead(c.fd, false)
-			s.checkLogin(c, *o.Verify, now) // defences.go
+			s.checks.Check(*o.Verify, c.ip, now)
 			continue
 		}
 		if o.Frame != nil && c != nil && !c.closing && !c.dead {
@@ -532,22 +532,15 @@ func (s *Server) afterWrite(c *conn) {
 // collect handles the password checks that finished.
 func (s *Server) collect(now time.Time) {
 	for {
-		var r VerifyResult
-		if len(s.results) > 0 {
-			r, s.results = s.results[0], s.results[1:]
-		} else {
-			select {
-			case r = <-s.ver.Results():
-				s.checking--
-			default:
-				return
-			}
+		r, ok := s.checks.Collect()
+		if !ok {
+			return
 		}
 		c := s.bySid[r.Session]
 		if c == nil || c.dead {
 			continue
 		}
-		s.throttle.result(r.Name, c.ip, r.Verdict, now)
+		s.checks.Record(r, c.ip, now)
 		switch r.Verdict {
 		case hub.VerdictOK:
 			s.cfg.Logf("session %d: logged in as %s", r.Session, r.Name)
@@ -562,6 +555,13 @@ func (s *Server) collect(now time.Time) {
 		s.resume(c, now)
 		s.reap(now)
 	}
+}
+
+// awaitsCheck reports whether a session still waits for its password
+// check: it is there, not closing, and its frames are held for the check.
+func (s *Server) awaitsCheck(sid hub.SessionID) bool {
+	c := s.bySid[sid]
+	return c != nil && !c.dead && !c.closing && c.verifying
 }
 
 // resume lets a session's frames flow again after its password check.

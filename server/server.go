@@ -14,6 +14,7 @@ import (
 
 	"chat/internal/poller"
 	"chat/internal/wire"
+	"chat/server/auth"
 	"chat/server/hub"
 )
 
@@ -183,7 +184,10 @@ type Server struct {
 	cfg  Config
 	addr string
 	hub  *hub.Hub
-	ver  *Verifier
+	ver  *auth.Verifier
+	// checks is the way of password checks to ver and back (login
+	// throttling, the bound on checks under way).
+	checks *auth.Gate
 	// hashing is ver.Hashing, kept apart because ver is cleared when Run
 	// ends while Hashing may be called from any goroutine.
 	hashing func() bool
@@ -210,7 +214,6 @@ type Server struct {
 	bySid        map[hub.SessionID]*conn
 	closingSet   map[*conn]struct{}
 	dying        []*conn
-	results      []VerifyResult // results produced on the loop (queue full)
 	nextSid      hub.SessionID
 	acceptPaused bool
 	acceptRetry  time.Time
@@ -242,11 +245,7 @@ type Server struct {
 	ircPending  []ircFollowUp
 	inFollowUps bool
 	// Defences (defences.go).
-	nextGuard  time.Time // next Hello and frame deadline check
-	throttle   *loginThrottle
-	held       []heldCheck // password checks waiting out a throttle delay
-	checking   int         // password checks handed to the workers, not yet collected
-	busyLogged bool
+	nextGuard time.Time // next Hello and frame deadline check
 }
 
 // New opens the listening socket, the wake pipe and the users file, and
@@ -265,8 +264,6 @@ func New(cfg Config) (_ *Server, err error) {
 		closingSet: make(map[*conn]struct{}),
 		perAddr:    make(map[string]int),
 		rbuf:       make([]byte, 64<<10),
-		throttle: newLoginThrottle(cfg.LoginFree, max(cfg.LoginDelay, 0), cfg.LoginDelayMax,
-			cfg.LoginQuiet, 100000),
 	}
 	defer func() {
 		if err != nil {
@@ -300,10 +297,12 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("wake pipe: %w", err)
 	}
 	s.wakeR, s.wakeW = p[0], p[1]
-	s.ver, err = newVerifier(cfg.UsersFile, cfg.Workers, cfg.HashWorker, s.wake, cfg.Logf)
+	s.ver, err = auth.NewVerifier(cfg.UsersFile, cfg.Workers, cfg.HashWorker, s.wake, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}
+	s.checks = auth.NewGate(s.ver, auth.GateConfig{Free: cfg.LoginFree, Delay: cfg.LoginDelay,
+		DelayMax: cfg.LoginDelayMax, Quiet: cfg.LoginQuiet, MaxPending: cfg.MaxPendingChecks, Logf: cfg.Logf})
 	s.hashing = s.ver.Hashing
 	s.hub = hub.New(hub.Config{
 		MaxRooms:     cfg.MaxRooms,

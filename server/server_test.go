@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"chat/internal/wire"
+	"chat/server/auth"
 )
 
 // t0 is the fixed time of tests that drive the hub without a loop.
@@ -22,7 +23,7 @@ var t0 = time.Date(2026, 11, 21, 14, 3, 7, 0, time.UTC)
 // cheapHash makes a valid argon2id hash quickly, for tests.
 func cheapHash(t testing.TB, pw string) string {
 	t.Helper()
-	h, err := hashWith(pw, 64, 1, 1)
+	h, err := auth.HashWithCost(pw, 64, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func cheapHash(t testing.TB, pw string) string {
 
 func writeUsers(t testing.TB, dir string, pws map[string]string) string {
 	t.Helper()
-	u := &Users{}
+	u := &auth.Users{}
 	for name, pw := range pws {
 		if err := u.Add(name, cheapHash(t, pw)); err != nil {
 			t.Fatal(err)

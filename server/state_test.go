@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"chat/internal/wire"
+	"chat/server/auth"
 	"chat/server/hub"
 )
 
@@ -153,11 +154,11 @@ func TestServerRefusesCorruptState(t *testing.T) {
 // shows the client it is alive.
 func TestServerPingsWhileVerifying(t *testing.T) {
 	dir := t.TempDir()
-	slow, err := hashWith("wonderland", 32<<10, 4, 1) // a few hundred milliseconds
+	slow, err := auth.HashWithCost("wonderland", 32<<10, 4) // a few hundred milliseconds
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &Users{}
+	u := &auth.Users{}
 	if err := u.Add("alice", slow); err != nil {
 		t.Fatal(err)
 	}

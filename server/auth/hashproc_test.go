@@ -1,4 +1,4 @@
-package server
+package auth
 
 import (
 	"bytes"
@@ -86,7 +86,7 @@ func TestVerifierHashWorkers(t *testing.T) {
 		logs = append(logs, fmt.Sprintf(format, args...))
 	}
 	argv := []string{os.Args[0], "-test.run=^TestHashWorkerHelperProcess$"}
-	v, err := newVerifier(path, 1, argv, func() {}, logf)
+	v, err := NewVerifier(path, 1, argv, func() {}, logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestVerifierHashWorkers(t *testing.T) {
 	logMu.Unlock()
 
 	// No worker program: the server checks in its own process.
-	v, err = newVerifier(path, 1, []string{filepath.Join(t.TempDir(), "missing")}, func() {}, logf)
+	v, err = NewVerifier(path, 1, []string{filepath.Join(t.TempDir(), "missing")}, func() {}, logf)
 	if err != nil {
 		t.Fatal(err)
 	}

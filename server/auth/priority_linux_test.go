@@ -1,4 +1,4 @@
-package server
+package auth
 
 import (
 	"chat/server/hub"
@@ -50,7 +50,7 @@ func TestVerifierWorkersNiced(t *testing.T) {
 	base, baseWorkers := nicedThreads(t, true), nicedThreads(t, false)
 
 	runtime.GOMAXPROCS(3)
-	v, err := NewVerifier(path, 2, func() {}, nil)
+	v, err := NewVerifier(path, 2, nil, func() {}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestVerifierWorkersNiced(t *testing.T) {
 	// No P to spare: nicing would make the loop wait for a niced thread.
 	base = nicedThreads(t, true)
 	runtime.GOMAXPROCS(2)
-	v, err = NewVerifier(path, 2, func() {}, nil)
+	v, err = NewVerifier(path, 2, nil, func() {}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package server
+package auth
 
 import (
 	"bufio"
@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,6 +51,13 @@ var ErrUserExists = errors.New("user already exists")
 // random salt.
 func HashPassword(password string) (string, error) {
 	return hashWith(password, argonMemory, argonTime, argonThreads)
+}
+
+// HashWithCost is HashPassword at a cost of one's choosing (memory in KiB,
+// iterations): for tests and tools that make throwaway accounts by the
+// thousand. CheckPassword reads the cost from the hash itself.
+func HashWithCost(password string, memoryKiB, iterations uint32) (string, error) {
+	return hashWith(password, memoryKiB, iterations, 1)
 }
 
 func hashWith(password string, memory, time uint32, threads uint8) (string, error) {
@@ -254,4 +262,14 @@ func (u *Users) Save(path string) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// usersModeWarning returns a warning when the users file's mode lets group
+// or others read or write it, "" otherwise.
+func usersModeWarning(path string, mode fs.FileMode) string {
+	if mode.Perm()&0o066 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("warning: users file %s has mode %04o: others may read or change the password hashes; fix it with: chmod 600 %s",
+		path, mode.Perm(), path)
 }

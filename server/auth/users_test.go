@@ -1,4 +1,4 @@
-package server
+package auth
 
 import (
 	"chat/server/hub"
@@ -127,7 +127,7 @@ func TestVerifier(t *testing.T) {
 	dir := t.TempDir()
 	path := writeUsers(t, dir, map[string]string{"alice": "wonderland"})
 	var wakes atomic.Int32
-	v, err := NewVerifier(path, 2, func() { wakes.Add(1) }, nil)
+	v, err := NewVerifier(path, 2, nil, func() { wakes.Add(1) }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package server
+package auth
 
 import (
 	"chat/server/hub"
@@ -50,14 +50,11 @@ type Verifier struct {
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$jWn6OYqu88YydHC99numRA$TQSeU6MbXJStsF4NZGC6+rcMmR5om1NGfAAytIpHOWU"
 
 // NewVerifier loads the users file (failing if it cannot be read) and
-// starts workers goroutines. wake must not block.
-func NewVerifier(path string, workers int, wake func(), logf func(string, ...any)) (*Verifier, error) {
-	return newVerifier(path, workers, nil, wake, logf)
-}
-
-// newVerifier is NewVerifier whose workers, given hashWorker, have the
-// checks done by child processes started with that command line.
-func newVerifier(path string, workers int, hashWorker []string, wake func(), logf func(string, ...any)) (*Verifier, error) {
+// starts workers goroutines. Given hashWorker, the command line of a child
+// process that checks passwords (hashproc.go), each worker has its checks
+// done by such a child; nil: the workers hash themselves. wake must not
+// block.
+func NewVerifier(path string, workers int, hashWorker []string, wake func(), logf func(string, ...any)) (*Verifier, error) {
 	if workers < 1 {
 		workers = 2
 	}

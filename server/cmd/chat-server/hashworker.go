@@ -1,17 +1,16 @@
 package main
 
 import (
+	"chat/server/auth"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
-
-	"chat/server"
 )
 
 // hashWorkerCommand is the hidden subcommand the server starts its password
 // workers with: it checks passwords sent on standard input until that ends
-// (server.ServeHashWorker). People never run it.
+// (auth.ServeHashWorker). People never run it.
 const hashWorkerCommand = "hash-worker"
 
 // hashWorkerArgv is the command line of a password worker: this very
@@ -27,7 +26,7 @@ func hashWorkerArgv() ([]string, error) {
 func hashWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 	// One check at a time, on one core: argon2id here uses one lane.
 	runtime.GOMAXPROCS(1)
-	if err := server.ServeHashWorker(stdin, stdout); err != nil {
+	if err := auth.ServeHashWorker(stdin, stdout); err != nil {
 		fmt.Fprintf(stderr, "chat-server %s: %v\n", hashWorkerCommand, err)
 		return 1
 	}

@@ -2,12 +2,11 @@ package main
 
 import (
 	"bytes"
+	"chat/server/auth"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"chat/server"
 )
 
 // stdinWith returns a file (not a terminal) whose content is s.
@@ -40,12 +39,12 @@ func TestUserCommands(t *testing.T) {
 	if code, out, errs := runCmd(t, "wonderland\r\n", "useradd", "-users", db, "alice"); code != 0 || !strings.Contains(out, "added user alice") {
 		t.Fatalf("useradd: %d %q %q", code, out, errs)
 	}
-	u, err := server.LoadUsers(db)
+	u, err := auth.LoadUsers(db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h, _ := u.Hash("alice")
-	if !server.CheckPassword(h, "wonderland") {
+	if !auth.CheckPassword(h, "wonderland") {
 		t.Fatal("password not stored (or \\r\\n not stripped)")
 	}
 	if code, _, errs := runCmd(t, "x\n", "useradd", "-users", db, "alice"); code != 1 || !strings.Contains(errs, "already exists") {
@@ -63,9 +62,9 @@ func TestUserCommands(t *testing.T) {
 	if code, _, _ := runCmd(t, "newpw\n", "passwd", "-users", db, "alice"); code != 0 {
 		t.Fatalf("passwd: %d", code)
 	}
-	u, _ = server.LoadUsers(db)
+	u, _ = auth.LoadUsers(db)
 	h, _ = u.Hash("alice")
-	if !server.CheckPassword(h, "newpw") {
+	if !auth.CheckPassword(h, "newpw") {
 		t.Fatal("password not changed")
 	}
 	if code, _, errs := runCmd(t, "", "userdel", "-users", db, "bob"); code != 1 || !strings.Contains(errs, "no user bob") {
@@ -74,7 +73,7 @@ func TestUserCommands(t *testing.T) {
 	if code, _, _ := runCmd(t, "", "userdel", "-users", db, "alice"); code != 0 {
 		t.Fatalf("userdel: %d", code)
 	}
-	if u, _ := server.LoadUsers(db); u.Len() != 0 {
+	if u, _ := auth.LoadUsers(db); u.Len() != 0 {
 		t.Fatal("alice not deleted")
 	}
 }

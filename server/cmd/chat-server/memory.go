@@ -45,7 +45,7 @@ const (
 // the next check (a login storm ran at 60% of the logins per second). The
 // first collection after hashing begins lifts it (the 19 MiB soon bring one
 // about); the server collects and returns that memory when the checks are
-// done (server.releaseHashMemory), and the limit is back.
+// done (auth.releaseHashMemory), and the limit is back.
 //
 // A GOMEMLIMIT set by the operator is left alone. stop ends it (for tests).
 func tightenHeap(hashing func() bool, output func() uint64) (stop func()) {

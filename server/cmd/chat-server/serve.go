@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"chat/server"
+	"chat/server/auth"
 )
 
 const usage = `usage:
@@ -107,11 +108,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		defer os.RemoveAll(dir)
 		*users = filepath.Join(dir, "users.db")
-		var u server.Users
+		var u auth.Users
 		var shown []string
 		for _, name := range []string{"alice", "bob"} {
 			pw := randomPassword(12)
-			hash, err := server.HashPassword(pw)
+			hash, err := auth.HashPassword(pw)
 			if err == nil {
 				err = u.Add(name, hash)
 			}
@@ -128,7 +129,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "chat-server: demo accounts (passwords shown once): %s\n", strings.Join(shown, ", "))
 	}
 
-	if _, err := server.LoadUsers(*users); err != nil {
+	if _, err := auth.LoadUsers(*users); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			fmt.Fprintf(stderr, "chat-server: cannot read users file %s: %v (create it with: chat-server useradd -users %s NAME, or try chat-server -demo)\n",
 				*users, unwrapAll(err), *users)

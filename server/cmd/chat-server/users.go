@@ -12,7 +12,7 @@ import (
 
 	"chat/internal/term"
 	"chat/internal/wire"
-	"chat/server"
+	"chat/server/auth"
 )
 
 // userCommand runs useradd, passwd or userdel.
@@ -43,11 +43,11 @@ func userCommand(cmd string, args []string, stdin *os.File, stdout, stderr io.Wr
 		return fail("bad user name %q: %v", name, err)
 	}
 
-	users, err := server.LoadUsers(*path)
+	users, err := auth.LoadUsers(*path)
 	switch {
 	case err == nil:
 	case errors.Is(err, fs.ErrNotExist) && cmd == "useradd":
-		users = &server.Users{} // created by the save below
+		users = &auth.Users{} // created by the save below
 	case errors.Is(err, fs.ErrNotExist):
 		return fail("no users file %s (create it with: chat-server useradd -users %s NAME)", *path, *path)
 	default:
@@ -74,7 +74,7 @@ func userCommand(cmd string, args []string, stdin *os.File, stdout, stderr io.Wr
 		if err != nil {
 			return fail("%v", err)
 		}
-		hash, err := server.HashPassword(pw)
+		hash, err := auth.HashPassword(pw)
 		if err != nil {
 			return fail("%v", err)
 		}
