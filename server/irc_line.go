@@ -2,9 +2,10 @@ package server
 
 import (
 	"bytes"
-	"chat/internal/wire"
 	"strings"
 	"unicode/utf8"
+
+	"chat/internal/wire"
 )
 
 // The IRC line format (RFC 1459 section 2.3, RFC 2812 section 2.3.1): an

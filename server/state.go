@@ -2,14 +2,15 @@ package server
 
 import (
 	"bytes"
-	"chat/internal/wire"
-	"chat/server/hub"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // StateFileName is the file in the state directory (Config.StateDir) that

@@ -1,13 +1,14 @@
 package auth
 
 import (
-	"chat/server/hub"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"chat/server/hub"
 )
 
 func TestLoginThrottleUnit(t *testing.T) {

@@ -1,12 +1,13 @@
 package auth
 
 import (
-	"chat/server/hub"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+
+	"chat/server/hub"
 )
 
 // nicedThreads counts this process's threads whose nice value is

@@ -1,8 +1,9 @@
 package auth
 
 import (
-	"chat/server/hub"
 	"time"
+
+	"chat/server/hub"
 )
 
 // loginThrottle slows password guessing down (time passed in, no clock

@@ -3,7 +3,6 @@ package auth
 import (
 	"bufio"
 	"bytes"
-	"chat/internal/wire"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -14,6 +13,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"chat/internal/wire"
 
 	"golang.org/x/crypto/argon2"
 )

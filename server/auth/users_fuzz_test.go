@@ -2,13 +2,14 @@ package auth
 
 import (
 	"bytes"
-	"chat/internal/wire"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"chat/internal/wire"
 )
 
 // A well-formed argon2id hash (its key is not the hash of anything; parsing

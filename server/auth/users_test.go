@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"chat/server/hub"
 	"errors"
 	"io/fs"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"chat/server/hub"
 )
 
 func TestHashAndCheck(t *testing.T) {

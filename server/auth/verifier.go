@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"chat/server/hub"
 	"fmt"
 	"os"
 	"runtime"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"chat/server/hub"
 )
 
 // VerifyResult is the outcome of a hub.VerifyRequest.

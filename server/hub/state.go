@@ -1,10 +1,11 @@
 package hub
 
 import (
-	"chat/internal/wire"
 	"fmt"
 	"slices"
 	"strings"
+
+	"chat/internal/wire"
 )
 
 // The hub's side of persistence (state.go writes the file): the room list

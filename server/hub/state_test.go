@@ -1,8 +1,9 @@
 package hub
 
 import (
-	"chat/internal/wire"
 	"testing"
+
+	"chat/internal/wire"
 )
 
 func TestHubStateVersionAndReservation(t *testing.T) {

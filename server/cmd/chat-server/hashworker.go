@@ -1,11 +1,12 @@
 package main
 
 import (
-	"chat/server/auth"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+
+	"chat/server/auth"
 )
 
 // hashWorkerCommand is the hidden subcommand the server starts its password

@@ -2,11 +2,12 @@ package main
 
 import (
 	"bytes"
-	"chat/server/auth"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"chat/server/auth"
 )
 
 // stdinWith returns a file (not a terminal) whose content is s.
