@@ -1,9 +1,9 @@
 // Package client is the terminal chat client: one poll(2) loop over the
-// keyboard, the server socket and a wake pipe for signals (S0.23); a key
+// keyboard, the server socket and a wake pipe for signals; a key
 // decoder, line editor and renderer that keep typing intact while messages
-// arrive (S0.3); a password prompt with disguised echo (S0.8, S0.9); and a
+// arrive; a password prompt with disguised echo; and a
 // connection state machine that reconnects, logs in again and re-enters the
-// room after any unintended disconnection (S0.6, S0.7). What the user types
+// room after any unintended disconnection. What the user types
 // and sees is decided by a Mode; the rest is shared by every mode.
 package client
 
@@ -42,10 +42,10 @@ type Config struct {
 	Now            func() time.Time // the clock; nil means time.Now
 	Rand           func() float64   // jitter source; nil means math/rand/v2
 	// ShareDir is the directory whose regular files this client serves
-	// when another user asks for them (S2.16); "" means the current
+	// when another user asks for them; "" means the current
 	// directory.
 	ShareDir string
-	// DownloadDir is where received files are stored (S2.12); "" means the
+	// DownloadDir is where received files are stored; "" means the
 	// current directory.
 	DownloadDir string
 }
@@ -83,8 +83,8 @@ type request struct {
 }
 
 // Client is the state of one run of the client. It is driven by the loop in
-// loop.go; session.go holds the connection state machine, input.go what the
-// keyboard does.
+// loop.go; state.go holds the connection state machine, session.go and
+// resume.go what moves it, input.go what the keyboard does.
 type Client struct {
 	cfg  Config
 	mode Mode
@@ -102,21 +102,21 @@ type Client struct {
 	stdinEOF bool
 	escAt    time.Time // when a lone ESC at the end of inbuf counts as the Escape key
 
-	// Connection.
-	conn            *conn // nil while waiting to reconnect
-	connectDeadline time.Time
-	helloDone       bool
-	everConnected   bool
-	failed          bool   // a connection failed and has not been re-established
-	failure         string // what failed last, for the report when giving up
-	retryAt         time.Time
-	backoff         Backoff
-	nextID          uint32
-	pending         map[uint32]*request
-	queue           []request
-	queuedTold      int // lines the user was told are queued, for the report after reconnecting
-	lastRecv        time.Time
-	pingID          uint32 // the client's liveness ping in flight
+	// Connection (state.go, session.go).
+	conn          *conn     // nil in states offline and backingOff
+	state         connState // where the connection stands
+	until         time.Time // when the state's timer runs out (zero: it has none)
+	everConnected bool      // a Hello was answered once: later connections are "reconnected"
+	// failure is what failed last, from a failed attempt or a loss until
+	// the connection is re-established; for the reports meanwhile.
+	failure    string
+	backoff    Backoff
+	nextID     uint32
+	pending    map[uint32]*request
+	queue      []request
+	queuedTold int // lines the user was told are queued, for the report after reconnecting
+	lastRecv   time.Time
+	pingID     uint32 // the client's liveness ping in flight
 
 	// Session: remembered to log in again and re-enter after a reconnection.
 	user     string
@@ -125,20 +125,13 @@ type Client struct {
 	// claimed: the login is a guest name taken with Claim (modes names and
 	// course), to be claimed again after a reconnection rather than logged
 	// in with a password.
-	claimed   bool
-	reclaimAt time.Time // when to claim the name (or log in) again after the server said it is still taken (or busy)
-	reclaims  int       // automatic claims or logins refused since the reconnection
-	room      string
-	lastSeq   uint64 // the last message of room seen, to ask for what was missed
+	claimed  bool
+	reclaims int // automatic claims or logins refused since the reconnection
+	room     string
+	lastSeq  uint64 // the last message of room seen, to ask for what was missed
 
-	// Re-entry after a disconnection (session.go, finishResume): from the
-	// disconnection until the missed messages are replayed, the room's
-	// messages are held and then shown in order, each once.
-	resuming   bool
-	resumeRoom string       // the room to re-enter
-	resumeFrom uint64       // the last Seq of resumeRoom seen before the disconnection
-	joinSeq    uint64       // the Seq this connection's session joined resumeRoom at (0: not yet)
-	held       []wire.Frame // resumeRoom's messages since the re-entry began
+	// resume is the re-entry of room after a disconnection (resume.go).
+	resume resumeState
 
 	// File transfers (transfer.go): each has a data connection of its
 	// own, polled by the same loop.
@@ -149,11 +142,9 @@ type Client struct {
 	// not a terminal (mode menu's prompts, LinePrompter).
 	promptShown string
 
-	// Ending.
-	quitting     bool // a logout was sent: exit on its answer
-	quitDeadline time.Time
-	done         bool
-	code         int
+	// Ending: the run is over (code is its exit status).
+	done bool
+	code int
 }
 
 func newClient(cfg Config, tty bool) *Client {

@@ -162,7 +162,7 @@ func (c *Client) wantInput() bool {
 // its input. While the connection is down they are queued, as typed lines
 // are.
 func (c *Client) acceptLine() bool {
-	if c.failed {
+	if c.reconnecting() {
 		return len(c.queue) < maxQueue
 	}
 	if !c.ready() {
@@ -205,7 +205,7 @@ func (c *Client) pumpLines() {
 // inputEnded handles the end of a non-terminal input.
 func (c *Client) inputEnded() {
 	c.stdinEOF = true
-	if c.conn == nil && !c.retryAt.IsZero() {
+	if c.state == stateBackingOff {
 		c.giveUp(c.failure)
 	}
 }
@@ -217,7 +217,7 @@ func (c *Client) inputDone() {
 		c.pwLine = ""
 		c.report("login cancelled: the input ended before the password")
 	}
-	if !c.quitting && c.conn != nil && c.idle() {
+	if c.state != stateQuitting && c.conn != nil && c.idle() {
 		c.logout()
 	}
 }

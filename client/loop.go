@@ -83,7 +83,7 @@ func Run(cfg Config) (code int) {
 }
 
 // loop is the one poll(2) loop over the wake pipe, the keyboard, the
-// server socket and the file transfers' data connections (S0.23, S2.8).
+// server socket and the file transfers' data connections.
 // Nothing in it blocks but poll itself (and the local file I/O of
 // transfers, in small chunks: see transfer.go).
 func (c *Client) loop(inFd, wakeFd int, sigq <-chan os.Signal) error {
@@ -171,7 +171,7 @@ func (c *Client) loop(inFd, wakeFd int, sigq <-chan os.Signal) error {
 // idle reports whether everything typed has been sent and answered, and
 // every file transfer is over.
 func (c *Client) idle() bool {
-	return !c.conn.connecting && c.helloDone && len(c.queue) == 0 && len(c.pending) == 0 && !c.busyTransfers()
+	return c.state.established() && len(c.queue) == 0 && len(c.pending) == 0 && !c.busyTransfers()
 }
 
 // socket handles poll events on the server socket.

@@ -1,10 +1,8 @@
 package client
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -12,37 +10,21 @@ import (
 	"chat/internal/wire"
 )
 
-// The connection state machine. States, by the fields that hold them:
-//
-//	waiting to reconnect   conn == nil, retryAt set (the loop's poll timeout)
-//	connecting             conn.connecting (poll for POLLOUT, bounded by connectDeadline)
-//	saying hello           a Hello pending; the connection counts as made (and is
-//	                       reported) only when it is answered, its end before that
-//	                       is a failed attempt
-//	logging in again       an automatic Login or Claim pending (after a reconnection)
-//	waiting to reclaim     reclaimAt set: the server still holds the guest name
-//	re-entering            an automatic Enter pending
-//	ready                  helloDone, no Hello/Login/Claim/automatic Enter pending, no reclaimAt
-//
-// Across them, from a disconnection while in a room until the replay of what
-// was missed is complete, resuming is set: the room's messages are held and
-// shown in order, each once, by finishResume.
-//
-// Requests typed while not ready wait in queue and go out, in order, once
-// ready. Only one Login is in flight at a time and nothing is sent behind
-// it, so that the server never sees a request that depends on a login
-// before the login has been decided.
+// The connection: connecting, failing and losing it (each reported to the
+// user), the queue of requests typed while it is not ready, the frames
+// that come from the server, the timers and the logout. The states are in
+// state.go, the resume protocol in resume.go, the user's replies in
+// replies.go.
 
 // startConnect begins a connection attempt.
 func (c *Client) startConnect() {
-	c.retryAt = time.Time{}
 	cn, err := dial(c.cfg.Addr)
 	if err != nil {
 		c.connectFailed(err)
 		return
 	}
 	c.conn = cn
-	c.connectDeadline = c.now().Add(c.cfg.ConnectTimeout)
+	c.toFor(stateConnecting, c.cfg.ConnectTimeout)
 	if !cn.connecting {
 		c.connected()
 	}
@@ -53,7 +35,7 @@ func (c *Client) startConnect() {
 // answers the Hello (helloReply): a proxy or a port forwarder accepts TCP
 // connections even when the server behind it is down or unreachable.
 func (c *Client) connected() {
-	c.helloDone = false
+	c.to(stateHello)
 	c.lastRecv = c.now()
 	c.pingID = 0
 	c.transmit(request{frame: wire.Frame{Type: wire.TypeHello, Version: wire.Version, Text: clientSoftware}, auto: true})
@@ -73,8 +55,7 @@ func (c *Client) attemptFailed(reason string) {
 		return
 	}
 	d := c.backoff.Next()
-	c.retryAt = c.now().Add(d)
-	c.failed = true
+	c.toFor(stateBackingOff, d)
 	c.report(fmt.Sprintf("%s; retrying in %s", c.failure, pause(d)))
 }
 
@@ -82,14 +63,14 @@ func (c *Client) attemptFailed(reason string) {
 // connection the server never answered the Hello on was not established:
 // its end is a failed attempt, reported as one.
 func (c *Client) lost(reason string) {
-	up := c.helloDone
+	was := c.state
 	c.dropConn()
-	if c.quitting {
+	if was == stateQuitting {
 		// The user was leaving anyway.
 		c.exit(ExitOK)
 		return
 	}
-	if !up {
+	if !was.established() {
 		c.attemptFailed(reason)
 		return
 	}
@@ -98,8 +79,7 @@ func (c *Client) lost(reason string) {
 		return
 	}
 	d := c.backoff.Next()
-	c.retryAt = c.now().Add(d)
-	c.failed = true
+	c.toFor(stateBackingOff, d)
 	c.report(fmt.Sprintf("%s; reconnecting in %s", c.failure, pause(d)))
 }
 
@@ -150,42 +130,39 @@ func (c *Client) dropConn() {
 		req.secret = ""
 		delete(c.pending, id)
 	}
-	c.helloDone = false
+	c.to(stateOffline)
 	c.pingID = 0
-	if c.loggedIn && c.room != "" && !c.resuming {
-		// What the room says from now on is missed: remember where it
-		// stopped, so that the re-entry asks for everything after it,
-		// whatever arrives live meanwhile.
-		c.resuming, c.resumeRoom, c.resumeFrom = true, c.room, c.lastSeq
-	}
-	// Messages held for the re-entry on this connection are replayed on
-	// the next one (History from resumeFrom), or reported as gone.
-	c.held, c.joinSeq = nil, 0
+	c.startResume()
 	// The next Hello claims the name again anyway.
-	c.reclaimAt, c.reclaims = time.Time{}, 0
+	c.reclaims = 0
 }
 
 // ready reports whether a request can be sent now rather than queued.
 func (c *Client) ready() bool {
-	if c.conn == nil || c.conn.connecting || !c.helloDone || len(c.queue) > 0 || !c.reclaimAt.IsZero() {
-		return false
-	}
-	return !c.holding()
+	return len(c.queue) == 0 && c.canSend()
 }
 
-// holding reports whether a request in flight must be answered before
-// anything else is sent: a Hello, a Login or Claim, or the automatic
-// re-entry.
-func (c *Client) holding() bool {
+// canSend reports whether the connection takes requests the user typed:
+// it is ready (or on the way out, where a typed line still goes before the
+// Logout's answer), and no login the user asked for is being decided.
+func (c *Client) canSend() bool {
+	return (c.state == stateReady || c.state == stateQuitting) && !c.loginInFlight()
+}
+
+// loginInFlight reports whether a Login or Claim the user asked for is
+// unanswered: nothing is sent behind it.
+func (c *Client) loginInFlight() bool {
 	for _, req := range c.pending {
-		switch {
-		case req.frame.Type == wire.TypeHello, req.frame.Type == wire.TypeLogin, req.frame.Type == wire.TypeClaim,
-			req.auto && (req.frame.Type == wire.TypeEnter || req.frame.Type == wire.TypeCreate):
+		if !req.auto && (req.frame.Type == wire.TypeLogin || req.frame.Type == wire.TypeClaim) {
 			return true
 		}
 	}
 	return false
 }
+
+// reconnecting reports whether a connection failed and has not been
+// re-established since: lines typed meanwhile are worth a word.
+func (c *Client) reconnecting() bool { return c.failure != "" }
 
 // submit sends a request the user asked for, or queues it until the
 // connection is ready.
@@ -200,7 +177,7 @@ func (c *Client) submit(req request) {
 		return
 	}
 	c.queue = append(c.queue, req)
-	if c.failed {
+	if c.reconnecting() {
 		// Only worth telling when the connection is really down, not while
 		// a login is being checked.
 		c.queuedTold++
@@ -211,7 +188,7 @@ func (c *Client) submit(req request) {
 // flushQueue sends queued requests while the connection is ready.
 func (c *Client) flushQueue() {
 	sent := 0
-	for len(c.queue) > 0 && c.conn != nil && !c.conn.connecting && c.helloDone && !c.holding() {
+	for len(c.queue) > 0 && c.canSend() {
 		req := c.queue[0]
 		c.queue[0] = request{}
 		c.queue = c.queue[1:]
@@ -255,11 +232,7 @@ func (c *Client) frame(f *wire.Frame) {
 	case wire.TypeBye:
 		c.bye(f)
 	case wire.TypeMessage:
-		if c.resuming && f.Room != "" && f.Room == c.resumeRoom {
-			// Back in the room after a disconnection: the replay of what
-			// was missed and the first live messages are shown together,
-			// in order, once the replay is complete (finishResume).
-			c.held = append(c.held, *f)
+		if c.holdForResume(f) {
 			return
 		}
 		if f.Room == c.room && f.Seq > c.lastSeq {
@@ -281,8 +254,9 @@ func (c *Client) frame(f *wire.Frame) {
 	}
 }
 
-// reply handles the answer to a request: it updates what the client
-// remembers (login, room) and shows the answer.
+// reply handles the answer to a request: the client's own requests
+// (autoReply) move the connection along; the user's (userReply, in
+// replies.go) update what the client remembers and are shown.
 func (c *Client) reply(f *wire.Frame) {
 	req := c.pending[f.ID]
 	if req == nil {
@@ -294,261 +268,57 @@ func (c *Client) reply(f *wire.Frame) {
 	delete(c.pending, f.ID)
 	secret := req.secret
 	req.secret = ""
-	ok := f.Code == wire.OK
-	switch req.frame.Type {
-	case wire.TypeHello:
-		if !ok {
-			c.report(fmt.Sprintf("the server refused this client: %s; exiting", textOr(f.Text, "protocol version not supported")))
-			c.exit(ExitError)
-			return
-		}
-		// Only now is the connection really up: the server answered.
-		if c.everConnected {
-			c.report("reconnected to " + c.cfg.Addr)
-		} else {
-			c.report("connected to " + c.cfg.Addr)
-		}
-		c.everConnected = true
-		c.helloDone = true
-		c.failed = false
-		c.backoff.Reset()
-		switch {
-		case c.loggedIn && c.secret != "":
-			c.transmit(request{frame: wire.Frame{Type: wire.TypeLogin, Name: c.user}, secret: c.secret, auto: true})
-		case c.loggedIn && c.claimed:
-			c.transmit(request{frame: wire.Frame{Type: wire.TypeClaim, Name: c.user}, auto: true})
-		}
-	case wire.TypeLogin:
-		c.loginReply(f, req, secret)
-	case wire.TypeClaim:
-		c.claimReply(f, req)
-	case wire.TypeEnter:
-		if ok && !req.auto {
-			c.room = textOr(f.Room, req.frame.Room)
-			c.lastSeq = f.Seq
-		}
-		if req.auto {
-			switch {
-			case ok && req.again:
-				// A room made anew has a history of its own.
-				c.report("back in " + c.room)
-				c.lastSeq = f.Seq
-				c.resumeFrom, c.joinSeq = 0, 0
-				c.finishResume()
-			case ok:
-				c.report("back in " + c.room)
-				if c.joinSeq == 0 {
-					// Not taken over: the session joined the room now.
-					c.joinSeq = f.Seq
-				}
-				if c.resuming && c.joinSeq > c.resumeFrom {
-					// Messages were said while we were away: ask for them,
-					// from the last one seen before the disconnection,
-					// whatever arrived live since.
-					c.transmit(request{frame: wire.Frame{Type: wire.TypeHistory, Room: c.room, Seq: c.resumeFrom}, auto: true})
-				} else {
-					c.finishResume()
-				}
-				c.lastSeq = max(c.lastSeq, f.Seq)
-			case f.Code == wire.ErrNoSuchRoom && !req.again:
-				// The server lost its rooms (a restart): make the room
-				// again so the user is back where they were.
-				c.transmit(request{frame: wire.Frame{Type: wire.TypeCreate, Room: req.frame.Room}, auto: true})
-			default:
-				c.report(fmt.Sprintf("could not re-enter %s: %s", req.frame.Room, f.Text))
-				c.room, c.lastSeq = "", 0
-				c.finishResume()
-			}
-		} else {
-			c.show(f, req)
-		}
-	case wire.TypeCreate:
-		if !req.auto {
-			c.show(f, req)
-			break
-		}
-		if ok || f.Code == wire.ErrRoomExists {
-			if ok {
-				c.report(req.frame.Room + " was gone from the server: created it again")
-			}
-			c.transmit(request{frame: wire.Frame{Type: wire.TypeEnter, Room: req.frame.Room}, auto: true, again: true})
-		} else {
-			c.report(fmt.Sprintf("could not re-enter %s: %s", req.frame.Room, f.Text))
-			c.room, c.lastSeq = "", 0
-			c.finishResume()
-		}
-	case wire.TypeLeave:
-		if ok {
-			c.room, c.lastSeq = "", 0
-		}
-		c.show(f, req)
-	case wire.TypeLogout:
-		// On the way out (c.quitting) only a success is worth showing; a
-		// logout that keeps the connection (course) shows its answer
-		// either way.
-		if ok || !c.quitting {
-			c.show(f, req)
-		}
-		c.forgetLogin()
-		if c.quitting {
-			c.exit(ExitOK)
-			return
-		}
-	case wire.TypeSay:
-		if ok && f.Seq > c.lastSeq {
-			c.lastSeq = f.Seq
-		}
-		c.show(f, req)
-	case wire.TypeHistory:
-		if req.auto {
-			// The replay is complete: show it, and what arrived live
-			// meanwhile, before the account of it.
-			c.finishResume()
-			if ok && f.Count > 0 {
-				c.report("missed while disconnected: " + textOr(f.Text, wire.Plural(int(f.Count), "message", "messages")) + " (shown above)")
-			} else if ok && f.Text != "" {
-				// None kept, but the server says what was lost.
-				c.report("missed while disconnected: " + f.Text)
-			} else if !ok {
-				c.report("could not get the messages missed while disconnected: " + f.Text)
-			}
-		} else {
-			c.show(f, req)
-		}
-	case wire.TypePing:
-		if req.auto {
-			c.pingID = 0
-		} else {
-			c.show(f, req)
-		}
-	case wire.TypeFetch:
-		c.fetchReply(f, req)
-	case wire.TypeRefuse:
-		// The owner's refusal was passed on (or the transfer was over
-		// already): nothing to show.
-	default:
-		c.show(f, req)
+	if req.auto {
+		c.autoReply(f, req)
+	} else {
+		c.userReply(f, req, secret)
+	}
+	if c.done {
+		return
 	}
 	c.flushQueue()
 }
 
-func (c *Client) loginReply(f *wire.Frame, req *request, secret string) {
-	ok := f.Code == wire.OK
-	name := textOr(f.Name, req.frame.Name)
-	if req.auto {
-		if ok {
-			c.reclaims = 0
-			c.report("logged in as " + name + " again")
-			if c.resuming && f.Room != "" && f.Room == c.resumeRoom {
-				// A takeover: this connection is in the room since Seq,
-				// and what comes later arrives live.
-				c.joinSeq = f.Seq
-			}
-			if c.room != "" {
-				c.transmit(request{frame: wire.Frame{Type: wire.TypeEnter, Room: c.room}, auto: true})
-			}
-			return
-		}
-		if f.Code == wire.ErrUnavailable && c.reclaims < maxReclaims {
-			// The server is busy checking passwords (a reconnect storm):
-			// the credentials are still good, so ask again after a pause,
-			// as for a guest name still held. Lines typed meanwhile wait.
-			c.reclaims++
-			d := c.backoff.Next()
-			c.reclaimAt = c.now().Add(d)
-			c.report(fmt.Sprintf("could not log in as %s again yet: %s; trying again in %s", c.user, f.Text, pause(d)))
-			return
-		}
-		c.report(fmt.Sprintf("could not log in as %s again: %s; log in with: login %s", c.user, f.Text, c.user))
-		c.forgetLogin()
-		return
-	}
-	c.show(f, req)
-	if ok {
-		// Kept only while logged in, to log in again after a reconnection
-		// without asking (S0.7).
-		c.user, c.secret, c.loggedIn, c.claimed = name, secret, true, false
-		// A login that took over another session is in its room already.
-		c.room, c.lastSeq = f.Room, f.Seq
+// autoReply handles the answer to a request the client sent by itself.
+func (c *Client) autoReply(f *wire.Frame, req *request) {
+	switch req.frame.Type {
+	case wire.TypeHello:
+		c.helloReply(f)
+	case wire.TypeLogin:
+		c.reloginReply(f)
+	case wire.TypeClaim:
+		c.reclaimReply(f)
+	case wire.TypeEnter:
+		c.reenterReply(f, req)
+	case wire.TypeCreate:
+		c.recreateReply(f, req)
+	case wire.TypeHistory:
+		c.replayReply(f)
+	case wire.TypePing:
+		c.pingID = 0
 	}
 }
 
-// claimReply handles the answer to a Claim: a guest name taken without a
-// password (modes names and course). A claimed name is claimed again after
-// a reconnection, as a password login is logged in again (S0.7).
-func (c *Client) claimReply(f *wire.Frame, req *request) {
-	ok := f.Code == wire.OK
-	name := textOr(f.Name, req.frame.Name)
-	if !req.auto {
-		c.show(f, req)
-		if ok {
-			c.user, c.secret, c.loggedIn, c.claimed = name, "", true, true
-			c.room, c.lastSeq = "", 0
-		}
+// helloReply handles the answer to the Hello: only now is the connection
+// really up, the server having answered. After a reconnection the session
+// is restored (relogin).
+func (c *Client) helloReply(f *wire.Frame) {
+	if f.Code != wire.OK {
+		c.report(fmt.Sprintf("the server refused this client: %s; exiting", textOr(f.Text, "protocol version not supported")))
+		c.exit(ExitError)
 		return
 	}
-	switch {
-	case ok:
-		c.reclaims = 0
-		c.report("you are " + name + " again")
-		if c.room != "" {
-			c.transmit(request{frame: wire.Frame{Type: wire.TypeEnter, Room: c.room}, auto: true})
-		}
-	case f.Code == wire.ErrNameTaken && c.reclaims < maxReclaims:
-		// Most often the server has not yet noticed that the old
-		// connection is gone (a silent peer is declared lost only after
-		// its liveness timeout): ask again after a pause. Lines typed
-		// meanwhile wait (ready is false), since they need the name.
-		c.reclaims++
-		d := c.backoff.Next()
-		c.reclaimAt = c.now().Add(d)
-		c.report(fmt.Sprintf("the name %s is still taken on the server (perhaps by the old connection); asking for it again in %s", c.user, pause(d)))
-	default:
-		c.report(fmt.Sprintf("could not get the name %s back: %s", c.user, textOr(refusalText(f), fmt.Sprintf("code %d", f.Code))))
-		c.forgetLogin()
+	if c.everConnected {
+		c.report("reconnected to " + c.cfg.Addr)
+	} else {
+		c.report("connected to " + c.cfg.Addr)
 	}
-}
-
-func (c *Client) forgetLogin() {
-	c.user, c.secret, c.loggedIn, c.room, c.lastSeq = "", "", false, "", 0
-	c.claimed, c.reclaimAt, c.reclaims = false, time.Time{}, 0
-	c.finishResume()
-}
-
-// finishResume ends a re-entry after a disconnection: it shows the room's
-// messages held since the re-entry began (the replay of what was missed and
-// the first live ones) in order of Seq, each once, and none already seen
-// before the disconnection. Those said while the client was away (after
-// resumeFrom, up to joinSeq, where this connection's session joined the
-// room) are marked as missed.
-func (c *Client) finishResume() {
-	if !c.resuming {
-		return
+	c.everConnected = true
+	c.failure = ""
+	c.backoff.Reset()
+	if !c.relogin() {
+		c.to(stateReady)
 	}
-	held := c.held
-	slices.SortStableFunc(held, func(a, b wire.Frame) int { return cmp.Compare(a.Seq, b.Seq) })
-	now := c.now()
-	last := c.resumeFrom
-	for i := range held {
-		f := &held[i]
-		if f.Seq <= last {
-			continue // seen before the disconnection, or replayed and live both
-		}
-		last = f.Seq
-		var lines []string
-		if ms, ok := c.mode.(MissedShower); ok && f.Seq <= c.joinSeq {
-			lines = ms.ShowMissed(f, now)
-		} else {
-			lines = c.mode.Show(f, nil, now)
-		}
-		for _, l := range lines {
-			c.r.Print(l)
-		}
-	}
-	if c.room != "" && c.room == c.resumeRoom {
-		c.lastSeq = max(c.lastSeq, last, c.joinSeq)
-	}
-	c.resuming, c.resumeRoom, c.resumeFrom, c.joinSeq, c.held = false, "", 0, 0, nil
 }
 
 // bye handles the server's last word on this connection.
@@ -559,33 +329,11 @@ func (c *Client) bye(f *wire.Frame) {
 		c.dropConn()
 		c.report(fmt.Sprintf("disconnected by %s: %s; not reconnecting, exiting", c.cfg.Addr, text))
 		c.exit(ExitError)
-	case f.Code == wire.ByeLogout || c.quitting:
+	case f.Code == wire.ByeLogout || c.state == stateQuitting:
 		c.dropConn()
 		c.exit(ExitOK)
 	default:
 		c.lost("the server said: " + text)
-	}
-}
-
-// show prints the mode's rendering of a reply to req (nil: a reply to no
-// request in flight).
-func (c *Client) show(f *wire.Frame, req *request) {
-	var lines []string
-	switch {
-	case req == nil:
-		lines = c.mode.Show(f, nil, c.now())
-	case req.quiet:
-	case req.view != "":
-		if vs, ok := c.mode.(ViewShower); ok {
-			lines = vs.ShowView(req.view, f, &req.frame, c.now())
-			break
-		}
-		lines = c.mode.Show(f, &req.frame, c.now())
-	default:
-		lines = c.mode.Show(f, &req.frame, c.now())
-	}
-	for _, l := range lines {
-		c.r.Print(l)
 	}
 }
 
@@ -614,20 +362,16 @@ func (c *Client) readConn(buf []byte) {
 	}
 }
 
-// timers runs what is due: a reconnection attempt, a connect timeout, the
-// liveness ping, a logout that was never answered.
+// timers runs what is due: the current state's timer (a reconnection
+// attempt, a connect timeout, a Login or Claim asked again, a logout that
+// was never answered), the liveness ping, the Escape key, the transfers.
 func (c *Client) timers() {
 	now := c.now()
-	switch {
-	case c.conn == nil && !c.retryAt.IsZero() && !now.Before(c.retryAt):
-		c.startConnect()
-	case c.conn != nil && c.conn.connecting && !now.Before(c.connectDeadline):
-		c.connectFailed(fmt.Errorf("no answer after %s", pause(c.cfg.ConnectTimeout)))
-	case c.conn != nil && !c.conn.connecting:
+	if c.conn != nil && !c.conn.connecting {
 		silent := now.Sub(c.lastRecv)
 		if silent >= 2*c.cfg.PingAfter {
 			c.lost(fmt.Sprintf("no answer from the server for %s", silence(silent)))
-		} else if silent >= c.cfg.PingAfter && c.pingID == 0 && c.helloDone {
+		} else if silent >= c.cfg.PingAfter && c.pingID == 0 && c.state.established() {
 			c.transmit(request{frame: wire.Frame{Type: wire.TypePing}, auto: true})
 			c.pingID = c.nextID
 		}
@@ -636,15 +380,17 @@ func (c *Client) timers() {
 		c.escapeTimeout()
 	}
 	c.transferTimers(now)
-	if !c.reclaimAt.IsZero() && !now.Before(c.reclaimAt) && c.conn != nil && !c.conn.connecting && c.helloDone && !c.quitting && !c.done {
-		c.reclaimAt = time.Time{}
-		if c.claimed {
-			c.transmit(request{frame: wire.Frame{Type: wire.TypeClaim, Name: c.user}, auto: true})
-		} else {
-			c.transmit(request{frame: wire.Frame{Type: wire.TypeLogin, Name: c.user}, secret: c.secret, auto: true})
-		}
+	if c.done || !c.due(now) {
+		return
 	}
-	if c.quitting && !c.done && !now.Before(c.quitDeadline) {
+	switch c.state {
+	case stateBackingOff:
+		c.startConnect()
+	case stateConnecting:
+		c.connectFailed(fmt.Errorf("no answer after %s", pause(c.cfg.ConnectTimeout)))
+	case stateReclaimWait:
+		c.reclaim()
+	case stateQuitting:
 		c.report("the server did not answer the logout; exiting")
 		c.exit(ExitOK)
 	}
@@ -658,21 +404,13 @@ func (c *Client) nextTimer() time.Time {
 			t = u
 		}
 	}
-	switch {
-	case c.conn == nil:
-		earliest(c.retryAt)
-	case c.conn.connecting:
-		earliest(c.connectDeadline)
-	default:
-		if c.pingID == 0 && c.helloDone {
+	earliest(c.until)
+	if c.conn != nil && !c.conn.connecting {
+		if c.pingID == 0 && c.state.established() {
 			earliest(c.lastRecv.Add(c.cfg.PingAfter))
 		}
 		earliest(c.lastRecv.Add(2 * c.cfg.PingAfter))
 	}
-	if c.quitting {
-		earliest(c.quitDeadline)
-	}
-	earliest(c.reclaimAt)
 	earliest(c.escAt)
 	earliest(c.transferDeadline())
 	return t
@@ -688,7 +426,7 @@ func (c *Client) logout() {
 		}
 		c.queue = nil
 	}
-	if c.conn == nil || c.conn.connecting || !c.helloDone {
+	if !c.state.established() {
 		if c.loggedIn {
 			c.report(fmt.Sprintf("not connected to %s, so the server cannot be told of the logout; exiting", c.cfg.Addr))
 		}
@@ -697,15 +435,14 @@ func (c *Client) logout() {
 	}
 	q, _ := c.mode.(QuietExiter)
 	c.transmit(request{frame: wire.Frame{Type: wire.TypeLogout}, quiet: q != nil && q.QuietExit()})
-	c.quitting = true
-	c.quitDeadline = c.now().Add(logoutWait)
+	c.toFor(stateQuitting, logoutWait)
 }
 
 // hastyLogout tells the server the user is leaving without waiting for an
 // answer (Ctrl-C, SIGTERM): the room hears that the user left, not that
 // contact was lost.
 func (c *Client) hastyLogout() {
-	if c.conn == nil || c.conn.connecting || !c.helloDone || !c.loggedIn {
+	if !c.state.established() || !c.loggedIn {
 		return
 	}
 	c.transmit(request{frame: wire.Frame{Type: wire.TypeLogout}})
