@@ -15,9 +15,9 @@ import (
 )
 
 // conn is one TCP connection to the server, made and used with the ordinary
-// socket system calls (S0.24): a non-blocking socket, so that connecting,
+// socket system calls: a non-blocking socket, so that connecting,
 // reading and writing all happen when poll(2) says they can and the loop
-// never waits on the network (S0.23).
+// never waits on the network.
 type conn struct {
 	fd         int
 	connecting bool // connect(2) is in progress: wait for POLLOUT

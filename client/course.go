@@ -7,7 +7,8 @@ import (
 	"chat/internal/wire"
 )
 
-// The exact lines of seed 003 (S3.3–S3.10).
+// The exact lines of seed 003 (the course's protocol), which its tests
+// compare byte for byte.
 const (
 	courseBadUsername    = "Bad username"
 	courseBadMessage     = "Bad message"
@@ -19,8 +20,8 @@ const (
 // courseMode is the front-end of seed 003 (S3.*): login USER (a name claimed
 // without a password), list, sendto USER TEXT, logout (the connection
 // stays), exit. Commands are lower case, as in the seed. A line the client
-// rejects prints one of the seed's errors and sends nothing (S3.8); every
-// request's answer prints Success or Failure (S3.10), but a successful list
+// rejects prints one of the seed's errors and sends nothing; every
+// request's answer prints Success or Failure, but a successful list
 // prints the names. What it shows is specified in docs/DESIGN.md, "What the
 // client shows (modes names and course)".
 //
@@ -38,15 +39,14 @@ func (courseMode) Parse(line string) Command {
 	cmd, rest := cutWord(line)
 	fixed := func(text string) Command { return Command{Kind: CmdPrint, Text: text} }
 	send := func(f wire.Frame) Command { return Command{Kind: CmdSend, Frame: f} }
-	// Parameters after a command that takes none make the line invalid
-	// (S3.4, S3.6, S3.7).
+	// Parameters after a command that takes none make the line invalid.
 	alone := strings.TrimSpace(rest) == ""
 	switch cmd {
 	case "":
 		return Command{}
 	case "login", "name":
 		// One word, at most 20 characters; missing, too long or followed
-		// by more words is a bad username (S3.3).
+		// by more words is a bad username.
 		words := strings.Fields(rest)
 		if len(words) != 1 || runeCount(words[0]) > wire.MaxNameRunes {
 			return fixed(courseBadUsername)
@@ -59,7 +59,7 @@ func (courseMode) Parse(line string) Command {
 		return send(wire.Frame{Type: wire.TypeWho})
 	case "sendto", "tell", "msg":
 		// A missing user or text, or a user over 20 characters, is a bad
-		// username; a text over 65535 characters a bad message (S3.5).
+		// username; a text over 65535 characters a bad message.
 		to, text := cutWord(rest)
 		if to == "" || text == "" || runeCount(to) > wire.MaxNameRunes {
 			return fixed(courseBadUsername)
@@ -69,7 +69,7 @@ func (courseMode) Parse(line string) Command {
 		}
 		return send(wire.Frame{Type: wire.TypeTell, To: to, Text: text})
 	case "logout":
-		// Logout keeps the connection (S3.6): a request like any other.
+		// Logout keeps the connection: a request like any other.
 		if !alone {
 			return fixed(courseInvalidCommand)
 		}
@@ -85,7 +85,7 @@ func (courseMode) Parse(line string) Command {
 		}
 		return Command{Kind: CmdHelp}
 	case "getfile", "get":
-		// A file from another user (seed 002, S2.9): not one of the
+		// A file from another user (seed 002): not one of the
 		// seed's commands, so its errors are the client's own lines.
 		return fetchCommand("getfile USER FILE", rest)
 	}
@@ -109,7 +109,7 @@ func (courseMode) Help() []string {
 func (courseMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
 	switch f.Type {
 	case wire.TypePrivate, wire.TypeMessage:
-		// S3.11. A room message cannot reach this mode (it enters no
+		// "name: message". A room message cannot reach this mode (it enters no
 		// room); if one did, it is a message from a user like any other.
 		return []string{f.From + ": " + f.Text}
 	case wire.TypeNotice:
@@ -135,7 +135,7 @@ func (courseMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
 	case f.Code != wire.OK:
 		return []string{courseFailure}
 	case req.Type == wire.TypeWho:
-		// The LIST answer: the logged-in users on one line (S3.9).
+		// The LIST answer: the logged-in users on one line.
 		return []string{joinNames(f.Users)}
 	}
 	return []string{courseSuccess}

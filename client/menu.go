@@ -8,7 +8,7 @@ import (
 	"chat/internal/wire"
 )
 
-// The exact lines of seed 002 (S2.14): the menu, its prompts and the last
+// The exact lines of seed 002: the menu, its prompts and the last
 // word.
 const (
 	menuPromptName    = "Enter your name: "
@@ -19,7 +19,7 @@ const (
 )
 
 // menuLines is the menu, shown when the name is taken and again after each
-// action (S2.14).
+// action.
 var menuLines = []string{
 	"Enter an option ('m', 'f', 'x'):",
 	"  (M)essage (send)",
@@ -31,19 +31,19 @@ var menuLines = []string{
 type menuState int
 
 const (
-	menuName    menuState = iota // the name is asked first (S2.3)
+	menuName    menuState = iota // the name is asked first
 	menuChoice                   // the menu is up: m, f or x
 	menuMessage                  // Enter your message:
 	menuOwner                    // Who owns the file?
 	menuFile                     // Which file do you want?
 )
 
-// menuMode is the front-end of seed 002 (S2.*): the name first (claimed
+// menuMode is the front-end of seed 002: the name first (claimed
 // without a password, so the server must run with -guests), then a menu:
 // m sends a message to every other user (Broadcast), shown to them as
-// "name: message" (S2.4–S2.6); f asks for a file by owner and name (Fetch,
-// S2.9), which arrives while the menu goes on (S2.11); x closes every
-// connection and prints "closing your sockets...goodbye" (S2.14). What it
+// "name: message"; f asks for a file by owner and name (Fetch), which
+// arrives while the menu goes on; x closes every connection and prints
+// "closing your sockets...goodbye". What it
 // shows is specified in docs/DESIGN.md, "File transfer and mode menu
 // (client)".
 //
@@ -161,7 +161,7 @@ func (m *menuMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string 
 	server := func(text string) []string { return []string{wire.ServerName + " " + text} }
 	switch f.Type {
 	case wire.TypeMessage, wire.TypePrivate:
-		// S2.5, S2.6: "name: message", each on its own line.
+		// "name: message", each on its own line.
 		return []string{f.From + ": " + f.Text}
 	case wire.TypeNotice:
 		return server(noticeText(f))

@@ -77,7 +77,7 @@ func (namesMode) Parse(line string) Command {
 		}
 		return Command{Kind: CmdHelp}
 	case "GETFILE", "GET":
-		// A file from another user (seed 002, S2.9).
+		// A file from another user (seed 002).
 		return fetchCommand("GETFILE NAME FILE", rest)
 	}
 	return report(fmt.Sprintf("unknown command %s: the commands are NAME, GETNAMES, MSG, EXIT and HELP", clip(cmd)))

@@ -10,7 +10,7 @@ import (
 // terminal the input line (prompt and what is being typed) is always the
 // last line of the screen: a line arriving from the server is printed over
 // it (carriage return, erase line), and the input line is drawn again below
-// it, so arriving text never garbles typing (S0.3). Output accumulates in a
+// it, so arriving text never garbles typing. Output accumulates in a
 // buffer that the loop writes once per batch of events.
 //
 // Without a terminal there is no input line: text lines are printed as they

@@ -42,7 +42,7 @@ func (roomsMode) Parse(line string) Command {
 		// The seed: "if the first word on the line is logout".
 		return Command{Kind: CmdLogout}
 	case "get", "fetch":
-		// A file from another user (S2.9): get OWNER FILE. The file's
+		// A file from another user: get OWNER FILE. The file's
 		// name is the rest of the line, spaces and all.
 		_, rest := cutWord(line)
 		return fetchCommand(words[0]+" OWNER FILE", rest)

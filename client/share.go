@@ -13,7 +13,7 @@ import (
 	"chat/internal/wire"
 )
 
-// The owner's side of a file transfer: which names it serves (S2.16).
+// The owner's side of a file transfer: which names it serves.
 
 // maxFileName bounds a requested file name, in bytes (PATH_MAX).
 const maxFileName = 4096
@@ -112,8 +112,7 @@ func sharedRoot(dir string) (string, error) {
 
 // localName returns the name a requested file is stored under: the last
 // element of what was asked for (the owner decides what the whole name
-// means; the requester never writes anywhere but its own directory,
-// S2.12), or an error text when that is no file name.
+// means; the requester never writes anywhere but its own directory), or an error text when that is no file name.
 func localName(name string) (string, error) {
 	switch {
 	case name == "" || strings.ContainsRune(name, 0):

@@ -17,17 +17,17 @@ import (
 	"chat/internal/wire"
 )
 
-// File transfers (docs/PROTOCOL.md, "File transfer"; S2.7–S2.12). Each
-// transfer has a data connection of its own to the server (S2.8), a
+// File transfers (docs/PROTOCOL.md, "File transfer"). Each
+// transfer has a data connection of its own to the server, a
 // non-blocking socket polled by the same poll(2) loop as the keyboard and
 // the chat connection: there is no goroutine per transfer, and chat goes on
-// while files move (S2.11). Reads and writes of the local files are
+// while files move. Reads and writes of the local files are
 // ordinary blocking calls, one chunk of at most chunkSize at a time: a local
 // disk answers in far less time than a person notices, so the loop stays
 // responsive without a worker for them. A file is read once, hashed as it
-// is read and never held whole in memory (S2.7); a received file is written
+// is read and never held whole in memory; a received file is written
 // to a temporary file and kept under its name only once its size and
-// SHA-256 digest are checked (S2.12).
+// SHA-256 digest are checked.
 
 const (
 	// chunkSize is how much of a file is read or written at once.
@@ -405,7 +405,7 @@ func (c *Client) findTransfer(token string) *transfer {
 
 // --- The owner's side. ---
 
-// offer handles a FileOffer: serve the file or refuse (S2.10, S2.16).
+// offer handles a FileOffer: serve the file or refuse.
 // Nothing that goes wrong here ends the client.
 func (c *Client) offer(f *wire.Frame) {
 	who := textOr(f.From, "someone")
@@ -670,7 +670,7 @@ func (c *Client) store(t *transfer, b []byte) bool {
 	return true
 }
 
-// received checks the finished file and keeps it (S2.12).
+// received checks the finished file and keeps it.
 func (c *Client) received(t *transfer, digest string) {
 	sum := hex.EncodeToString(t.h.Sum(nil))
 	if digest != sum {

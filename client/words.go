@@ -21,7 +21,7 @@ func cutWord(s string) (word, rest string) {
 	return s[:i], strings.TrimLeftFunc(s[i:], unicode.IsSpace)
 }
 
-// runeCount is a length as the limits count it: in characters (S3.3, S3.5),
+// runeCount is a length as the limits count it: in characters,
 // not bytes.
 func runeCount(s string) int { return utf8.RuneCountInString(s) }
 

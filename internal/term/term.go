@@ -1,5 +1,5 @@
 // Package term puts a terminal into raw mode with termios set through
-// golang.org/x/sys/unix (S0.8) and reads passwords with disguised echo (S0.9).
+// golang.org/x/sys/unix and reads passwords with disguised echo.
 // The password editing itself is the pure PasswordEditor, shared by
 // chat-server useradd and the chat client's password prompt.
 package term
