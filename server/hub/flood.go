@@ -18,11 +18,6 @@ import (
 // slowDownText is the Reply text of a message refused by flood control.
 const slowDownText = "you are sending too fast; wait a moment"
 
-// isMessage reports whether t is a request that flood control counts.
-func isMessage(t wire.Type) bool {
-	return t == wire.TypeSay || t == wire.TypeTell || t == wire.TypeBroadcast
-}
-
 // allowMessage takes a token from s's bucket. Without one it answers the
 // request with ErrSlowDown (and past MaxRefused in a row closes the
 // session) and returns false.

@@ -49,115 +49,117 @@ func (h *Hub) BadFrame(sid SessionID, now time.Time) []Output {
 	return []Output{{To: sid, Frame: h.reply(now, 0, wire.ErrBadRequest, "malformed frame: it was ignored")}}
 }
 
+// A requestRule is what the hub checks of a request before its handler
+// runs, so that each handler does only its request.
+type requestRule struct {
+	handler func(h *Hub, out *outputs, s *session, f *wire.Frame, now time.Time)
+	// first: only as the first frame of a connection (Hello, or the Attach
+	// that makes it a transfer's data connection); again is the answer to
+	// one that comes later. Every other request needs the Hello first.
+	first bool
+	again string
+	// login: only once logged in; guestsToo: before login as well on a
+	// server open to guests (where anyone may take a name, so what it
+	// answers is no secret: seed 003's list after logout).
+	login     bool
+	guestsToo bool
+	// metered: counted by flood control (flood.go), refused when sent too
+	// fast.
+	metered bool
+	// inRoom: only from a session in a room; the answer otherwise.
+	inRoom string
+}
+
+// requestRules holds every request type the hub answers. A password-only
+// server refuses everything but Hello, Ping, Login and Claim before login.
+var requestRules = map[wire.Type]requestRule{
+	wire.TypeHello:  {handler: (*Hub).hello, first: true, again: "hello was already received on this connection"},
+	wire.TypeAttach: {handler: (*Hub).attach, first: true, again: "attach must be the first frame of a new connection"},
+	wire.TypePing:   {handler: (*Hub).ping},
+	wire.TypeLogin:  {handler: (*Hub).login},
+	wire.TypeClaim:  {handler: (*Hub).claim},
+
+	wire.TypeLogout:    {handler: (*Hub).logout, login: true},
+	wire.TypeCreate:    {handler: (*Hub).create, login: true},
+	wire.TypeEnter:     {handler: (*Hub).enter, login: true},
+	wire.TypeLeave:     {handler: (*Hub).leave, login: true, inRoom: "you are not in a room"},
+	wire.TypeWho:       {handler: (*Hub).who, login: true, guestsToo: true},
+	wire.TypeRooms:     {handler: (*Hub).listRooms, login: true},
+	wire.TypeSay:       {handler: (*Hub).say, login: true, metered: true, inRoom: "you are not in a room; enter one with: enter ROOM"},
+	wire.TypeTell:      {handler: (*Hub).tell, login: true, metered: true},
+	wire.TypeHistory:   {handler: (*Hub).historyRequest, login: true},
+	wire.TypeBroadcast: {handler: (*Hub).broadcast, login: true, metered: true},
+	wire.TypeFetch:     {handler: (*Hub).fetch, login: true},
+	wire.TypeRefuse:    {handler: (*Hub).refuse, login: true},
+}
+
+// handle checks a request against its rule and hands it to its handler.
+// Every check that fails answers the request, so each gets exactly one
+// Reply.
 func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
-	replyTo := func(code wire.Code, text string) *wire.Frame {
-		r := h.reply(now, f.ID, code, text)
-		out.send(s.id, r)
-		return r
+	replyTo := func(code wire.Code, text string) {
+		out.send(s.id, h.reply(now, f.ID, code, text))
 	}
 	if f.Type == wire.TypePong {
 		return // liveness only; the loop noted the activity
 	}
-	if !f.Type.IsRequest() {
+	rule, ok := requestRules[f.Type]
+	switch {
+	case !ok:
 		replyTo(wire.ErrUnknown, "unknown request type "+strconv.Itoa(int(f.Type)))
-		return
-	}
-	if f.ID == 0 {
+	case f.ID == 0:
 		replyTo(wire.ErrBadRequest, "bad request: every request needs a nonzero id")
-		return
-	}
-	if h.shutdown {
+	case h.shutdown:
 		replyTo(wire.ErrUnavailable, "the server is shutting down")
-		return
-	}
-	if !s.hello {
-		if f.Type == wire.TypeAttach {
-			h.attach(out, s, f, now) // a data connection (hub_transfer.go)
-			return
-		}
-		if f.Type != wire.TypeHello {
-			replyTo(wire.ErrNoHello, "say hello first: the connection must start with a Hello")
-			return
-		}
-		if f.Version != wire.Version {
-			replyTo(wire.ErrVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks version %d", f.Version, wire.Version))
-			out.send(s.id, h.bye(now, wire.ByeMalformed, "unsupported protocol version"))
-			*out = append(*out, Output{To: s.id, Close: true})
-			h.detach(s)
-			return
-		}
-		s.hello = true
-		r := replyTo(wire.OK, h.cfg.Software)
-		r.Version = wire.Version
-		return
-	}
-	switch f.Type {
-	case wire.TypeHello:
-		replyTo(wire.ErrBadRequest, "hello was already received on this connection")
-		return
-	case wire.TypePing:
-		replyTo(wire.OK, "pong")
-		return
-	case wire.TypeLogin:
-		h.login(out, s, f, now)
-		return
-	case wire.TypeClaim:
-		h.claim(out, s, f, now)
-		return
-	case wire.TypeAttach:
-		replyTo(wire.ErrBadRequest, "attach must be the first frame of a new connection")
-		return
-	}
-	// On an open server (guests allowed) anyone may take a name anyway, so
-	// the list of names is no secret: Who is answered before login too
-	// (seed 003: list works after logout, S3.6). A password-only server
-	// refuses everything but login until then (S0.15).
-	if s.name == "" && (f.Type != wire.TypeWho || !h.cfg.Guests) {
+	case !s.hello && !rule.first:
+		replyTo(wire.ErrNoHello, "say hello first: the connection must start with a Hello")
+	case s.hello && rule.first:
+		replyTo(wire.ErrBadRequest, rule.again)
+	case rule.login && s.name == "" && !(rule.guestsToo && h.cfg.Guests):
 		replyTo(wire.ErrNotLoggedIn, "please log in first: login NAME")
+	case rule.metered && !h.allowMessage(out, s, f, now):
+		// refused: sending too fast (flood.go)
+	case rule.inRoom != "" && s.room == nil:
+		replyTo(wire.ErrNotInRoom, rule.inRoom)
+	default:
+		rule.handler(h, out, s, f, now)
+	}
+}
+
+// hello answers the first frame of a chat connection: Version, Text.
+func (h *Hub) hello(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	if f.Version != wire.Version {
+		out.send(s.id, h.reply(now, f.ID, wire.ErrVersion, fmt.Sprintf("protocol version %d is not supported; this server speaks version %d", f.Version, wire.Version)))
+		out.send(s.id, h.bye(now, wire.ByeMalformed, "unsupported protocol version"))
+		*out = append(*out, Output{To: s.id, Close: true})
+		h.detach(s)
 		return
 	}
-	if isMessage(f.Type) && !h.allowMessage(out, s, f, now) {
-		return // refused: sending too fast (limits.go)
-	}
-	switch f.Type {
-	case wire.TypeLogout:
-		name := s.name
-		h.endTransfersOf(out, s, now)
-		h.leaveRoomSaying(out, s, partingWords(f.Text), now)
-		delete(h.names, s.name)
-		s.name, s.guest, s.failures = "", false, 0
-		replyTo(wire.OK, "goodbye "+name)
-	case wire.TypeCreate:
-		h.create(out, s, f, now)
-	case wire.TypeEnter:
-		h.enter(out, s, f, now)
-	case wire.TypeLeave:
-		if s.room == nil {
-			replyTo(wire.ErrNotInRoom, "you are not in a room")
-			return
-		}
-		name := s.room.name
-		h.leaveRoom(out, s, now)
-		replyTo(wire.OK, "you left "+name)
-	case wire.TypeWho:
-		h.who(out, s, f, now)
-	case wire.TypeRooms:
-		h.listRooms(out, s, f, now)
-	case wire.TypeSay:
-		h.say(out, s, f, now)
-	case wire.TypeTell:
-		h.tell(out, s, f, now)
-	case wire.TypeHistory:
-		h.historyRequest(out, s, f, now)
-	case wire.TypeBroadcast:
-		h.broadcast(out, s, f, now)
-	case wire.TypeFetch:
-		h.fetch(out, s, f, now)
-	case wire.TypeRefuse:
-		h.refuse(out, s, f, now)
-	default:
-		replyTo(wire.ErrUnknown, "unknown request type "+strconv.Itoa(int(f.Type)))
-	}
+	s.hello = true
+	r := h.reply(now, f.ID, wire.OK, h.cfg.Software)
+	r.Version = wire.Version
+	out.send(s.id, r)
+}
+
+func (h *Hub) ping(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	out.send(s.id, h.reply(now, f.ID, wire.OK, "pong"))
+}
+
+// logout ends the login and leaves the room, the connection staying open:
+// Text, the words the user left with.
+func (h *Hub) logout(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	name := s.name
+	h.endTransfersOf(out, s, now)
+	h.leaveRoomSaying(out, s, partingWords(f.Text), now)
+	delete(h.names, s.name)
+	s.name, s.guest, s.failures = "", false, 0
+	out.send(s.id, h.reply(now, f.ID, wire.OK, "goodbye "+name))
+}
+
+func (h *Hub) leave(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	name := s.room.name
+	h.leaveRoom(out, s, now)
+	out.send(s.id, h.reply(now, f.ID, wire.OK, "you left "+name))
 }
 
 func (h *Hub) login(out *outputs, s *session, f *wire.Frame, now time.Time) {
@@ -416,10 +418,6 @@ func checkText(text string) (wire.Code, string) {
 }
 
 func (h *Hub) say(out *outputs, s *session, f *wire.Frame, now time.Time) {
-	if s.room == nil {
-		out.send(s.id, h.reply(now, f.ID, wire.ErrNotInRoom, "you are not in a room; enter one with: enter ROOM"))
-		return
-	}
 	if code, text := checkText(f.Text); code != wire.OK {
 		out.send(s.id, h.reply(now, f.ID, code, text))
 		return
