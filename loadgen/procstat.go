@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"chat/internal/procfs"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat. It is
@@ -36,7 +38,7 @@ func readProc(root string, pid int) (procSample, error) {
 	if err != nil {
 		return procSample{At: time.Now()}, fmt.Errorf("read process stats: %w", err)
 	}
-	f, ok := statFields(stat)
+	_, f, ok := procfs.ParseStat(stat)
 	if !ok {
 		return procSample{At: time.Now()}, fmt.Errorf("%s: no command name in stat", filepath.Join(dir, "stat"))
 	}
@@ -44,7 +46,7 @@ func readProc(root string, pid int) (procSample, error) {
 }
 
 // sampleProc samples the process whose /proc directory is dir and whose
-// stat fields (statFields) are f.
+// stat fields (procfs.ParseStat) are f.
 func sampleProc(dir string, f []string) (procSample, error) {
 	s := procSample{At: time.Now()}
 	var err error
@@ -77,46 +79,21 @@ func readProcTree(root string, pid int) (procSample, error) {
 		return s, err
 	}
 	s.CPU += s.reaped
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		return s, nil
-	}
-	parent := strconv.Itoa(pid)
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil || e.Name() == parent {
-			continue
-		}
-		dir := filepath.Join(root, e.Name())
-		stat, err := os.ReadFile(filepath.Join(dir, "stat"))
-		if err != nil {
-			continue
-		}
-		if f, ok := statFields(stat); ok && len(f) > 1 && f[1] == parent {
-			if c, err := sampleProc(dir, f); err == nil {
-				s.CPU += c.CPU
-				s.RSSKB += c.RSSKB
-				s.HWMKB += c.HWMKB
-			}
+	for _, kid := range procfs.Children(root, pid) {
+		if c, err := sampleProc(filepath.Join(root, strconv.Itoa(kid.PID)), kid.Fields); err == nil {
+			s.CPU += c.CPU
+			s.RSSKB += c.RSSKB
+			s.HWMKB += c.HWMKB
 		}
 	}
 	return s, nil
-}
-
-// statFields returns the fields of /proc/PID/stat after the command name,
-// from field 3 (state) on: field 4 (the parent's pid) is [1].
-func statFields(stat []byte) ([]string, bool) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return nil, false
-	}
-	return strings.Fields(string(stat[i+1:])), true
 }
 
 // parseStatCPU returns utime + stime from the content of /proc/PID/stat. The
 // command name (field 2) is in parentheses and may hold spaces and
 // parentheses itself, so the fields are counted from the last ')'.
 func parseStatCPU(stat []byte) (time.Duration, error) {
-	f, ok := statFields(stat)
+	_, f, ok := procfs.ParseStat(stat)
 	if !ok {
 		return 0, errors.New("no command name in stat")
 	}
@@ -184,26 +161,11 @@ type ProcessCPU struct {
 // benchmark compares before and after a run to see who else took the
 // machine's CPU meanwhile.
 func AllProcessCPU(root string) map[int]ProcessCPU {
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		return nil
-	}
-	all := make(map[int]ProcessCPU, len(ents))
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join(root, e.Name(), "stat"))
-		if err != nil {
-			continue // it ended meanwhile
-		}
-		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		if cpu, err := parseStatCPU(stat); err == nil {
-			all[pid] = ProcessCPU{Name: string(stat[open+1 : end]), CPU: cpu}
+	procs := procfs.All(root)
+	all := make(map[int]ProcessCPU, len(procs))
+	for _, p := range procs {
+		if cpu, err := fieldsCPU(p.Fields); err == nil {
+			all[p.PID] = ProcessCPU{Name: p.Name, CPU: cpu}
 		}
 	}
 	return all
