@@ -243,11 +243,10 @@ func (w *worker) measure(cmd command) *part {
 	w.expected = expected
 
 	// The senders start before the run and wait for their first message's
-	// time: started at T0, ten thousand goroutines and their stacks made
-	// the first tenth of a second of every run late (p99 45-110 ms from
-	// that start alone, 10-15 ms after it). Only sessions with a message
-	// to send get one: at 500 messages/s most of 10,000 send none in a
-	// short run.
+	// time: started at T0, creating thousands of goroutines and their
+	// stacks would make the run's first messages late. Only sessions with
+	// a message to send get one: at a low rate most send none in a short
+	// run.
 	stop := make(chan struct{})
 	var senders, churners sync.WaitGroup
 	for _, s := range w.sessions {
@@ -273,21 +272,14 @@ func (w *worker) measure(cmd command) *part {
 		return w.overloadEnd(cmd.End, stop, &senders, runStart, self, selfErr)
 	}
 
-	// Senders that fell behind still send what was due (open loop), within
-	// the drain; then they are stopped.
 	w.phase.Store("drain")
 	drainEnd := cmd.End.Add(cfg.Drain)
-	sendersDone := waitTimeout(&senders, time.Until(drainEnd))
-	churnDone := waitTimeout(&churners, time.Until(drainEnd))
+	w.waitBehind(drainEnd, &senders, &churners)
 	w.drain(expected, drainEnd)
 	close(stop)
-
 	w.shutdown()
-	if !sendersDone || !churnDone {
-		senders.Wait() // the closed connections end blocked writes
-		churners.Wait()
-		w.errs.add("senders still behind at the end of the drain")
-	}
+	senders.Wait() // the closed connections end blocked writes
+	churners.Wait()
 	return w.runPart(runStart, self, selfErr)
 }
 
@@ -311,14 +303,28 @@ func (w *worker) runPart(runStart time.Time, self procSample, selfErr error) *pa
 func (w *worker) overloadEnd(end time.Time, stop chan struct{}, senders *sync.WaitGroup, runStart time.Time, self procSample, selfErr error) *part {
 	w.phase.Store("drain")
 	drainEnd := end.Add(w.cfg.Drain)
-	if !waitTimeout(senders, time.Until(drainEnd)) {
-		w.errs.add("senders still behind at the end of the drain")
-	}
+	w.waitBehind(drainEnd, senders)
 	close(stop)
 	senders.Wait()
 	time.Sleep(time.Until(drainEnd))
 	w.shutdown()
 	return w.runPart(runStart, self, selfErr)
+}
+
+// waitBehind waits until deadline for the goroutines of groups: a sender
+// that fell behind still sends what was due (open loop), within the drain.
+// One still sending at the deadline is counted as an error; the caller
+// then stops it.
+func (w *worker) waitBehind(deadline time.Time, groups ...*sync.WaitGroup) {
+	behind := false
+	for _, g := range groups {
+		if !waitTimeout(g, time.Until(deadline)) {
+			behind = true
+		}
+	}
+	if behind {
+		w.errs.add("senders still behind at the end of the drain")
+	}
 }
 
 // send is a stable session's sender goroutine.
