@@ -65,13 +65,99 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 1 && args[0] == "-"+workerFlag {
 		return RunWorkerProcess(stdin, stdout)
 	}
+	m, code := parseFlags(args, stderr)
+	if m == nil {
+		return code
+	}
+	defer m.removeTmp()
+	if done, err := m.prepareUsers(stdout); done || err != nil {
+		return exitStatus(stderr, err)
+	}
+	var spawned atomic.Pointer[SpawnedServer] // read by the signal goroutine
+	defer m.stopOnInterrupt(&spawned, stderr)()
+	if m.spawn != "" {
+		srv, err := SpawnServer(m.spawn, m.usersFile, m.cfg.Login == LoginGuest, spawnArgs(&m.cfg, m.serverArgs), 10*time.Second)
+		if err != nil {
+			return exitStatus(stderr, err)
+		}
+		defer func() {
+			if err := srv.Stop(); err != nil {
+				fmt.Fprintf(stderr, "loadgen: %v\n", err)
+			}
+		}()
+		spawned.Store(srv)
+		m.cfg.Addr, m.cfg.ServerPID = srv.Addr, srv.PID
+	}
+	if err := m.cfg.Validate(); err != nil {
+		return exitStatus(stderr, usageError{err})
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return exitStatus(stderr, fmt.Errorf("find own binary for the worker processes: %w", err))
+	}
+	if m.cpuProfile != "" {
+		stop, err := startCPUProfile(m.cpuProfile)
+		if err != nil {
+			return exitStatus(stderr, err)
+		}
+		defer stop()
+	}
+	rep, err := Run(m.cfg, exe, stderr)
+	if err != nil {
+		return exitStatus(stderr, err)
+	}
+	WriteTable(stdout, rep)
+	if m.jsonFile != "" {
+		if err := writeJSON(m.jsonFile, rep); err != nil {
+			return exitStatus(stderr, err)
+		}
+	}
+	if rep.Problems() {
+		return ExitProblems
+	}
+	return ExitOK
+}
+
+// mainFlags is the command line: the run's Config and what Main does
+// around the run.
+type mainFlags struct {
+	cfg        Config
+	usersFile  string
+	makeUsers  int
+	spawn      string
+	serverArgs string
+	jsonFile   string
+	cpuProfile string
+	tmpDir     string // made for a spawned server's users file; removed at the end
+}
+
+// usageError is a command line Main refuses: it exits with ExitUsage.
+type usageError struct{ error }
+
+// exitStatus says what failed, if anything, and returns Main's status for
+// err: ExitOK for none.
+func exitStatus(stderr io.Writer, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "loadgen: %v\n", err)
+	if errors.As(err, new(usageError)) {
+		return ExitUsage
+	}
+	return ExitError
+}
+
+// parseFlags reads the command line and fills the profile's defaults. On
+// -h or an error (said on stderr) it returns nil and Main's status.
+func parseFlags(args []string, stderr io.Writer) (*mainFlags, int) {
 	fl := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	fl.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fl.PrintDefaults()
 	}
-	var cfg Config
+	m := &mainFlags{}
+	cfg := &m.cfg
 	fl.StringVar(&cfg.Addr, "addr", "", "server address HOST:PORT (loopback in our tests)")
 	fl.StringVar(&cfg.Profile, "profile", ProfileRooms, "load profile: "+strings.Join(Profiles, ", "))
 	fl.IntVar(&cfg.Sessions, "sessions", 0, "concurrent sessions N (default by profile: 1000)")
@@ -83,94 +169,92 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fl.DurationVar(&cfg.Drain, "drain", 5*time.Second, "longest wait for in-flight deliveries after the run")
 	fl.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "longest wait for one connect or one reply")
 	fl.StringVar(&cfg.Login, "login", LoginGuest, "guest (claim generated names) or account (password login)")
-	usersFile := fl.String("users", "", "users file: account names for -login account, or where -make-users writes")
+	fl.StringVar(&m.usersFile, "users", "", "users file: account names for -login account, or where -make-users writes")
 	fl.StringVar(&cfg.Password, "password", "loadgen-test-only", "password of the load test accounts")
-	makeUsers := fl.Int("make-users", 0, "write a users file of this many generated accounts to -users first (alone: write and exit)")
+	fl.IntVar(&m.makeUsers, "make-users", 0, "write a users file of this many generated accounts to -users first (alone: write and exit)")
 	fl.StringVar(&cfg.Prefix, "prefix", "lg", "prefix of generated user and room names")
 	fl.Float64Var(&cfg.ChurnRate, "churn-rate", 0, "churn sessions started per second (churn profile; default 50)")
 	fl.IntVar(&cfg.ChurnMsgs, "churn-msgs", 3, "messages each churn session sends before it leaves")
 	fl.IntVar(&cfg.Size, "size", 64, "message text length in bytes (at least the stamp)")
 	fl.IntVar(&cfg.Procs, "procs", 0, "processes sharing the sessions (0: enough for the descriptor limit)")
 	fl.IntVar(&cfg.ServerPID, "server-pid", 0, "report the RSS and CPU of this process and its children from /proc")
-	spawn := fl.String("spawn-server", "", "start this chat-server binary on 127.0.0.1:0 for the run and stop it after")
-	serverArgs := fl.String("server-args", "", "extra arguments for -spawn-server, space separated")
-	jsonFile := fl.String("json", "", "also write the report as JSON to this file")
+	fl.StringVar(&m.spawn, "spawn-server", "", "start this chat-server binary on 127.0.0.1:0 for the run and stop it after")
+	fl.StringVar(&m.serverArgs, "server-args", "", "extra arguments for -spawn-server, space separated")
+	fl.StringVar(&m.jsonFile, "json", "", "also write the report as JSON to this file")
 	fl.BoolVar(&cfg.Quiet, "quiet", false, "no progress line every second on stderr")
-	cpuProfile := fl.String("cpuprofile", "", "write loadgen's own CPU profile here (the parent process: all of it with -procs 1)")
+	fl.StringVar(&m.cpuProfile, "cpuprofile", "", "write loadgen's own CPU profile here (the parent process: all of it with -procs 1)")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
+			return nil, ExitOK
 		}
-		return ExitUsage
+		return nil, ExitUsage
 	}
 	if fl.NArg() > 0 {
-		fmt.Fprintf(stderr, "loadgen: unexpected arguments: %s\n", strings.Join(fl.Args(), " "))
-		return ExitUsage
+		return nil, exitStatus(stderr, usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fl.Args(), " "))})
 	}
 	set := map[string]bool{}
 	fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if err := applyDefaults(&cfg, set, *connectRate); err != nil {
-		fmt.Fprintf(stderr, "loadgen: %v\n", err)
-		return ExitUsage
+	if err := applyDefaults(cfg, set, *connectRate); err != nil {
+		return nil, exitStatus(stderr, usageError{err})
 	}
+	return m, 0
+}
 
-	// Accounts: written by -make-users, read from -users, or made for the
-	// spawned server.
-	var tmpDir string
-	defer func() {
-		if tmpDir != "" {
-			os.RemoveAll(tmpDir)
+// prepareUsers sees to the accounts: written by -make-users, made for the
+// spawned server, and read from -users for account logins. done is true
+// when writing the file was all there was to do.
+func (m *mainFlags) prepareUsers(stdout io.Writer) (done bool, err error) {
+	cfg := &m.cfg
+	if m.makeUsers > 0 {
+		if m.usersFile == "" {
+			return false, usageError{errors.New("-make-users needs -users FILE to write")}
 		}
-	}()
-	if *makeUsers > 0 {
-		if *usersFile == "" {
-			fmt.Fprintln(stderr, "loadgen: -make-users needs -users FILE to write")
-			return ExitUsage
+		if err := WriteUsers(m.usersFile, generatedNames(cfg, m.makeUsers), cfg.Password); err != nil {
+			return false, err
 		}
-		if err := WriteUsers(*usersFile, generatedNames(&cfg, *makeUsers), cfg.Password); err != nil {
-			fmt.Fprintf(stderr, "loadgen: %v\n", err)
-			return ExitError
-		}
-		if cfg.Addr == "" && *spawn == "" {
-			fmt.Fprintf(stdout, "loadgen: wrote %d accounts to %s\n", *makeUsers, *usersFile)
-			return ExitOK
+		if cfg.Addr == "" && m.spawn == "" {
+			fmt.Fprintf(stdout, "loadgen: wrote %d accounts to %s\n", m.makeUsers, m.usersFile)
+			return true, nil
 		}
 	}
-	if *spawn != "" && *usersFile == "" {
+	if m.spawn != "" && m.usersFile == "" {
 		dir, err := os.MkdirTemp("", "loadgen-")
 		if err != nil {
-			fmt.Fprintf(stderr, "loadgen: %v\n", err)
-			return ExitError
+			return false, err
 		}
-		tmpDir = dir
-		*usersFile = filepath.Join(dir, "users.db")
+		m.tmpDir = dir
+		m.usersFile = filepath.Join(dir, "users.db")
 		var names []string
 		if cfg.Login == LoginAccount {
-			names = generatedNames(&cfg, cfg.Sessions+cfg.churnTotal()+cfg.probeAccounts())
+			names = generatedNames(cfg, cfg.Sessions+cfg.churnTotal()+cfg.probeAccounts())
 		}
-		if err := WriteUsers(*usersFile, names, cfg.Password); err != nil {
-			fmt.Fprintf(stderr, "loadgen: %v\n", err)
-			return ExitError
+		if err := WriteUsers(m.usersFile, names, cfg.Password); err != nil {
+			return false, err
 		}
 	}
-	if cfg.Login == LoginAccount && *usersFile != "" {
-		names, err := readUserNames(*usersFile)
+	if cfg.Login == LoginAccount && m.usersFile != "" {
+		names, err := readUserNames(m.usersFile)
 		if err != nil {
-			fmt.Fprintf(stderr, "loadgen: %v\n", err)
-			return ExitError
+			return false, err
 		}
 		cfg.Names = names
 	}
+	return false, nil
+}
 
-	// An interrupted run still stops the server it started and removes its
-	// files; the workers see their input close and stop by themselves.
-	var spawned atomic.Pointer[SpawnedServer] // read by the signal goroutine
+// removeTmp removes the files Main made, if any.
+func (m *mainFlags) removeTmp() {
+	if m.tmpDir != "" {
+		os.RemoveAll(m.tmpDir)
+	}
+}
+
+// stopOnInterrupt makes an interrupted run still stop the server it
+// started and remove its files; the workers see their input close and stop
+// by themselves. The function it returns ends the watch.
+func (m *mainFlags) stopOnInterrupt(spawned *atomic.Pointer[SpawnedServer], stderr io.Writer) (stop func()) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer func() {
-		signal.Stop(sigs)
-		close(sigs)
-	}()
 	go func() {
 		if _, ok := <-sigs; !ok {
 			return
@@ -179,70 +263,42 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if srv := spawned.Load(); srv != nil {
 			srv.Stop()
 		}
-		if tmpDir != "" {
-			os.RemoveAll(tmpDir)
-		}
+		m.removeTmp()
 		os.Exit(130)
 	}()
+	return func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}
+}
 
-	if *spawn != "" {
-		srv, err := SpawnServer(*spawn, *usersFile, cfg.Login == LoginGuest, spawnArgs(&cfg, *serverArgs), 10*time.Second)
-		if err != nil {
-			fmt.Fprintf(stderr, "loadgen: %v\n", err)
-			return ExitError
-		}
-		defer func() {
-			if err := srv.Stop(); err != nil {
-				fmt.Fprintf(stderr, "loadgen: %v\n", err)
-			}
-		}()
-		spawned.Store(srv)
-		cfg.Addr, cfg.ServerPID = srv.Addr, srv.PID
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "loadgen: %v\n", err)
-		return ExitUsage
-	}
-	exe, err := os.Executable()
+// startCPUProfile profiles loadgen's own CPU into path, to show where it
+// goes and that loadgen is not the bottleneck; stop ends the profile.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "loadgen: find own binary for the worker processes: %v\n", err)
-		return ExitError
+		return nil, err
 	}
-	if *cpuProfile != "" {
-		// To show where loadgen's own CPU goes, and that it is not the
-		// bottleneck.
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintf(stderr, "loadgen: %v\n", err)
-			return ExitError
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(stderr, "loadgen: cpu profile: %v\n", err)
-			return ExitError
-		}
-		defer pprof.StopCPUProfile()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
-	rep, err := Run(cfg, exe, stderr)
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// writeJSON writes the report as JSON to path.
+func writeJSON(path string, rep *Report) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err == nil {
+		err = os.WriteFile(path, append(data, '\n'), 0o644)
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "loadgen: %v\n", err)
-		return ExitError
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	WriteTable(stdout, rep)
-	if *jsonFile != "" {
-		data, err := json.MarshalIndent(rep, "", "  ")
-		if err == nil {
-			err = os.WriteFile(*jsonFile, append(data, '\n'), 0o644)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "loadgen: write %s: %v\n", *jsonFile, err)
-			return ExitError
-		}
-	}
-	if rep.Problems() {
-		return ExitProblems
-	}
-	return ExitOK
+	return nil
 }
 
 // Problems reports whether the run found something wrong with the server.
