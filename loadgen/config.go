@@ -7,7 +7,9 @@ import (
 	"time"
 )
 
-// Profiles name the shapes of load issue 6 asks for.
+// Profiles name the shapes of load, one for each question asked of the
+// server: memory held, latency, churn, recovery from a storm or an
+// overload, logins.
 const (
 	ProfileIdle      = "idle"            // hold N sessions, measure memory
 	ProfileRooms     = "rooms"           // many rooms of ~100
@@ -63,7 +65,8 @@ var profileDefaults = map[string]Config{
 	ProfileBigroom:   {Sessions: 1000, Rooms: 1, Rate: 200, Duration: 10 * time.Second},
 	ProfileChurn:     {Sessions: 1000, Rate: 100, Duration: 10 * time.Second, ChurnRate: 50},
 	ProfileReconnect: {Sessions: 1000, Rate: 0, Duration: 5 * time.Second},
-	// About twice what one room of 1000 sustains here (500 msgs/s).
+	// About twice what one room of 1000 sustains (DESIGN.md, Performance),
+	// so the backlog grows for the whole run.
 	ProfileOverload: {Sessions: 1000, Rooms: 1, Rate: 1000, Duration: 3 * time.Second},
 	ProfileLogin:    {Sessions: 200, Rate: 0, Duration: time.Second},
 }

@@ -1,4 +1,4 @@
-// Package loadgen is the chat load generator (bin/loadgen, issue 6). It
+// Package loadgen is the chat load generator (bin/loadgen). It
 // opens thousands of sessions to a chat server over the real protocol
 // (internal/wire), logs them in, spreads them over rooms, sends room
 // messages at a fixed offered rate and measures what comes back: connect and

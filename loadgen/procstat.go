@@ -89,9 +89,7 @@ func readProcTree(root string, pid int) (procSample, error) {
 	return s, nil
 }
 
-// parseStatCPU returns utime + stime from the content of /proc/PID/stat. The
-// command name (field 2) is in parentheses and may hold spaces and
-// parentheses itself, so the fields are counted from the last ')'.
+// parseStatCPU returns utime + stime from the content of /proc/PID/stat.
 func parseStatCPU(stat []byte) (time.Duration, error) {
 	_, f, ok := procfs.ParseStat(stat)
 	if !ok {

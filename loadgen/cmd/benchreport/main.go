@@ -38,23 +38,21 @@ type run struct {
 }
 
 // runs are the short profiles, each run for both pollers. The sizes are
-// those of the issue's targets; the durations are short.
+// those of the performance targets (writeTargets); the durations are short.
 var runs = []run{
 	{"idle", "idle", []string{"-sessions", "10000", "-duration", "4s"}, 1},
 	{"idle-19k", "idle", []string{"-sessions", "19000", "-duration", "4s"}, 1},
 	// These three and the login storm sit near their targets with figures
 	// that vary from run to run by a factor of two or more (DESIGN.md,
 	// Performance): several runs each, judged on the median. The 50k rooms
-	// run, whose median has fallen either side of its target by a
-	// millisecond, runs five times.
+	// run, whose median sits closest to its target, runs five times.
 	{"rooms-10k", "rooms", []string{"-sessions", "10000", "-rate", "102", "-duration", "4s"}, 3},
 	{"rooms-50k", "rooms", []string{"-sessions", "10000", "-rate", "506", "-duration", "4s"}, 5},
 	{"bigroom", "bigroom", []string{"-sessions", "1000", "-rate", "501", "-duration", "3s"}, 3},
 	{"churn", "churn", []string{"-sessions", "2000", "-rate", "200", "-churn-rate", "50", "-duration", "3s"}, 1},
 	{"reconnect-storm", "reconnect-storm", []string{"-sessions", "5000", "-duration", "3s"}, 1},
-	// One room of 1000 keeps up with about 1000 msgs/s here (1M
-	// deliveries/s, p99 ~100 ms, the runs of issue 6), so this offers twice
-	// that: its backlog grows for the whole run.
+	// This offers one room of 1000 twice what it keeps up with
+	// (DESIGN.md, Performance): its backlog grows for the whole run.
 	{"overload", "overload", []string{"-sessions", "1000", "-rate", "2004", "-duration", "3s", "-drain", "6s"}, 1},
 	{"login-storm", "login-storm", []string{"-sessions", "200", "-login", "account", "-duration", "1s"}, 3},
 }
