@@ -19,11 +19,7 @@ type fakeIRCServer struct {
 
 func dialFakeIRC(t *testing.T) (*IRCPeer, *fakeIRCServer) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenLoopback(t)
 	p, err := DialIRC(ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)

@@ -68,11 +68,7 @@ func TestProxySetTarget(t *testing.T) {
 // A close inside a black hole is lost like the rest of the traffic: the
 // server side keeps a half-open connection.
 func TestProxyBlackholeSwallowsClose(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenLoopback(t)
 	p, err := StartProxy(ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)

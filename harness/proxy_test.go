@@ -11,15 +11,23 @@ import (
 	"time"
 )
 
-// testServer listens on 127.0.0.1 and serves each connection with serve,
-// closing it afterwards; it returns the address.
-func testServer(t *testing.T, serve func(c net.Conn)) string {
+// listenLoopback listens on 127.0.0.1 at a port the kernel chooses until
+// the test ends.
+func listenLoopback(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// testServer listens on 127.0.0.1 and serves each connection with serve,
+// closing it afterwards; it returns the address.
+func testServer(t *testing.T, serve func(c net.Conn)) string {
+	t.Helper()
+	ln := listenLoopback(t)
 	go func() {
 		for {
 			c, err := ln.Accept()

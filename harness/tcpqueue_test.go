@@ -1,16 +1,11 @@
 package harness
 
 import (
-	"net"
 	"testing"
 )
 
 func TestSendQueueSeesUnreadBytes(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenLoopback(t)
 	c, err := DialRawSmallBuffer(ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
