@@ -182,6 +182,23 @@ func (p *peer) answer(ty wire.Type, text string, extra ...func(*wire.Frame)) wir
 	return req
 }
 
+// refuse reads a request of type ty and refuses it with code and text.
+func (p *peer) refuse(ty wire.Type, code wire.Code, text string) wire.Frame {
+	p.t.Helper()
+	return p.answer(ty, text, func(f *wire.Frame) { f.Code = code })
+}
+
+// expectClaim reads a Claim and checks that it asks for name, without a
+// password.
+func (p *peer) expectClaim(name string) wire.Frame {
+	p.t.Helper()
+	req := p.expect(wire.TypeClaim)
+	if req.Name != name || req.Secret != "" {
+		p.t.Errorf("claim of %q with secret %q, want %q without", req.Name, req.Secret, name)
+	}
+	return req
+}
+
 // hello answers the client's Hello.
 func (p *peer) hello() {
 	p.t.Helper()
@@ -202,21 +219,38 @@ func runClient(t *testing.T, addr string) (*os.File, *screen, <-chan int) {
 // runClientMode is runClient in the given mode.
 func runClientMode(t *testing.T, addr string, mode Mode) (*os.File, *screen, <-chan int) {
 	t.Helper()
+	return runClientConfig(t, Config{Addr: addr, Mode: mode})
+}
+
+// runClientConfig runs the client with cfg (Stdin and Stdout set here).
+func runClientConfig(t *testing.T, cfg Config) (*os.File, *screen, <-chan int) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := newScreen()
 	done := make(chan int, 1)
+	cfg.Stdin, cfg.Stdout = r, out
+	cfg.RetryMin, cfg.RetryMax = 20*time.Millisecond, 100*time.Millisecond
 	go func() {
 		defer r.Close()
-		done <- Run(Config{
-			Addr: addr, Mode: mode, Stdin: r, Stdout: out,
-			RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
-		})
+		done <- Run(cfg)
 	}()
 	t.Cleanup(func() { w.Close() })
 	return w, out, done
+}
+
+// connectedClient runs a client in mode against a new fake server and
+// answers its Hello; it returns the server, what runClient does, and the
+// client's connection.
+func connectedClient(t *testing.T, mode Mode) (*fakeServer, *os.File, *screen, <-chan int, *peer) {
+	t.Helper()
+	srv := newFakeServer(t)
+	in, out, done := runClientMode(t, srv.addr, mode)
+	p := srv.next()
+	p.hello()
+	return srv, in, out, done, p
 }
 
 func typeLine(t *testing.T, w io.Writer, s string) {
@@ -224,6 +258,30 @@ func typeLine(t *testing.T, w io.Writer, s string) {
 	if _, err := io.WriteString(w, s+"\n"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// exitsWith checks that the client exits with status want.
+func exitsWith(t *testing.T, done <-chan int, out *screen, want int) {
+	t.Helper()
+	if code := exitStatus(t, done, out); code != want {
+		t.Errorf("exit status %d, want %d", code, want)
+	}
+}
+
+// loggedInRoom runs a client in mode rooms that logs in as alice and enters
+// room, whose last message so far is seq, on the fake server's first
+// connection; it returns what runClient does and that connection.
+func loggedInRoom(t *testing.T, srv *fakeServer, room string, seq uint64) (*os.File, *screen, <-chan int, *peer) {
+	t.Helper()
+	in, out, done := runClient(t, srv.addr)
+	typeLine(t, in, "login alice")
+	typeLine(t, in, "secret")
+	typeLine(t, in, "enter "+room)
+	p := srv.next()
+	p.hello()
+	p.answer(wire.TypeLogin, "welcome alice", func(f *wire.Frame) { f.Name = "alice" })
+	p.answer(wire.TypeEnter, "you entered "+room, func(f *wire.Frame) { f.Room, f.Seq = room, seq })
+	return in, out, done, p
 }
 
 func exitStatus(t *testing.T, done <-chan int, out *screen) int {
@@ -268,9 +326,7 @@ func TestScriptSession(t *testing.T) {
 	p.send(wire.Frame{Type: wire.TypeReply, ID: who.ID, Text: "2 users connected",
 		Users: []wire.User{{Name: "alice", Room: "lounge"}, {Name: "bob"}}})
 	p.answer(wire.TypeLogout, "goodbye alice")
-	if code := exitStatus(t, done, out); code != 0 {
-		t.Errorf("exit status %d, want 0", code)
-	}
+	exitsWith(t, done, out, 0)
 	got := out.String()
 	for _, want := range []string{
 		"! ", " connected to " + srv.addr + "\n",
@@ -291,15 +347,7 @@ func TestScriptSession(t *testing.T) {
 
 func TestReconnect(t *testing.T) {
 	srv := newFakeServer(t)
-	in, out, done := runClient(t, srv.addr)
-	typeLine(t, in, "login alice")
-	typeLine(t, in, "secret")
-	typeLine(t, in, "enter lounge")
-
-	p := srv.next()
-	p.hello()
-	p.answer(wire.TypeLogin, "welcome alice", func(f *wire.Frame) { f.Name = "alice" })
-	p.answer(wire.TypeEnter, "you entered lounge", func(f *wire.Frame) { f.Room = "lounge" })
+	in, out, done, p := loggedInRoom(t, srv, "lounge", 0)
 	out.waitFor(t, "you entered lounge")
 
 	// The server goes away and refuses connections for a while.
@@ -373,11 +421,8 @@ func TestVersionRefused(t *testing.T) {
 	srv := newFakeServer(t)
 	_, out, done := runClient(t, srv.addr)
 	p := srv.next()
-	req := p.expect(wire.TypeHello)
-	p.send(wire.Frame{Type: wire.TypeReply, ID: req.ID, Code: wire.ErrVersion, Text: "protocol version 1 is not supported"})
-	if code := exitStatus(t, done, out); code != 1 {
-		t.Errorf("exit status %d, want 1", code)
-	}
+	p.refuse(wire.TypeHello, wire.ErrVersion, "protocol version 1 is not supported")
+	exitsWith(t, done, out, 1)
 	out.waitFor(t, "the server refused this client: protocol version 1 is not supported; exiting")
 }
 
@@ -387,18 +432,13 @@ func TestNoServerAndInputEnded(t *testing.T) {
 	in, out, done := runClient(t, srv.addr)
 	typeLine(t, in, "who")
 	in.Close()
-	if code := exitStatus(t, done, out); code != 1 {
-		t.Errorf("exit status %d, want 1", code)
-	}
+	exitsWith(t, done, out, 1)
 	out.waitFor(t, fmt.Sprintf("cannot connect to %s: connection refused; retrying in", srv.addr))
 	out.waitFor(t, "the input has ended, so not retrying; input not sent; exiting")
 }
 
 func TestRequestIDsDistinct(t *testing.T) {
-	srv := newFakeServer(t)
-	in, out, done := runClient(t, srv.addr)
-	p := srv.next()
-	p.hello()
+	_, in, out, done, p := connectedClient(t, roomsMode{})
 	seen := map[uint32]bool{}
 	for _, l := range []string{"who", "rooms", "create a", "leave"} {
 		typeLine(t, in, l)
@@ -412,9 +452,7 @@ func TestRequestIDsDistinct(t *testing.T) {
 	in.Close()
 	// Not logged in: the client still says logout, then exits 0.
 	p.answer(wire.TypeLogout, "")
-	if code := exitStatus(t, done, out); code != 0 {
-		t.Errorf("exit status %d, want 0", code)
-	}
+	exitsWith(t, done, out, 0)
 }
 
 // TestReloginWhenServerBusy: after a reconnection the server may be too busy

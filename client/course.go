@@ -107,26 +107,10 @@ func (courseMode) Help() []string {
 }
 
 func (courseMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
-	switch f.Type {
-	case wire.TypePrivate, wire.TypeMessage:
-		// "name: message". A room message cannot reach this mode (it enters no
-		// room); if one did, it is a message from a user like any other.
-		return []string{f.From + ": " + f.Text}
-	case wire.TypeNotice:
-		// The server speaking unasked (it is shutting down): not one of
-		// the seed's messages, so marked as the server's.
-		return []string{wire.ServerName + " " + noticeText(f)}
-	case wire.TypeReply:
-	default:
-		return nil
-	}
-	if req == nil {
-		// An answer to nothing this client asked (the server's answer to a
-		// frame it could not read): not the answer to a command.
-		if f.Text == "" {
-			return nil
-		}
-		return []string{wire.ServerName + " " + f.Text}
+	// A room message cannot reach this mode (it enters no room); if one
+	// did, it is a message from a user like any other.
+	if lines, ok := showUnasked(f, req); ok {
+		return lines
 	}
 	switch {
 	case req.Type == wire.TypeHello || req.Type == wire.TypePing:

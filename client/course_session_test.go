@@ -12,10 +12,7 @@ import (
 // logout that keeps the connection and a second one that fails (S3.6),
 // login again, and exit (S3.7), which prints nothing.
 func TestCourseSession(t *testing.T) {
-	srv := newFakeServer(t)
-	in, out, done := runClientMode(t, srv.addr, courseMode{})
-	p := srv.next()
-	p.hello()
+	srv, in, out, done, p := connectedClient(t, courseMode{})
 
 	typeLine(t, in, "login bob")
 	if req := p.answer(wire.TypeClaim, "welcome bob", func(f *wire.Frame) { f.Name = "bob" }); req.Name != "bob" {
@@ -41,8 +38,7 @@ func TestCourseSession(t *testing.T) {
 	out.waitFor(t, "alice: Hi how are you?\nSuccess\n")
 
 	typeLine(t, in, "sendto carol hi")
-	req := p.expect(wire.TypeTell)
-	p.send(wire.Frame{Type: wire.TypeReply, ID: req.ID, Code: wire.ErrNoSuchUser, Text: "no user named carol is connected"})
+	p.refuse(wire.TypeTell, wire.ErrNoSuchUser, "no user named carol is connected")
 	out.waitFor(t, "Success\nFailure\n")
 
 	// Logout keeps the connection: a second logout is answered on it.
@@ -50,8 +46,7 @@ func TestCourseSession(t *testing.T) {
 	p.answer(wire.TypeLogout, "goodbye bob")
 	out.waitFor(t, "Failure\nSuccess\n")
 	typeLine(t, in, "logout")
-	req = p.expect(wire.TypeLogout)
-	p.send(wire.Frame{Type: wire.TypeReply, ID: req.ID, Code: wire.ErrNotLoggedIn, Text: "please log in first: login NAME"})
+	p.refuse(wire.TypeLogout, wire.ErrNotLoggedIn, "please log in first: login NAME")
 	out.waitFor(t, "Success\nFailure\n")
 	typeLine(t, in, "login bob")
 	p.answer(wire.TypeClaim, "welcome bob", func(f *wire.Frame) { f.Name = "bob" })
@@ -60,9 +55,7 @@ func TestCourseSession(t *testing.T) {
 	typeLine(t, in, "exit client")
 	typeLine(t, in, "exit")
 	p.answer(wire.TypeLogout, "goodbye bob")
-	if code := exitStatus(t, done, out); code != 0 {
-		t.Errorf("exit status %d, want 0", code)
-	}
+	exitsWith(t, done, out, 0)
 	want := "! connected to " + srv.addr + "\n" +
 		"Success\n" +
 		"Bad username\n" +
@@ -82,17 +75,12 @@ func TestCourseSession(t *testing.T) {
 // TestCourseEndOfInput checks that the end of a script leaves as exit does:
 // the server is told, and its answer is not shown.
 func TestCourseEndOfInput(t *testing.T) {
-	srv := newFakeServer(t)
-	in, out, done := runClientMode(t, srv.addr, courseMode{})
-	p := srv.next()
-	p.hello()
+	srv, in, out, done, p := connectedClient(t, courseMode{})
 	typeLine(t, in, "login bob")
 	in.Close()
 	p.answer(wire.TypeClaim, "welcome bob", func(f *wire.Frame) { f.Name = "bob" })
 	p.answer(wire.TypeLogout, "goodbye bob")
-	if code := exitStatus(t, done, out); code != 0 {
-		t.Errorf("exit status %d, want 0", code)
-	}
+	exitsWith(t, done, out, 0)
 	if want := "! connected to " + srv.addr + "\nSuccess\n"; out.String() != want {
 		t.Errorf("output %q, want %q", out.String(), want)
 	}

@@ -158,23 +158,10 @@ func (m *menuMode) Help() []string {
 }
 
 func (m *menuMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
+	if lines, ok := showUnasked(f, req); ok {
+		return lines
+	}
 	server := func(text string) []string { return []string{wire.ServerName + " " + text} }
-	switch f.Type {
-	case wire.TypeMessage, wire.TypePrivate:
-		// "name: message", each on its own line.
-		return []string{f.From + ": " + f.Text}
-	case wire.TypeNotice:
-		return server(noticeText(f))
-	case wire.TypeReply:
-	default:
-		return nil
-	}
-	if req == nil {
-		if f.Text == "" {
-			return nil
-		}
-		return server(f.Text)
-	}
 	switch req.Type {
 	case wire.TypeHello, wire.TypePing, wire.TypeLogout:
 		return nil

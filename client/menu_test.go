@@ -131,10 +131,7 @@ func TestFetchCommands(t *testing.T) {
 // after the connection report; the name is claimed first (S2.3), m is a
 // Broadcast (S2.4), f a Fetch (S2.9), x says goodbye and exits 0 (S2.14).
 func TestMenuSession(t *testing.T) {
-	srv := newFakeServer(t)
-	in, out, done := runClientMode(t, srv.addr, &menuMode{})
-	p := srv.next()
-	p.hello()
+	srv, in, out, done, p := connectedClient(t, &menuMode{})
 	out.waitFor(t, "Enter your name:\n")
 	typeLine(t, in, "client2")
 	p.answer(wire.TypeClaim, "welcome client2", func(f *wire.Frame) { f.Name = "client2" })
@@ -156,9 +153,7 @@ func TestMenuSession(t *testing.T) {
 	out.waitFor(t, "! could not get Ameca_splendens.jpg from client1: no user named client1 is connected\n")
 	typeLine(t, in, "x")
 	p.answer(wire.TypeLogout, "goodbye client2")
-	if code := exitStatus(t, done, out); code != 0 {
-		t.Errorf("exit status %d", code)
-	}
+	exitsWith(t, done, out, 0)
 	menu := strings.Join(menuLines, "\n") + "\n"
 	want := "! connected to " + srv.addr + "\n" +
 		"Enter your name:\n" +

@@ -108,3 +108,29 @@ func NewMode(name string) (Mode, error) {
 	}
 	return nil, fmt.Errorf("unknown mode %q (modes: rooms, names, menu, course)", name)
 }
+
+// showUnasked shows, for the modes that print plain lines (menu, course),
+// what is not the answer to one of the user's requests: a message as
+// "name: message", on its own line; a notice (the server speaking unasked,
+// for instance shutting down) and an answer to no request (the server's
+// answer to a frame it could not read) marked as the server's; a frame of
+// a newer server not at all. ok is false for the answer to a request,
+// which the mode shows itself.
+func showUnasked(f *wire.Frame, req *wire.Frame) (lines []string, ok bool) {
+	switch f.Type {
+	case wire.TypePrivate, wire.TypeMessage:
+		return []string{f.From + ": " + f.Text}, true
+	case wire.TypeNotice:
+		return []string{wire.ServerName + " " + noticeText(f)}, true
+	case wire.TypeReply:
+	default:
+		return nil, true
+	}
+	if req != nil {
+		return nil, false
+	}
+	if f.Text == "" {
+		return nil, true
+	}
+	return []string{wire.ServerName + " " + f.Text}, true
+}

@@ -13,16 +13,10 @@ import (
 // an unknown name, a local error that sends nothing, and EXIT, which tells
 // the server and exits 0 without printing its answer.
 func TestNamesSession(t *testing.T) {
-	srv := newFakeServer(t)
-	in, out, done := runClientMode(t, srv.addr, namesMode{})
-	p := srv.next()
-	p.hello()
+	srv, in, out, done, p := connectedClient(t, namesMode{})
 
 	typeLine(t, in, "NAME B")
-	req := p.expect(wire.TypeClaim)
-	if req.Name != "B" || req.Secret != "" {
-		t.Errorf("claim %q with secret %q", req.Name, req.Secret)
-	}
+	req := p.expectClaim("B")
 	p.send(wire.Frame{Type: wire.TypeReply, ID: req.ID, Code: wire.ErrNameTaken, Text: "the name B is in use; choose another"})
 	out.waitFor(t, "* the name B is in use; choose another\n")
 
@@ -48,15 +42,12 @@ func TestNamesSession(t *testing.T) {
 	}
 
 	typeLine(t, in, "MSG C hi")
-	req = p.expect(wire.TypeTell)
-	p.send(wire.Frame{Type: wire.TypeReply, ID: req.ID, Code: wire.ErrNoSuchUser, Text: "no user named C is connected"})
+	p.refuse(wire.TypeTell, wire.ErrNoSuchUser, "no user named C is connected")
 	out.waitFor(t, "* no user named C is connected\n")
 
 	typeLine(t, in, "EXIT")
 	p.answer(wire.TypeLogout, "goodbye A")
-	if code := exitStatus(t, done, out); code != 0 {
-		t.Errorf("exit status %d, want 0", code)
-	}
+	exitsWith(t, done, out, 0)
 	want := "! connected to " + srv.addr + "\n" +
 		"* the name B is in use; choose another\n" +
 		"HELLO A\n" +
@@ -78,10 +69,7 @@ func TestNamesSession(t *testing.T) {
 // back; given up (and not claimed after the next reconnection) when the
 // server refuses it otherwise.
 func TestClaimAgainAfterReconnect(t *testing.T) {
-	srv := newFakeServer(t)
-	in, out, done := runClientMode(t, srv.addr, namesMode{})
-	p := srv.next()
-	p.hello()
+	srv, in, out, done, p := connectedClient(t, namesMode{})
 	typeLine(t, in, "NAME A")
 	p.answer(wire.TypeClaim, "welcome A", func(f *wire.Frame) { f.Name = "A" })
 	out.waitFor(t, "HELLO A\n")
@@ -90,10 +78,7 @@ func TestClaimAgainAfterReconnect(t *testing.T) {
 	out.waitFor(t, "! connection to "+srv.addr+" lost: the server closed the connection; reconnecting in ")
 	p = srv.next()
 	p.hello()
-	req := p.expect(wire.TypeClaim)
-	if req.Name != "A" || req.Secret != "" {
-		t.Errorf("claim again %q with secret %q", req.Name, req.Secret)
-	}
+	req := p.expectClaim("A")
 	// The server has not noticed yet that the old connection is gone.
 	p.send(wire.Frame{Type: wire.TypeReply, ID: req.ID, Code: wire.ErrNameTaken, Text: "the name A is in use; choose another"})
 	out.waitFor(t, "! the name A is still taken on the server (perhaps by the old connection); asking for it again in ")
@@ -112,8 +97,7 @@ func TestClaimAgainAfterReconnect(t *testing.T) {
 	p.c.Close()
 	p = srv.next()
 	p.hello()
-	req = p.expect(wire.TypeClaim)
-	p.send(wire.Frame{Type: wire.TypeReply, ID: req.ID, Code: wire.ErrGuestsClosed, Text: "this server allows no guests"})
+	p.refuse(wire.TypeClaim, wire.ErrGuestsClosed, "this server allows no guests")
 	out.waitFor(t, "! could not get the name A back: this server allows no guests\n")
 	p.c.Close()
 	p = srv.next()
@@ -123,9 +107,7 @@ func TestClaimAgainAfterReconnect(t *testing.T) {
 	p.answer(wire.TypeWho, "", func(f *wire.Frame) { f.Code, f.Text = wire.ErrNotLoggedIn, "please log in first: login NAME" })
 	in.Close()
 	p.answer(wire.TypeLogout, "")
-	if code := exitStatus(t, done, out); code != 0 {
-		t.Errorf("exit status %d, want 0", code)
-	}
+	exitsWith(t, done, out, 0)
 	if strings.Count(out.String(), "could not get the name") != 1 {
 		t.Errorf("the lost name was reported more than once:\n%s", out.String())
 	}

@@ -57,25 +57,14 @@ func TestReconnectedAfterHello(t *testing.T) {
 // first, marked, then the live one, each once.
 func TestTakeoverResume(t *testing.T) {
 	srv := newFakeServer(t)
-	in, out, done := runClient(t, srv.addr)
-	typeLine(t, in, "login alice")
-	typeLine(t, in, "secret")
-	typeLine(t, in, "enter lounge")
-	p := srv.next()
-	p.hello()
-	p.answer(wire.TypeLogin, "welcome alice", func(f *wire.Frame) { f.Name = "alice" })
-	p.answer(wire.TypeEnter, "you entered lounge", func(f *wire.Frame) { f.Room, f.Seq = "lounge", 4 })
+	in, out, done, p := loggedInRoom(t, srv, "lounge", 4)
 	p.send(wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "lounge", Text: "seen before", Seq: 5})
 	out.waitFor(t, " seen before\n")
 
 	p.c.Close()
 	out.waitFor(t, "lost: the server closed the connection; reconnecting in ")
 	p = srv.next()
-	p.hello()
-	// The server still held the old session (it had not noticed it was
-	// gone): the login takes it over, in lounge since Seq 7.
-	p.answer(wire.TypeLogin, "welcome alice; you are in lounge, taken over from your other connection",
-		func(f *wire.Frame) { f.Name, f.Room, f.Seq = "alice", "lounge", 7 })
+	p.takeoverLogin("lounge", 7)
 	// A live message, said after the takeover, arrives before the Enter
 	// reply.
 	enter := p.expect(wire.TypeEnter)
@@ -121,20 +110,11 @@ func TestTakeoverResume(t *testing.T) {
 // that came before the Enter reply is shown, unmarked.
 func TestResumeNothingMissed(t *testing.T) {
 	srv := newFakeServer(t)
-	in, out, done := runClient(t, srv.addr)
-	typeLine(t, in, "login alice")
-	typeLine(t, in, "secret")
-	typeLine(t, in, "enter lounge")
-	p := srv.next()
-	p.hello()
-	p.answer(wire.TypeLogin, "welcome alice", func(f *wire.Frame) { f.Name = "alice" })
-	p.answer(wire.TypeEnter, "you entered lounge", func(f *wire.Frame) { f.Room, f.Seq = "lounge", 5 })
+	in, out, done, p := loggedInRoom(t, srv, "lounge", 5)
 	p.c.Close()
 	out.waitFor(t, "reconnecting in ")
 	p = srv.next()
-	p.hello()
-	p.answer(wire.TypeLogin, "welcome alice; you are in lounge, taken over from your other connection",
-		func(f *wire.Frame) { f.Name, f.Room, f.Seq = "alice", "lounge", 5 })
+	p.takeoverLogin("lounge", 5)
 	enter := p.expect(wire.TypeEnter)
 	p.send(wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "lounge", Text: "live one", Seq: 6})
 	p.send(wire.Frame{Type: wire.TypeReply, ID: enter.ID, Text: "you are already in lounge", Room: "lounge", Seq: 6})
@@ -157,10 +137,7 @@ func TestResumeNothingMissed(t *testing.T) {
 // TestFetchPendingAtDisconnection checks that a file request the server had
 // not answered when the connection dropped is reported, not forgotten.
 func TestFetchPendingAtDisconnection(t *testing.T) {
-	srv := newFakeServer(t)
-	in, out, done := runClient(t, srv.addr)
-	p := srv.next()
-	p.hello()
+	srv, in, out, done, p := connectedClient(t, roomsMode{})
 	typeLine(t, in, "get bob report.pdf")
 	fetch := p.expect(wire.TypeFetch)
 	if fetch.To != "bob" || fetch.Name != "report.pdf" {
@@ -193,4 +170,14 @@ func TestSilence(t *testing.T) {
 			t.Errorf("silence(%s) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
+}
+
+// takeoverLogin answers the Hello and the automatic Login on a new
+// connection as a server that still held alice's old session (it had not
+// noticed it was gone): the login takes it over, in room since Seq seq.
+func (p *peer) takeoverLogin(room string, seq uint64) {
+	p.t.Helper()
+	p.hello()
+	p.answer(wire.TypeLogin, "welcome alice; you are in "+room+", taken over from your other connection",
+		func(f *wire.Frame) { f.Name, f.Room, f.Seq = "alice", room, seq })
 }

@@ -50,13 +50,7 @@ func (c *Client) connectFailed(err error) {
 // the Hello (reason says how) and schedules the next one.
 func (c *Client) attemptFailed(reason string) {
 	c.dropConn()
-	c.failure = fmt.Sprintf("cannot connect to %s: %s", c.cfg.Addr, reason)
-	if c.giveUp(c.failure) {
-		return
-	}
-	d := c.backoff.Next()
-	c.toFor(stateBackingOff, d)
-	c.report(fmt.Sprintf("%s; retrying in %s", c.failure, pause(d)))
+	c.backOff(fmt.Sprintf("cannot connect to %s: %s", c.cfg.Addr, reason), "retrying")
 }
 
 // lost handles the end of a connection that nobody asked for. A
@@ -74,13 +68,20 @@ func (c *Client) lost(reason string) {
 		c.attemptFailed(reason)
 		return
 	}
-	c.failure = fmt.Sprintf("connection to %s lost: %s", c.cfg.Addr, reason)
-	if c.giveUp(c.failure) {
+	c.backOff(fmt.Sprintf("connection to %s lost: %s", c.cfg.Addr, reason), "reconnecting")
+}
+
+// backOff schedules the next attempt after failure, and reports both (the
+// next attempt is said to be again: "retrying", "reconnecting"), unless
+// there is nobody to reconnect for.
+func (c *Client) backOff(failure, again string) {
+	c.failure = failure
+	if c.giveUp(failure) {
 		return
 	}
 	d := c.backoff.Next()
 	c.toFor(stateBackingOff, d)
-	c.report(fmt.Sprintf("%s; reconnecting in %s", c.failure, pause(d)))
+	c.report(fmt.Sprintf("%s; %s in %s", failure, again, pause(d)))
 }
 
 // giveUp ends the client when there is nobody to reconnect for: the input

@@ -18,25 +18,6 @@ import (
 // transfer"): it pairs the two data connections of a transfer by token and
 // copies the owner's bytes to the requester, whole, cut short or damaged.
 
-// runClientConfig runs the client with cfg (Stdin and Stdout set here).
-func runClientConfig(t *testing.T, cfg Config) (*os.File, *screen, <-chan int) {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := newScreen()
-	done := make(chan int, 1)
-	cfg.Stdin, cfg.Stdout = r, out
-	cfg.RetryMin, cfg.RetryMax = 20*time.Millisecond, 100*time.Millisecond
-	go func() {
-		defer r.Close()
-		done <- Run(cfg)
-	}()
-	t.Cleanup(func() { w.Close() })
-	return w, out, done
-}
-
 // dataPair accepts the two data connections of transfer token and answers
 // both Attach requests; it returns the owner's and the requester's.
 func dataPair(t *testing.T, srv *fakeServer, token string) (owner, requester *peer) {
@@ -212,9 +193,7 @@ func TestTransferSession(t *testing.T) {
 	}{{reqIn, pr, reqOut, reqDone}, {ownIn, po, ownOut, ownDone}} {
 		typeLine(t, c.in, "x")
 		c.p.answer(wire.TypeLogout, "")
-		if code := exitStatus(t, c.done, c.out); code != 0 {
-			t.Errorf("exit status %d", code)
-		}
+		exitsWith(t, c.done, c.out, 0)
 		c.out.waitFor(t, "closing your sockets...goodbye\n")
 	}
 }
@@ -244,9 +223,7 @@ func TestTransferClosesOnExit(t *testing.T) {
 	out.waitFor(t, "! receiving big from bob (10 MiB)\n")
 	typeLine(t, in, "x")
 	p.answer(wire.TypeLogout, "")
-	if code := exitStatus(t, done, out); code != 0 {
-		t.Errorf("exit status %d", code)
-	}
+	exitsWith(t, done, out, 0)
 	_ = d.c.SetReadDeadline(time.Now().Add(waitLimit))
 	if _, err := d.c.Read(make([]byte, 1)); err == nil {
 		t.Errorf("the data connection is still open")
