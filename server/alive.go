@@ -22,7 +22,7 @@ func (s *Server) aliveWhileVerifying(c *conn, now time.Time) {
 	}
 	c.lastAlive = now
 	ping := &wire.Frame{Type: wire.TypeServerPing, From: wire.ServerName, Time: now.UnixMilli()}
-	if err := c.write(s.encodeFor(c, ping), s.cfg.MaxOutput+1024); err != nil {
+	if err := c.write(c.proto.encode(ping), s.cfg.MaxOutput+1024); err != nil {
 		s.kill(c, "write: "+err.Error())
 		return
 	}

@@ -6,15 +6,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"chat/internal/wire"
 	"chat/server/hub"
 )
 
 // conn is one client connection as the loop sees it: the descriptor, the
-// bytes read but not yet decoded, and the bytes waiting to be written.
+// protocol it speaks (which holds the bytes read but not yet decoded), and
+// the bytes waiting to be written.
 //
-// Thousands of idle sessions each hold one, so its size counts (issue 6's
-// idle target): the flags share one word, output lives in a buffer only
+// Thousands of idle sessions each hold one, so its size counts: the flags
+// share one word, output lives in a buffer only
 // while some is queued, and the close deadline is an offset (8 bytes where a
 // time.Time takes 24).
 type conn struct {
@@ -22,7 +22,9 @@ type conn struct {
 	sid  hub.SessionID
 	addr string
 	ip   string // addr without the port, for MaxPerAddr
-	dec  wire.Decoder
+	// proto is what the connection speaks (protocol.go): the chat
+	// protocol, IRC, or, once attached to a file transfer, its data.
+	proto protocol
 
 	// hub.Output queue: out.b[out.off:] is pending; nil when nothing is.
 	// Bounded by Config.MaxOutput.
@@ -41,11 +43,6 @@ type conn struct {
 
 	why string
 
-	// data: set once the connection attached to a file transfer (relay.go).
-	data *dataConn
-	// irc: set for a connection to the IRC listener, whose lines it turns
-	// into hub requests and back (irc_session.go); dec is unused then.
-	irc *ircSession
 	// lostWhy: why contact was lost, for the room's notice (a timeout).
 	lostWhy string
 
@@ -59,6 +56,8 @@ type conn struct {
 	// queued: in Server.dirty, output appended this loop pass and not yet
 	// written (flushPass writes it once, coalesced).
 	queued bool
+	// processing: its requests are being handed to the hub (process).
+	processing bool
 	// urgent: a reply to this connection is queued this pass, so its
 	// output is written before that of connections that only get room
 	// messages and notices (Server.urgent).
@@ -95,14 +94,6 @@ func (c *conn) pending() int {
 		return 0
 	}
 	return len(c.out.b) - c.out.off
-}
-
-// buffered returns the bytes of a partial frame or IRC line held.
-func (c *conn) buffered() int {
-	if c.irc != nil {
-		return c.irc.lines.buffered()
-	}
-	return c.dec.Buffered()
 }
 
 // errSlow reports an output queue over its bound.

@@ -9,7 +9,7 @@ import (
 // The loop's side of the defences (docs/DESIGN.md, "Defences"): deadlines
 // on Hello and on a frame in progress (slowloris), login throttling and the
 // bound on password checks under way. Flood control is in the hub
-// (limits.go), the throttle's arithmetic in throttle.go.
+// (hub/flood.go), login throttling in auth.Gate.
 
 // guard closes the connections that have not said Hello within
 // HelloTimeout of connecting, or that have held a partial frame for
@@ -29,20 +29,17 @@ func (s *Server) guard(now time.Time) {
 	}
 	s.nextGuard = now.Add(max(step/4, 10*time.Millisecond))
 	for _, c := range s.conns {
-		if c.closing || c.dead || c.data != nil || c.verifying {
+		if c.closing || c.dead || !c.proto.watched() || c.verifying {
 			continue
 		}
-		if !c.greeted && (c.irc == nil && s.hub.Greeted(c.sid) || c.irc != nil && c.irc.welcomed()) {
+		if !c.greeted && s.hub.Greeted(c.sid) && c.proto.greeted() {
 			// An IRC connection's Hello deadline is its registration's.
 			c.greeted = true
 		}
 		var text string
 		switch {
 		case hello > 0 && !c.greeted && now.Sub(c.since) >= hello:
-			text = "no Hello within " + wire.RoundDuration(hello).String() + " of connecting"
-			if c.irc != nil {
-				text = "Registration timed out: not registered within " + wire.RoundDuration(hello).String()
-			}
+			text = c.proto.timeoutText(timeoutHello, hello)
 		case frame > 0 && !c.partialSince.IsZero() && now.Sub(c.partialSince) >= frame:
 			text = "a frame took longer than " + wire.RoundDuration(frame).String() + " to arrive"
 		default:
@@ -50,7 +47,7 @@ func (s *Server) guard(now time.Time) {
 		}
 		s.cfg.Logf("session %d: %s: closing it", c.sid, text)
 		bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeTimeout, From: wire.ServerName, Text: text, Time: now.UnixMilli()}
-		if err := c.write(s.encodeFor(c, bye), s.cfg.MaxOutput+1024); err != nil {
+		if err := c.write(c.proto.encode(bye), s.cfg.MaxOutput+1024); err != nil {
 			s.kill(c, "write: "+err.Error())
 			continue
 		}
@@ -64,7 +61,7 @@ func (s *Server) guard(now time.Time) {
 // it holds none. process calls it with the frame count it started with.
 func (s *Server) notePartial(c *conn, before int, now time.Time) {
 	switch {
-	case c.verifying || c.closing || c.dead || c.data != nil || c.buffered() == 0:
+	case c.verifying || c.closing || c.dead || !c.proto.watched() || c.proto.buffered() == 0:
 		// While a check is out, whole frames wait in the decoder: the
 		// peer is not being read, so it cannot be late.
 		c.partialSince = time.Time{}

@@ -76,6 +76,7 @@ func socketServer(tb testing.TB, n, helpers int) (*Server, []int) {
 		closingSet: make(map[*conn]struct{}),
 		hub:        hub.New(hub.Config{Guests: true, MsgRate: -1}),
 		writers:    newWritePool(helpers),
+		listeners:  []*listener{{fd: -1}},
 	}
 	tb.Cleanup(s.writers.stop)
 	peers := make([]int, 0, n)
@@ -85,7 +86,7 @@ func socketServer(tb testing.TB, n, helpers int) (*Server, []int) {
 			tb.Fatal(err)
 		}
 		tb.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
-		c := &conn{fd: fds[0], sid: hub.SessionID(i)}
+		c := &conn{fd: fds[0], sid: hub.SessionID(i), proto: &wireProtocol{enc: &s.listeners[0].enc}}
 		s.conns[c.fd], s.bySid[c.sid] = c, c
 		if err := s.poll.Add(c.fd); err != nil {
 			tb.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"chat/internal/wire"
+	"chat/server/irc"
 )
 
 // ircPeer is a raw IRC client for the in-process tests.
@@ -43,7 +44,7 @@ func (p *ircPeer) line() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !strings.HasSuffix(l, "\r\n") || len(l) > ircMaxLine {
+	if !strings.HasSuffix(l, "\r\n") || len(l) > irc.MaxLine {
 		p.t.Errorf("line of %d bytes without CR LF or over the limit: %q", len(l), l)
 	}
 	l = strings.TrimSuffix(l, "\r\n")

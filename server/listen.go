@@ -9,6 +9,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// A listener is a listening socket and the protocol its connections speak.
+type listener struct {
+	fd   int    // -1 once closed
+	addr string // the address it is bound to
+	what string // for the log: "" or "IRC "
+	// speak returns the protocol of a connection it accepted.
+	speak func() protocol
+	enc   encoder // shared by its connections (protocol.encode)
+}
+
+// close closes the listening socket, if it is open.
+func (l *listener) close() {
+	if l.fd >= 0 {
+		unix.Close(l.fd)
+		l.fd = -1
+	}
+}
+
 // listen opens a non-blocking TCP listening socket with the ordinary socket
 // calls (socket, setsockopt, bind, listen) and returns it with the address
 // it is bound to. An address without a host (":7777") listens on every

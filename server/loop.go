@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -32,17 +31,12 @@ func (s *Server) loop() error {
 		}
 		now := time.Now()
 		for _, ev := range s.passEvents(evs) {
-			switch {
-			case ev.Fd == s.wakeR:
+			if ev.Fd == s.wakeR {
 				s.drainWake()
-			case ev.Fd == s.lfd:
-				s.accept(s.lfd, false, now)
-			case ev.Fd == s.ilfd:
-				s.accept(s.ilfd, true, now)
-			default:
-				if c := s.conns[ev.Fd]; c != nil {
-					s.ready(c, ev, now)
-				}
+			} else if c := s.conns[ev.Fd]; c != nil {
+				s.ready(c, ev, now)
+			} else if l := s.listening(ev.Fd); l != nil {
+				s.accept(l, now)
 			}
 			s.reap(now)
 		}
@@ -144,16 +138,26 @@ func (s *Server) drainWake() {
 // virtual machine where an accept and its set-up cost 50-100 µs.
 const acceptBatch = 32
 
-// accept takes up to acceptBatch pending connections of a listening socket
-// (irc: the IRC listener's). Running out of descriptors pauses accepting
-// (instead of spinning on a listening socket that stays readable) until a
-// connection closes or acceptRetryDelay passes.
-func (s *Server) accept(lfd int, irc bool, now time.Time) {
-	if lfd < 0 {
+// listening returns the listener whose socket fd is, nil if none.
+func (s *Server) listening(fd int) *listener {
+	for _, l := range s.listeners {
+		if l.fd == fd {
+			return l
+		}
+	}
+	return nil
+}
+
+// accept takes up to acceptBatch pending connections of a listening socket.
+// Running out of descriptors pauses accepting (instead of spinning on a
+// listening socket that stays readable) until a connection closes or
+// acceptRetryDelay passes.
+func (s *Server) accept(l *listener, now time.Time) {
+	if l.fd < 0 {
 		return
 	}
 	for range acceptBatch {
-		fd, sa, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		fd, sa, err := unix.Accept4(l.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		if err != nil {
 			switch err {
 			case unix.EAGAIN:
@@ -181,10 +185,7 @@ func (s *Server) accept(lfd int, irc bool, now time.Time) {
 			continue
 		}
 		s.nextSid++
-		c := &conn{fd: fd, sid: s.nextSid, addr: sockaddrString(sa), lastHeard: now, since: now}
-		if irc {
-			c.irc = newIRCSession(s.ircCfg)
-		}
+		c := &conn{fd: fd, sid: s.nextSid, addr: sockaddrString(sa), lastHeard: now, since: now, proto: l.speak()}
 		c.ip, _, _ = net.SplitHostPort(c.addr)
 		s.conns[fd] = c
 		s.bySid[c.sid] = c
@@ -195,7 +196,7 @@ func (s *Server) accept(lfd int, irc bool, now time.Time) {
 			c.hubGone = true
 			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeLimit, From: wire.ServerName, Time: now.UnixMilli(),
 				Text: fmt.Sprintf("too many connections from your address (limit %d)", s.cfg.MaxPerAddr)}
-			if err := c.write(s.encodeFor(c, bye), s.cfg.MaxOutput); err != nil {
+			if err := c.write(c.proto.encode(bye), s.cfg.MaxOutput); err != nil {
 				s.kill(c, "write: "+err.Error())
 				continue
 			}
@@ -203,20 +204,16 @@ func (s *Server) accept(lfd int, irc bool, now time.Time) {
 			continue
 		}
 		s.hub.Connect(c.sid, c.addr, now)
-		if irc {
-			s.cfg.Logf("session %d: IRC connection from %s", c.sid, c.addr)
-			s.handToHub(c, c.irc.start(), now)
-			continue
-		}
-		s.cfg.Logf("session %d: connection from %s", c.sid, c.addr)
+		s.cfg.Logf("session %d: %sconnection from %s", c.sid, l.what, c.addr)
+		s.process(c, now) // requests a protocol makes on its own (IRC's Hello)
 	}
 }
 
 // setAccepting turns read interest on the listening sockets on or off.
 func (s *Server) setAccepting(on bool) {
-	for _, fd := range []int{s.lfd, s.ilfd} {
-		if fd >= 0 {
-			s.poll.SetRead(fd, on)
+	for _, l := range s.listeners {
+		if l.fd >= 0 {
+			s.poll.SetRead(l.fd, on)
 		}
 	}
 }
@@ -231,8 +228,8 @@ func (s *Server) resumeAccept() {
 
 // ready handles poll's report for one connection.
 func (s *Server) ready(c *conn, ev poller.Event, now time.Time) {
-	if c.data != nil && !c.closing && !c.dead {
-		s.relayReady(c, ev, now) // a file transfer's data connection (relay.go)
+	if d := c.link(); d != nil && !c.closing && !c.dead {
+		s.relayReady(c, d, ev, now) // a file transfer's data connection (relay.go)
 		return
 	}
 	if ev.Writable && c.pending() > 0 {
@@ -278,75 +275,74 @@ func (s *Server) read(c *conn, now time.Time) {
 		return // draining before close: input is dropped
 	}
 	c.lastHeard, c.pinged = now, false
-	if c.irc != nil {
-		c.irc.lines.feed(s.rbuf[:n])
-		s.processIRC(c, now)
-		return
-	}
-	// Frames are decoded where they were read; the decoder keeps a copy
-	// only of what is left (a partial frame, or frames waiting out a
-	// password check), so an idle session holds no input buffer.
-	c.dec.FeedShared(s.rbuf[:n])
+	c.proto.feed(s.rbuf[:n])
 	s.process(c, now)
-	if c.data != nil {
+	c.proto.settle()
+	if d := c.link(); d != nil {
 		// It attached to a transfer: what followed its Attach is file data.
-		s.relayBegin(c, s.rbuf[n-c.dec.Buffered():n], now)
-		return
+		s.relayBegin(c, d, now)
 	}
-	c.dec.Unshare()
 }
 
-// process decodes and handles buffered frames until none is whole, a
-// password check holds the session, or the session closes.
+// process hands the requests a connection's protocol takes out of what it
+// was fed to the hub, one by one, until none is whole, a password check
+// holds the session, or the session closes.
 func (s *Server) process(c *conn, now time.Time) {
-	if c.irc != nil {
-		s.processIRC(c, now)
-		return
-	}
-	var f wire.Frame
 	defer s.notePartial(c, c.frames, now)
-	for !c.verifying && !c.closing && !c.dead && c.data == nil {
-		ok, err := c.dec.Next(&f)
-		if err != nil {
-			if errors.Is(err, wire.ErrMalformed) {
-				s.apply(s.hub.BadFrame(c.sid, now), now)
-				continue
-			}
-			// A bad length cannot be skipped: say why and close.
-			s.cfg.Logf("session %d: %v", c.sid, err)
-			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeMalformed, From: wire.ServerName,
-				Text: "bad frame: " + err.Error(), Time: now.UnixMilli()}
-			if err := c.write(wire.Encode(bye), s.cfg.MaxOutput+1024); err != nil {
-				s.kill(c, "write: "+err.Error())
-				return
-			}
-			s.lose(c, "malformed stream", now)
+	c.processing = true
+	defer func() { c.processing = false }()
+	for !c.verifying && !c.closing && !c.dead {
+		out, req, st, err := c.proto.next(s.direct[:0], &s.frame)
+		s.direct = out
+		if len(out) > 0 && !s.enqueue(c, out) {
 			return
 		}
-		if !ok {
+		switch st {
+		case stepNone:
+			return
+		case stepRequest:
+			s.apply(s.hub.Handle(c.sid, req, now), now)
+		case stepMalformed:
+			s.apply(s.hub.BadFrame(c.sid, now), now)
+		case stepBroken:
+			s.broken(c, err, now)
 			return
 		}
 		c.frames++
-		s.apply(s.hub.Handle(c.sid, &f, now), now)
+		if c.proto.ended() && !c.dead {
+			s.startClosing(c, "link closed by the client", now)
+		}
 	}
+}
+
+// broken ends a connection whose stream cannot be decoded any further (a
+// frame's length is bad and cannot be skipped): it says why and closes.
+func (s *Server) broken(c *conn, err error, now time.Time) {
+	s.cfg.Logf("session %d: %v", c.sid, err)
+	bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeMalformed, From: wire.ServerName,
+		Text: "bad frame: " + err.Error(), Time: now.UnixMilli()}
+	if err := c.write(c.proto.encode(bye), s.cfg.MaxOutput+1024); err != nil {
+		s.kill(c, "write: "+err.Error())
+		return
+	}
+	s.lose(c, "malformed stream", now)
 }
 
 // apply carries out the hub's outputs.
 func (s *Server) apply(outs []hub.Output, now time.Time) {
-	var last *wire.Frame
-	var enc []byte
+	s.applying++
 	for _, o := range outs {
 		c := s.bySid[o.To]
-		if o.Relay != nil {
-			if c != nil && c.queued && c.data == nil && !c.dead {
+		switch {
+		case o.Relay != nil:
+			if c != nil && c.queued && c.link() == nil && !c.dead {
 				// What was queued for it goes out before it turns into a
 				// data connection (relay.go writes those itself).
 				s.flushConn(c)
 			}
 			s.relayOp(c, o.Relay, now)
 			continue
-		}
-		if o.Verify != nil {
+		case o.Verify != nil:
 			if c == nil || c.closing || c.dead {
 				continue
 			}
@@ -354,37 +350,56 @@ func (s *Server) apply(outs []hub.Output, now time.Time) {
 			s.poll.SetRead(c.fd, false)
 			s.checks.Check(*o.Verify, c.ip, now)
 			continue
-		}
-		if o.Frame != nil && c != nil && !c.closing && !c.dead {
-			if c.irc != nil {
-				s.sendIRC(c, o.Frame, now)
-			} else {
-				if o.Frame != last {
-					// Frames shared by many outputs (room messages) are
-					// encoded once.
-					last = o.Frame
-					s.ebuf = wire.Append(s.ebuf[:0], o.Frame)
-					enc = s.ebuf
-				}
-				if !s.enqueue(c, enc) {
-					continue
-				}
-				if o.Frame.Type == wire.TypeReply && !c.urgent {
-					c.urgent = true
-					s.urgent = append(s.urgent, c)
-				}
-			}
+		case o.Frame != nil && c != nil && !c.closing && !c.dead:
+			s.send(c, o.Frame, now)
 		}
 		if o.Close && c != nil && !c.dead {
 			// The hub has said Bye and forgotten the session's login.
 			s.startClosing(c, "closed by the server", now)
 		}
 	}
-	if cap(s.ebuf) > 1<<20 {
-		s.ebuf = nil
-	}
 	s.hub.Recycle(outs) // the next Handle reuses it
-	s.ircFollowUps(now)
+	if s.applying--; s.applying == 0 {
+		s.applied(now)
+	}
+}
+
+// send queues a hub frame for c in c's protocol.
+func (s *Server) send(c *conn, f *wire.Frame, now time.Time) {
+	if !s.enqueue(c, c.proto.encode(f)) {
+		return
+	}
+	if f.Type == wire.TypeReply && !c.urgent {
+		c.urgent = true
+		s.urgent = append(s.urgent, c)
+	}
+	if c.proto.requested() && !c.processing {
+		s.requested = append(s.requested, c)
+	}
+	if c.proto.ended() {
+		s.startClosing(c, "link closed by the client", now)
+	}
+}
+
+// applied runs when the outputs of a hub call are carried out, and those of
+// the calls it led to: the encoders forget the frames they kept, and the
+// requests that protocols made while encoding (IRC's names after a
+// takeover) go to the hub, after the output that caused them rather than
+// in the middle of it. A connection already handing its requests over
+// (process) takes them itself.
+func (s *Server) applied(now time.Time) {
+	for _, l := range s.listeners {
+		l.enc.reset()
+	}
+	for len(s.requested) > 0 {
+		c := s.requested[0]
+		s.requested[0] = nil
+		s.requested = s.requested[1:]
+		if !c.processing {
+			s.process(c, now)
+		}
+	}
+	s.requested = nil
 }
 
 // enqueue queues encoded output for c, to be written with the rest of
@@ -510,7 +525,7 @@ const (
 // connection on once its output is out.
 func (s *Server) afterWrite(c *conn) {
 	s.poll.SetWrite(c.fd, c.pending() > 0)
-	if c.pending() == 0 && c.out != nil && c.data == nil {
+	if c.pending() == 0 && c.out != nil && c.link() == nil {
 		// An idle session holds no output buffer: it goes back to the
 		// pool for the next one.
 		if n := cap(c.out.b); n <= maxPooledOut && s.freeBytes+n <= maxFreeBytes {
@@ -636,7 +651,7 @@ func (s *Server) reap(now time.Time) {
 	for len(s.dying) > 0 {
 		c := s.dying[0]
 		s.dying = s.dying[1:]
-		if c.data != nil && len(s.dirty) > 0 {
+		if c.link() != nil && len(s.dirty) > 0 {
 			// A data connection's close is seen by the client next to
 			// its control connection's frames (a transfer's failure):
 			// what was queued before goes out first.
@@ -693,11 +708,10 @@ func (s *Server) beginShutdown(now time.Time) {
 	}
 	s.cfg.Logf("shutting down: telling %d sessions", len(s.conns))
 	s.deadline = now.Add(s.cfg.ShutdownTimeout)
-	for _, fd := range []*int{&s.lfd, &s.ilfd} {
-		if *fd >= 0 {
-			s.poll.Remove(*fd)
-			unix.Close(*fd)
-			*fd = -1
+	for _, l := range s.listeners {
+		if l.fd >= 0 {
+			s.poll.Remove(l.fd)
+			l.close()
 		}
 	}
 	s.apply(s.hub.Shutdown(now), now)
@@ -722,7 +736,7 @@ func (s *Server) sweep(now time.Time) {
 	step := max(min(s.cfg.PingInterval, s.cfg.PeerTimeout)/4, 10*time.Millisecond)
 	s.nextSweep = now.Add(step)
 	for _, c := range s.conns {
-		if c.closing || c.dead || c.data != nil {
+		if c.closing || c.dead || !c.proto.watched() {
 			continue // data connections: see relay.go
 		}
 		if c.verifying {
@@ -733,13 +747,10 @@ func (s *Server) sweep(now time.Time) {
 		switch {
 		case c.pinged && silent >= s.cfg.PingInterval+s.cfg.PeerTimeout:
 			s.cfg.Logf("session %d: silent for %v", c.sid, silent.Round(time.Millisecond))
-			text := "no sign of life from your side for " + wire.RoundDuration(silent).String()
-			if c.irc != nil {
-				text = "Ping timeout: " + wire.RoundDuration(silent).String()
-			}
+			text := c.proto.timeoutText(timeoutSilent, silent)
 			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeTimeout, From: wire.ServerName, Text: text, Time: now.UnixMilli()}
 			c.lostWhy = "ping timeout: no sign of life for " + wire.RoundDuration(silent).String()
-			if err := c.write(s.encodeFor(c, bye), s.cfg.MaxOutput+1024); err != nil {
+			if err := c.write(c.proto.encode(bye), s.cfg.MaxOutput+1024); err != nil {
 				s.kill(c, "write: "+err.Error())
 				continue
 			}
@@ -747,7 +758,7 @@ func (s *Server) sweep(now time.Time) {
 		case !c.pinged && silent >= s.cfg.PingInterval:
 			c.pinged = true
 			ping := &wire.Frame{Type: wire.TypeServerPing, From: wire.ServerName, Time: now.UnixMilli()}
-			if err := c.write(s.encodeFor(c, ping), s.cfg.MaxOutput+1024); err != nil {
+			if err := c.write(c.proto.encode(ping), s.cfg.MaxOutput+1024); err != nil {
 				s.kill(c, "write: "+err.Error())
 				continue
 			}

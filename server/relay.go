@@ -41,12 +41,14 @@ const relayWindow = 256 << 10
 // a fast transfer takes fewer poll rounds without starving the others.
 const relayReads = 4
 
-// dataConn is a connection's part in a transfer, once attached.
+// dataConn is the protocol of a connection once it attached to a transfer:
+// nothing more is decoded from it, the relay pipes its bytes.
 type dataConn struct {
 	role wire.Code
 	peer *conn // the other side, once piping
-	// held: owner bytes that came in the read that carried its Attach,
-	// before the requester was there.
+	// held: bytes that came after the Attach in the read that carried
+	// it; an owner's are relayed once the requester is there, and a
+	// requester must send none.
 	held []byte
 	// paused: owner only: read interest is off (not piping yet, or the
 	// requester's queue is full).
@@ -54,6 +56,27 @@ type dataConn struct {
 	// ownerDone: requester only: the owner's stream ended; close once the
 	// queue is flushed.
 	ownerDone bool
+}
+
+func (d *dataConn) feed([]byte) {}
+func (d *dataConn) next(out []byte, _ *wire.Frame) ([]byte, *wire.Frame, step, error) {
+	return out, nil, stepNone, nil
+}
+func (d *dataConn) settle()                                   {}
+func (d *dataConn) leftover() []byte                          { return nil }
+func (d *dataConn) encode(f *wire.Frame) []byte               { return wire.Encode(f) }
+func (d *dataConn) requested() bool                           { return false }
+func (d *dataConn) buffered() int                             { return 0 }
+func (d *dataConn) greeted() bool                             { return true }
+func (d *dataConn) ended() bool                               { return false }
+func (d *dataConn) watched() bool                             { return false }
+func (d *dataConn) timeoutText(timeout, time.Duration) string { return "" }
+
+// link returns c's part in a transfer, nil if c is not a data connection.
+// The relay takes over a data connection's readiness (Server.ready).
+func (c *conn) link() *dataConn {
+	d, _ := c.proto.(*dataConn)
+	return d
 }
 
 // relayState is the relay's bookkeeping, readable from other goroutines
@@ -76,25 +99,27 @@ func (s *Server) relayOp(c *conn, op *hub.RelayOp, now time.Time) {
 		if c.closing {
 			return
 		}
-		c.data = &dataConn{role: op.Role}
+		d := &dataConn{role: op.Role, held: c.proto.leftover()}
+		c.proto = d
 		s.relay.attached.Add(1)
 		role := "requester"
 		if op.Role == wire.RoleOwner {
 			role = "owner"
-			c.data.paused = true
+			d.paused = true
 			s.poll.SetRead(c.fd, false)
 		}
 		s.cfg.Logf("session %d: data connection of a transfer's %s", c.sid, role)
 	case hub.RelayPipe:
 		r := s.bySid[op.Peer]
-		if c.data == nil || r == nil || r.dead || r.data == nil {
+		d := c.link()
+		if d == nil || r == nil || r.dead || r.link() == nil {
 			return
 		}
-		c.data.peer, r.data.peer = r, c
+		d.peer, r.link().peer = r, c
 		s.cfg.Logf("session %d: relaying to session %d", c.sid, r.sid)
-		if len(c.data.held) > 0 {
-			held := c.data.held
-			c.data.held = nil
+		if len(d.held) > 0 {
+			held := d.held
+			d.held = nil
 			if !s.relayTo(c, r, held, now) {
 				return
 			}
@@ -107,27 +132,18 @@ func (s *Server) relayOp(c *conn, op *hub.RelayOp, now time.Time) {
 }
 
 // relayBegin runs after the read that carried a data connection's Attach:
-// rest is what came after the Attach in that read.
-func (s *Server) relayBegin(c *conn, rest []byte, now time.Time) {
-	c.dec = wire.Decoder{}
-	if c.dead || c.closing || len(rest) == 0 {
+// a requester must not have sent anything after it.
+func (s *Server) relayBegin(c *conn, d *dataConn, now time.Time) {
+	if c.dead || c.closing || len(d.held) == 0 || d.role != wire.RoleRequester {
 		return
 	}
-	d := c.data
-	switch {
-	case d.role == wire.RoleRequester:
-		s.relayFail(c, hub.DataSpoke, "the requester sent data", now)
-	case d.peer != nil:
-		s.relayTo(c, d.peer, rest, now)
-	default:
-		d.held = append([]byte(nil), rest...)
-	}
+	d.held = nil
+	s.relayFail(c, hub.DataSpoke, "the requester sent data", now)
 }
 
 // relayReady handles poll's report for an attached data connection that
 // is not closing.
-func (s *Server) relayReady(c *conn, ev poller.Event, now time.Time) {
-	d := c.data
+func (s *Server) relayReady(c *conn, d *dataConn, ev poller.Event, now time.Time) {
 	if ev.Writable && c.pending() > 0 {
 		if err := c.flush(); err != nil {
 			s.relayFail(c, hub.DataError, "write: "+err.Error(), now)
@@ -164,7 +180,7 @@ func (s *Server) relayReady(c *conn, ev poller.Event, now time.Time) {
 // relayReadOwner does one read from an owner into its requester's queue.
 // It reports whether another read may follow at once.
 func (s *Server) relayReadOwner(c *conn, now time.Time) bool {
-	p := c.data.peer
+	p := c.link().peer
 	if p == nil || p.dead {
 		s.relayPause(c, false)
 		return false
@@ -185,7 +201,7 @@ func (s *Server) relayReadOwner(c *conn, now time.Time) bool {
 		s.relayOwnerEOF(c, now)
 		return false
 	}
-	return s.relayTo(c, p, s.rbuf[:n], now) && !c.data.paused
+	return s.relayTo(c, p, s.rbuf[:n], now) && !c.link().paused
 }
 
 // relayTo appends b to the requester's queue (writing at once what the
@@ -210,14 +226,14 @@ func (s *Server) relayTo(owner, p *conn, b []byte, now time.Time) bool {
 func (s *Server) relayWrote(c *conn, now time.Time) {
 	q := c.pending()
 	s.poll.SetWrite(c.fd, q > 0)
-	d := c.data
+	d := c.link()
 	if d.role != wire.RoleRequester {
 		return
 	}
 	if int64(q) > s.relay.maxQueued.Load() {
 		s.relay.maxQueued.Store(int64(q))
 	}
-	if o := d.peer; o != nil && o.data.paused && !o.dead && q < relayWindow/2 {
+	if o := d.peer; o != nil && o.link().paused && !o.dead && q < relayWindow/2 {
 		s.relayResume(o)
 	}
 	if d.ownerDone && q == 0 {
@@ -227,10 +243,11 @@ func (s *Server) relayWrote(c *conn, now time.Time) {
 
 // relayPause stops reading an owner.
 func (s *Server) relayPause(c *conn, full bool) {
-	if c.data.paused {
+	d := c.link()
+	if d.paused {
 		return
 	}
-	c.data.paused = true
+	d.paused = true
 	s.poll.SetRead(c.fd, false)
 	if full {
 		s.relay.pauses.Add(1)
@@ -239,10 +256,11 @@ func (s *Server) relayPause(c *conn, full bool) {
 
 // relayResume reads an owner again (back in the poll set if it was parked).
 func (s *Server) relayResume(c *conn) {
-	if !c.data.paused || c.dead || c.closing {
+	d := c.link()
+	if !d.paused || c.dead || c.closing {
 		return
 	}
-	c.data.paused = false
+	d.paused = false
 	if c.parked {
 		c.parked = false
 		if err := s.poll.Add(c.fd); err != nil {
@@ -273,13 +291,13 @@ func (s *Server) relayReadRequester(c *conn, now time.Time) {
 // relayOwnerEOF: the owner's stream ended normally. Its connection closes;
 // the requester's is flushed, its write side shut, then closed.
 func (s *Server) relayOwnerEOF(c *conn, now time.Time) {
-	p := c.data.peer
+	p := c.link().peer
 	c.hubGone = true
 	s.apply(s.hub.DataClosed(c.sid, hub.DataEOF, now), now)
 	s.kill(c, "transfer sent")
 	if p != nil && !p.dead && !p.closing {
-		p.data.peer = nil
-		p.data.ownerDone = true
+		p.link().peer = nil
+		p.link().ownerDone = true
 		if p.pending() == 0 {
 			s.startClosing(p, "transfer complete", now)
 		}

@@ -16,6 +16,7 @@ import (
 	"chat/internal/wire"
 	"chat/server/auth"
 	"chat/server/hub"
+	"chat/server/irc"
 )
 
 // Config configures a Server. Zero values take the defaults noted.
@@ -197,10 +198,8 @@ type Server struct {
 	queued    uint64
 	queuedOut atomic.Uint64
 
-	lfd          int // listening socket, -1 once closed
-	ilfd         int // IRC listening socket, -1 if none or closed
-	ircAddr      string
-	ircCfg       *ircConfig
+	// listeners: the chat protocol's, then IRC's if Config.IRCAddr.
+	listeners    []*listener
 	wakeR, wakeW int
 
 	wakeMu     sync.Mutex // guards wakeW against use after close
@@ -221,8 +220,11 @@ type Server struct {
 	shutting     bool
 	deadline     time.Time
 	rbuf         []byte
-	ebuf         []byte
-	dirty        []*conn // connections with output queued this pass (flushPass)
+	frame        wire.Frame // the request process decodes into
+	direct       []byte     // a protocol's answers of its own (process)
+	applying     int        // depth of apply calls under way
+	requested    []*conn    // connections with requests made while encoding (applied)
+	dirty        []*conn    // connections with output queued this pass (flushPass)
 	dirtySpare   []*conn
 	urgent       []*conn        // those of them with a reply queued: written first
 	passEvs      []poller.Event // the events of a capped pass (passEvents)
@@ -237,13 +239,6 @@ type Server struct {
 	state        *stateWriter   // nil without Config.StateDir
 	savedVer     uint64         // hub.StateVersion() last handed to state
 	relay        relayState     // file transfer relay (relay.go)
-	// IRC (irc_loop.go): the render scratch buffer, the room message
-	// rendered last, follow-up requests.
-	ircBuf      []byte
-	ircEnc      []byte
-	ircLast     *wire.Frame
-	ircPending  []ircFollowUp
-	inFollowUps bool
 	// Defences (defences.go).
 	nextGuard time.Time // next Hello and frame deadline check
 }
@@ -255,8 +250,6 @@ func New(cfg Config) (_ *Server, err error) {
 	cfg.defaults()
 	s := &Server{
 		cfg:        cfg,
-		lfd:        -1,
-		ilfd:       -1,
 		wakeR:      -1,
 		wakeW:      -1,
 		conns:      make(map[int]*conn),
@@ -282,15 +275,20 @@ func New(cfg Config) (_ *Server, err error) {
 	default:
 		return nil, fmt.Errorf("unknown poller %q: use poll or epoll", cfg.Poller)
 	}
-	s.lfd, s.addr, err = listen(cfg.Addr)
-	if err != nil {
+	chat := &listener{fd: -1}
+	chat.speak = func() protocol { return &wireProtocol{enc: &chat.enc} }
+	s.listeners = append(s.listeners, chat)
+	if chat.fd, s.addr, err = listen(cfg.Addr); err != nil {
 		return nil, err
 	}
 	if cfg.IRCAddr != "" {
-		if s.ilfd, s.ircAddr, err = listen(cfg.IRCAddr); err != nil {
+		ircCfg := &irc.Config{Server: cfg.IRCName, Software: "chat-server-1", Created: irc.Created(time.Now())}
+		l := &listener{fd: -1, what: "IRC "}
+		l.speak = func() protocol { return newIRCProtocol(ircCfg, &l.enc) }
+		s.listeners = append(s.listeners, l)
+		if l.fd, l.addr, err = listen(cfg.IRCAddr); err != nil {
 			return nil, err
 		}
-		s.ircCfg = &ircConfig{server: cfg.IRCName, software: "chat-server-1", created: ircCreated(time.Now())}
 	}
 	var p [2]int
 	if err = unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
@@ -341,7 +339,12 @@ func (s *Server) OutputBytes() uint64 { return s.queuedOut.Load() }
 func (s *Server) Addr() string { return s.addr }
 
 // IRCAddr returns the address of the IRC listener, "" without one.
-func (s *Server) IRCAddr() string { return s.ircAddr }
+func (s *Server) IRCAddr() string {
+	if len(s.listeners) < 2 {
+		return ""
+	}
+	return s.listeners[1].addr
+}
 
 // Shutdown asks Run to shut down gracefully. It is safe from any goroutine,
 // returns at once, and does nothing once Run has returned.
@@ -369,11 +372,8 @@ func (s *Server) closeFds() {
 		s.ver.Close()
 		s.ver = nil
 	}
-	for _, fd := range []*int{&s.lfd, &s.ilfd} {
-		if *fd >= 0 {
-			unix.Close(*fd)
-			*fd = -1
-		}
+	for _, l := range s.listeners {
+		l.close()
 	}
 	s.wakeMu.Lock()
 	s.wakeClosed = true
@@ -401,14 +401,14 @@ func (s *Server) Run() (err error) {
 	defer s.writers.stop()
 	defer s.closeAll()
 	defer func() { s.finishState(err == nil) }()
-	if err := s.poll.Add(s.lfd); err != nil {
-		return err
-	}
-	if s.ilfd >= 0 {
-		if err := s.poll.Add(s.ilfd); err != nil {
+	for _, l := range s.listeners[1:] {
+		if err := s.poll.Add(l.fd); err != nil {
 			return err
 		}
-		s.cfg.Logf("IRC listening on %s", s.ircAddr)
+		s.cfg.Logf("%slistening on %s", l.what, l.addr)
+	}
+	if err := s.poll.Add(s.listeners[0].fd); err != nil {
+		return err
 	}
 	if err := s.poll.Add(s.wakeR); err != nil {
 		return err

@@ -82,5 +82,9 @@ func (d *Decoder) NextBody() (body []byte, ok bool, err error) {
 	return body, true, nil
 }
 
+// Rest returns the bytes fed but not yet decoded, without copying them:
+// they are valid until the next Feed.
+func (d *Decoder) Rest() []byte { return d.buf[d.off:] }
+
 // Buffered returns the number of bytes fed but not yet decoded.
 func (d *Decoder) Buffered() int { return len(d.buf) - d.off }
