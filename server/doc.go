@@ -1,20 +1,24 @@
-// Package server is the chat server: a pure state machine (the hub.Hub) inside
-// an imperative poll(2) loop (Server).
+// Package server is the chat server's imperative shell: one goroutine (the
+// loop, Server.Run) owns every descriptor and carries out what the pure
+// parts decide. Its subpackages are those parts:
 //
-//   - hub*.go: sessions, logins, rooms, history and every request's rules.
-//     No system calls, goroutines or clock reads; time is passed in. Its
-//     outputs are frames to send, connections to close, and password checks
-//     to run elsewhere.
-//   - server.go, loop.go, conn.go, listen.go: one goroutine owns every
-//     descriptor (listening socket, client sockets, a wake pipe) and waits
-//     on them all with poll(2) (or epoll, Config.Poller) through
-//     internal/poller. Sockets are non-blocking; the output of one loop pass
-//     is queued per connection (a room message encoded once) and written
-//     with one write per connection at the end of the pass, and stays queued
-//     only when the socket is full, with a bound per connection.
-//   - users.go, verifier.go: the users file (NAME:argon2id-hash lines) and
-//     the worker pool that checks passwords off the loop, re-reading the
-//     file when it changes.
+//   - hub: sessions, logins, rooms, history, flood control, transfers and
+//     every request's rules. No system calls, goroutines or clock reads;
+//     time is passed in. It imports only internal/wire.
+//   - irc: the IRC codec, turning an IRC client's lines into hub requests
+//     and the hub's frames into IRC lines.
+//   - auth: the users file, the password verifier with its hash worker
+//     processes, and the Gate that throttles logins on their way to it.
+//
+// Here: server.go (Config, New, Run), loop.go (poll, accept, read, apply,
+// write), protocol.go (what a connection speaks: the chat protocol,
+// irc_protocol.go, or a transfer's data, relay.go), conn.go (a
+// connection's output queue), writers.go (the write helpers), defences.go
+// and alive.go (deadlines and liveness), state.go (the room list on disk).
+// Sockets are non-blocking; the output of one loop pass is queued per
+// connection (a room message encoded once) and written with one write per
+// connection at the end of the pass, staying queued only when the socket is
+// full, with a bound per connection.
 //
 // Shutdown: Server.Shutdown (or SIGINT/SIGTERM when Config.Signals is set)
 // wakes the loop through the pipe; every session is told (Notice Shutdown,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -31,10 +32,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Guests allows guest names without a password (Claim).
 	Guests bool
-	// MaxRooms bounds the number of rooms (default 1000).
+	// MaxRooms bounds the number of rooms (default: hub.DefaultConfig).
 	MaxRooms int
-	// HistoryLen is how many messages a room keeps for History (default
-	// 256; negative turns History off).
+	// HistoryLen is how many messages a room keeps for History (default:
+	// hub.DefaultConfig; negative turns History off).
 	HistoryLen int
 	// MaxOutput bounds the bytes queued for one connection (default 1 MiB).
 	// A connection that does not read its output past this is closed.
@@ -54,7 +55,7 @@ type Config struct {
 	// Empty: nothing is kept, a restarted server has no rooms.
 	StateDir string
 	// IRCAddr, when set, opens a second listener that speaks the IRC
-	// client protocol (irc_session.go): IRC users log in and share rooms
+	// client protocol (package irc): IRC users log in and share rooms
 	// and private messages with everyone else.
 	IRCAddr string
 	// IRCName is the server's name on IRC (default "chat.server").
@@ -81,10 +82,10 @@ type Config struct {
 	// Passwords are never logged. Nil discards the log.
 	Logf func(format string, args ...any)
 	// Transfer bounds file transfers: how many, the attach timeout, the
-	// token source (hub_transfer.go). Zero values take defaults.
+	// token source (hub.TransferConfig). Zero values take defaults.
 	Transfer hub.TransferConfig
 
-	// Defences (defences.go, limits.go, throttle.go).
+	// Defences (defences.go, hub/flood.go, auth.Gate).
 
 	// HelloTimeout: a connection that has not said Hello this long after
 	// connecting gets Bye ByeTimeout and is closed (default 10s; negative:
@@ -97,85 +98,93 @@ type Config struct {
 	// MsgRate and MsgBurst bound each session's messages (Say, Tell,
 	// Broadcast): MsgBurst at once, MsgRate a second after that; one more
 	// is refused with ErrSlowDown. MaxRefused refused in a row close the
-	// session with ByeLimit. Defaults 10/s, 100 (the client queues up to
-	// 100 lines while disconnected and sends them at once when back) and
-	// 200; MsgRate negative: no limit.
+	// session with ByeLimit. Defaults: MsgRate 10/s, the others
+	// hub.DefaultConfig's; MsgRate negative: no limit.
 	MsgRate    float64
 	MsgBurst   int
 	MaxRefused int
 	// Login throttling: once LoginFree attempts were made for an account
 	// or from an address, the next one's password check waits LoginDelay,
 	// doubling with each further attempt up to LoginDelayMax; counts halve
-	// every LoginQuiet without an attempt. Defaults 3, 1s, 30s, 1m;
+	// every LoginQuiet without an attempt (defaults: auth.DefaultGateConfig);
 	// LoginDelay negative: no throttling.
 	LoginFree     int
 	LoginDelay    time.Duration
 	LoginDelayMax time.Duration
 	LoginQuiet    time.Duration
 	// MaxPendingChecks bounds the password checks queued or running; a
-	// login past it is answered at once with ErrUnavailable (default 4096,
-	// the verifier's queue: a restart brings every client back at once,
-	// and a client whose automatic login is refused asks its user).
+	// login past it is answered at once with ErrUnavailable (default:
+	// auth.DefaultGateConfig).
 	MaxPendingChecks int
 }
 
+// DefaultConfig returns a Config holding every default, for those who
+// show the defaults (the command's flags).
+func DefaultConfig() Config {
+	var c Config
+	c.defaults()
+	return c
+}
+
+// The server's own defaults. Those of the rules the hub applies (rooms,
+// history, flood control, transfers) are the hub's, and login throttling's
+// are auth's: each is written once, where it is used.
+const (
+	defaultAddr            = ":7777"
+	defaultUsersFile       = "users.db"
+	defaultShutdownTimeout = 2 * time.Second
+	defaultMaxOutput       = 1 << 20
+	defaultPingInterval    = 30 * time.Second
+	defaultPeerTimeout     = 30 * time.Second
+	defaultWorkers         = 2
+	defaultHelloTimeout    = 10 * time.Second
+	defaultFrameTimeout    = 30 * time.Second
+	defaultMsgRate         = 10 // a second; the hub's zero is no limit
+	defaultIRCName         = "chat.server"
+)
+
 func (c *Config) defaults() {
-	if c.Addr == "" {
-		c.Addr = ":7777"
-	}
-	if c.UsersFile == "" {
-		c.UsersFile = "users.db"
-	}
-	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 2 * time.Second
-	}
-	if c.MaxOutput <= 0 {
-		c.MaxOutput = 1 << 20
-	}
-	if c.PingInterval == 0 {
-		c.PingInterval = 30 * time.Second
-	}
-	if c.PeerTimeout <= 0 {
-		c.PeerTimeout = 30 * time.Second
-	}
-	if c.Workers <= 0 {
-		c.Workers = 2
-	}
+	setDefault(&c.Addr, defaultAddr)
+	setDefault(&c.UsersFile, defaultUsersFile)
+	setPositive(&c.ShutdownTimeout, defaultShutdownTimeout)
+	setPositive(&c.MaxOutput, defaultMaxOutput)
+	setDefault(&c.PingInterval, defaultPingInterval)
+	setPositive(&c.PeerTimeout, defaultPeerTimeout)
+	setPositive(&c.Workers, defaultWorkers)
+	setDefault(&c.HelloTimeout, defaultHelloTimeout)
+	setDefault(&c.FrameTimeout, defaultFrameTimeout)
+	setDefault(&c.MsgRate, defaultMsgRate)
+	setDefault(&c.IRCName, defaultIRCName)
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
 	}
-	if c.HelloTimeout == 0 {
-		c.HelloTimeout = 10 * time.Second
+	h := hub.DefaultConfig()
+	setPositive(&c.MaxRooms, h.MaxRooms)
+	setDefault(&c.HistoryLen, h.HistoryLen)
+	setPositive(&c.MsgBurst, h.MsgBurst)
+	setPositive(&c.MaxRefused, h.MaxRefused)
+	g := auth.DefaultGateConfig()
+	setPositive(&c.LoginFree, g.Free)
+	setDefault(&c.LoginDelay, g.Delay)
+	setPositive(&c.LoginDelayMax, g.DelayMax)
+	setPositive(&c.LoginQuiet, g.Quiet)
+	setPositive(&c.MaxPendingChecks, g.MaxPending)
+}
+
+// setDefault sets *v to def if it is zero. A negative value is kept: for
+// the fields that take one it means "none" (no pings, no history).
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
-	if c.FrameTimeout == 0 {
-		c.FrameTimeout = 30 * time.Second
-	}
-	if c.MsgRate == 0 {
-		c.MsgRate = 10
-	}
-	if c.MsgBurst <= 0 {
-		c.MsgBurst = 100
-	}
-	if c.MaxRefused <= 0 {
-		c.MaxRefused = 200
-	}
-	if c.LoginFree <= 0 {
-		c.LoginFree = 3
-	}
-	if c.LoginDelay == 0 {
-		c.LoginDelay = time.Second
-	}
-	if c.LoginDelayMax <= 0 {
-		c.LoginDelayMax = 30 * time.Second
-	}
-	if c.LoginQuiet <= 0 {
-		c.LoginQuiet = time.Minute
-	}
-	if c.MaxPendingChecks <= 0 {
-		c.MaxPendingChecks = 4096
-	}
-	if c.IRCName == "" {
-		c.IRCName = "chat.server"
+}
+
+// setPositive sets *v to def unless it is positive.
+func setPositive[T cmp.Ordered](v *T, def T) {
+	var zero T
+	if *v <= zero {
+		*v = def
 	}
 }
 

@@ -26,7 +26,7 @@ const stateVersion = 1
 //
 // exact is true only in the file a graceful shutdown writes last: each seq
 // is then the room's last sequence number; otherwise it is a high-water mark
-// (see hub_state.go).
+// (see hub/state.go).
 type stateFile struct {
 	Version int             `json:"version"`
 	Exact   bool            `json:"exact"`

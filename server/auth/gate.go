@@ -32,7 +32,8 @@ type GateConfig struct {
 	Delay    time.Duration
 	DelayMax time.Duration
 	Quiet    time.Duration
-	// MaxPending bounds the checks queued or running (default 4096).
+	// MaxPending bounds the checks queued or running (default: the
+	// verifier's queue).
 	MaxPending int
 	// Logf receives the log (never a password). Nil discards it.
 	Logf func(format string, args ...any)
@@ -47,10 +48,18 @@ type heldCheck struct {
 	req hub.VerifyRequest
 }
 
+// DefaultGateConfig returns the defaults: 3 attempts free, then 1s
+// doubling up to 30s, counts halving every minute; 4096 checks pending (the
+// verifier's queue: a restart brings every client back at once, and a
+// client whose automatic login is refused asks its user).
+func DefaultGateConfig() GateConfig {
+	return GateConfig{Free: 3, Delay: time.Second, DelayMax: 30 * time.Second, Quiet: time.Minute, MaxPending: verifierQueue}
+}
+
 // NewGate returns a Gate in front of ver.
 func NewGate(ver *Verifier, cfg GateConfig) *Gate {
 	if cfg.MaxPending <= 0 {
-		cfg.MaxPending = 4096
+		cfg.MaxPending = verifierQueue
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}

@@ -50,6 +50,9 @@ type Verifier struct {
 // moment). Its password is "not a password".
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$jWn6OYqu88YydHC99numRA$TQSeU6MbXJStsF4NZGC6+rcMmR5om1NGfAAytIpHOWU"
 
+// verifierQueue is how many checks may wait for a worker.
+const verifierQueue = 4096
+
 // NewVerifier loads the users file (failing if it cannot be read) and
 // starts workers goroutines. Given hashWorker, the command line of a child
 // process that checks passwords (hashproc.go), each worker has its checks
@@ -66,8 +69,8 @@ func NewVerifier(path string, workers int, hashWorker []string, wake func(), log
 		path:    path,
 		wake:    wake,
 		logf:    logf,
-		jobs:    make(chan hub.VerifyRequest, 4096),
-		results: make(chan VerifyResult, 4096),
+		jobs:    make(chan hub.VerifyRequest, verifierQueue),
+		results: make(chan VerifyResult, verifierQueue),
 		quit:    make(chan struct{}),
 
 		hashWorker: hashWorker,

@@ -14,7 +14,7 @@ import (
 
 // TestHubDeliverySimulation drives the hub with thousands of guest sessions
 // doing random commands, with a seeded random source and a fake clock, and
-// checks delivery, which the simulation of hub_sim_test.go does not: every
+// checks delivery, which the simulation of sim_test.go does not: every
 // room message reaches every member present when it was said (a model of the
 // membership, kept from the replies alone, says who), exactly once, and each
 // member sees the room's sequence numbers without a gap or a repeat while it

@@ -8,12 +8,6 @@ import (
 	"chat/internal/wire"
 )
 
-// The hub is the server's functional core: sessions, logins, rooms and every
-// request's rules. It makes no system calls, starts no goroutines and reads
-// no clock (the caller passes now), so every rule is testable in
-// microseconds and a seeded simulation can drive it with thousands of
-// sessions. The poll loop (loop.go) is the imperative shell around it.
-
 // SessionID names one connection for the hub's lifetime. IDs are never
 // reused, so a late result for a closed session cannot reach a new one.
 type SessionID int64
@@ -37,16 +31,25 @@ type Config struct {
 	HistoryBytes int
 	// Software is the Text of the Hello reply (default "chat-server 1").
 	Software string
-	// Transfer bounds file transfers (hub_transfer.go).
+	// Transfer bounds file transfers (transfer.go).
 	Transfer TransferConfig
-	// Flood control (limits.go): each session may send MsgBurst messages
+	// Flood control (flood.go): each session may send MsgBurst messages
 	// (Say, Tell, Broadcast) at once and MsgRate a second after that; one
 	// more gets ErrSlowDown and is not relayed, and MaxRefused refused in a
 	// row end the session with ByeLimit. MsgRate zero or negative: no
-	// limit (MsgBurst default 100, MaxRefused default 200).
+	// limit. MsgBurst defaults to 100, since a client queues up to 100
+	// lines while disconnected and sends them at once when back;
+	// MaxRefused to 200.
 	MsgRate    float64
 	MsgBurst   int
 	MaxRefused int
+}
+
+// DefaultConfig returns a Config holding every default.
+func DefaultConfig() Config {
+	var c Config
+	c.defaults()
+	return c
 }
 
 func (c *Config) defaults() {
@@ -88,7 +91,7 @@ type Output struct {
 	// LoginResult with the outcome. Until then the loop must hand the hub no
 	// further frames of that session, so replies stay in request order.
 	Verify *VerifyRequest
-	// Relay is about a data connection of a file transfer (hub_transfer.go).
+	// Relay is about a data connection of a file transfer (transfer.go).
 	Relay *RelayOp
 }
 
@@ -138,7 +141,7 @@ type session struct {
 	room     *room
 	joinSeq  uint64 // room's last Seq when the session joined it: later ones were sent live
 	failures int
-	// Flood control (limits.go): the message tokens left at tokensAt, and
+	// Flood control (flood.go): the message tokens left at tokensAt, and
 	// how many messages in a row were refused.
 	tokens    float64
 	tokensAt  time.Time
@@ -154,7 +157,7 @@ type room struct {
 	members []*session // in order of entry
 	seq     uint64
 	history history
-	// Persistence (hub_state.go): reserved is the Seq high-water mark the
+	// Persistence (state.go): reserved is the Seq high-water mark the
 	// state records; restartSeq is the Seq the room had when it was
 	// restored (older messages are not kept), exact when that was its true
 	// last Seq rather than a high-water mark.
@@ -172,7 +175,7 @@ type Hub struct {
 	rooms    map[string]*room
 	shutdown bool
 	spare    outputs // a slice for Handle to reuse (Recycle)
-	stateVer uint64  // changes with the persistent state (hub_state.go)
+	stateVer uint64  // changes with the persistent state (state.go)
 	xfer     transferState
 }
 

@@ -33,3 +33,17 @@ func hashWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// hashWorkers returns the command line of the password workers, or nil
+// when this program cannot be found: then the server checks passwords in
+// its own process, on threads of the lowest priority, each holding a Go P
+// meanwhile (server/auth/verifier.go), so it gets one P more for each and
+// the loop keeps as many as there are cores.
+func hashWorkers(logf func(string, ...any)) []string {
+	argv, err := hashWorkerArgv()
+	if err != nil {
+		logf("cannot find this program to start password workers (%v): checking passwords in this process", err)
+		moreProcs.Do(func() { runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + workers) })
+	}
+	return argv
+}
