@@ -9,9 +9,9 @@ SMOKE    ?= 100000x
 export CHAT_BIN_DIR := $(BIN)
 
 # package:FuzzTarget pairs run by `make fuzz` (long) and `make test` (smoke).
-FUZZ_TARGETS := ./internal/wire:FuzzDecoder ./client:FuzzDecodeKey ./client:FuzzEditor \
-                ./server:FuzzHub ./server:FuzzParseUsers ./server:FuzzIRCLine ./server:FuzzIRCSession \
-                ./internal/term:FuzzPasswordEditor
+FUZZ_TARGETS := ./internal/wire:FuzzDecoder ./internal/term:FuzzDecodeKey ./client:FuzzEditor \
+                ./server/hub:FuzzHub ./server/auth:FuzzParseUsers ./server/irc:FuzzIRCLine \
+                ./server/irc:FuzzIRCSession ./internal/term:FuzzPasswordEditor
 
 .PHONY: all build test unit e2e scenarios fuzz fuzz-smoke lint bench clean demo
 

@@ -131,7 +131,6 @@ func DefaultConfig() Config {
 // are auth's: each is written once, where it is used.
 const (
 	defaultAddr            = ":7777"
-	defaultUsersFile       = "users.db"
 	defaultShutdownTimeout = 2 * time.Second
 	defaultMaxOutput       = 1 << 20
 	defaultPingInterval    = 30 * time.Second
@@ -145,7 +144,7 @@ const (
 
 func (c *Config) defaults() {
 	setDefault(&c.Addr, defaultAddr)
-	setDefault(&c.UsersFile, defaultUsersFile)
+	setDefault(&c.UsersFile, auth.DefaultUsersFile)
 	setPositive(&c.ShutdownTimeout, defaultShutdownTimeout)
 	setPositive(&c.MaxOutput, defaultMaxOutput)
 	setDefault(&c.PingInterval, defaultPingInterval)

@@ -42,6 +42,10 @@ const (
 
 var b64 = base64.RawStdEncoding
 
+// DefaultUsersFile is where the server and its user commands look for the
+// users file unless told otherwise.
+const DefaultUsersFile = "users.db"
+
 // ErrNoSuchUser is returned by SetPassword and Delete for a missing account.
 var ErrNoSuchUser = errors.New("no such user")
 

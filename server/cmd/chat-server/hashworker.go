@@ -39,7 +39,7 @@ func hashWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 // its own process, on threads of the lowest priority, each holding a Go P
 // meanwhile (server/auth/verifier.go), so it gets one P more for each and
 // the loop keeps as many as there are cores.
-func hashWorkers(logf func(string, ...any)) []string {
+func hashWorkers(workers int, logf func(string, ...any)) []string {
 	argv, err := hashWorkerArgv()
 	if err != nil {
 		logf("cannot find this program to start password workers (%v): checking passwords in this process", err)

@@ -131,8 +131,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if !usersFileReadable(cfg.UsersFile, stderr) {
 		return 1
 	}
-	cfg.Workers = workers
-	cfg.HashWorker = hashWorkers(cfg.Logf)
+	cfg.HashWorker = hashWorkers(cfg.Workers, cfg.Logf)
 	cfg.Signals = true
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -202,9 +201,6 @@ func usersFileReadable(path string, stderr io.Writer) bool {
 	}
 	return false
 }
-
-// workers is the number of password-checking goroutines.
-const workers = 2
 
 // GOMAXPROCS and the memory limit are set once per process (tests call
 // serve many times).

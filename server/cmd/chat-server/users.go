@@ -23,7 +23,7 @@ func userCommand(cmd string, args []string, stdin *os.File, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "usage: chat-server %s [-users FILE] NAME\n", cmd)
 		fl.PrintDefaults()
 	}
-	path := fl.String("users", "users.db", "users file (NAME:HASH lines)")
+	path := fl.String("users", auth.DefaultUsersFile, "users file (NAME:HASH lines)")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -65,27 +65,8 @@ func userCommand(cmd string, args []string, stdin *os.File, stdout, stderr io.Wr
 		}
 	}
 
-	if cmd == "userdel" {
-		if err := users.Delete(name); err != nil {
-			return fail("%v", err)
-		}
-	} else {
-		pw, err := readNewPassword(stdin, stderr)
-		if err != nil {
-			return fail("%v", err)
-		}
-		hash, err := auth.HashPassword(pw)
-		if err != nil {
-			return fail("%v", err)
-		}
-		if cmd == "useradd" {
-			err = users.Add(name, hash)
-		} else {
-			err = users.SetPassword(name, hash)
-		}
-		if err != nil {
-			return fail("%v", err)
-		}
+	if err := editUsers(cmd, users, name, stdin, stderr); err != nil {
+		return fail("%v", err)
 	}
 	if err := users.Save(*path); err != nil {
 		return fail("%v", err)
@@ -139,4 +120,24 @@ func checkPassword(pw string) (string, error) {
 		return "", fmt.Errorf("password too long: at most %d bytes", wire.MaxSecretBytes)
 	}
 	return pw, nil
+}
+
+// editUsers deletes name (userdel), or asks for a new password and adds
+// name with it (useradd) or changes name's (passwd).
+func editUsers(cmd string, users *auth.Users, name string, stdin *os.File, stderr io.Writer) error {
+	if cmd == "userdel" {
+		return users.Delete(name)
+	}
+	pw, err := readNewPassword(stdin, stderr)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if cmd == "useradd" {
+		return users.Add(name, hash)
+	}
+	return users.SetPassword(name, hash)
 }
