@@ -9,7 +9,7 @@ import "unicode/utf8"
 // KeyKind says which key a Key is.
 type KeyKind int
 
-// Keys the client acts on. KeyNone means "no whole key yet"; KeyIgnored is a
+// Keys the editors act on. KeyNone means "no whole key yet"; KeyIgnored is a
 // key (or byte) that was recognised and consumed but means nothing here.
 const (
 	KeyNone KeyKind = iota
