@@ -60,15 +60,16 @@ func (s *Server) loop() error {
 	}
 }
 
-// The events one pass handles are bounded. A burst (200 connections saying
-// Hello and logging in at once) took 16 ms in one pass here, and a ping
-// that came meanwhile waited for all of it. The events left over are still
-// ready (both pollers are level-triggered), so the next pass gets them
-// again; each pass starts where the last one stopped, so none waits behind
-// the others for good. The bound is maxEventsPerPass, or a
-// passEventsShare-th of the connections if that is more: every poll(2)
-// call costs about half a microsecond per descriptor, and with 19,000
-// connections a bound of 64 made a ramp of logins take 20 s instead of 12.
+// The events one pass handles are bounded, so that a burst (hundreds of
+// connections saying Hello and logging in at once) cannot hold the loop
+// for a whole pass while a ping that came meanwhile waits for all of it.
+// The events left over are still ready (both pollers are level-triggered),
+// so the next pass gets them again; each pass starts where the last one
+// stopped, so none waits behind the others for good. The bound is
+// maxEventsPerPass, or a passEventsShare-th of the connections if that is
+// more: every poll(2) call costs time for each descriptor, so with tens of
+// thousands of connections a small bound would make passes, not events,
+// the cost.
 const (
 	maxEventsPerPass = 64
 	passEventsShare  = 16
@@ -133,9 +134,8 @@ func (s *Server) drainWake() {
 
 // acceptBatch is the most connections one pass accepts from a listening
 // socket. The socket stays readable while more wait, so the next pass takes
-// the next batch; meanwhile the sessions already connected are served. A
-// storm of 200 connections accepted in one go held the loop for 10 ms on a
-// virtual machine where an accept and its set-up cost 50-100 µs.
+// the next batch; meanwhile the sessions already connected are served,
+// rather than wait for a storm of connections to be accepted in one go.
 const acceptBatch = 32
 
 // listening returns the listener whose socket fd is, nil if none.
@@ -445,10 +445,8 @@ func (s *Server) flushPass(now time.Time) {
 //
 // Connections with a reply queued go first, one by one: a request's answer
 // (a ping's, a command's) does not wait behind the writes of a room's
-// worth of messages and notices queued in the same pass. In a login storm
-// each login's "entered" notice went to a hundred members, five
-// milliseconds of writes, and pings answered behind them took up to
-// 15 ms.
+// worth of messages and notices queued in the same pass (in a login storm
+// each login's "entered" notice goes to every member of its room).
 func (s *Server) flushQueued() {
 	for i, c := range s.urgent {
 		c.urgent = false

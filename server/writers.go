@@ -5,12 +5,11 @@ import (
 	"sync/atomic"
 )
 
-// Parallel writes. On loopback and on a busy host a write(2) to a TCP
-// socket costs 7-15 µs, most of it the kernel's TCP and IP work (on
-// loopback also the receiving side's, run in the writer's context). In
-// rooms of 100 each message goes to 100 different sockets, so coalescing
-// cannot save those writes, and the loop's one thread saturates near 50k
-// deliveries a second while the other cores idle.
+// Parallel writes. A write(2) to a TCP socket costs microseconds, most of
+// it the kernel's TCP and IP work (on loopback also the receiving side's,
+// run in the writer's context). In rooms of 100 each message goes to 100
+// different sockets, so coalescing cannot save those writes, and the
+// loop's one thread saturates while the other cores idle.
 //
 // A writePool lends the write system calls of one loop pass to helper
 // goroutines, the way Redis's I/O threads do, and keeps the loop's
@@ -25,12 +24,10 @@ import (
 //
 // The work is shared, not split: the loop and the helpers take a few
 // connections at a time from one counter until none are left. A split in
-// fixed shares made the loop wait for a helper's whole share whenever the
-// helper's thread had not yet got a CPU (on a machine whose cores are
-// busy, for a time slice or more: in rooms of 100 at 50k deliveries/s, p99
-// went from 10-15 ms without helpers to 21 ms with them). Now the loop
-// writes whatever the helpers have not taken, and waits only for the
-// chunks they are in the middle of.
+// fixed shares would make the loop wait for a helper's whole share whenever
+// the helper's thread has not yet got a CPU (on a machine whose cores are
+// busy, for a time slice or more). So the loop writes whatever the helpers
+// have not taken, and waits only for the chunks they are in the middle of.
 
 // parallelWriteMin is the fewest connections with output in one pass that
 // are worth the helpers' wake-up (a few microseconds each).

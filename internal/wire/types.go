@@ -10,13 +10,13 @@ const (
 	// MaxFrameSize bounds the body of one frame (the length field's value).
 	// It leaves room for a message of MaxTextRunes four-byte characters.
 	MaxFrameSize = 1 << 19
-	// MaxTextRunes is the longest message text, in characters (S3.5).
+	// MaxTextRunes is the longest message text, in characters.
 	MaxTextRunes = 65535
-	// MaxNameRunes is the longest user or room name, in characters (S3.3).
+	// MaxNameRunes is the longest user or room name, in characters.
 	MaxNameRunes = 20
 	// MaxSecretBytes bounds a password.
 	MaxSecretBytes = 1024
-	// ServerName is the name the server speaks as (S0.18).
+	// ServerName is the name the server speaks as.
 	ServerName = "*"
 )
 
@@ -117,23 +117,23 @@ type Code uint16
 // says what went wrong in words a user can act on.
 const (
 	OK              Code = 0
-	ErrNotLoggedIn  Code = 1  // the request needs a login first (S0.15)
-	ErrBadLogin     Code = 2  // unknown name or wrong password (S0.14)
-	ErrNoSuchRoom   Code = 3  // enter/history of a room that does not exist (S0.11)
-	ErrRoomExists   Code = 4  // create of a room that exists (S0.10)
+	ErrNotLoggedIn  Code = 1  // the request needs a login first
+	ErrBadLogin     Code = 2  // unknown name or wrong password
+	ErrNoSuchRoom   Code = 3  // enter/history of a room that does not exist
+	ErrRoomExists   Code = 4  // create of a room that exists
 	ErrBadName      Code = 5  // a user or room name that breaks the naming rules
 	ErrBadRequest   Code = 6  // malformed frame, missing or extra fields
-	ErrUnknown      Code = 7  // unknown request type (S1.7)
+	ErrUnknown      Code = 7  // unknown request type
 	ErrNotInRoom    Code = 8  // say or leave outside a room
 	ErrLoggedIn     Code = 9  // login or claim while already logged in
-	ErrNoSuchUser   Code = 10 // private message to a name nobody has (S1.8)
-	ErrNameTaken    Code = 11 // claim of a name in use or registered (S1.2)
+	ErrNoSuchUser   Code = 10 // private message to a name nobody has
+	ErrNameTaken    Code = 11 // claim of a name in use or registered
 	ErrTooLong      Code = 12 // text or frame over its limit
 	ErrVersion      Code = 13 // Hello with a version the server does not speak
 	ErrLimit        Code = 14 // a server limit was reached (rooms, attempts, sessions)
 	ErrUnavailable  Code = 15 // the server cannot do it now (shutting down, users file unreadable)
 	ErrNoHello      Code = 16 // a request before Hello
-	ErrSelf         Code = 17 // private message to oneself (refused, S1.9)
+	ErrSelf         Code = 17 // private message to oneself (refused)
 	ErrGuestsClosed Code = 18 // claim while the server allows no guests
 	ErrNoSuchFile   Code = 19 // the owner has no such file, or may not share it
 	ErrUnreadable   Code = 20 // the owner cannot read the file
@@ -146,10 +146,10 @@ const (
 // Notice kinds (Code of a TypeNotice frame).
 const (
 	NoticeInfo     Code = 100 // plain information from the server
-	NoticeEntered  Code = 101 // Name entered Room (S0.20)
-	NoticeLeft     Code = 102 // Name left Room: leave, enter of another room, logout (S0.20)
-	NoticeLost     Code = 103 // contact with Name was lost while in Room (S0.21)
-	NoticeShutdown Code = 104 // the server is stopping (S0.22)
+	NoticeEntered  Code = 101 // Name entered Room
+	NoticeLeft     Code = 102 // Name left Room: leave, enter of another room, logout
+	NoticeLost     Code = 103 // contact with Name was lost while in Room
+	NoticeShutdown Code = 104 // the server is stopping
 )
 
 // Bye reasons (Code of a TypeBye frame).

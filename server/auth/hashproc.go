@@ -17,11 +17,11 @@ import (
 //
 // argon2id keeps a core busy for tens of milliseconds and allocates 19 MiB
 // per check. Done by goroutines of the server, even on threads of the
-// lowest priority, it reached the loop through the garbage collector: each
-// check brought about a collection (113 in a storm of 202 logins), and
-// every collection stops the world, which must wait until each goroutine
-// that holds a P is preempted; a worker on a thread at nice 19 could wait
-// 10-16 ms for the CPU to take that preemption while the loop stood still.
+// lowest priority, it reaches the loop through the garbage collector: each
+// check brings about a collection, and every collection stops the world,
+// which must wait until each goroutine that holds a P is preempted; a
+// worker on a thread at nice 19 can wait a whole time slice for the CPU to
+// take that preemption while the loop stands still.
 // So the chat-server binary checks passwords in child processes of its own
 // ("chat-server hash-worker"), started at nice 19: their collections are
 // their own, the server's heap never sees argon2's memory, and the kernel
@@ -51,9 +51,9 @@ func ServeHashWorker(in io.Reader, out io.Writer) error {
 	r := bufio.NewReader(in)
 	// The 19 MiB of a check are garbage when it ends, but the next check
 	// of a storm needs as much again: given back after every check, they
-	// had to be faulted in anew each time, which on a virtual machine cost
-	// more than the hashing (a check took 155 ms instead of 25). So they go
-	// back to the system only once the child has been idle a while.
+	// would be faulted in anew each time, which on a virtual machine costs
+	// more than the hashing itself. So they go back to the system only
+	// once the child has been idle a while.
 	release := time.AfterFunc(hashWorkerIdle, debug.FreeOSMemory)
 	release.Stop()
 	defer release.Stop()

@@ -29,8 +29,8 @@ func lowerPriority() error {
 //
 // The child runs under SCHED_IDLE, at nice 19 where that policy is refused.
 // Nice 19 only weighs the child lightly: a loop thread that wakes while a
-// check runs can still wait for the child's time slice to end (pings of
-// 10-16 ms were seen during login storms). The kernel preempts a
+// check runs can still wait for the child's time slice to end, which is
+// milliseconds of every reply during a login storm. The kernel preempts a
 // SCHED_IDLE task as soon as any other task wants its CPU. The child is a
 // process of its own, so no garbage collection of the server waits for it.
 func startNiced(cmd *exec.Cmd) error {

@@ -121,18 +121,17 @@ func (v *Verifier) Close() {
 
 // work is one worker. argon2id keeps a core busy for tens of milliseconds
 // per check, so a login storm keeps every worker hashing; with as many
-// workers as cores the loop then waited for a core (and, worse, for a Go P)
-// and answered pings 30-40 ms late. So each worker runs on its own OS thread
-// at the lowest priority (priority_linux.go), and the kernel runs the loop's
-// thread first whenever it is runnable; the workers get what the loop leaves.
-// That needs a P to spare for the loop while every worker holds one: a niced
-// thread holding the only P would make the loop wait for the niced thread to
-// be scheduled and preempted, far worse than not nicing it (p99 150+ ms
-// measured). So the worker is niced only if GOMAXPROCS exceeds the number of
-// workers; chat-server raises GOMAXPROCS by the number of workers at start.
-// Measured in the login storm (200 logins at once, 2 cores): pings answered
-// in p99 5-10 ms instead of 28-39 ms. The price: niced workers also yield to
-// every other process on the machine, and logins/s fell by about a sixth.
+// workers as cores the loop would wait for a core (and, worse, for a Go P)
+// to answer anyone. So each worker runs on its own OS thread at the lowest
+// priority (priority_linux.go), and the kernel runs the loop's thread first
+// whenever it is runnable; the workers get what the loop leaves. That needs
+// a P to spare for the loop while every worker holds one: a niced thread
+// holding the only P would make the loop wait for the niced thread to be
+// scheduled and preempted, far worse than not nicing it. So the worker is
+// niced only if GOMAXPROCS exceeds the number of workers; chat-server
+// raises GOMAXPROCS by the number of workers at start. The price: niced
+// workers also yield to every other process on the machine, so logins are
+// checked more slowly on a busy one (docs/DESIGN.md has the figures).
 //
 // With a hash worker command (Config.HashWorker) the worker instead hands
 // each check to a child process of its own at nice 19 and waits for it,

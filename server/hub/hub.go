@@ -125,7 +125,7 @@ type DisconnectReason int
 const (
 	// ReasonLost: the peer went away without logging out (EOF, reset,
 	// timeout, a malformed stream, a slow reader). The room is told the
-	// contact was lost (S0.21).
+	// contact was lost.
 	ReasonLost DisconnectReason = iota
 	// ReasonClosed: the connection closed after the hub asked for it
 	// (logout then close, takeover, shutdown); nothing more is announced.
@@ -133,7 +133,7 @@ const (
 )
 
 // session is the hub's state of one connection. The flags come last, in one
-// word, because every idle session holds one of these (issue 6).
+// word, because every idle session holds one of these.
 type session struct {
 	id       SessionID
 	addr     string

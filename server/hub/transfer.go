@@ -188,7 +188,7 @@ func (h *Hub) fileFailed(now time.Time, t *transfer, code wire.Code, text string
 		Code: code, Text: text, Time: ms(now)}
 }
 
-// broadcast sends a message to every other logged-in session (S2.4).
+// broadcast sends a message to every other logged-in session.
 func (h *Hub) broadcast(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	if code, text := checkText(f.Text); code != wire.OK {
 		out.send(s.id, h.reply(now, f.ID, code, text))
@@ -211,7 +211,7 @@ func (h *Hub) broadcast(out *outputs, s *session, f *wire.Frame, now time.Time) 
 }
 
 // checkFileName applies the rules for the file name of a Fetch. What the
-// name may reach is the owner's business (S2.16); the server only keeps
+// name may reach is the owner's business; the server only keeps
 // it printable and bounded.
 func checkFileName(name string) string {
 	switch {

@@ -26,8 +26,8 @@ const (
 // session and their map entries: about 600 bytes each) and the hot path
 // allocates little, but Go's default (GOGC=100) lets the heap grow to twice
 // the live data before a collection and hands freed pages back to the system
-// only gradually: 10,000 idle sessions held 30 MB of RSS and 19,000 held
-// 60 MB for about 7 and 14 MB of live data (issue 6 asks 30 MB). A fixed
+// only gradually, so idle sessions would hold about twice their live data
+// in RSS (docs/DESIGN.md has the figures). A fixed
 // soft memory limit would cure that, but once the live heap outgrew it (a
 // thousand slow readers may rightly hold up to 1 MiB of output each) the
 // collector would run back to back. So the limit is set anew after every
@@ -88,13 +88,12 @@ func tightenHeap(hashing func() bool, output func() uint64) (stop func()) {
 // pages.
 //
 // Allocation alone does not tell an idle server: relaying messages
-// allocates almost nothing, so the trim came in the first second of the
-// load that followed a ramp (50,000 deliveries a second), and its forced
-// collection and the pages faulted back in afterwards made that second's
-// deliveries up to 75 ms late. Output alone was not enough either: a load
-// that began late in a check's second left it quiet, and the trim stalled
-// the first deliveries for up to 150 ms; a server idle for two checks in a
-// row is idle. The output a second of pings and pongs queues is far below
+// allocates almost nothing, so a trim judged on it alone would come in the
+// first second of a heavy load, and its forced collection and the pages
+// faulted back in afterwards would make that second's deliveries late.
+// Output alone is not enough either: a load that begins late in a check's
+// second leaves it quiet, and the trim would stall the first deliveries; a
+// server idle for two checks in a row is idle. The output a second of pings and pongs queues is far below
 // idleOutput (pings are not hub output).
 const (
 	trimCheck  = time.Second
