@@ -4,7 +4,7 @@
 // reads no clock (the caller passes now), so every rule is testable in
 // microseconds and a seeded simulation can drive it with thousands of
 // sessions. It imports only chat/internal/wire and the standard library
-// (TestHubImportsOnlyWire keeps it so).
+// (TestPurePackagesImportOnlyWire, in package server, keeps it so).
 //
 // Its inputs are decoded requests (Handle), password verdicts
 // (LoginResult), disconnections and ticks; its outputs (Output) are frames
