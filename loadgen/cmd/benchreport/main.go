@@ -103,6 +103,7 @@ func main() {
 
 	var b bytes.Buffer
 	writeReport(&b, string(benchOut), goBench, results, others.summary(), time.Since(started))
+	b.Write(keptSection(*out))
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fail(err)
 	}
@@ -573,4 +574,21 @@ func logf(format string, args ...any) {
 func fail(err error) {
 	fmt.Fprintf(os.Stderr, "benchreport: %v\n", err)
 	os.Exit(1)
+}
+
+// keptHeading starts the part of the report that people write, kept as it
+// is when the report is generated again: comparisons of runs made in one
+// sitting (before and after a change), which one run cannot produce.
+const keptHeading = "\n## Comparisons\n"
+
+// keptSection returns the kept part of the report at path, if any.
+func keptSection(path string) []byte {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	if i := bytes.Index(old, []byte(keptHeading)); i >= 0 {
+		return old[i:]
+	}
+	return nil
 }
