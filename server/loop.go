@@ -31,8 +31,8 @@ func (s *Server) loop() error {
 		}
 		now := time.Now()
 		for _, ev := range s.passEvents(evs) {
-			if ev.Fd == s.wakeR {
-				s.drainWake()
+			if ev.Fd == s.wakeup.r {
+				s.wakeup.drain()
 			} else if c := s.conns[ev.Fd]; c != nil {
 				s.ready(c, ev, now)
 			} else if l := s.listening(ev.Fd); l != nil {
@@ -120,16 +120,6 @@ func (s *Server) timeout(now time.Time) time.Duration {
 		return -1
 	}
 	return max(next.Sub(now), 0)
-}
-
-func (s *Server) drainWake() {
-	var b [64]byte
-	for {
-		n, err := unix.Read(s.wakeR, b[:])
-		if n <= 0 || err != nil {
-			return
-		}
-	}
 }
 
 // acceptBatch is the most connections one pass accepts from a listening

@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"chat/internal/poller"
 	"chat/internal/wire"
 	"chat/server/auth"
@@ -207,48 +205,54 @@ type Server struct {
 	queuedOut atomic.Uint64
 
 	// listeners: the chat protocol's, then IRC's if Config.IRCAddr.
-	listeners    []*listener
-	wakeR, wakeW int
-
-	wakeMu     sync.Mutex // guards wakeW against use after close
-	wakeClosed bool
-	stop       atomic.Bool
-	running    atomic.Bool
+	listeners []*listener
+	wakeup    wakePipe
+	stop      atomic.Bool
+	running   atomic.Bool
 
 	// Owned by the loop goroutine.
-	poll         poller.Poller
-	conns        map[int]*conn // by descriptor
-	bySid        map[hub.SessionID]*conn
-	closingSet   map[*conn]struct{}
-	dying        []*conn
+	poll        poller.Poller
+	shutting    bool
+	deadline    time.Time // of the graceful shutdown
+	rbuf        []byte    // every read goes here first
+	stopSignals func()
+
+	// Accepting (loop.go).
 	nextSid      hub.SessionID
-	acceptPaused bool
+	acceptPaused bool // out of descriptors: until acceptRetry or a close
 	acceptRetry  time.Time
 	acceptLogged bool
-	shutting     bool
-	deadline     time.Time
-	rbuf         []byte
-	frame        wire.Frame // the request process decodes into
-	direct       []byte     // a protocol's answers of its own (process)
-	applying     int        // depth of apply calls under way
-	requested    []*conn    // connections with requests made while encoding (applied)
-	dirty        []*conn    // connections with output queued this pass (flushPass)
-	dirtySpare   []*conn
-	urgent       []*conn        // those of them with a reply queued: written first
-	passEvs      []poller.Event // the events of a capped pass (passEvents)
-	nextEvent    int            // where the next capped pass starts
-	writers      *writePool     // write helpers (writers.go); nil: the loop writes alone
-	flushing     []flushJob     // flushParallel's scratch
-	freeOut      []*outBuf      // idle output buffers (afterWrite, apply)
-	freeBytes    int            // their total capacity
-	stopSignals  func()
-	nextSweep    time.Time      // next liveness check
-	perAddr      map[string]int // open connections by peer IP
-	state        *stateWriter   // nil without Config.StateDir
-	savedVer     uint64         // hub.StateVersion() last handed to state
-	relay        relayState     // file transfer relay (relay.go)
-	// Defences (defences.go).
-	nextGuard time.Time // next Hello and frame deadline check
+
+	// The connections (loop.go, conn.go).
+	conns      map[int]*conn // by descriptor
+	bySid      map[hub.SessionID]*conn
+	perAddr    map[string]int     // open connections by peer IP
+	closingSet map[*conn]struct{} // closing in order, within their deadline
+	dying      []*conn            // killed, closed by reap
+
+	// Handing requests to the hub and carrying out its outputs (loop.go).
+	frame     wire.Frame // the request process decodes into
+	direct    []byte     // a protocol's answers of its own (process)
+	applying  int        // depth of apply calls under way
+	requested []*conn    // connections with requests made while encoding (applied)
+
+	// The pass's output (loop.go, writers.go).
+	dirty      []*conn // connections with output queued this pass (flushPass)
+	dirtySpare []*conn
+	urgent     []*conn        // those of them with a reply queued: written first
+	passEvs    []poller.Event // the events of a capped pass (passEvents)
+	nextEvent  int            // where the next capped pass starts
+	writers    *writePool     // write helpers; nil: the loop writes alone
+	flushing   []flushJob     // flushParallel's scratch
+	freeOut    []*outBuf      // idle output buffers (afterWrite, enqueue)
+	freeBytes  int            // their total capacity
+
+	// Timers, the state directory and the relay.
+	nextSweep time.Time    // next liveness check (loop.go)
+	nextGuard time.Time    // next Hello and frame deadline check (defences.go)
+	state     *stateWriter // nil without Config.StateDir (state.go)
+	savedVer  uint64       // hub.StateVersion() last handed to state
+	relay     relayState   // file transfer relay (relay.go)
 }
 
 // New opens the listening socket, the wake pipe and the users file, and
@@ -258,8 +262,7 @@ func New(cfg Config) (_ *Server, err error) {
 	cfg.defaults()
 	s := &Server{
 		cfg:        cfg,
-		wakeR:      -1,
-		wakeW:      -1,
+		wakeup:     wakePipe{r: -1, w: -1},
 		conns:      make(map[int]*conn),
 		bySid:      make(map[hub.SessionID]*conn),
 		closingSet: make(map[*conn]struct{}),
@@ -298,12 +301,10 @@ func New(cfg Config) (_ *Server, err error) {
 			return nil, err
 		}
 	}
-	var p [2]int
-	if err = unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("wake pipe: %w", err)
+	if err = s.wakeup.open(); err != nil {
+		return nil, err
 	}
-	s.wakeR, s.wakeW = p[0], p[1]
-	s.ver, err = auth.NewVerifier(cfg.UsersFile, cfg.Workers, cfg.HashWorker, s.wake, cfg.Logf)
+	s.ver, err = auth.NewVerifier(cfg.UsersFile, cfg.Workers, cfg.HashWorker, s.wakeup.wake, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}
@@ -358,17 +359,7 @@ func (s *Server) IRCAddr() string {
 // returns at once, and does nothing once Run has returned.
 func (s *Server) Shutdown() {
 	s.stop.Store(true)
-	s.wake()
-}
-
-// wake makes the loop's poll return by writing a byte to the wake pipe. A
-// full pipe already guarantees a wake-up, so EAGAIN is fine.
-func (s *Server) wake() {
-	s.wakeMu.Lock()
-	defer s.wakeMu.Unlock()
-	if !s.wakeClosed && s.wakeW >= 0 {
-		unix.Write(s.wakeW, []byte{1})
-	}
+	s.wakeup.wake()
 }
 
 // closeFds releases the descriptors New opened.
@@ -383,14 +374,7 @@ func (s *Server) closeFds() {
 	for _, l := range s.listeners {
 		l.close()
 	}
-	s.wakeMu.Lock()
-	s.wakeClosed = true
-	if s.wakeW >= 0 {
-		unix.Close(s.wakeW)
-		unix.Close(s.wakeR)
-		s.wakeR, s.wakeW = -1, -1
-	}
-	s.wakeMu.Unlock()
+	s.wakeup.close()
 }
 
 // Run serves until Shutdown (or SIGINT/SIGTERM with Config.Signals), then
@@ -418,7 +402,7 @@ func (s *Server) Run() (err error) {
 	if err := s.poll.Add(s.listeners[0].fd); err != nil {
 		return err
 	}
-	if err := s.poll.Add(s.wakeR); err != nil {
+	if err := s.poll.Add(s.wakeup.r); err != nil {
 		return err
 	}
 	s.cfg.Logf("listening on %s", s.addr)

@@ -175,6 +175,7 @@ type Hub struct {
 	rooms    map[string]*room
 	shutdown bool
 	spare    outputs // a slice for Handle to reuse (Recycle)
+	handling outputs // the outputs of the request Handle is handling
 	stateVer uint64  // changes with the persistent state (state.go)
 	xfer     transferState
 }

@@ -19,9 +19,13 @@ func (h *Hub) Handle(sid SessionID, f *wire.Frame, now time.Time) []Output {
 	if s == nil || s.closing {
 		return nil
 	}
-	out := h.spare
-	h.spare = nil
-	h.handle(&out, s, f, now)
+	// The outputs are gathered in h.handling rather than in a local
+	// variable: a handler is called through the rules table, so a pointer
+	// to a local would make it escape, one allocation per request.
+	h.handling, h.spare = h.spare, nil
+	h.handle(&h.handling, s, f, now)
+	out := h.handling
+	h.handling = nil
 	return out
 }
 
@@ -70,9 +74,10 @@ type requestRule struct {
 	inRoom string
 }
 
-// requestRules holds every request type the hub answers. A password-only
+// requestRules holds every request type the hub answers, indexed by type
+// (an array: the lookup is on every request's path). A password-only
 // server refuses everything but Hello, Ping, Login and Claim before login.
-var requestRules = map[wire.Type]requestRule{
+var requestRules = [...]requestRule{
 	wire.TypeHello:  {handler: (*Hub).hello, first: true, again: "hello was already received on this connection"},
 	wire.TypeAttach: {handler: (*Hub).attach, first: true, again: "attach must be the first frame of a new connection"},
 	wire.TypePing:   {handler: (*Hub).ping},
@@ -103,9 +108,12 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	if f.Type == wire.TypePong {
 		return // liveness only; the loop noted the activity
 	}
-	rule, ok := requestRules[f.Type]
+	var rule requestRule
+	if int(f.Type) < len(requestRules) {
+		rule = requestRules[f.Type]
+	}
 	switch {
-	case !ok:
+	case rule.handler == nil:
 		replyTo(wire.ErrUnknown, "unknown request type "+strconv.Itoa(int(f.Type)))
 	case f.ID == 0:
 		replyTo(wire.ErrBadRequest, "bad request: every request needs a nonzero id")
