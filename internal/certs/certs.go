@@ -1,0 +1,240 @@
+// Package certs makes, reads and identifies the certificates that TLS
+// listeners serve: a self-signed certificate for people without a CA, a
+// Store that serves a certificate and key from files and reads them again
+// when they change (so a renewed certificate needs no restart), and the
+// SHA-256 fingerprint by which a client can pin or remember a server.
+package certs
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SelfSigned makes a self-signed certificate for hosts (names or IP
+// addresses), valid from now for the given duration, with a new ECDSA P-256
+// key. It returns the certificate and the key, PEM-encoded.
+func SelfSigned(hosts []string, valid time.Duration) (certPEM, keyPEM []byte, err error) {
+	if len(hosts) == 0 {
+		return nil, nil, errors.New("a certificate needs at least one host name or address")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("make a key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, nil, fmt.Errorf("make a serial number: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: hosts[0], Organization: []string{"chat-server (self-signed)"}},
+		NotBefore:             now.Add(-time.Minute), // a client's clock a little behind still accepts it
+		NotAfter:              now.Add(valid),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("make the certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode the key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+}
+
+// WriteFiles writes a certificate (mode 0644) and its key (mode 0600, which
+// only the owner reads), each replacing the file atomically.
+func WriteFiles(certPath, keyPath string, certPEM, keyPEM []byte) error {
+	if err := writeAtomic(keyPath, keyPEM, 0o600); err != nil {
+		return err
+	}
+	return writeAtomic(certPath, certPEM, 0o644)
+}
+
+func writeAtomic(path string, data []byte, mode fs.FileMode) error {
+	tmp, err := os.CreateTemp(dirOf(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		return path[:i+1]
+	}
+	return "."
+}
+
+// Fingerprint is the SHA-256 of a certificate's DER bytes, as
+// "SHA256:" and 64 lower-case hex digits: what a client pins or remembers.
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	return "SHA256:" + hex.EncodeToString(sum[:])
+}
+
+// ParseFingerprint accepts a fingerprint as Fingerprint writes it, with or
+// without the "SHA256:" prefix, hex digits in either case, with or without
+// colons between the bytes (as openssl prints them).
+func ParseFingerprint(s string) (string, error) {
+	h := strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(s, "SHA256:"), "sha256:"))
+	h = strings.ReplaceAll(h, ":", "")
+	if b, err := hex.DecodeString(h); err != nil || len(b) != sha256.Size {
+		return "", fmt.Errorf("bad fingerprint %q: want SHA256: and 64 hex digits", s)
+	}
+	return "SHA256:" + h, nil
+}
+
+// KeyModeWarning returns a warning when a private key file's mode lets
+// group or others read or write it, "" otherwise.
+func KeyModeWarning(path string, mode fs.FileMode) string {
+	if mode.Perm()&0o066 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("warning: TLS key file %s has mode %04o: others may read the server's private key; fix it with: chmod 600 %s",
+		path, mode.Perm(), path)
+}
+
+// Store serves a certificate and key read from files. It reads them again
+// when either file's modification time or size changes, checked at most
+// once per CheckEvery; if the new files are bad it keeps serving the last
+// good pair and logs why. It is safe for concurrent use.
+type Store struct {
+	certPath, keyPath string
+	logf              func(string, ...any)
+
+	every time.Duration // CheckEvery; tests shorten it
+
+	mu      sync.Mutex
+	pair    *tls.Certificate
+	stamp   string // the files' modification times and sizes when read
+	checked time.Time
+}
+
+// CheckEvery is how often a Store looks at its files for a change.
+const CheckEvery = time.Second
+
+// NewStore reads the certificate and key, failing with an error a person
+// can act on if they are missing, unreadable, or do not belong together.
+func NewStore(certPath, keyPath string, logf func(string, ...any)) (*Store, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	s := &Store{certPath: certPath, keyPath: keyPath, logf: logf, every: CheckEvery}
+	pair, stamp, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	s.pair, s.stamp, s.checked = pair, stamp, time.Now()
+	return s, nil
+}
+
+// Certificate returns the pair to serve, read again if the files changed.
+// It fits tls.Config.GetCertificate.
+func (s *Store) Certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now := time.Now(); now.Sub(s.checked) >= s.every {
+		s.checked = now
+		if stamp, err := s.fileStamp(); err == nil && stamp != s.stamp {
+			pair, stamp, err := s.load()
+			if err != nil {
+				s.logf("TLS certificate not reloaded, still serving the previous one: %v", err)
+				s.stamp = stamp // not again until the files change again
+			} else {
+				s.pair, s.stamp = pair, stamp
+				s.logf("TLS certificate reloaded from %s (%s)", s.certPath, Fingerprint(pair.Certificate[0]))
+			}
+		}
+	}
+	return s.pair, nil
+}
+
+// Fingerprint returns the fingerprint of the certificate served now.
+func (s *Store) Fingerprint() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Fingerprint(s.pair.Certificate[0])
+}
+
+func (s *Store) fileStamp() (string, error) {
+	var b strings.Builder
+	for _, p := range []string{s.certPath, s.keyPath} {
+		st, err := os.Stat(p)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%d/%d ", st.ModTime().UnixNano(), st.Size())
+	}
+	return b.String(), nil
+}
+
+// load reads the pair and says what is wrong with it in words a person can
+// act on.
+func (s *Store) load() (*tls.Certificate, string, error) {
+	stamp, _ := s.fileStamp()
+	certPEM, err := os.ReadFile(s.certPath)
+	if err != nil {
+		return nil, stamp, fmt.Errorf("cannot read TLS certificate file: %w", err)
+	}
+	keyPEM, err := os.ReadFile(s.keyPath)
+	if err != nil {
+		return nil, stamp, fmt.Errorf("cannot read TLS key file: %w", err)
+	}
+	if st, err := os.Stat(s.keyPath); err == nil {
+		if w := KeyModeWarning(s.keyPath, st.Mode()); w != "" {
+			s.logf("%s", w)
+		}
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		if strings.Contains(err.Error(), "does not match") {
+			return nil, stamp, fmt.Errorf("the TLS key in %s does not belong to the certificate in %s", s.keyPath, s.certPath)
+		}
+		return nil, stamp, fmt.Errorf("bad TLS certificate or key (%s, %s): %w", s.certPath, s.keyPath, err)
+	}
+	if pair.Leaf != nil && time.Now().After(pair.Leaf.NotAfter) {
+		s.logf("warning: the TLS certificate in %s expired on %s: clients will refuse it", s.certPath, pair.Leaf.NotAfter.UTC().Format(time.DateOnly))
+	}
+	return &pair, stamp, nil
+}
