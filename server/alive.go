@@ -2,8 +2,6 @@ package server
 
 import (
 	"time"
-
-	"chat/internal/wire"
 )
 
 // aliveWhileVerifying pings a connection whose password is being checked.
@@ -21,10 +19,7 @@ func (s *Server) aliveWhileVerifying(c *conn, now time.Time) {
 		return
 	}
 	c.lastAlive = now
-	ping := &wire.Frame{Type: wire.TypeServerPing, From: wire.ServerName, Time: now.UnixMilli()}
-	if err := c.write(c.proto.encode(ping), s.cfg.MaxOutput+1024); err != nil {
-		s.kill(c, "write: "+err.Error())
-		return
+	if s.writeNow(c, pingFrame(now)) {
+		s.afterWrite(c)
 	}
-	s.afterWrite(c)
 }

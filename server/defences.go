@@ -46,12 +46,9 @@ func (s *Server) guard(now time.Time) {
 			continue
 		}
 		s.cfg.Logf("session %d: %s: closing it", c.sid, text)
-		bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeTimeout, From: wire.ServerName, Text: text, Time: now.UnixMilli()}
-		if err := c.write(c.proto.encode(bye), s.cfg.MaxOutput+1024); err != nil {
-			s.kill(c, "write: "+err.Error())
-			continue
+		if s.writeNow(c, byeFrame(wire.ByeTimeout, text, now)) {
+			s.lose(c, text, now)
 		}
-		s.lose(c, text, now)
 	}
 	s.reap(now)
 }

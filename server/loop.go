@@ -184,13 +184,10 @@ func (s *Server) accept(l *listener, now time.Time) {
 			// Refused: the hub never sees this connection.
 			s.cfg.Logf("session %d: refused %s: %d connections from that address", c.sid, c.addr, n-1)
 			c.hubGone = true
-			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeLimit, From: wire.ServerName, Time: now.UnixMilli(),
-				Text: fmt.Sprintf("too many connections from your address (limit %d)", s.cfg.MaxPerAddr)}
-			if err := c.write(c.proto.encode(bye), s.cfg.MaxOutput); err != nil {
-				s.kill(c, "write: "+err.Error())
-				continue
+			text := fmt.Sprintf("too many connections from your address (limit %d)", s.cfg.MaxPerAddr)
+			if s.writeNow(c, byeFrame(wire.ByeLimit, text, now)) {
+				s.startClosing(c, "too many connections from its address", now)
 			}
-			s.startClosing(c, "too many connections from its address", now)
 			continue
 		}
 		s.hub.Connect(c.sid, c.addr, now)
@@ -309,13 +306,34 @@ func (s *Server) process(c *conn, now time.Time) {
 // frame's length is bad and cannot be skipped): it says why and closes.
 func (s *Server) broken(c *conn, err error, now time.Time) {
 	s.cfg.Logf("session %d: %v", c.sid, err)
-	bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeMalformed, From: wire.ServerName,
-		Text: "bad frame: " + err.Error(), Time: now.UnixMilli()}
-	if err := c.write(c.proto.encode(bye), s.cfg.MaxOutput+1024); err != nil {
-		s.kill(c, "write: "+err.Error())
-		return
+	if s.writeNow(c, byeFrame(wire.ByeMalformed, "bad frame: "+err.Error(), now)) {
+		s.lose(c, "malformed stream", now)
 	}
-	s.lose(c, "malformed stream", now)
+}
+
+// writeNow writes a frame the loop itself sends (a Bye, a Ping) at once,
+// ahead of what the pass has queued, with room for it past MaxOutput so
+// that a Bye reaches even a peer that stopped reading. A failed write kills
+// c (false).
+func (s *Server) writeNow(c *conn, f *wire.Frame) bool {
+	if err := c.write(c.proto.encode(f), s.cfg.MaxOutput+loopFrameRoom); err != nil {
+		s.kill(c, "write: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// loopFrameRoom is the room past MaxOutput for a frame the loop sends.
+const loopFrameRoom = 1024
+
+// byeFrame is a Bye from the server.
+func byeFrame(reason wire.Code, text string, now time.Time) *wire.Frame {
+	return &wire.Frame{Type: wire.TypeBye, Code: reason, From: wire.ServerName, Text: text, Time: now.UnixMilli()}
+}
+
+// pingFrame is a Ping from the server.
+func pingFrame(now time.Time) *wire.Frame {
+	return &wire.Frame{Type: wire.TypeServerPing, From: wire.ServerName, Time: now.UnixMilli()}
 }
 
 // apply carries out the hub's outputs.
@@ -736,21 +754,15 @@ func (s *Server) sweep(now time.Time) {
 		case c.pinged && silent >= s.cfg.PingInterval+s.cfg.PeerTimeout:
 			s.cfg.Logf("session %d: silent for %v", c.sid, silent.Round(time.Millisecond))
 			text := c.proto.timeoutText(timeoutSilent, silent)
-			bye := &wire.Frame{Type: wire.TypeBye, Code: wire.ByeTimeout, From: wire.ServerName, Text: text, Time: now.UnixMilli()}
 			c.lostWhy = "ping timeout: no sign of life for " + wire.RoundDuration(silent).String()
-			if err := c.write(c.proto.encode(bye), s.cfg.MaxOutput+1024); err != nil {
-				s.kill(c, "write: "+err.Error())
-				continue
+			if s.writeNow(c, byeFrame(wire.ByeTimeout, text, now)) {
+				s.lose(c, "peer timed out", now)
 			}
-			s.lose(c, "peer timed out", now)
 		case !c.pinged && silent >= s.cfg.PingInterval:
 			c.pinged = true
-			ping := &wire.Frame{Type: wire.TypeServerPing, From: wire.ServerName, Time: now.UnixMilli()}
-			if err := c.write(c.proto.encode(ping), s.cfg.MaxOutput+1024); err != nil {
-				s.kill(c, "write: "+err.Error())
-				continue
+			if s.writeNow(c, pingFrame(now)) {
+				s.afterWrite(c)
 			}
-			s.afterWrite(c)
 		}
 	}
 	s.reap(now)
