@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -188,10 +189,9 @@ func setPositive[T cmp.Ordered](v *T, def T) {
 // Server is the chat server: one goroutine (Run) owns every descriptor and
 // waits on them all with poll(2).
 type Server struct {
-	cfg  Config
-	addr string
-	hub  *hub.Hub
-	ver  *auth.Verifier
+	cfg Config
+	hub *hub.Hub
+	ver *auth.Verifier
 	// checks is the way of password checks to ver and back (login
 	// throttling, the bound on checks under way).
 	checks *auth.Gate
@@ -289,7 +289,7 @@ func New(cfg Config) (_ *Server, err error) {
 	chat := &listener{fd: -1}
 	chat.speak = func() protocol { return &wireProtocol{enc: &chat.enc} }
 	s.listeners = append(s.listeners, chat)
-	if chat.fd, s.addr, err = listen(cfg.Addr); err != nil {
+	if chat.fd, chat.addr, err = listen(cfg.Addr); err != nil {
 		return nil, err
 	}
 	if cfg.IRCAddr != "" {
@@ -345,7 +345,7 @@ func (s *Server) Hashing() bool { return s.hashing() }
 func (s *Server) OutputBytes() uint64 { return s.queuedOut.Load() }
 
 // Addr returns the address the server listens on, as HOST:PORT.
-func (s *Server) Addr() string { return s.addr }
+func (s *Server) Addr() string { return s.listeners[0].addr }
 
 // IRCAddr returns the address of the IRC listener, "" without one.
 func (s *Server) IRCAddr() string {
@@ -393,19 +393,18 @@ func (s *Server) Run() (err error) {
 	defer s.writers.stop()
 	defer s.closeAll()
 	defer func() { s.finishState(err == nil) }()
-	for _, l := range s.listeners[1:] {
+	for _, l := range s.listeners {
 		if err := s.poll.Add(l.fd); err != nil {
 			return err
 		}
-		s.cfg.Logf("%slistening on %s", l.what, l.addr)
-	}
-	if err := s.poll.Add(s.listeners[0].fd); err != nil {
-		return err
 	}
 	if err := s.poll.Add(s.wakeup.r); err != nil {
 		return err
 	}
-	s.cfg.Logf("listening on %s", s.addr)
+	// The chat listener's line last: whoever waits for it has them all.
+	for _, l := range slices.Backward(s.listeners) {
+		s.cfg.Logf("%slistening on %s", l.what, l.addr)
+	}
 	return s.loop()
 }
 
