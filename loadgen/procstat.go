@@ -89,15 +89,6 @@ func readProcTree(root string, pid int) (procSample, error) {
 	return s, nil
 }
 
-// parseStatCPU returns utime + stime from the content of /proc/PID/stat.
-func parseStatCPU(stat []byte) (time.Duration, error) {
-	_, f, ok := procfs.ParseStat(stat)
-	if !ok {
-		return 0, errors.New("no command name in stat")
-	}
-	return fieldsCPU(f)
-}
-
 // fieldsCPU returns utime + stime from the fields after the command name,
 // which start with field 3 (state): utime is field 14 and stime field 15.
 func fieldsCPU(f []string) (time.Duration, error) {

@@ -1,10 +1,13 @@
 package loadgen
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"chat/internal/procfs"
 )
 
 // A stat line whose command name holds spaces and parentheses, as a process
@@ -18,8 +21,17 @@ VmRSS:	   20480 kB
 Threads:	3
 `
 
+// statCPU is what readProc makes of a stat file's CPU time.
+func statCPU(stat []byte) (time.Duration, error) {
+	_, f, ok := procfs.ParseStat(stat)
+	if !ok {
+		return 0, errors.New("no command name in stat")
+	}
+	return fieldsCPU(f)
+}
+
 func TestParseStatCPU(t *testing.T) {
-	got, err := parseStatCPU([]byte(fakeStat))
+	got, err := statCPU([]byte(fakeStat))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,8 +39,8 @@ func TestParseStatCPU(t *testing.T) {
 		t.Fatalf("cpu %v, want %v", got, want)
 	}
 	for _, bad := range []string{"", "4242 chat S 1", "4242 (chat) S 1 2 3", "4242 (x) S 1 2 3 4 5 6 7 8 9 10 x 75"} {
-		if _, err := parseStatCPU([]byte(bad)); err == nil {
-			t.Errorf("parseStatCPU(%q) accepted", bad)
+		if _, err := statCPU([]byte(bad)); err == nil {
+			t.Errorf("statCPU(%q) accepted", bad)
 		}
 	}
 }
