@@ -10,21 +10,18 @@ import (
 	"chat/server/hub"
 )
 
-// nicedThreads counts this process's threads whose nice value is
-// workerNice; all but the main thread, which cannot exit: a worker that ran
-// on it leaves it wedged (niced, but running nothing) when it ends.
-func nicedThreads(t *testing.T, main bool) int {
+// nicedThreads returns the IDs of this process's threads whose nice value
+// is workerNice. Other tests' workers and hash processes' starter threads
+// come and go while this runs, so callers compare sets of IDs rather than
+// counts.
+func nicedThreads(t *testing.T) map[string]bool {
 	t.Helper()
-	pid := strconv.Itoa(os.Getpid())
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	niced := map[string]bool{}
 	for _, task := range tasks {
-		if !main && task.Name() == pid {
-			continue
-		}
 		stat, err := os.ReadFile("/proc/self/task/" + task.Name() + "/stat")
 		if err != nil {
 			continue // the thread exited meanwhile
@@ -36,10 +33,21 @@ func nicedThreads(t *testing.T, main bool) int {
 			t.Fatalf("short stat line %q", stat)
 		}
 		if nice, err := strconv.Atoi(fields[16]); err == nil && nice == workerNice {
-			n++
+			niced[task.Name()] = true
 		}
 	}
-	return n
+	return niced
+}
+
+// newIn returns the members of now that were not in before.
+func newIn(now, before map[string]bool) []string {
+	var fresh []string
+	for id := range now {
+		if !before[id] {
+			fresh = append(fresh, id)
+		}
+	}
+	return fresh
 }
 
 // The password workers hash on threads of the lowest priority, which end
@@ -48,14 +56,18 @@ func nicedThreads(t *testing.T, main bool) int {
 func TestVerifierWorkersNiced(t *testing.T) {
 	path := writeUsers(t, t.TempDir(), map[string]string{"alice": "wonderland"})
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	base, baseWorkers := nicedThreads(t, true), nicedThreads(t, false)
+	before := nicedThreads(t)
 
 	runtime.GOMAXPROCS(3)
 	v, err := NewVerifier(path, 2, nil, func() {}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two niced worker threads", func() bool { return nicedThreads(t, true) == base+2 })
+	var workers []string
+	waitFor(t, "two niced worker threads", func() bool {
+		workers = newIn(nicedThreads(t), before)
+		return len(workers) >= 2
+	})
 	if !v.Submit(hub.VerifyRequest{Name: "alice", Secret: "wonderland"}) {
 		t.Fatal("submit refused")
 	}
@@ -63,11 +75,22 @@ func TestVerifierWorkersNiced(t *testing.T) {
 		t.Fatalf("verdict %v", r.Verdict)
 	}
 	v.Close()
-	waitFor(t, "the niced threads to end with the workers", func() bool { return nicedThreads(t, false) == baseWorkers })
+	// The main thread cannot exit: a worker that ran on it leaves it niced
+	// but running nothing.
+	main := strconv.Itoa(os.Getpid())
+	waitFor(t, "the niced threads to end with the workers", func() bool {
+		niced := nicedThreads(t)
+		for _, id := range workers {
+			if niced[id] && id != main {
+				return false
+			}
+		}
+		return true
+	})
 
 	// No P to spare: nicing would make the loop wait for a niced thread.
-	base = nicedThreads(t, true)
 	runtime.GOMAXPROCS(2)
+	before = nicedThreads(t)
 	v, err = NewVerifier(path, 2, nil, func() {}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +100,7 @@ func TestVerifierWorkersNiced(t *testing.T) {
 		t.Fatal("submit refused")
 	}
 	<-v.Results()
-	if n := nicedThreads(t, true); n != base {
-		t.Fatalf("%d niced threads with GOMAXPROCS 2 and 2 workers, want %d", n, base)
+	if fresh := newIn(nicedThreads(t), before); len(fresh) != 0 {
+		t.Fatalf("niced threads %v with GOMAXPROCS 2 and 2 workers, want none", fresh)
 	}
 }
