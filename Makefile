@@ -11,7 +11,8 @@ export CHAT_BIN_DIR := $(BIN)
 # package:FuzzTarget pairs run by `make fuzz` (long) and `make test` (smoke).
 FUZZ_TARGETS := ./internal/wire:FuzzDecoder ./internal/term:FuzzDecodeKey ./client:FuzzEditor \
                 ./server/hub:FuzzHub ./server/auth:FuzzParseUsers ./server/irc:FuzzIRCLine \
-                ./server/irc:FuzzIRCSession ./internal/term:FuzzPasswordEditor
+                ./server/irc:FuzzIRCSession ./internal/term:FuzzPasswordEditor \
+                ./internal/tlspipe:FuzzPipeRecords ./internal/tlspipe:FuzzPipeHandshake
 
 .PHONY: all build test unit e2e scenarios fuzz fuzz-smoke lint bench clean demo
 
