@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"chat/internal/tlspipe"
 	"chat/server/hub"
 )
 
@@ -25,6 +26,9 @@ type conn struct {
 	// proto is what the connection speaks (protocol.go): the chat
 	// protocol, IRC, or, once attached to a file transfer, its data.
 	proto protocol
+	// tls, on a TLS listener's connection, encrypts and decrypts what
+	// goes through the socket (tls.go); out then holds plaintext.
+	tls *tlspipe.Pipe
 
 	// hub.Output queue: out.b[out.off:] is pending; nil when nothing is.
 	// Bounded by Config.MaxOutput.
@@ -81,6 +85,11 @@ type conn struct {
 	hubGone bool // hub.Disconnect done
 	dead    bool // close now, nothing more can be sent
 	greeted bool
+	heard   bool // something was read from it
+	// tlsUp: its TLS handshake ended well and the loop has seen it (tls.go);
+	// tlsShut: its close_notify is queued.
+	tlsUp   bool
+	tlsShut bool
 }
 
 // outBuf is a connection's queued output: b[off:] is pending.
@@ -89,11 +98,31 @@ type outBuf struct {
 	off int
 }
 
+// pending is how many bytes wait to be written: under TLS, plaintext not
+// yet encrypted and records not yet written.
 func (c *conn) pending() int {
+	n := c.plainPending()
+	if c.tls != nil {
+		n += c.tls.Pending()
+	}
+	return n
+}
+
+// plainPending is how many bytes of c.out wait.
+func (c *conn) plainPending() int {
 	if c.out == nil {
 		return 0
 	}
 	return len(c.out.b) - c.out.off
+}
+
+// wantsWrite reports whether c waits for its socket to take more: it has
+// output that a write could send now.
+func (c *conn) wantsWrite() bool {
+	if c.tls == nil {
+		return c.pending() > 0
+	}
+	return c.tls.Pending() > 0 || (c.tlsUp && c.plainPending() > 0)
 }
 
 // errSlow reports an output queue over its bound.
@@ -102,6 +131,13 @@ var errSlow = errors.New("output queue full: the peer does not read")
 // write sends b, queueing what the socket does not take at once. It tries
 // the socket first only when nothing is queued, so bytes keep their order.
 func (c *conn) write(b []byte, max int) error {
+	if c.tls != nil {
+		if c.pending()+len(b) > max {
+			return errSlow
+		}
+		c.append(b)
+		return c.flush()
+	}
 	if c.pending() == 0 {
 		for len(b) > 0 {
 			n, err := unix.Write(c.fd, b)
@@ -163,6 +199,9 @@ func (c *conn) append(b []byte) {
 
 // flush writes queued output until the socket would block.
 func (c *conn) flush() error {
+	if c.tls != nil {
+		return c.flushTLS()
+	}
 	o := c.out
 	if o == nil {
 		return nil
@@ -180,13 +219,49 @@ func (c *conn) flush() error {
 		}
 		o.off += n
 	}
-	// Drop a big buffer once it has drained, so an idle session holds
-	// little memory after a burst.
+	o.drained()
+	return nil
+}
+
+// drained empties the buffer, dropping a big one, so an idle session holds
+// little memory after a burst.
+func (o *outBuf) drained() {
 	if cap(o.b) > 64<<10 {
 		o.b = nil
 	} else {
 		o.b = o.b[:0]
 	}
 	o.off = 0
+}
+
+// flushTLS encrypts the queued plaintext, once the handshake is over, and
+// writes the records until the socket would block; the handshake's own
+// output goes out before.
+func (c *conn) flushTLS() error {
+	if err := c.tls.Flush(c.sockWrite); err != nil {
+		return err
+	}
+	if o := c.out; c.tlsUp && o != nil && o.off < len(o.b) {
+		err := c.tls.Write(o.b[o.off:], c.sockWrite)
+		o.drained()
+		return err
+	}
 	return nil
+}
+
+// sockWrite is one non-blocking write to the socket: 0 bytes and no error
+// when it would block.
+func (c *conn) sockWrite(b []byte) (int, error) {
+	for {
+		n, err := unix.Write(c.fd, b)
+		switch err {
+		case nil:
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, err
+	}
 }

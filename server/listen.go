@@ -5,15 +5,20 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"chat/server/irc"
 )
 
 // A listener is a listening socket and the protocol its connections speak.
 type listener struct {
 	fd   int    // -1 once closed
 	addr string // the address it is bound to
-	what string // for the log: "" or "IRC "
+	what string // for the log: "", "TLS ", "IRC " or "IRC TLS "
+	irc  bool   // it speaks IRC, not the chat protocol
+	tls  bool   // its connections begin with a TLS handshake
 	// speak returns the protocol of a connection it accepted.
 	speak func() protocol
 	enc   encoder // shared by its connections (protocol.encode)
@@ -25,6 +30,57 @@ func (l *listener) close() {
 		unix.Close(l.fd)
 		l.fd = -1
 	}
+}
+
+// openListeners opens the listening sockets the Config asks for: the chat
+// protocol's, plain and over TLS, and IRC's, plain and over TLS.
+func (s *Server) openListeners() error {
+	cfg := &s.cfg
+	if (cfg.TLSAddr != "" || cfg.IRCTLSAddr != "") && cfg.TLS == nil {
+		return errors.New("a TLS listener needs a certificate (Config.TLS)")
+	}
+	if cfg.TLS != nil {
+		s.tls = newTLSState(cfg.TLS, cfg.HandshakeWorkers, s.wakeup.wake)
+	}
+	var ircCfg *irc.Config
+	if cfg.IRCAddr != "" || cfg.IRCTLSAddr != "" {
+		ircCfg = &irc.Config{Server: cfg.IRCName, Software: "chat-server-1", Created: irc.Created(time.Now())}
+	}
+	for _, want := range []struct {
+		addr     string
+		irc, tls bool
+	}{{cfg.Addr, false, false}, {cfg.TLSAddr, false, true}, {cfg.IRCAddr, true, false}, {cfg.IRCTLSAddr, true, true}} {
+		if want.addr == "" {
+			continue
+		}
+		l := &listener{fd: -1, irc: want.irc, tls: want.tls}
+		if want.irc {
+			l.what = "IRC "
+			l.speak = func() protocol { return newIRCProtocol(ircCfg, &l.enc) }
+		} else {
+			l.speak = func() protocol { return &wireProtocol{enc: &l.enc} }
+		}
+		if want.tls {
+			l.what += "TLS "
+		}
+		s.listeners = append(s.listeners, l)
+		var err error
+		if l.fd, l.addr, err = listen(want.addr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listenerAddr returns the address of the listener of that kind, "" if
+// there is none.
+func (s *Server) listenerAddr(irc, tls bool) string {
+	for _, l := range s.listeners {
+		if l.irc == irc && l.tls == tls {
+			return l.addr
+		}
+	}
+	return ""
 }
 
 // listen opens a non-blocking TCP listening socket with the ordinary socket

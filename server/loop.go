@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"chat/internal/poller"
+	"chat/internal/tlspipe"
 	"chat/internal/wire"
 	"chat/server/hub"
 )
@@ -42,6 +44,7 @@ func (s *Server) loop() error {
 		}
 		s.checks.Release(now, s.awaitsCheck)
 		s.collect(now)
+		s.tlsPass(now)
 		s.saveState()
 		if s.stop.Load() && !s.shutting {
 			s.beginShutdown(now)
@@ -177,6 +180,10 @@ func (s *Server) accept(l *listener, now time.Time) {
 		s.nextSid++
 		c := &conn{fd: fd, sid: s.nextSid, addr: sockaddrString(sa), lastHeard: now, since: now, proto: l.speak()}
 		c.ip, _, _ = net.SplitHostPort(c.addr)
+		if l.tls {
+			// Its handshake starts with the first bytes it sends.
+			c.tls = tlspipe.NewServer(&s.tls.pipes, uint64(c.sid))
+		}
 		s.conns[fd] = c
 		s.bySid[c.sid] = c
 		s.perAddr[c.ip]++
@@ -219,7 +226,7 @@ func (s *Server) ready(c *conn, ev poller.Event, now time.Time) {
 		s.relayReady(c, d, ev, now) // a file transfer's data connection (relay.go)
 		return
 	}
-	if ev.Writable && c.pending() > 0 {
+	if ev.Writable && c.wantsWrite() {
 		if err := c.flush(); err != nil {
 			s.kill(c, "write: "+err.Error())
 			return
@@ -242,32 +249,46 @@ func (s *Server) ready(c *conn, ev poller.Event, now time.Time) {
 
 // read does one read and hands the whole frames to the hub.
 func (s *Server) read(c *conn, now time.Time) {
-	n, err := unix.Read(c.fd, s.rbuf)
+	first := !c.heard
+	b, err := s.recv(c, len(s.rbuf))
 	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
+	case err == errAgain:
 		return
-	case err != nil:
+	case err == errNotTLS:
+		s.refusePlain(c, now)
+		return
+	case first && c.tls == nil && !c.closing && looksLikeTLS(b):
+		s.refuseTLS(c, now)
+		return
+	}
+	s.received(c, b, err, now)
+}
+
+// received hands what was read from c (recv) to its protocol and the
+// requests it makes to the hub, and ends the session at the end of its
+// stream or on a read error.
+func (s *Server) received(c *conn, b []byte, err error, now time.Time) {
+	if err != nil && err != io.EOF {
 		s.kill(c, "read: "+err.Error())
 		return
-	case n == 0:
+	}
+	if len(b) > 0 && !c.closing { // closing: input is dropped
+		c.lastHeard, c.pinged = now, false
+		c.proto.feed(b)
+		s.process(c, now)
+		c.proto.settle()
+		if d := c.link(); d != nil {
+			// It attached to a transfer: what followed its Attach is file data.
+			s.relayBegin(c, d, now)
+		}
+	}
+	if err == io.EOF && !c.dead {
 		c.eof = true
 		if c.closing {
 			s.kill(c, c.why)
 			return
 		}
 		s.lose(c, "connection closed by the peer", now)
-		return
-	}
-	if c.closing {
-		return // draining before close: input is dropped
-	}
-	c.lastHeard, c.pinged = now, false
-	c.proto.feed(s.rbuf[:n])
-	s.process(c, now)
-	c.proto.settle()
-	if d := c.link(); d != nil {
-		// It attached to a transfer: what followed its Attach is file data.
-		s.relayBegin(c, d, now)
 	}
 }
 
@@ -530,7 +551,10 @@ const (
 // afterWrite sets write interest to match the queue, and moves a closing
 // connection on once its output is out.
 func (s *Server) afterWrite(c *conn) {
-	s.poll.SetWrite(c.fd, c.pending() > 0)
+	if c.closing && c.tls != nil && !c.wrShut {
+		s.closeTLS(c)
+	}
+	s.poll.SetWrite(c.fd, c.wantsWrite())
 	if c.pending() == 0 && c.out != nil && c.link() == nil {
 		// An idle session holds no output buffer: it goes back to the
 		// pool for the next one.
@@ -597,7 +621,7 @@ func (s *Server) resume(c *conn, now time.Time) {
 			s.kill(c, err.Error())
 			return
 		}
-		s.poll.SetWrite(c.fd, c.pending() > 0)
+		s.poll.SetWrite(c.fd, c.wantsWrite())
 	} else {
 		s.poll.SetRead(c.fd, true)
 	}
@@ -684,6 +708,9 @@ func (s *Server) closeConn(c *conn) {
 	}
 	unix.Close(c.fd)
 	c.fd = -1
+	if c.tls != nil {
+		c.tls.Close() // a handshake under way ends
+	}
 	s.cfg.Logf("session %d: closed (%s)", c.sid, c.why)
 	s.resumeAccept()
 }

@@ -1,11 +1,10 @@
 package server
 
 import (
+	"io"
 	"math"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"chat/internal/poller"
 	"chat/internal/wire"
@@ -144,7 +143,7 @@ func (s *Server) relayBegin(c *conn, d *dataConn, now time.Time) {
 // relayReady handles poll's report for an attached data connection that
 // is not closing.
 func (s *Server) relayReady(c *conn, d *dataConn, ev poller.Event, now time.Time) {
-	if ev.Writable && c.pending() > 0 {
+	if ev.Writable && c.wantsWrite() {
 		if err := c.flush(); err != nil {
 			s.relayFail(c, hub.DataError, "write: "+err.Error(), now)
 			return
@@ -190,18 +189,22 @@ func (s *Server) relayReadOwner(c *conn, now time.Time) bool {
 		s.relayPause(c, true)
 		return false
 	}
-	n, err := unix.Read(c.fd, s.rbuf[:min(len(s.rbuf), room)])
+	b, err := s.recv(c, min(len(s.rbuf), room))
 	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
+	case err == errAgain:
 		return false
-	case err != nil:
+	case err != nil && err != io.EOF:
 		s.relayFail(c, hub.DataError, "read: "+err.Error(), now)
 		return false
-	case n == 0:
+	}
+	if len(b) > 0 && !s.relayTo(c, p, b, now) {
+		return false
+	}
+	if err == io.EOF {
 		s.relayOwnerEOF(c, now)
 		return false
 	}
-	return s.relayTo(c, p, s.rbuf[:n], now) && !c.link().paused
+	return !c.link().paused
 }
 
 // relayTo appends b to the requester's queue (writing at once what the
@@ -225,7 +228,7 @@ func (s *Server) relayTo(owner, p *conn, b []byte, now time.Time) bool {
 // and a requester whose owner has finished is closed once flushed.
 func (s *Server) relayWrote(c *conn, now time.Time) {
 	q := c.pending()
-	s.poll.SetWrite(c.fd, q > 0)
+	s.poll.SetWrite(c.fd, c.wantsWrite())
 	d := c.link()
 	if d.role != wire.RoleRequester {
 		return
@@ -267,7 +270,7 @@ func (s *Server) relayResume(c *conn) {
 			s.kill(c, err.Error())
 			return
 		}
-		s.poll.SetWrite(c.fd, c.pending() > 0)
+		s.poll.SetWrite(c.fd, c.wantsWrite())
 		return
 	}
 	s.poll.SetRead(c.fd, true)
@@ -276,15 +279,15 @@ func (s *Server) relayResume(c *conn) {
 // relayReadRequester: a requester sends nothing after its Attach, so
 // anything it sends, its EOF or an error ends the transfer.
 func (s *Server) relayReadRequester(c *conn, now time.Time) {
-	n, err := unix.Read(c.fd, s.rbuf)
+	b, err := s.recv(c, len(s.rbuf))
 	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
-	case err != nil:
-		s.relayFail(c, hub.DataError, "read: "+err.Error(), now)
-	case n == 0:
+	case err == errAgain:
+	case len(b) > 0:
+		s.relayFail(c, hub.DataSpoke, "the requester sent data", now)
+	case err == io.EOF:
 		s.relayFail(c, hub.DataEOF, "closed by the requester", now)
 	default:
-		s.relayFail(c, hub.DataSpoke, "the requester sent data", now)
+		s.relayFail(c, hub.DataError, "read: "+err.Error(), now)
 	}
 }
 

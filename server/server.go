@@ -2,10 +2,12 @@ package server
 
 import (
 	"cmp"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -16,13 +18,24 @@ import (
 	"chat/internal/wire"
 	"chat/server/auth"
 	"chat/server/hub"
-	"chat/server/irc"
 )
 
 // Config configures a Server. Zero values take the defaults noted.
 type Config struct {
-	// Addr is where to listen, HOST:PORT (default ":7777").
+	// Addr is where the chat protocol is served in plain TCP, HOST:PORT
+	// (default ":7777" unless TLSAddr is set; empty then: no plain
+	// listener).
 	Addr string
+	// TLSAddr, when set, serves the chat protocol over TLS there.
+	TLSAddr string
+	// TLS is the TLS configuration of TLSAddr and IRCTLSAddr, needed with
+	// either: the certificate (GetCertificate or Certificates) at least.
+	// TLS 1.2 is the least version accepted unless it says more.
+	TLS *tls.Config
+	// HandshakeWorkers bounds the TLS handshakes that compute at once, the
+	// others waiting their turn (default: GOMAXPROCS less one, at least
+	// one, so that a storm of handshakes leaves the loop a P).
+	HandshakeWorkers int
 	// UsersFile is the users file (default "users.db"). It must exist.
 	UsersFile string
 	// ShutdownTimeout bounds the graceful shutdown: how long output is
@@ -57,6 +70,8 @@ type Config struct {
 	// client protocol (package irc): IRC users log in and share rooms
 	// and private messages with everyone else.
 	IRCAddr string
+	// IRCTLSAddr, when set, serves IRC over TLS there (6697 is usual).
+	IRCTLSAddr string
 	// IRCName is the server's name on IRC (default "chat.server").
 	IRCName string
 	// Poller is how the loop waits for its sockets: "poll" (poll(2), the
@@ -142,7 +157,10 @@ const (
 )
 
 func (c *Config) defaults() {
-	setDefault(&c.Addr, defaultAddr)
+	if c.TLSAddr == "" {
+		setDefault(&c.Addr, defaultAddr)
+	}
+	setPositive(&c.HandshakeWorkers, max(runtime.GOMAXPROCS(0)-1, 1))
 	setDefault(&c.UsersFile, auth.DefaultUsersFile)
 	setPositive(&c.ShutdownTimeout, defaultShutdownTimeout)
 	setPositive(&c.MaxOutput, defaultMaxOutput)
@@ -204,7 +222,8 @@ type Server struct {
 	queued    uint64
 	queuedOut atomic.Uint64
 
-	// listeners: the chat protocol's, then IRC's if Config.IRCAddr.
+	// listeners: the chat protocol's, plain then TLS, then IRC's
+	// (listen.go), those the Config asks for.
 	listeners []*listener
 	wakeup    wakePipe
 	stop      atomic.Bool
@@ -253,6 +272,7 @@ type Server struct {
 	state     *stateWriter // nil without Config.StateDir (state.go)
 	savedVer  uint64       // hub.StateVersion() last handed to state
 	relay     relayState   // file transfer relay (relay.go)
+	tls       *tlsState    // nil without TLS listeners (tls.go)
 }
 
 // New opens the listening socket, the wake pipe and the users file, and
@@ -286,20 +306,8 @@ func New(cfg Config) (_ *Server, err error) {
 	default:
 		return nil, fmt.Errorf("unknown poller %q: use poll or epoll", cfg.Poller)
 	}
-	chat := &listener{fd: -1}
-	chat.speak = func() protocol { return &wireProtocol{enc: &chat.enc} }
-	s.listeners = append(s.listeners, chat)
-	if chat.fd, chat.addr, err = listen(cfg.Addr); err != nil {
+	if err = s.openListeners(); err != nil {
 		return nil, err
-	}
-	if cfg.IRCAddr != "" {
-		ircCfg := &irc.Config{Server: cfg.IRCName, Software: "chat-server-1", Created: irc.Created(time.Now())}
-		l := &listener{fd: -1, what: "IRC "}
-		l.speak = func() protocol { return newIRCProtocol(ircCfg, &l.enc) }
-		s.listeners = append(s.listeners, l)
-		if l.fd, l.addr, err = listen(cfg.IRCAddr); err != nil {
-			return nil, err
-		}
 	}
 	if err = s.wakeup.open(); err != nil {
 		return nil, err
@@ -344,16 +352,24 @@ func (s *Server) Hashing() bool { return s.hashing() }
 // a server that is relaying from one that idles.
 func (s *Server) OutputBytes() uint64 { return s.queuedOut.Load() }
 
-// Addr returns the address the server listens on, as HOST:PORT.
-func (s *Server) Addr() string { return s.listeners[0].addr }
-
-// IRCAddr returns the address of the IRC listener, "" without one.
-func (s *Server) IRCAddr() string {
-	if len(s.listeners) < 2 {
-		return ""
+// Addr returns the address where the chat protocol is served, HOST:PORT:
+// the plain listener's, or the TLS listener's if there is no plain one.
+func (s *Server) Addr() string {
+	if a := s.listenerAddr(false, false); a != "" {
+		return a
 	}
-	return s.listeners[1].addr
+	return s.TLSAddr()
 }
+
+// TLSAddr returns the address of the chat protocol's TLS listener, "" if
+// there is none.
+func (s *Server) TLSAddr() string { return s.listenerAddr(false, true) }
+
+// IRCAddr returns the address of the plain IRC listener, "" if none.
+func (s *Server) IRCAddr() string { return s.listenerAddr(true, false) }
+
+// IRCTLSAddr returns the address of the IRC listener over TLS, "" if none.
+func (s *Server) IRCTLSAddr() string { return s.listenerAddr(true, true) }
 
 // Shutdown asks Run to shut down gracefully. It is safe from any goroutine,
 // returns at once, and does nothing once Run has returned.

@@ -187,7 +187,7 @@ func (l *logBuf) logf(format string, args ...any) {
 
 func start(t testing.TB, cfg Config) *startedServer {
 	t.Helper()
-	if cfg.Addr == "" {
+	if cfg.Addr == "" && cfg.TLSAddr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
 	if cfg.UsersFile == "" {

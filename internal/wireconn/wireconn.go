@@ -5,6 +5,7 @@
 package wireconn
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -21,8 +22,12 @@ const defaultReadBufSize = 4096
 
 // Options configure a Conn. The zero value is a plain connection.
 type Options struct {
-	// Timeout bounds the connect; 0 leaves it to the system.
+	// Timeout bounds the connect, and the TLS handshake; 0 leaves it to the
+	// system.
 	Timeout time.Duration
+	// TLS, if set, makes the connection a TLS client's with this
+	// configuration; Dial completes the handshake.
+	TLS *tls.Config
 	// Control, if set, is called on the socket before it connects: the
 	// place to set a socket option that must precede the handshake, such
 	// as a small receive buffer.
@@ -75,12 +80,25 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("%s refused with code %d: %s", e.Req, e.Code, e.Text)
 }
 
-// Dial connects to addr over TCP.
+// Dial connects to addr over TCP, and with Options.TLS makes the TLS
+// handshake.
 func Dial(addr string, opts Options) (*Conn, error) {
 	d := net.Dialer{Timeout: opts.Timeout, Control: opts.Control}
 	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, err // a *net.OpError, which names the address
+	}
+	if opts.TLS != nil {
+		tc := tls.Client(nc, opts.TLS)
+		if opts.Timeout > 0 {
+			tc.SetDeadline(time.Now().Add(opts.Timeout))
+		}
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+		}
+		tc.SetDeadline(time.Time{})
+		nc = tc
 	}
 	return New(nc, opts), nil
 }
