@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"bytes"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"chat/internal/certs"
 )
 
 // ReadyPattern matches the line the server prints on standard output once it
@@ -31,6 +34,12 @@ const IRCReadyPattern = `chat-server: IRC listening on (\S+)`
 
 var ircReadyLine = regexp.MustCompile(IRCReadyPattern)
 
+// IRCTLSReadyPattern is the line of a server started with -irc-tls, before
+// its ready line, with the address of its IRC listener over TLS.
+const IRCTLSReadyPattern = `chat-server: IRC TLS listening on (\S+)`
+
+var ircTLSReadyLine = regexp.MustCompile(IRCTLSReadyPattern)
+
 // ServerOptions says how to start a server.
 type ServerOptions struct {
 	// Users are the accounts of the users file: name → password. The file
@@ -44,14 +53,31 @@ type ServerOptions struct {
 	// IRC also opens the IRC listener on 127.0.0.1 at a port the kernel
 	// chooses (-irc); its address is Server.IRCAddr.
 	IRC bool
+	// TLS serves the chat protocol over TLS only (-tls-cert, -tls-key), with
+	// a self-signed certificate for localhost and 127.0.0.1 made for the
+	// run (Server.Cert).
+	TLS bool
+	// IRCTLS also opens an IRC listener over TLS (-irc-tls), with the same
+	// certificate; its address is Server.IRCTLSAddr.
+	IRCTLS bool
+}
+
+// Cert is the certificate a server started with ServerOptions.TLS or
+// IRCTLS serves.
+type Cert struct {
+	CertFile, KeyFile string
+	// Fingerprint is its SHA-256, as certs.Fingerprint writes it.
+	Fingerprint string
 }
 
 // Server is a chat-server process listening on 127.0.0.1 at a port the
 // kernel chose.
 type Server struct {
-	Addr      string // host:port from the ready line
-	IRCAddr   string // host:port of the IRC listener (ServerOptions.IRC)
-	UsersFile string
+	Addr       string // host:port from the ready line
+	IRCAddr    string // host:port of the IRC listener (ServerOptions.IRC)
+	IRCTLSAddr string // host:port of IRC over TLS (ServerOptions.IRCTLS)
+	UsersFile  string
+	Cert       Cert // with ServerOptions.TLS or IRCTLS
 
 	cmd     *exec.Cmd
 	stdout  lockedBuffer
@@ -69,16 +95,12 @@ func StartServer(opts ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	users, cleanup, err := prepareUsers(bin, opts)
+	users, cert, cleanup, err := prepare(bin, opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{UsersFile: users, exited: make(chan struct{}), cleanup: cleanup}
-	args := []string{"-addr", "127.0.0.1:0", "-users", users}
-	if opts.IRC {
-		args = append(args, "-irc", "127.0.0.1:0")
-	}
-	args = append(args, opts.Args...)
+	s := &Server{UsersFile: users, Cert: cert, exited: make(chan struct{}), cleanup: cleanup}
+	args := serverArgs(opts, users, cert)
 	s.cmd = exec.Command(filepath.Join(bin, ServerBinary), args...)
 	// Its own process group, so ^C typed at the test runner does not reach
 	// it before the test's cleanup does.
@@ -124,8 +146,12 @@ func (s *Server) readStdout(r *os.File, ready chan<- string) {
 	found := false
 	for sc.Scan() {
 		s.stdout.Write(append(sc.Bytes(), '\n'))
+		// Printed before the ready line, read before it is sent.
 		if m := ircReadyLine.FindStringSubmatch(sc.Text()); m != nil && !found {
-			s.IRCAddr = m[1] // printed before the ready line, read before it is sent
+			s.IRCAddr = m[1]
+		}
+		if m := ircTLSReadyLine.FindStringSubmatch(sc.Text()); m != nil && !found {
+			s.IRCTLSAddr = m[1]
 		}
 		if m := readyLine.FindStringSubmatch(sc.Text()); m != nil && !found {
 			found = true
@@ -189,16 +215,11 @@ func StartServerTerminal(opts ServerOptions) (*Terminal, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	users, cleanup, err := prepareUsers(bin, opts)
+	users, cert, cleanup, err := prepare(bin, opts)
 	if err != nil {
 		return nil, "", err
 	}
-	args := []string{"-addr", "127.0.0.1:0", "-users", users}
-	if opts.IRC {
-		args = append(args, "-irc", "127.0.0.1:0")
-	}
-	args = append(args, opts.Args...)
-	t, err := StartTerminal(filepath.Join(bin, ServerBinary), args...)
+	t, err := StartTerminal(filepath.Join(bin, ServerBinary), serverArgs(opts, users, cert)...)
 	if err != nil {
 		cleanup()
 		return nil, "", err
@@ -212,24 +233,65 @@ func StartServerTerminal(opts ServerOptions) (*Terminal, string, error) {
 	return t, m[1], nil
 }
 
-// prepareUsers makes the users file in opts.Dir or a new temporary
-// directory and returns its path and what removes what it made.
-func prepareUsers(bin string, opts ServerOptions) (file string, cleanup func(), err error) {
+// serverArgs is the command line of a server started with opts.
+func serverArgs(opts ServerOptions, users string, cert Cert) []string {
+	args := []string{"-addr", "127.0.0.1:0", "-users", users}
+	if opts.IRC {
+		args = append(args, "-irc", "127.0.0.1:0")
+	}
+	if opts.TLS || opts.IRCTLS {
+		args = append(args, "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile)
+	}
+	if opts.IRCTLS {
+		args = append(args, "-irc-tls", "127.0.0.1:0")
+		if !opts.TLS {
+			args = append(args, "-tls-addr", "") // the chat protocol stays plain
+		}
+	}
+	return append(args, opts.Args...)
+}
+
+// prepare makes the users file, and the certificate if opts asks for TLS,
+// in opts.Dir or a new temporary directory, and returns their paths and
+// what removes what it made.
+func prepare(bin string, opts ServerOptions) (users string, cert Cert, cleanup func(), err error) {
 	dir := opts.Dir
 	cleanup = func() {}
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "chat-server-"); err != nil {
-			return "", nil, err
+			return "", Cert{}, nil, err
 		}
 		var once sync.Once
 		cleanup = func() { once.Do(func() { os.RemoveAll(dir) }) }
 	}
-	file = filepath.Join(dir, "users.db")
-	if err := WriteUsers(bin, file, opts.Users); err != nil {
+	users = filepath.Join(dir, "users.db")
+	if err := WriteUsers(bin, users, opts.Users); err != nil {
 		cleanup()
-		return "", nil, err
+		return "", Cert{}, nil, err
 	}
-	return file, cleanup, nil
+	if opts.TLS || opts.IRCTLS {
+		if cert, err = WriteCert(dir, "localhost", "127.0.0.1"); err != nil {
+			cleanup()
+			return "", Cert{}, nil, err
+		}
+	}
+	return users, cert, cleanup, nil
+}
+
+// WriteCert writes a self-signed certificate for hosts, valid for a day,
+// and its key into dir (server.crt, server.key).
+func WriteCert(dir string, hosts ...string) (Cert, error) {
+	certPEM, keyPEM, err := certs.SelfSigned(hosts, 24*time.Hour)
+	if err != nil {
+		return Cert{}, err
+	}
+	c := Cert{CertFile: filepath.Join(dir, "server.crt"), KeyFile: filepath.Join(dir, "server.key")}
+	if err := certs.WriteFiles(c.CertFile, c.KeyFile, certPEM, keyPEM); err != nil {
+		return Cert{}, err
+	}
+	block, _ := pem.Decode(certPEM)
+	c.Fingerprint = certs.Fingerprint(block.Bytes)
+	return c, nil
 }
 
 // WriteUsers creates the users file with the given accounts by running
