@@ -210,21 +210,27 @@ func (s *Store) fileStamp() (string, error) {
 }
 
 // load reads the pair and says what is wrong with it in words a person can
-// act on.
+// act on, naming the file at fault.
 func (s *Store) load() (*tls.Certificate, string, error) {
 	stamp, _ := s.fileStamp()
-	certPEM, err := os.ReadFile(s.certPath)
+	certPEM, err := readFile("certificate", s.certPath)
 	if err != nil {
-		return nil, stamp, fmt.Errorf("cannot read TLS certificate file: %w", err)
+		return nil, stamp, err
 	}
-	keyPEM, err := os.ReadFile(s.keyPath)
+	keyPEM, err := readFile("key", s.keyPath)
 	if err != nil {
-		return nil, stamp, fmt.Errorf("cannot read TLS key file: %w", err)
+		return nil, stamp, err
 	}
 	if st, err := os.Stat(s.keyPath); err == nil {
 		if w := KeyModeWarning(s.keyPath, st.Mode()); w != "" {
 			s.logf("%s", w)
 		}
+	}
+	if !hasBlock(certPEM, func(t string) bool { return t == "CERTIFICATE" }) {
+		return nil, stamp, fmt.Errorf("no certificate in %s: want a PEM file with a CERTIFICATE block", s.certPath)
+	}
+	if !hasBlock(keyPEM, func(t string) bool { return strings.HasSuffix(t, "PRIVATE KEY") }) {
+		return nil, stamp, fmt.Errorf("no private key in TLS key file %s: want a PEM file with a PRIVATE KEY block", s.keyPath)
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
@@ -237,4 +243,45 @@ func (s *Store) load() (*tls.Certificate, string, error) {
 		s.logf("warning: the TLS certificate in %s expired on %s: clients will refuse it", s.certPath, pair.Leaf.NotAfter.UTC().Format(time.DateOnly))
 	}
 	return &pair, stamp, nil
+}
+
+// readFile reads a certificate's or key's file. Its error names the file
+// once ("cannot read TLS key file /etc/chat.key: permission denied") and
+// still answers errors.Is(err, fs.ErrNotExist) and fs.ErrPermission.
+func readFile(what, path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read TLS %s file %s: %w", what, path, err)
+	}
+	return b, nil
+}
+
+// hasBlock reports whether data holds a PEM block whose type is wanted.
+func hasBlock(data []byte, wanted func(typ string) bool) bool {
+	for {
+		var b *pem.Block
+		if b, data = pem.Decode(data); b == nil {
+			return false
+		}
+		if wanted(b.Type) {
+			return true
+		}
+	}
+}
+
+// FingerprintPEM returns the fingerprint of the first certificate in
+// certPEM, the one a server presents.
+func FingerprintPEM(certPEM []byte) (string, error) {
+	for rest := certPEM; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return "", errors.New("no certificate in the PEM data")
+		}
+		if b.Type == "CERTIFICATE" {
+			return Fingerprint(b.Bytes), nil
+		}
+	}
 }

@@ -4,6 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,17 +61,72 @@ func TestStoreErrorsSayWhatIsWrong(t *testing.T) {
 	certPath, keyPath, _ := writePair(t, dir, "a.example")
 	other := t.TempDir()
 	_, otherKey, _ := writePair(t, other, "b.example")
+	missing := filepath.Join(dir, "none.pem")
+	garbled := filepath.Join(dir, "garbled.pem")
+	os.WriteFile(garbled, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")}), 0o644)
 	for _, c := range []struct {
 		name, cert, key, want string
+		is                    error
 	}{
-		{"missing certificate", filepath.Join(dir, "none.pem"), keyPath, "cannot read TLS certificate file"},
-		{"missing key", certPath, filepath.Join(dir, "none.pem"), "cannot read TLS key file"},
-		{"key of another certificate", certPath, otherKey, "does not belong to the certificate"},
-		{"not a certificate", keyPath, keyPath, "bad TLS certificate or key"},
+		{"missing certificate", missing, keyPath, "cannot read TLS certificate file " + missing + ": no such file or directory", fs.ErrNotExist},
+		{"missing key", certPath, missing, "cannot read TLS key file " + missing + ": no such file or directory", fs.ErrNotExist},
+		{"key is a directory", certPath, dir, "cannot read TLS key file " + dir + ": is a directory", nil},
+		{"key of another certificate", certPath, otherKey, "the TLS key in " + otherKey + " does not belong to the certificate in " + certPath, nil},
+		{"a key for a certificate", keyPath, keyPath, "no certificate in " + keyPath, nil},
+		{"a certificate for a key", certPath, certPath, "no private key in TLS key file " + certPath, nil},
+		{"certificate not DER", garbled, keyPath, "bad TLS certificate or key (" + garbled, nil},
 	} {
-		if _, err := NewStore(c.cert, c.key, nil); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		_, err := NewStore(c.cert, c.key, nil)
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s: %v, want it to begin %q", c.name, err, c.want)
 		}
+		if c.is != nil && !errors.Is(err, c.is) {
+			t.Errorf("%s: %v is not %v", c.name, err, c.is)
+		}
+	}
+}
+
+func TestStoreWarnsOfAnExpiredCertificateAndAnOpenKey(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM, err := SelfSigned([]string{"old.example"}, -time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := WriteFiles(certPath, keyPath, certPEM, keyPEM); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(keyPath, 0o640)
+	var logged []string
+	if _, err := NewStore(certPath, keyPath, func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"warning: TLS key file " + keyPath + " has mode 0640: others may read the server's private key; fix it with: chmod 600 " + keyPath,
+		"warning: the TLS certificate in " + certPath + " expired on ",
+	}
+	if len(logged) != len(want) {
+		t.Fatalf("logged %q, want lines beginning %q", logged, want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(logged[i], want[i]) {
+			t.Errorf("logged %q, want it to begin %q", logged[i], want[i])
+		}
+	}
+}
+
+func TestFingerprintPEM(t *testing.T) {
+	certPEM, keyPEM, err := SelfSigned([]string{"a.example"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(certPEM)
+	// A key before the certificate, as in a file holding both.
+	if got, err := FingerprintPEM(append(keyPEM, certPEM...)); err != nil || got != Fingerprint(block.Bytes) {
+		t.Fatalf("FingerprintPEM = %q, %v, want %q", got, err, Fingerprint(block.Bytes))
+	}
+	if _, err := FingerprintPEM(keyPEM); err == nil {
+		t.Fatal("a key alone has a fingerprint")
 	}
 }
 
