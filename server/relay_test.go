@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,8 +25,15 @@ import (
 // Reply, then bytes.
 type dataClient struct {
 	t    testing.TB
-	conn *net.TCPConn
+	conn halfCloser
 	rest []byte // bytes read after the Reply
+}
+
+// halfCloser is a TCP or TLS connection: one that can end its output and
+// still read.
+type halfCloser interface {
+	net.Conn
+	CloseWrite() error
 }
 
 // attach opens a data connection and sends Attach; it does not wait for
@@ -35,8 +44,14 @@ func attach(t testing.TB, addr, token string, role wire.Code) *dataClient {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return attachOn(t, c.(*net.TCPConn), token, role)
+}
+
+// attachOn sends Attach on c.
+func attachOn(t testing.TB, c halfCloser, token string, role wire.Code) *dataClient {
+	t.Helper()
 	t.Cleanup(func() { c.Close() })
-	d := &dataClient{t: t, conn: c.(*net.TCPConn)}
+	d := &dataClient{t: t, conn: c}
 	if _, err := c.Write(wire.Encode(&wire.Frame{Type: wire.TypeAttach, ID: 1, Token: token, Code: role})); err != nil {
 		t.Fatal(err)
 	}
@@ -110,12 +125,36 @@ func (d *dataClient) expectClosed() {
 type xferFixture struct {
 	s          *startedServer
 	alice, bob *client
+	tls        bool // everything over TLS
 }
 
 func newXfer(t testing.TB, cfg Config) *xferFixture {
 	t.Helper()
 	s := start(t, cfg)
 	x := &xferFixture{s: s, alice: dial(t, s.Addr()), bob: dial(t, s.Addr())}
+	return x.login(t)
+}
+
+// newXferTLS is newXfer with every connection over TLS.
+func newXferTLS(t testing.TB, cfg Config) *xferFixture {
+	t.Helper()
+	s := startTLS(t, cfg)
+	x := &xferFixture{s: s, alice: dialTLS(t, s.Addr()), bob: dialTLS(t, s.Addr()), tls: true}
+	return x.login(t)
+}
+
+// attach opens a data connection to the fixture's server, as its clients
+// connect, and sends Attach.
+func (x *xferFixture) attach(t testing.TB, token string, role wire.Code) *dataClient {
+	t.Helper()
+	if !x.tls {
+		return attach(t, x.s.Addr(), token, role)
+	}
+	return attachOn(t, dialTLS(t, x.s.Addr()).conn.(*tls.Conn), token, role)
+}
+
+func (x *xferFixture) login(t testing.TB) *xferFixture {
+	t.Helper()
 	if r := x.alice.login("alice", "wonderland"); r.Code != wire.OK {
 		t.Fatalf("alice: %+v", r)
 	}
@@ -179,26 +218,33 @@ func TestRelayTransfer(t *testing.T) {
 		{"one byte", 1, true, true},
 		{"8MiB requester first", 8 << 20, false, false},
 		{"8MiB owner first streaming", 8 << 20, true, true},
+		{"8MiB over TLS", 8 << 20, false, false},
+		{"8MiB over TLS owner first streaming", 8 << 20, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			x := newXfer(t, Config{})
+			var x *xferFixture
+			if strings.Contains(tc.name, "TLS") {
+				x = newXferTLS(t, Config{})
+			} else {
+				x = newXfer(t, Config{})
+			}
 			token := x.fetch("report.pdf")
 			data := randomBytes(tc.size, uint64(tc.size))
 			var req, own *dataClient
 			var sent <-chan error
 			if tc.ownerFirst {
-				own = attach(t, x.s.Addr(), token, wire.RoleOwner)
+				own = x.attach(t, token, wire.RoleOwner)
 				if tc.ownerStream {
 					sent = own.sendAndClose(data)
 				} else {
 					own.expectReply(wire.OK, "send report.pdf to alice")
 				}
-				req = attach(t, x.s.Addr(), token, wire.RoleRequester)
+				req = x.attach(t, token, wire.RoleRequester)
 				req.expectReply(wire.OK, "waiting for report.pdf from bob")
 			} else {
-				req = attach(t, x.s.Addr(), token, wire.RoleRequester)
+				req = x.attach(t, token, wire.RoleRequester)
 				req.expectReply(wire.OK, "waiting for report.pdf from bob")
-				own = attach(t, x.s.Addr(), token, wire.RoleOwner)
+				own = x.attach(t, token, wire.RoleOwner)
 			}
 			if sent == nil {
 				sent = own.sendAndClose(data)
@@ -372,7 +418,7 @@ func TestRelayRequesterFailures(t *testing.T) {
 	}{
 		{"requester sends", func(req *dataClient) { req.conn.Write([]byte("hello?")) }, wire.ErrBadRequest},
 		{"requester closes", func(req *dataClient) { req.conn.Close() }, wire.ErrUnavailable},
-		{"requester resets", func(req *dataClient) { req.conn.SetLinger(0); req.conn.Close() }, wire.ErrUnavailable},
+		{"requester resets", func(req *dataClient) { req.conn.(*net.TCPConn).SetLinger(0); req.conn.Close() }, wire.ErrUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			x := newXfer(t, Config{})
@@ -588,14 +634,14 @@ func TestRelayNoLeaks(t *testing.T) {
 			case 1: // the requester resets mid-stream
 				own.sendAndClose(randomBytes(4<<20, 1))
 				io.ReadFull(req.conn, make([]byte, 1000))
-				req.conn.SetLinger(0)
+				req.conn.(*net.TCPConn).SetLinger(0)
 				req.conn.Close()
 				expectFailed(x.alice, wire.ErrUnavailable, "")
 			case 2: // the owner resets mid-stream
 				own.expectReply(wire.OK, "")
 				own.conn.Write(randomBytes(1000, 1))
 				io.ReadFull(req.conn, make([]byte, 1000))
-				own.conn.SetLinger(0)
+				own.conn.(*net.TCPConn).SetLinger(0)
 				own.conn.Close()
 				expectFailed(x.alice, wire.ErrOwnerGone, "")
 				req.expectClosed()
@@ -661,7 +707,7 @@ func TestRelayOwnerResetWhilePaused(t *testing.T) {
 	own.expectReply(wire.OK, "")
 	go own.conn.Write(randomBytes(64<<20, 5))
 	waitFor(t, "the owner to be paused", func() bool { return x.s.relay.pauses.Load() > 0 })
-	own.conn.SetLinger(0)
+	own.conn.(*net.TCPConn).SetLinger(0)
 	own.conn.Close()
 	// A ping round trip: the loop has seen the reset and is still serving.
 	if r := x.bob.call(&wire.Frame{Type: wire.TypePing}); r.Code != wire.OK {

@@ -27,6 +27,15 @@ import (
 // match its plain output stream (Terminal.Expect), where each line it draws
 // appears in one piece, not its screen.
 var _ = Describe("irssi on the IRC listener", Label("irc", "irssi"), func() {
+	for _, overTLS := range []bool{true, false} {
+		Context(map[bool]string{true: "over TLS, trusting the server's certificate", false: "in plain TCP"}[overTLS], func() {
+			irssiSpecs(overTLS)
+		})
+	}
+})
+
+// irssiSpecs are the irssi specs, connecting over TLS or not.
+func irssiSpecs(overTLS bool) {
 	var (
 		srv   *harness.Server
 		irssi string
@@ -38,7 +47,7 @@ var _ = Describe("irssi on the IRC listener", Label("irc", "irssi"), func() {
 	})
 
 	It("joins a room, talks with a rooms client both ways, sees it enter and quits", func() {
-		alice := startIrssi(irssi, "alice")
+		alice := startIrssi(irssi, "alice", overTLS)
 		alice.connect(srv, accounts["alice"])
 		alice.join("lounge")
 
@@ -70,7 +79,7 @@ var _ = Describe("irssi on the IRC listener", Label("irc", "irssi"), func() {
 	})
 
 	It("exchanges private messages with a rooms client", func() {
-		alice := startIrssi(irssi, "alice")
+		alice := startIrssi(irssi, "alice", overTLS)
 		alice.connect(srv, accounts["alice"])
 		bob := loginClient(srv, "bob")
 
@@ -87,7 +96,7 @@ var _ = Describe("irssi on the IRC listener", Label("irc", "irssi"), func() {
 	})
 
 	It("is told when its password is wrong and is not logged in", func() {
-		alice := startIrssi(irssi, "alice")
+		alice := startIrssi(irssi, "alice", overTLS)
 		alice.connectWith(srv, "not-"+accounts["alice"])
 		alice.expect(`Password incorrect`)
 		alice.expect(`Connection lost to 127\.0\.0\.1`)
@@ -95,13 +104,13 @@ var _ = Describe("irssi on the IRC listener", Label("irc", "irssi"), func() {
 		// The name is free: the account logs in from a rooms client.
 		loginClient(srv, "alice")
 	})
-})
+}
 
 // startServerWithIRC starts a server with the IRC listener open, stopped
 // when the spec ends.
 func startServerWithIRC(users map[string]string, args ...string) *harness.Server {
 	GinkgoHelper()
-	srv, err := harness.StartServer(harness.ServerOptions{Users: users, Args: args, Dir: GinkgoT().TempDir(), IRC: true})
+	srv, err := harness.StartServer(harness.ServerOptions{Users: users, Args: args, Dir: GinkgoT().TempDir(), IRC: true, IRCTLS: true})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() {
 		srv.Kill()
@@ -110,6 +119,7 @@ func startServerWithIRC(users map[string]string, args ...string) *harness.Server
 		}
 	})
 	Expect(srv.IRCAddr).NotTo(BeEmpty(), "the server printed no %q line:\n%s", harness.IRCReadyPattern, srv.Output())
+	Expect(srv.IRCTLSAddr).NotTo(BeEmpty(), "the server printed no %q line:\n%s", harness.IRCTLSReadyPattern, srv.Output())
 	return srv
 }
 
@@ -119,6 +129,7 @@ type irssiSession struct {
 	term *harness.Terminal
 	home string
 	nick string
+	tls  bool // it connects over TLS, trusting the server's certificate
 }
 
 // irssiConfig is the whole of irssi's configuration: no servers, networks
@@ -145,14 +156,14 @@ settings = {
 // no configuration, script or log of the machine's is used), and waits for
 // its screen. The terminal is closed when the spec ends; if the spec failed,
 // what irssi showed and its raw log of the IRC traffic are reported.
-func startIrssi(irssi, nick string) *irssiSession {
+func startIrssi(irssi, nick string, overTLS bool) *irssiSession {
 	GinkgoHelper()
 	home := GinkgoT().TempDir()
 	Expect(os.WriteFile(filepath.Join(home, "config"), fmt.Appendf(nil, irssiConfig, nick), 0o600)).To(Succeed())
 	// -! : no automatic connection, whatever the configuration says.
 	term, err := harness.StartTerminal(irssi, "--home="+home, "-n", nick, "-!")
 	Expect(err).NotTo(HaveOccurred())
-	s := &irssiSession{term: term, home: home, nick: nick}
+	s := &irssiSession{term: term, home: home, nick: nick, tls: overTLS}
 	DeferCleanup(func() {
 		if CurrentSpecReport().Failed() {
 			AddReportEntry("irssi output", term.Tail(4000))
@@ -175,12 +186,18 @@ func (s *irssiSession) connect(srv *harness.Server, password string) {
 }
 
 // connectWith types /connect HOST PORT PASSWORD NICK, with the raw IRC
-// traffic logged to a file in irssi's home.
+// traffic logged to a file in irssi's home; over TLS, to the IRC TLS
+// listener, verifying its certificate with the certificate itself as the
+// authority (irssi verifies by default once -tls is given).
 func (s *irssiSession) connectWith(srv *harness.Server, password string) {
 	GinkgoHelper()
-	host, port, err := net.SplitHostPort(srv.IRCAddr)
+	addr, tlsArgs := srv.IRCAddr, ""
+	if s.tls {
+		addr, tlsArgs = srv.IRCTLSAddr, "-tls -tls_verify -tls_cafile "+srv.Cert.CertFile+" "
+	}
+	host, port, err := net.SplitHostPort(addr)
 	Expect(err).NotTo(HaveOccurred())
-	s.typeLine(fmt.Sprintf("/connect -rawlog %s %s %s %s %s", s.rawlogFile(), host, port, password, s.nick))
+	s.typeLine(fmt.Sprintf("/connect -rawlog %s %s%s %s %s %s", s.rawlogFile(), tlsArgs, host, port, password, s.nick))
 }
 
 // join joins #room and waits until irssi shows itself in the channel.

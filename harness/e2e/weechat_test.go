@@ -3,6 +3,9 @@ package e2e_test
 import (
 	"fmt"
 	"net"
+	"os/exec"
+	"strconv"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -13,10 +16,10 @@ import (
 // WeeChat draws with curses, which may skip characters a screen line already
 // shows, so these specs match only distinctive pieces of its output stream.
 var _ = Describe("WeeChat on the IRC listener", Label("irc", "weechat"), func() {
-	It("joins a room, talks with a rooms client both ways, sees it enter and quits", func() {
+	DescribeTable("joins a room, talks with a rooms client both ways, sees it enter and quits", func(overTLS bool) {
 		weechat := programFromApt("weechat", "weechat-curses")
 		srv := startServerWithIRC(accounts)
-		alice := startWeechat(weechat, srv, "alice", accounts["alice"])
+		alice := startWeechat(weechat, srv, "alice", accounts["alice"], overTLS)
 		alice.expect(`-- \| Welcome`)
 		send(alice.term, "/join #lounge")
 		alice.expect(`alice \(alice@\S+\) has joined #lounge`)
@@ -35,20 +38,35 @@ var _ = Describe("WeeChat on the IRC listener", Label("irc", "weechat"), func() 
 		send(alice.term, "/quit off to bed")
 		expect(bob, server(`alice left lounge \((?i:quit): off to bed\)`))
 		Expect(alice.term.Wait(deadline)).To(Equal(0), "WeeChat's exit status after /quit")
-	})
+	},
+		Entry("over TLS, trusting the server's certificate by its fingerprint", true),
+		Entry("in plain TCP", false),
+	)
 })
 
 type weechatSession struct{ term *harness.Terminal }
 
 // startWeechat runs WeeChat on a terminal with a new home directory, no
 // scripts, the irc plugin only and no automatic connection but the one to
-// srv's IRC listener it is told to make at start-up.
-func startWeechat(weechat string, srv *harness.Server, nick, password string) *weechatSession {
+// srv's IRC listener it is told to make at start-up: over TLS, to the IRC
+// TLS listener, trusting the certificate whose SHA-256 fingerprint it is
+// given.
+func startWeechat(weechat string, srv *harness.Server, nick, password string, overTLS bool) *weechatSession {
 	GinkgoHelper()
-	host, port, err := net.SplitHostPort(srv.IRCAddr)
+	addr, tlsOpts := srv.IRCAddr, "-notls"
+	if overTLS {
+		addr = srv.IRCTLSAddr
+		tlsOpts = "-tls -tls_fingerprint=" + strings.TrimPrefix(srv.Cert.Fingerprint, "SHA256:")
+	}
+	if weechatBefore4(weechat) {
+		// WeeChat 4.0 renamed its ssl options tls (and turned TLS on by
+		// default).
+		tlsOpts = strings.ReplaceAll(tlsOpts, "tls", "ssl")
+	}
+	host, port, err := net.SplitHostPort(addr)
 	Expect(err).NotTo(HaveOccurred())
-	add := fmt.Sprintf("/server add chat %s/%s -notls -password=%s -nicks=%s -username=%s -realname=%s",
-		host, port, password, nick, nick, nick)
+	add := fmt.Sprintf("/server add chat %s/%s %s -password=%s -nicks=%s -username=%s -realname=%s",
+		host, port, tlsOpts, password, nick, nick, nick)
 	term, err := harness.StartTerminal(weechat, "--dir", GinkgoT().TempDir(), "--no-connect", "--no-script",
 		"--plugins", "irc", "--run-command", add+";/connect chat")
 	Expect(err).NotTo(HaveOccurred())
@@ -64,4 +82,15 @@ func startWeechat(weechat string, srv *harness.Server, nick, password string) *w
 func (s *weechatSession) expect(re string) []string {
 	GinkgoHelper()
 	return expectWithin(s.term, re, 2*deadline)
+}
+
+// weechatBefore4 reports whether the WeeChat installed predates 4.0.
+func weechatBefore4(weechat string) bool {
+	GinkgoHelper()
+	out, err := exec.Command(weechat, "--version").Output()
+	Expect(err).NotTo(HaveOccurred())
+	major, _, _ := strings.Cut(strings.TrimSpace(string(out)), ".")
+	n, err := strconv.Atoi(major)
+	Expect(err).NotTo(HaveOccurred(), "weechat --version printed %q", out)
+	return n < 4
 }
