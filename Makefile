@@ -12,7 +12,8 @@ export CHAT_BIN_DIR := $(BIN)
 FUZZ_TARGETS := ./internal/wire:FuzzDecoder ./internal/term:FuzzDecodeKey ./client:FuzzEditor \
                 ./server/hub:FuzzHub ./server/auth:FuzzParseUsers ./server/irc:FuzzIRCLine \
                 ./server/irc:FuzzIRCSession ./internal/term:FuzzPasswordEditor \
-                ./internal/tlspipe:FuzzPipeRecords ./internal/tlspipe:FuzzPipeHandshake
+                ./internal/tlspipe:FuzzPipeRecords ./internal/tlspipe:FuzzPipeHandshake \
+                ./internal/tlspipe:FuzzOwnRecords
 
 .PHONY: all build test unit e2e scenarios fuzz fuzz-smoke lint bench clean demo
 

@@ -45,6 +45,7 @@ func (s *Server) loop() error {
 		s.checks.Release(now, s.awaitsCheck)
 		s.collect(now)
 		s.tlsPass(now)
+		s.tlsTrim(now)
 		s.saveState()
 		if s.stop.Load() && !s.shutting {
 			s.beginShutdown(now)
@@ -115,6 +116,9 @@ func (s *Server) timeout(now time.Time) time.Duration {
 		consider(c.since.Add(c.closeBy))
 	}
 	consider(s.hub.TransferDeadline())
+	if s.tls != nil && len(s.conns) > 0 {
+		consider(s.tls.nextTrim)
+	}
 	consider(s.checks.NextRelease())
 	if !s.shutting && len(s.conns) > 0 && (s.cfg.HelloTimeout > 0 || s.cfg.FrameTimeout > 0) {
 		consider(s.nextGuard)

@@ -18,8 +18,9 @@ import (
 // asked for the loop's attention, which the loop takes each pass
 // (tlsPass).
 type tlsState struct {
-	pipes tlspipe.Config
-	plain []byte // what recv decrypts goes here
+	pipes    tlspipe.Config
+	plain    []byte    // what recv decrypts goes here
+	nextTrim time.Time // tlsTrim
 
 	mu    sync.Mutex
 	woken []hub.SessionID
@@ -92,7 +93,13 @@ func (s *Server) recv(c *conn, max int) ([]byte, error) {
 	if !c.tlsUp {
 		return nil, errAgain
 	}
-	return s.decrypt(c)
+	b, err := s.decrypt(c)
+	if c.tls.Pending() > 0 {
+		// The peer's records asked for an answer of TLS's own (a
+		// KeyUpdate): it goes out when the socket takes it.
+		s.poll.SetWrite(c.fd, true)
+	}
+	return b, err
 }
 
 // decrypt returns what the whole records c's Pipe holds decrypt to, and
@@ -111,6 +118,24 @@ func (s *Server) decrypt(c *conn) ([]byte, error) {
 				err = errAgain
 			}
 			return buf, err
+		}
+	}
+}
+
+// tlsTrimEvery is how often the loop lets quiet TLS connections drop
+// their ciphers and buffers (tlspipe.Pipe.Trim), which a busy one builds
+// again in about a microsecond.
+const tlsTrimEvery = 2 * time.Second
+
+// tlsTrim trims every TLS connection's Pipe, once per tlsTrimEvery.
+func (s *Server) tlsTrim(now time.Time) {
+	if s.tls == nil || now.Before(s.tls.nextTrim) {
+		return
+	}
+	s.tls.nextTrim = now.Add(tlsTrimEvery)
+	for _, c := range s.conns {
+		if c.tls != nil && c.tlsUp {
+			c.tls.Trim()
 		}
 	}
 }

@@ -35,6 +35,9 @@ type Config struct {
 	Notify func(tag uint64)
 	// Gate, if set, bounds how many handshakes compute at once.
 	Gate *Gate
+
+	serverOnce sync.Once
+	serverTLS  *tls.Config // TLS, catching a server's traffic secrets
 }
 
 // Pipe is one TLS connection whose ciphertext its owner moves between the
@@ -42,8 +45,19 @@ type Config struct {
 // for the owner's goroutine only.
 type Pipe struct {
 	cfg *Config
-	tc  *tls.Conn
+	tc  *tls.Conn // nil once a server's records are its own (detach)
 	tag uint64
+	hs  *handshakeState // while the handshake runs
+
+	// After a TLS 1.3 server handshake (records.go): the record ciphers,
+	// decrypted content not yet read, the error that ended reading, and
+	// what State reports.
+	rd, wr  *recordCipher
+	pend    []byte
+	rdErr   error
+	version uint16
+	suite   uint16
+	resumed bool
 
 	mu      sync.Mutex
 	wake    sync.Cond // the handshake goroutine waits on it for input
@@ -56,10 +70,15 @@ type Pipe struct {
 	done    bool // it ended; err is its result
 	err     error
 	holds   bool // it holds a Gate token
+	// direct, during Write, is the socket's write: ciphertext goes
+	// straight to it while nothing waits in out.
+	direct func([]byte) (int, error)
+	// directErr is direct's error, reported by Write.
+	directErr error
 }
 
-// keepBuffer is the largest buffer a drained Pipe keeps for the next
-// bytes; bigger ones go, so that an idle connection holds little.
+// keepBuffer is the largest input buffer a drained Pipe keeps for the
+// next bytes; bigger ones go, so that an idle connection holds little.
 const keepBuffer = 2 << 10
 
 // recordTypeHandshake is the first byte of every TLS handshake record, and
@@ -81,24 +100,74 @@ func (wouldBlock) Error() string   { return "tlspipe: no ciphertext waiting" }
 func (wouldBlock) Timeout() bool   { return true }
 func (wouldBlock) Temporary() bool { return true }
 
+// handshakeState is what only the handshake needs.
+type handshakeState struct {
+	// Where the transport is in the record stream it hands crypto/tls:
+	// the header bytes seen of the next record, and the body bytes left
+	// of the current one. It hands out no byte past a record's end, so
+	// that crypto/tls, whose handshake reads whole records, never holds
+	// a record that follows the handshake.
+	header  [recordHeaderLen]byte
+	headerN int
+	bodyN   int
+	// The traffic secrets crypto/tls logged (keyLog), for detach, and
+	// how many records it sealed with the server's (its session ticket).
+	clientSecret, serverSecret []byte
+	serverRecords              uint64
+}
+
 // NewServer returns the server side of a connection. Its handshake starts
 // with the first bytes fed.
 func NewServer(cfg *Config, tag uint64) *Pipe {
-	p := &Pipe{cfg: cfg, tag: tag}
+	p := &Pipe{cfg: cfg, tag: tag, hs: &handshakeState{}}
 	p.wake.L = &p.mu
-	p.tc = tls.Server((*transport)(p), cfg.TLS)
+	p.tc = tls.Server((*transport)(p), cfg.server())
 	return p
 }
 
 // NewClient returns the client side of a connection and starts its
 // handshake: the ClientHello is ready to flush once Notify says so.
 func NewClient(cfg *Config, tag uint64) *Pipe {
-	p := &Pipe{cfg: cfg, tag: tag}
+	p := &Pipe{cfg: cfg, tag: tag, hs: &handshakeState{}}
 	p.wake.L = &p.mu
 	p.tc = tls.Client((*transport)(p), cfg.TLS)
 	p.started, p.shaking = true, true
 	go p.handshake()
 	return p
+}
+
+// server returns the configuration of server Pipes: TLS, giving each
+// handshake a copy that logs its traffic secrets to its Pipe (keyLog) so
+// that the Pipe can protect its records itself. A TLS that chooses its
+// own configuration per client is used as it is.
+func (cfg *Config) server() *tls.Config {
+	cfg.serverOnce.Do(func() {
+		if cfg.TLS.GetConfigForClient != nil || cfg.TLS.KeyLogWriter != nil || cfg.TLS.WrapSession != nil {
+			cfg.serverTLS = cfg.TLS
+			return
+		}
+		base := cfg.TLS.Clone()
+		withLog := base.Clone()
+		withLog.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			t, ok := hello.Conn.(*transport)
+			if !ok {
+				return nil, nil
+			}
+			// Session ticket keys stay the shared configuration's:
+			// crypto/tls takes them from the configuration this callback
+			// is on. A ticket is the one record crypto/tls seals with the
+			// server's traffic secret before the Pipe takes over.
+			c := base.Clone()
+			c.KeyLogWriter = (*keyLog)(t)
+			c.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+				(*keyLog)(t).sealed()
+				return withLog.EncryptTicket(cs, ss)
+			}
+			return c, nil
+		}
+		cfg.serverTLS = withLog
+	})
+	return cfg.serverTLS
 }
 
 // handshake runs crypto/tls's handshake and reports its end.
@@ -107,6 +176,10 @@ func (p *Pipe) handshake() {
 	p.mu.Lock()
 	p.shaking, p.done, p.err = false, true, err
 	p.release()
+	if err == nil && p.tc.ConnectionState().Version == tls.VersionTLS13 {
+		p.detach()
+	}
+	p.hs = nil
 	p.mu.Unlock()
 	p.cfg.Notify(p.tag)
 }
@@ -164,13 +237,23 @@ func (p *Pipe) Started() bool {
 	return p.started
 }
 
-// State is the connection's TLS state; meaningful once Ready.
-func (p *Pipe) State() tls.ConnectionState { return p.tc.ConnectionState() }
+// State is the connection's TLS state; meaningful once Ready. Once a
+// server Pipe protects its own records, it tells only the version, the
+// cipher suite and whether the session was resumed.
+func (p *Pipe) State() tls.ConnectionState {
+	if p.rd != nil {
+		return tls.ConnectionState{Version: p.version, CipherSuite: p.suite, DidResume: p.resumed, HandshakeComplete: true}
+	}
+	return p.tc.ConnectionState()
+}
 
 // Read decrypts into b what whole records have arrived. It returns 0 and
 // no error when no whole record is waiting, io.EOF when the peer ended
 // the stream (its close_notify, or an end of stream between records).
 func (p *Pipe) Read(b []byte) (int, error) {
+	if p.rd != nil {
+		return p.readRecords(b)
+	}
 	n, err := p.tc.Read(b)
 	if err == errWouldBlock {
 		err = nil
@@ -178,15 +261,31 @@ func (p *Pipe) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// Write encrypts b into records for Flush.
-func (p *Pipe) Write(b []byte) error {
+// Write encrypts b into records and writes them with write (a
+// non-blocking socket write, as for Flush); what the socket does not take
+// waits for Flush. Writing at once spares copying every record into a
+// buffer that an idle connection would then hold.
+func (p *Pipe) Write(b []byte, write func([]byte) (int, error)) error {
+	if p.wr != nil {
+		return p.writeRecords(b, write)
+	}
+	p.direct, p.directErr = write, nil
 	_, err := p.tc.Write(b)
+	p.direct = nil
+	if err == nil {
+		err = p.directErr
+	}
 	return err
 }
 
 // CloseWrite queues the close_notify alert that tells the peer nothing
 // more follows; the owner then flushes and shuts the socket's write side.
-func (p *Pipe) CloseWrite() error { return p.tc.CloseWrite() }
+func (p *Pipe) CloseWrite() error {
+	if p.wr != nil {
+		return p.writeAlert(alertCloseNotify)
+	}
+	return p.tc.CloseWrite()
+}
 
 // Pending is how many bytes of ciphertext wait for Flush.
 func (p *Pipe) Pending() int {
@@ -211,7 +310,7 @@ func (p *Pipe) Flush(write func([]byte) (int, error)) error {
 		}
 		p.out = p.out[n:]
 	}
-	p.out = drained(p.out)
+	p.out = nil
 	return nil
 }
 
@@ -274,12 +373,46 @@ func (t *transport) Read(b []byte) (int, error) {
 	case len(p.in) == 0:
 		return 0, errWouldBlock
 	}
-	n := copy(b, p.in)
+	n := min(len(p.in), len(b))
+	if p.hs != nil {
+		n = p.hs.upToRecordEnd(p.in[:n])
+	}
+	copy(b, p.in[:n])
 	p.in = p.in[n:]
 	if len(p.in) == 0 {
 		p.in = drained(p.in[:0])
 	}
 	return n, nil
+}
+
+// upToRecordEnd returns how many bytes of in may be handed to crypto/tls
+// without going past the end of a record, and follows the records they
+// cover.
+func (hs *handshakeState) upToRecordEnd(in []byte) int {
+	n := 0
+	for n < len(in) {
+		if hs.bodyN == 0 {
+			k := copy(hs.header[hs.headerN:], in[n:])
+			hs.headerN += k
+			n += k
+			if hs.headerN < recordHeaderLen {
+				return n
+			}
+			hs.headerN = 0
+			hs.bodyN = int(hs.header[3])<<8 | int(hs.header[4])
+			if hs.bodyN == 0 {
+				return n
+			}
+			continue
+		}
+		k := min(hs.bodyN, len(in)-n)
+		hs.bodyN -= k
+		n += k
+		if hs.bodyN == 0 {
+			return n
+		}
+	}
+	return n
 }
 
 // Write takes the ciphertext crypto/tls produced; a handshake's output is
@@ -291,7 +424,16 @@ func (t *transport) Write(b []byte) (int, error) {
 		p.mu.Unlock()
 		return 0, net.ErrClosed
 	}
-	p.out = append(p.out, b...)
+	if p.direct != nil && len(p.out) == 0 && p.directErr == nil {
+		n, err := p.direct(b)
+		if err != nil {
+			p.directErr = err
+		}
+		b = b[n:]
+	}
+	if len(b) > 0 {
+		p.out = append(p.out, b...)
+	}
 	shaking := p.shaking
 	p.mu.Unlock()
 	if shaking {

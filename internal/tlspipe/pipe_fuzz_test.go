@@ -23,7 +23,7 @@ func FuzzPipeRecords(f *testing.F) {
 			pr.shake(0)
 		}
 		pr.t = t
-		if err := pr.client.Write(msg); err != nil {
+		if err := pr.client.Write(msg, nil); err != nil {
 			t.Fatal(err)
 		}
 		var rec []byte

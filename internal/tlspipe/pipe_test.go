@@ -119,7 +119,7 @@ func TestPipesHandshakeAndCarryBothWays(t *testing.T) {
 			t.Errorf("version %x, want TLS 1.3", v)
 		}
 		for _, msg := range []string{"hello", strings.Repeat("x", 40000), "after a big one"} {
-			if err := pr.client.Write([]byte(msg)); err != nil {
+			if err := pr.client.Write([]byte(msg), nil); err != nil {
 				t.Fatal(err)
 			}
 			move(t, pr.client, pr.server, cut)
@@ -127,7 +127,7 @@ func TestPipesHandshakeAndCarryBothWays(t *testing.T) {
 			if err != nil || string(got) != msg {
 				t.Fatalf("cut %d: server read %d bytes (%v), want %d", cut, len(got), err, len(msg))
 			}
-			if err := pr.server.Write([]byte(msg)); err != nil {
+			if err := pr.server.Write([]byte(msg), nil); err != nil {
 				t.Fatal(err)
 			}
 			move(t, pr.server, pr.client, cut)
@@ -141,7 +141,7 @@ func TestPipesHandshakeAndCarryBothWays(t *testing.T) {
 func TestPartialRecordWaitsForItsRest(t *testing.T) {
 	pr := newPair(t, nil)
 	pr.shake(0)
-	pr.client.Write([]byte("split across reads"))
+	pr.client.Write([]byte("split across reads"), nil)
 	var rec []byte
 	pr.client.Flush(func(b []byte) (int, error) { rec = append(rec, b...); return len(b), nil })
 	pr.server.Feed(rec[:len(rec)-1])
@@ -157,7 +157,7 @@ func TestPartialRecordWaitsForItsRest(t *testing.T) {
 func TestCloseNotifyAndEOFEndTheStream(t *testing.T) {
 	pr := newPair(t, nil)
 	pr.shake(0)
-	pr.client.Write([]byte("last words"))
+	pr.client.Write([]byte("last words"), nil)
 	if err := pr.client.CloseWrite(); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestCloseNotifyAndEOFEndTheStream(t *testing.T) {
 func TestTamperedRecordIsAnError(t *testing.T) {
 	pr := newPair(t, nil)
 	pr.shake(0)
-	pr.client.Write([]byte("do not touch"))
+	pr.client.Write([]byte("do not touch"), nil)
 	var rec []byte
 	pr.client.Flush(func(b []byte) (int, error) { rec = append(rec, b...); return len(b), nil })
 	rec[len(rec)-3] ^= 1
@@ -238,14 +238,36 @@ func TestGateBoundsComputingHandshakes(t *testing.T) {
 }
 
 func TestSessionResumption(t *testing.T) {
-	pr := newPair(t, nil)
-	pr.shake(0)
-	// The server's session ticket arrives after the handshake.
+	// One server configuration for both connections, as a server has:
+	// its session ticket keys are its own.
+	server, client := testTLS()
+	notified := make(chan uint64, 64)
+	notify := func(tag uint64) {
+		select {
+		case notified <- tag:
+		default:
+		}
+	}
+	serverCfg := &Config{TLS: server, Notify: notify}
+	connect := func() *pair {
+		pr := &pair{t: t, notified: notified}
+		pr.server = NewServer(serverCfg, 1)
+		pr.client = NewClient(&Config{TLS: client, Notify: notify}, 2)
+		t.Cleanup(func() { pr.server.Close(); pr.client.Close() })
+		pr.shake(0)
+		return pr
+	}
+	pr := connect()
+	// The server's session ticket is read after the handshake.
 	move(t, pr.server, pr.client, 0)
 	readAll(t, pr.client)
-	pr = newPair(t, nil)
-	pr.shake(0)
-	if !pr.client.State().DidResume {
+	pr = connect()
+	if !pr.client.State().DidResume || !pr.server.State().DidResume {
 		t.Fatal("the second handshake did not resume the first session")
+	}
+	pr.client.Write([]byte("resumed"), nil)
+	move(t, pr.client, pr.server, 0)
+	if got, err := readAll(t, pr.server); err != nil || string(got) != "resumed" {
+		t.Fatalf("over the resumed session the server read %q, %v", got, err)
 	}
 }
