@@ -48,6 +48,9 @@ type Config struct {
 	// DownloadDir is where received files are stored; "" means the
 	// current directory.
 	DownloadDir string
+	// TLS, when set, makes every connection to the server TLS, checked as
+	// it says (tls.go); nil means plain TCP.
+	TLS *TLSConfig
 }
 
 // Defaults.
@@ -142,6 +145,12 @@ type Client struct {
 	// not a terminal (mode menu's prompts, LinePrompter).
 	promptShown string
 
+	// tls is the TLS of the run (tls.go); nil when it speaks plain TCP.
+	tls *secure
+	// waker wakes the loop from another goroutine (a TLS handshake's);
+	// nil until Run makes the wake pipe.
+	waker *waker
+
 	// Ending: the run is over (code is its exit status).
 	done bool
 	code int
@@ -170,7 +179,12 @@ func newClient(cfg Config, tty bool) *Client {
 	if now == nil {
 		now = time.Now
 	}
+	var sec *secure
+	if cfg.TLS != nil {
+		sec = newSecure(*cfg.TLS, cfg.Addr)
+	}
 	return &Client{
+		tls:     sec,
 		cfg:     cfg,
 		mode:    cfg.Mode,
 		now:     now,

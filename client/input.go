@@ -93,12 +93,25 @@ func (c *Client) key(k term.Key) {
 	case term.KeyEnter:
 		c.drawInput()
 		c.r.Newline()
+		if c.asking() {
+			// An answer, not a line worth keeping in the history.
+			answer := string(c.ed.Runes())
+			c.ed.Reset()
+			c.trustAnswer(answer)
+			return
+		}
 		c.line(c.ed.Submit())
 	case term.KeyCtrlC:
 		c.drawInput()
 		c.r.Newline()
 		c.interrupt()
 	case term.KeyCtrlD:
+		if c.ed.Empty() && c.asking() {
+			c.drawInput()
+			c.r.Newline()
+			c.trustAnswer("no")
+			return
+		}
 		if c.ed.Empty() {
 			c.r.Hide()
 			c.logout()
@@ -132,6 +145,10 @@ func (c *Client) drawInput() {
 	if c.pw != nil {
 		stars := []rune(string(bytes.Repeat([]byte{'*'}, c.pw.Len())))
 		c.r.Draw(passwordPrompt, stars, len(stars))
+		return
+	}
+	if c.asking() {
+		c.r.Draw(trustPrompt, c.ed.Runes(), c.ed.Cursor())
 		return
 	}
 	c.r.Draw(c.mode.Prompt(), c.ed.Runes(), c.ed.Cursor())
@@ -278,6 +295,9 @@ func (c *Client) line(l string) {
 // once the server has been reached, so that "! connected to ..." comes
 // first and the question is not asked of a client that cannot act on it.
 func (c *Client) promptsReady() bool {
+	if c.asking() {
+		return true
+	}
 	if _, ok := c.mode.(LinePrompter); ok {
 		return c.everConnected
 	}

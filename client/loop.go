@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,7 +49,8 @@ func Run(cfg Config) (code int) {
 		return ExitError
 	}
 	defer unix.Close(wake[0])
-	defer unix.Close(wake[1])
+	c.waker = &waker{fd: wake[1]}
+	defer c.waker.close()
 	sigc := make(chan os.Signal, 8)
 	sigq := make(chan os.Signal, 32)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGWINCH)
@@ -58,7 +60,7 @@ func Run(cfg Config) (code int) {
 			case sigq <- s:
 			default: // the loop is far behind; one pending signal of each kind is enough
 			}
-			_, _ = unix.Write(wake[1], []byte{0})
+			c.waker.wake()
 		}
 	}()
 	defer func() {
@@ -114,7 +116,10 @@ func (c *Client) loop(inFd, wakeFd int, sigq <-chan os.Signal) error {
 		}
 		fds[2] = unix.PollFd{Fd: -1}
 		if c.conn != nil {
-			ev := int16(unix.POLLIN)
+			ev := int16(0)
+			if c.conn.wantRead() {
+				ev |= unix.POLLIN
+			}
 			if c.conn.wantWrite() {
 				ev |= unix.POLLOUT
 			}
@@ -150,9 +155,12 @@ func (c *Client) loop(inFd, wakeFd int, sigq <-chan os.Signal) error {
 			}
 		}
 		if !c.done {
+			c.tlsPass(buf)
+		}
+		if !c.done {
 			c.timers()
 		}
-		if !c.done && c.conn != nil && len(c.conn.out) > 0 && !c.conn.connecting {
+		if !c.done && c.conn != nil && len(c.conn.out) > 0 && c.conn.open() {
 			// Write what this round produced at once rather than after
 			// another poll; what does not fit waits for POLLOUT.
 			if err := c.conn.flush(); err != nil {
@@ -181,7 +189,7 @@ func (c *Client) socket(rev int16, buf []byte) {
 			c.connectFailed(err)
 			return
 		}
-		c.connected()
+		c.tcpConnected()
 		return
 	}
 	if rev&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0 {
@@ -298,3 +306,35 @@ func (c *Client) write() {
 		_, _ = c.cfg.Stdout.Write(b)
 	}
 }
+
+// waker wakes the loop from other goroutines: the signal handler's and the
+// TLS handshakes'. A handshake may end after Run has returned, so writing
+// and closing exclude each other: a closed waker's descriptor number may
+// already belong to another file.
+type waker struct {
+	mu sync.Mutex
+	fd int // the wake pipe's write end; -1 once closed
+}
+
+// wake makes the loop's poll return. A full pipe wakes it already.
+func (w *waker) wake() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fd >= 0 {
+		_, _ = unix.Write(w.fd, []byte{0})
+	}
+}
+
+func (w *waker) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	unix.Close(w.fd)
+	w.fd = -1
+}
+
+// wake makes the loop look at its connections again (a TLS handshake has
+// something for it).
+func (c *Client) wake() { c.waker.wake() }

@@ -24,13 +24,25 @@ func (c *Client) startConnect() {
 		return
 	}
 	c.conn = cn
+	// The connect timeout bounds the TLS handshake too.
 	c.toFor(stateConnecting, c.cfg.ConnectTimeout)
 	if !cn.connecting {
-		c.connected()
+		c.tcpConnected()
 	}
 }
 
-// connected runs once the TCP connection is established: say hello first.
+// tcpConnected runs once the TCP connection is established: under TLS the
+// handshake comes first (tlsPass calls connected when it has ended well).
+func (c *Client) tcpConnected() {
+	if c.tls != nil {
+		c.startTLS(c.conn)
+		return
+	}
+	c.connected()
+}
+
+// connected runs once the connection is established (and under TLS
+// secured): say hello first.
 // The connection counts as made, and is reported, only when the server
 // answers the Hello (helloReply): a proxy or a port forwarder accepts TCP
 // connections even when the server behind it is down or unreachable.
@@ -333,6 +345,13 @@ func (c *Client) bye(f *wire.Frame) {
 	case f.Code == wire.ByeLogout || c.state == stateQuitting:
 		c.dropConn()
 		c.exit(ExitOK)
+	case f.Code == wire.ByeMalformed && c.state == stateHello:
+		// The server could not read this client's first words (a plain
+		// client on a port that speaks TLS only, or another protocol
+		// altogether): the next attempt would say the same.
+		c.dropConn()
+		c.report(fmt.Sprintf("cannot connect to %s: the server said: %s; not retrying, exiting", c.cfg.Addr, text))
+		c.exit(ExitError)
 	default:
 		c.lost("the server said: " + text)
 	}
@@ -344,6 +363,11 @@ func (c *Client) readConn(buf []byte) {
 		c.lost(errText(err))
 		return
 	}
+	c.frames()
+}
+
+// frames handles the frames the decoder holds.
+func (c *Client) frames() {
 	c.lastRecv = c.now()
 	var f wire.Frame
 	for c.conn != nil && !c.done {
@@ -368,7 +392,7 @@ func (c *Client) readConn(buf []byte) {
 // was never answered), the liveness ping, the Escape key, the transfers.
 func (c *Client) timers() {
 	now := c.now()
-	if c.conn != nil && !c.conn.connecting {
+	if c.conn != nil && c.conn.open() {
 		silent := now.Sub(c.lastRecv)
 		if silent >= 2*c.cfg.PingAfter {
 			c.lost(fmt.Sprintf("no answer from the server for %s", silence(silent)))
@@ -406,7 +430,7 @@ func (c *Client) nextTimer() time.Time {
 		}
 	}
 	earliest(c.until)
-	if c.conn != nil && !c.conn.connecting {
+	if c.conn != nil && c.conn.open() {
 		if c.pingID == 0 && c.state.established() {
 			earliest(c.lastRecv.Add(c.cfg.PingAfter))
 		}

@@ -56,7 +56,7 @@ const (
 type xferState int
 
 const (
-	xConnecting xferState = iota // connect(2) in progress
+	xConnecting xferState = iota // connect(2), or then the TLS handshake, in progress
 	xAttaching                   // Attach sent, its Reply awaited
 	xStreaming                   // owner: sending the file; requester: receiving it
 	xDraining                    // owner: all sent, write side shut, waiting for the server to close
@@ -139,8 +139,11 @@ func (c *Client) pollTransfers(fds []unix.PollFd) ([]unix.PollFd, []*transfer) {
 			fds = append(fds, unix.PollFd{Fd: -1})
 			continue
 		}
-		ev := int16(unix.POLLIN)
-		if t.state == xConnecting || len(t.out) > 0 || (t.send && t.state == xStreaming) {
+		ev := int16(0)
+		if t.cn.wantRead() {
+			ev |= unix.POLLIN
+		}
+		if t.cn.wantWrite() || t.cn.open() && (len(t.out) > 0 || t.send && t.state == xStreaming) {
 			ev |= unix.POLLOUT
 		}
 		fds = append(fds, unix.PollFd{Fd: int32(t.cn.fd), Events: ev})
@@ -156,14 +159,26 @@ func (c *Client) dataConn(t *transfer, role wire.Code) error {
 	}
 	t.cn = cn
 	t.started = c.now()
-	t.state = xAttaching
-	if cn.connecting {
-		t.state = xConnecting
-		t.deadline = c.now().Add(c.cfg.ConnectTimeout)
-	}
+	t.state = xConnecting
+	t.deadline = c.now().Add(c.cfg.ConnectTimeout)
 	t.out = wire.Append(nil, &wire.Frame{Type: wire.TypeAttach, ID: attachID, Token: t.token, Code: role})
 	c.xfers = append(c.xfers, t)
+	if !cn.connecting {
+		c.dataConnected(t)
+	}
 	return nil
+}
+
+// dataConnected runs when t's data connection is made: under TLS its
+// handshake starts (tlsPass calls dataConnected again once it has ended
+// well), otherwise the Attach goes out when the socket takes it.
+func (c *Client) dataConnected(t *transfer) {
+	if c.tls != nil && !t.cn.secured {
+		c.startTLS(t.cn)
+		return
+	}
+	t.state = xAttaching
+	t.deadline = time.Time{}
 }
 
 // transferEvent handles poll events on t's data connection.
@@ -171,13 +186,16 @@ func (c *Client) transferEvent(t *transfer, rev int16) {
 	if t.cn == nil {
 		return // ended earlier in this turn
 	}
-	if t.state == xConnecting {
+	if t.state == xConnecting && t.cn.connecting {
 		if err := t.cn.finishConnect(); err != nil {
 			c.transferFailed(t, "cannot connect to "+c.cfg.Addr+": "+errText(err))
 			return
 		}
-		t.state = xAttaching
-		t.deadline = time.Time{}
+		c.dataConnected(t)
+	}
+	if t.cn != nil && t.cn.handshaking() {
+		c.handshakeEvent(t, rev)
+		return
 	}
 	if rev&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0 {
 		c.transferRead(t)
@@ -190,6 +208,10 @@ func (c *Client) transferEvent(t *transfer, rev int16) {
 // transferWrite writes what t has to write; an owner streaming its file
 // reads the next chunks as the socket takes them.
 func (c *Client) transferWrite(t *transfer) {
+	if err := t.cn.flush(); err != nil {
+		c.transferFailed(t, c.cutOff(t, errText(err)))
+		return
+	}
 	for i := 0; i < chunksPerTurn && t.cn != nil; i++ {
 		if len(t.out) == 0 {
 			if !t.send || t.state != xStreaming {
@@ -203,11 +225,8 @@ func (c *Client) transferWrite(t *transfer) {
 				return
 			}
 		}
-		n, err := unix.SendmsgN(t.cn.fd, t.out, nil, nil, unix.MSG_NOSIGNAL)
+		n, err := t.cn.write(t.out)
 		if err != nil {
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-				return
-			}
 			c.transferFailed(t, c.cutOff(t, errText(err)))
 			return
 		}
@@ -220,25 +239,45 @@ func (c *Client) transferWrite(t *transfer) {
 
 // transferRead reads what the server sent on t's data connection.
 func (c *Client) transferRead(t *transfer) {
+	got := func(b []byte) bool {
+		if t.send {
+			c.ownerInput(t, b)
+		} else {
+			c.requesterInput(t, b)
+		}
+		return t.cn != nil
+	}
 	for i := 0; i < chunksPerTurn && t.cn != nil; i++ {
-		n, err := unix.Read(t.cn.fd, c.xbuf)
+		n, err := t.cn.receive(c.xbuf, got)
 		switch {
-		case err != nil && (errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR)):
+		case t.cn == nil:
+			return // got ended the transfer
+		case err == io.EOF:
+			c.transferEOF(t, "")
 			return
 		case err != nil:
 			c.transferEOF(t, errText(err))
 			return
-		case n == 0:
-			c.transferEOF(t, "")
-			return
-		}
-		if t.send {
-			c.ownerInput(t, c.xbuf[:n])
-		} else {
-			c.requesterInput(t, c.xbuf[:n])
 		}
 		if n < len(c.xbuf) {
 			return
+		}
+	}
+}
+
+// handshakeEvent handles poll events on a data connection during its TLS
+// handshake: the bytes read are the handshake's, and its records go out.
+// A failure of the stream shows as the handshake's own (tlsPass).
+func (c *Client) handshakeEvent(t *transfer, rev int16) {
+	if rev&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0 {
+		if _, err := t.cn.receive(c.xbuf, nil); err != nil {
+			c.transferFailed(t, "cannot connect to "+c.cfg.Addr+": "+errText(err))
+			return
+		}
+	}
+	if rev&unix.POLLOUT != 0 {
+		if err := t.cn.flush(); err != nil {
+			c.transferFailed(t, "cannot connect to "+c.cfg.Addr+": "+errText(err))
 		}
 	}
 }
@@ -507,7 +546,7 @@ func (c *Client) sent(t *transfer) {
 		t.file = nil
 	}
 	t.chunk = nil
-	_ = unix.Shutdown(t.cn.fd, unix.SHUT_WR)
+	_ = t.cn.closeWrite()
 	t.state = xDraining
 	t.deadline = c.now().Add(drainWait)
 	c.report(fmt.Sprintf("sent %s to %s (%s)", t.name, t.peer, sizeText(t.size)))
