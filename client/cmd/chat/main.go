@@ -2,17 +2,21 @@
 // shows and accepts.
 //
 //	chat [-mode rooms|names|menu|course] [-share DIR] [-download DIR] [-retry-min 1s] [-retry-max 30s] [HOST:PORT | HOST PORT | PORT]
+//	chat [flags] [-tls-ca FILE | -tls-fingerprint SHA256:…] [-known-servers FILE] tls://HOST:PORT
 //	chat -mode menu -l PORT -p PORT [HOST]
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
+	"strings"
 
 	"chat/client"
+	"chat/internal/certs"
 )
 
 func main() {
@@ -22,7 +26,7 @@ func main() {
 func run(args []string) int {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: chat [flags] [HOST:PORT | HOST PORT | PORT] (default %s)\n", client.DefaultAddr)
+		fmt.Fprintf(fs.Output(), "usage: chat [flags] [[tls://]HOST:PORT | HOST PORT | PORT] (default %s)\n", client.DefaultAddr)
 		fs.PrintDefaults()
 	}
 	mode := fs.String("mode", "rooms", "front-end: rooms (rooms and passwords), names (NAME, GETNAMES, MSG, EXIT), menu (m, f, x), course (login, list, sendto, logout, exit)")
@@ -34,13 +38,26 @@ func run(args []string) int {
 	retryMin := fs.Duration("retry-min", client.DefaultRetryMin, "first pause before reconnecting (jittered up to twice this)")
 	retryMax := fs.Duration("retry-max", client.DefaultRetryMax, "longest pause between reconnection attempts")
 	ping := fs.Duration("ping", client.DefaultPingAfter, "server silence before the client checks it is alive; twice this counts as lost")
+	useTLS := fs.Bool("tls", false, "connect over TLS, as tls://HOST:PORT does")
+	caFile := fs.String("tls-ca", "", "trust only the authorities in this PEM `FILE` to vouch for the server's certificate, instead of the system's (implies -tls)")
+	pin := fs.String("tls-fingerprint", "", "accept exactly the server certificate of this `SHA256:fingerprint`, whoever signed it (implies -tls)")
+	known := fs.String("known-servers", "", "the `FILE` of servers trusted on first use (default: chat/known_servers in the user's configuration directory)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
 		}
 		return 2
 	}
-	args = fs.Args()
+	args, schemeTLS, err := scheme(fs.Args())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "chat: %v\n", err)
+		return 2
+	}
+	tlsCfg, err := tlsConfig(*useTLS || schemeTLS, *caFile, *pin, *known)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "chat: %v\n", err)
+		return 2
+	}
 	if *port != "" {
 		if _, err := strconv.ParseUint(*port, 10, 16); err != nil {
 			fmt.Fprintf(os.Stderr, "chat: bad port %q for -p\n", *port)
@@ -94,7 +111,54 @@ func run(args []string) int {
 		PingAfter:   *ping,
 		ShareDir:    *share,
 		DownloadDir: *download,
+		TLS:         tlsCfg,
 	})
+}
+
+// scheme takes tls:// off the server's address, where it asks for TLS.
+func scheme(args []string) ([]string, bool, error) {
+	if len(args) == 0 {
+		return args, false, nil
+	}
+	name, rest, ok := strings.Cut(args[0], "://")
+	if !ok {
+		return args, false, nil
+	}
+	if !strings.EqualFold(name, "tls") {
+		return nil, false, fmt.Errorf("unknown scheme %s:// in %q: give tls://HOST:PORT, or HOST:PORT for plain TCP", name, args[0])
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	if rest == "" {
+		return args[1:], true, nil // the default server
+	}
+	return append([]string{rest}, args[1:]...), true, nil
+}
+
+// tlsConfig makes the client's TLS settings of the flags; nil for plain
+// TCP. -tls-ca and -tls-fingerprint ask for TLS by themselves.
+func tlsConfig(on bool, caFile, pin, known string) (*client.TLSConfig, error) {
+	if !on && caFile == "" && pin == "" {
+		return nil, nil
+	}
+	cfg := &client.TLSConfig{KnownServers: known}
+	if caFile != "" && pin != "" {
+		return nil, errors.New("give -tls-ca or -tls-fingerprint, not both: a pinned certificate is accepted whoever signed it")
+	}
+	if caFile != "" {
+		pool, err := client.LoadCA(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("-tls-ca: %w", err)
+		}
+		cfg.CA, cfg.CAFile = pool, caFile
+	}
+	if pin != "" {
+		fp, err := certs.ParseFingerprint(pin)
+		if err != nil {
+			return nil, fmt.Errorf("-tls-fingerprint: %w", err)
+		}
+		cfg.Fingerprint = fp
+	}
+	return cfg, nil
 }
 
 // address makes "host:port" of the arguments: none, HOST:PORT, HOST PORT or
