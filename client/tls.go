@@ -357,7 +357,7 @@ func (c *Client) askTrust(e *trustError) {
 	if c.tls.knownFile != "" {
 		where = "in " + c.tls.knownFile
 	}
-	c.report("compare it with the one the server's operator gives you; if you trust it, it is remembered " + where)
+	c.report("compare it with the fingerprint the server's operator gives you (chat-server prints it when it starts); if you trust it, it is remembered " + where)
 	c.ed.Reset()
 	c.r.Invalidate()
 }
