@@ -312,3 +312,31 @@ func terminalRestored(t *testing.T, tty *os.File, before *unix.Termios) {
 		t.Error("terminal not restored")
 	}
 }
+
+// TestTLSKnownFileProblems: a bad line in the known-servers file is
+// reported once, by number, and the good lines still count.
+func TestTLSKnownFileProblems(t *testing.T) {
+	cert := liveCert(t, nil, "127.0.0.1")
+	srvTLS := serverTLS(cert)
+	srv := newFakeServer(t)
+	known := filepath.Join(t.TempDir(), "known_servers")
+	data := "example.org:7777\n" + srv.addr + " " + cert.fp() + "\n"
+	if err := os.WriteFile(known, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, out, done := runClientConfig(t, Config{Addr: srv.addr, Mode: roomsMode{}, TLS: &TLSConfig{KnownServers: known}})
+	p := srv.secureNext(srvTLS)
+	p.hello()
+	out.waitFor(t, "connected to "+srv.addr)
+	p.c.Close()
+	p2 := srv.secureNext(srvTLS)
+	p2.hello()
+	out.waitFor(t, "reconnected to "+srv.addr)
+	in.Close()
+	p2.answer(wire.TypeLogout, "bye")
+	exitStatus(t, done, out)
+	want := known + ` line 1: not "HOST:PORT SHA256:fingerprint"; that line is ignored`
+	if n := strings.Count(out.String(), want); n != 1 {
+		t.Errorf("the bad line reported %d times, want once; output:\n%s", n, out.String())
+	}
+}
