@@ -240,7 +240,7 @@ func (s *Store) load() (*tls.Certificate, string, error) {
 		return nil, stamp, fmt.Errorf("bad TLS certificate or key (%s, %s): %w", s.certPath, s.keyPath, err)
 	}
 	if pair.Leaf != nil && time.Now().After(pair.Leaf.NotAfter) {
-		s.logf("warning: the TLS certificate in %s expired on %s: clients will refuse it", s.certPath, pair.Leaf.NotAfter.UTC().Format(time.DateOnly))
+		s.logf("warning: the TLS certificate in %s expired on %s: clients will refuse it; put a renewed one in its place, which is read without a restart", s.certPath, pair.Leaf.NotAfter.UTC().Format(time.DateOnly))
 	}
 	return &pair, stamp, nil
 }
