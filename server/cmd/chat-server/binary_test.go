@@ -185,3 +185,16 @@ func TestBinaryDemoAndSignal(t *testing.T) {
 		}
 	}
 }
+
+// lineMatching returns the submatches of the first line matching re.
+func lineMatching(t *testing.T, lines []string, re string) []string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	for _, l := range lines {
+		if m := rx.FindStringSubmatch(l); m != nil {
+			return m
+		}
+	}
+	t.Fatalf("no line /%s/ in %q", re, lines)
+	return nil
+}

@@ -1,10 +1,12 @@
-// Command chat-server runs the chat server, and manages its users file with
-// the subcommands useradd, passwd and userdel.
+// Command chat-server runs the chat server, manages its users file with
+// the subcommands useradd, passwd and userdel, and makes a self-signed TLS
+// certificate with the subcommand cert.
 //
 //	chat-server [-addr HOST:PORT] [-users FILE] [-demo] [-guests] [-shutdown-timeout 2s] [-state DIR] [-irc HOST:PORT] [PORT]
 //	chat-server useradd [-users FILE] NAME
 //	chat-server passwd  [-users FILE] NAME
 //	chat-server userdel [-users FILE] NAME
+//	chat-server cert -host NAME [-host NAME...] [-cert FILE] [-key FILE] [-days N] [-force]
 //
 // On start it prints one line to standard output, "chat-server: listening on
 // HOST:PORT", with the address actually bound. SIGINT or SIGTERM shut it

@@ -27,6 +27,7 @@ const usage = `usage:
   chat-server useradd [-users FILE] NAME
   chat-server passwd  [-users FILE] NAME
   chat-server userdel [-users FILE] NAME
+  chat-server cert -host NAME [-host NAME...] [-cert FILE] [-key FILE] [-days N] [-force]
 `
 
 // run is main without the exit, so tests can call it.
@@ -35,6 +36,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "useradd", "passwd", "userdel":
 			return userCommand(args[0], args[1:], stdin, stdout, stderr)
+		case "cert":
+			return certCommand(args[1:], stdout, stderr)
 		case hashWorkerCommand:
 			return hashWorker(stdin, stdout, stderr)
 		}
