@@ -35,6 +35,9 @@ func (c *Client) startConnect() {
 // handshake comes first (tlsPass calls connected when it has ended well).
 func (c *Client) tcpConnected() {
 	if c.tls != nil {
+		// A server silent during the handshake is given up on as one
+		// silent after it would be (timers).
+		c.lastRecv = c.now()
 		c.startTLS(c.conn)
 		return
 	}
@@ -359,11 +362,15 @@ func (c *Client) bye(f *wire.Frame) {
 
 // readConn reads and handles what the server sent.
 func (c *Client) readConn(buf []byte) {
-	if err := c.conn.readSome(buf); err != nil {
-		c.lost(errText(err))
-		return
-	}
+	cn := c.conn
+	err := cn.readSome(buf)
+	// What came before the end of the stream is handled first: under TLS
+	// the server's last frames (a Bye) and its close_notify arrive in one
+	// read.
 	c.frames()
+	if err != nil && c.conn == cn && !c.done {
+		c.lost(errText(err))
+	}
 }
 
 // frames handles the frames the decoder holds.
@@ -401,6 +408,11 @@ func (c *Client) timers() {
 			c.pingID = c.nextID
 		}
 	}
+	if c.conn != nil && c.conn.handshaking() {
+		if silent := now.Sub(c.lastRecv); silent >= 2*c.cfg.PingAfter {
+			c.connectFailed(fmt.Errorf("no answer from the server for %s", silence(silent)))
+		}
+	}
 	if !c.escAt.IsZero() && !now.Before(c.escAt) {
 		c.escapeTimeout()
 	}
@@ -434,6 +446,9 @@ func (c *Client) nextTimer() time.Time {
 		if c.pingID == 0 && c.state.established() {
 			earliest(c.lastRecv.Add(c.cfg.PingAfter))
 		}
+		earliest(c.lastRecv.Add(2 * c.cfg.PingAfter))
+	}
+	if c.conn != nil && c.conn.handshaking() {
 		earliest(c.lastRecv.Add(2 * c.cfg.PingAfter))
 	}
 	earliest(c.escAt)

@@ -202,3 +202,24 @@ func clientHello(t testing.TB) []byte {
 	}
 	return buf[:n]
 }
+
+func TestTLSShutdownSaysBye(t *testing.T) {
+	s := startTLS(t, Config{})
+	a := dialTLS(t, s.TLSAddr())
+	if r := a.login("alice", "wonderland"); r.Code != wire.OK {
+		t.Fatalf("login: %+v", r)
+	}
+	s.Shutdown()
+	for {
+		f := a.must()
+		if f.Type == wire.TypeBye {
+			if f.Code != wire.ByeShutdown {
+				t.Fatalf("bye %+v", f)
+			}
+			break
+		}
+	}
+	if _, err := a.next(); err == nil {
+		t.Fatal("the connection stayed open after the Bye")
+	}
+}

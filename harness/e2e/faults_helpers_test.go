@@ -38,14 +38,31 @@ type rig struct {
 	args  []string
 	srv   *harness.Server
 	proxy *harness.Proxy
+	// cert, when set, is the certificate the server serves over TLS on
+	// its address, the same across restarts; clients pin it.
+	cert *harness.Cert
 }
 
 // startRig starts a server with fastServer, a state directory and args
 // (later flags win), and a proxy in front of it.
 func startRig(args ...string) *rig {
 	GinkgoHelper()
+	return startRigOver(false, args...)
+}
+
+// startRigOver is startRig, the server speaking TLS if overTLS: the fault
+// proxy then carries records it cannot read, and every fault must be
+// survived as in plain TCP.
+func startRigOver(overTLS bool, args ...string) *rig {
+	GinkgoHelper()
 	dir := GinkgoT().TempDir()
 	r := &rig{dir: dir, args: append(append([]string{"-state", filepath.Join(dir, "state")}, fastServer...), args...)}
+	if overTLS {
+		cert, err := harness.WriteCert(dir, "localhost", "127.0.0.1")
+		Expect(err).NotTo(HaveOccurred())
+		r.cert = &cert
+		r.args = append([]string{"-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile}, r.args...)
+	}
 	r.start()
 	p, err := harness.StartProxy(r.srv.Addr)
 	Expect(err).NotTo(HaveOccurred())
@@ -112,14 +129,27 @@ func (r *rig) roomsSaved(rooms ...string) {
 // client starts a client with fastClient connected through the proxy.
 func (r *rig) client() *harness.Terminal {
 	GinkgoHelper()
-	return startFastClient(r.proxy.Addr())
+	return r.fastClient(r.proxy.Addr())
 }
 
 // direct starts a client with fastClient connected to the server itself,
 // past the proxy: a witness the proxy's faults do not touch.
 func (r *rig) direct() *harness.Terminal {
 	GinkgoHelper()
-	return startFastClient(r.srv.Addr)
+	return r.fastClient(r.srv.Addr)
+}
+
+// fastClient is startFastClient, over TLS pinning the rig's certificate
+// if the rig's server speaks TLS.
+func (r *rig) fastClient(addr string) *harness.Terminal {
+	GinkgoHelper()
+	if r.cert == nil {
+		return startFastClient(addr)
+	}
+	args := append(append([]string{}, fastClient...), "-tls-fingerprint", r.cert.Fingerprint, "tls://"+addr)
+	term := startClientProcess(args...)
+	awaitConnected(term, addr)
+	return term
 }
 
 // startFastClient is startClientAt with the short reconnect timers.
@@ -184,4 +214,12 @@ func pauses(out, re string) []time.Duration {
 // count returns how many times re matches in out.
 func count(out, re string) int {
 	return len(regexp.MustCompile(re).FindAllStringIndex(out, -1))
+}
+
+// overName names the Context of specs run in plain TCP and over TLS.
+func overName(overTLS bool) string {
+	if overTLS {
+		return "over TLS"
+	}
+	return "in plain TCP"
 }

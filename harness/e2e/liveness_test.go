@@ -8,8 +8,15 @@ import (
 )
 
 var _ = Describe("Liveness through a black hole (a half-open connection)", func() {
+	for _, overTLS := range []bool{false, true} {
+		Context(overName(overTLS), func() { blackHoleSpecs(overTLS) })
+	}
+})
+
+// blackHoleSpecs are the specs of "Liveness through a black hole (a half-open connection)", over TLS or not.
+func blackHoleSpecs(overTLS bool) {
 	It("has the server declare the silent client lost and the client reconnect once the black hole ends [S0.21 S0.6 S0.7]", func() {
-		r := startRig()
+		r := startRigOver(overTLS)
 		alice := r.direct()
 		bob := r.client()
 		inRoom("lounge", []string{"alice", "bob"}, alice, bob)
@@ -41,7 +48,7 @@ var _ = Describe("Liveness through a black hole (a half-open connection)", func(
 		Expect(code).To(Equal(0))
 		Expect(count(alice.Output(), `contact with bob was lost`)).To(Equal(1))
 	})
-})
+}
 
 var _ = Describe("Three clients through the proxy", func() {
 	It("all come back to the room after every connection is cut, and every message is shown once [S0.6 S0.7 S0.21]", func() {

@@ -10,6 +10,13 @@ import (
 )
 
 var _ = Describe("Reconnecting after a cut connection", func() {
+	for _, overTLS := range []bool{false, true} {
+		Context(overName(overTLS), func() { reconnectSpecs(overTLS) })
+	}
+})
+
+// reconnectSpecs are the specs of "Reconnecting after a cut connection", over TLS or not.
+func reconnectSpecs(overTLS bool) {
 	var (
 		r          *rig
 		alice, bob *harness.Terminal
@@ -17,7 +24,7 @@ var _ = Describe("Reconnecting after a cut connection", func() {
 
 	// bob goes through the proxy; alice, the witness, does not.
 	BeforeEach(func() {
-		r = startRig()
+		r = startRigOver(overTLS)
 		alice = r.direct()
 		bob = r.client()
 		inRoom("lounge", []string{"alice", "bob"}, alice, bob)
@@ -105,4 +112,4 @@ var _ = Describe("Reconnecting after a cut connection", func() {
 		Entry("logout [S0.6 S0.7]", func(t *harness.Terminal) { send(t, "logout") }),
 		Entry("Ctrl-D [S0.6 S0.7]", func(t *harness.Terminal) { keys(t, harness.CtrlD) }),
 	)
-})
+}

@@ -13,6 +13,13 @@ import (
 )
 
 var _ = Describe("A server restart", func() {
+	for _, overTLS := range []bool{false, true} {
+		Context(overName(overTLS), func() { restartSpecs(overTLS) })
+	}
+})
+
+// restartSpecs are the specs of "A server restart", over TLS or not.
+func restartSpecs(overTLS bool) {
 	var (
 		r          *rig
 		alice, bob *harness.Terminal
@@ -21,7 +28,7 @@ var _ = Describe("A server restart", func() {
 	// Both clients only know the proxy's address; the restarted server
 	// listens on a new port behind it.
 	BeforeEach(func() {
-		r = startRig()
+		r = startRigOver(overTLS)
 		alice, bob = r.client(), r.client()
 		inRoom("lounge", []string{"alice", "bob"}, alice, bob)
 		say(alice, "alice", "before the restart", bob)
@@ -118,7 +125,7 @@ var _ = Describe("A server restart", func() {
 		}
 		say(bob, "bob", "after the restart", alice)
 	})
-})
+}
 
 var _ = Describe("The server's state directory", func() {
 	It("is refused when the room list is corrupt: the server names the file and exits 1 [S0.6 S0.7]", func() {
