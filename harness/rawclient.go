@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +28,12 @@ func DialRaw(addr string) (*RawClient, error) {
 	return dialRaw(addr, nil)
 }
 
+// DialRawTLS connects to addr over TLS with cfg and completes the
+// handshake.
+func DialRawTLS(addr string, cfg *tls.Config) (*RawClient, error) {
+	return dialRawWith(addr, wireconn.Options{TLS: cfg})
+}
+
 // DialRawSmallBuffer connects to addr with the smallest receive buffer the
 // kernel allows, set before the handshake so the advertised window stays
 // small: a client that then stops reading backs the server up after a few
@@ -45,13 +52,15 @@ func DialRawSmallBuffer(addr string) (*RawClient, error) {
 }
 
 func dialRaw(addr string, control func(network, address string, c syscall.RawConn) error) (*RawClient, error) {
+	return dialRawWith(addr, wireconn.Options{Control: control})
+}
+
+func dialRawWith(addr string, opts wireconn.Options) (*RawClient, error) {
 	c := &RawClient{}
-	wc, err := wireconn.Dial(addr, wireconn.Options{
-		Timeout: 5 * time.Second,
-		Control: control,
-		ReadBuf: make([]byte, 64<<10),
-		Aside:   c.keep,
-	})
+	opts.Timeout = 5 * time.Second
+	opts.ReadBuf = make([]byte, 64<<10)
+	opts.Aside = c.keep
+	wc, err := wireconn.Dial(addr, opts)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}

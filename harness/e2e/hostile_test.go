@@ -334,7 +334,13 @@ type hostilePair struct {
 
 func newHostilePair(addr, room string) *hostilePair {
 	GinkgoHelper()
-	p := &hostilePair{alice: dialRawAt(addr), bob: dialRawAt(addr), notices: map[*harness.RawClient][]wire.Frame{}}
+	return newHostilePairOn(func() *harness.RawClient { return dialRawAt(addr) }, room)
+}
+
+// newHostilePairOn is newHostilePair with the connections dial makes.
+func newHostilePairOn(dial func() *harness.RawClient, room string) *hostilePair {
+	GinkgoHelper()
+	p := &hostilePair{alice: dial(), bob: dial(), notices: map[*harness.RawClient][]wire.Frame{}}
 	Expect(p.alice.Hello(deadline)).To(Succeed())
 	Expect(p.alice.Login("alice", accounts["alice"], deadline)).To(Succeed())
 	Expect(p.alice.Enter(room, true, deadline)).To(Succeed())
