@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -64,11 +65,29 @@ func buildBinary(t *testing.T) string {
 	return binPath
 }
 
-var readyRE = regexp.MustCompile(`^chat-server: listening on (\S+)$`)
+// readyRE is the ready line; " (TLS)" follows the address when the main
+// chat listener serves TLS.
+var readyRE = regexp.MustCompile(`^chat-server: listening on (\S+)( \(TLS\))?$`)
+
+// started is what a server printed up to its ready line.
+type started struct {
+	addr   string
+	tls    bool     // the ready line says (TLS)
+	before []string // the lines before it
+	tmp    string   // the server's TMPDIR, where -demo makes its files
+}
 
 // startBinary starts the server and returns its address once the ready
 // line is out. Lines before it are returned too.
 func startBinary(t *testing.T, cmd *exec.Cmd) (addr string, before []string) {
+	t.Helper()
+	s := startReady(t, cmd)
+	return s.addr, s.before
+}
+
+// startReady starts the server and waits, within a deadline, for its ready
+// line.
+func startReady(t *testing.T, cmd *exec.Cmd) started {
 	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -76,26 +95,58 @@ func startBinary(t *testing.T, cmd *exec.Cmd) (addr string, before []string) {
 	}
 	// A demo users directory left by a killed server lands in the test's
 	// temporary directory, which is removed after the test.
-	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+	s := started{tmp: t.TempDir()}
+	cmd.Env = append(os.Environ(), "TMPDIR="+s.tmp)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if m := readyRE.FindStringSubmatch(sc.Text()); m != nil {
-			go io.Copy(io.Discard, stdout)
-			return m[1], before
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
 		}
-		before = append(before, sc.Text())
+	}()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("no ready line; got %q", s.before)
+			}
+			if m := readyRE.FindStringSubmatch(line); m != nil {
+				go func() {
+					for range lines {
+					}
+				}()
+				s.addr, s.tls = m[1], m[2] != ""
+				return s
+			}
+			s.before = append(s.before, line)
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatalf("no ready line within 30s; got %q", s.before)
+		}
 	}
-	t.Fatalf("no ready line; got %q", before)
-	return "", nil
 }
 
 func rawLogin(t *testing.T, addr, name, pw string) (net.Conn, *wire.Decoder) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	return rawLoginTLS(t, addr, nil, name, pw)
+}
+
+// rawLoginTLS is rawLogin over TLS with cfg, or plain TCP when cfg is nil.
+func rawLoginTLS(t *testing.T, addr string, cfg *tls.Config, name, pw string) (net.Conn, *wire.Decoder) {
+	t.Helper()
+	var c net.Conn
+	var err error
+	if cfg != nil {
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, cfg)
+	} else {
+		c, err = net.Dial("tcp", addr)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,16 +191,39 @@ func tryFrame(c net.Conn, d *wire.Decoder) (*wire.Frame, error) {
 	}
 }
 
+// TestBinaryDemoAndSignal runs -demo, which serves TLS with a certificate
+// made for the run: a client that pins the fingerprint the demo printed
+// logs in as alice, and the certificate is issued to localhost. SIGINT
+// then shuts the server down gracefully, and the demo's files go with it.
 func TestBinaryDemoAndSignal(t *testing.T) {
 	bin := buildBinary(t)
 	cmd := exec.Command(bin, "-demo", "-addr", "127.0.0.1:0")
 	cmd.Dir = t.TempDir()
-	addr, before := startBinary(t, cmd)
-	m := regexp.MustCompile(`^chat-server: demo accounts \(passwords shown once\): alice (\S{12}), bob (\S{12})$`).FindStringSubmatch(strings.Join(before, "\n"))
-	if m == nil {
-		t.Fatalf("demo line: %q", before)
+	s := startReady(t, cmd)
+	addr, before := s.addr, s.before
+	m := lineMatching(t, before, `^chat-server: demo accounts \(passwords shown once\): alice (\S{12}), bob (\S{12})$`)
+	if !s.tls {
+		t.Fatalf("the demo's ready line does not say (TLS); lines before it: %q", before)
 	}
-	c, d := rawLogin(t, addr, "alice", m[1])
+	fingerprint := lineMatching(t, before, fingerprintLine)[1]
+	_, port, _ := net.SplitHostPort(addr)
+	connect := lineMatching(t, before, `^chat-server: demo: connect with: chat tls://localhost:(\d+) \(the client shows certificate (\S+) and asks you to trust it\)$`)
+	if connect[1] != port || connect[2] != fingerprint {
+		t.Fatalf("connect line %q, want port %s and certificate %s", connect[0], port, fingerprint)
+	}
+	var served *x509.Certificate
+	pin := pinning(fingerprint)
+	verify := pin.VerifyConnection
+	pin.VerifyConnection = func(cs tls.ConnectionState) error {
+		served = cs.PeerCertificates[0]
+		return verify(cs)
+	}
+	c, d := rawLoginTLS(t, addr, pin, "alice", m[1])
+	for _, host := range []string{"localhost", "127.0.0.1", "::1"} {
+		if err := served.VerifyHostname(host); err != nil {
+			t.Errorf("the demo certificate: %v", err)
+		}
+	}
 	// The password was checked by a child process at the lowest priority.
 	workers := harness.Children(cmd.Process.Pid, hashWorkerCommand)
 	if len(workers) == 0 {
@@ -178,6 +252,9 @@ func TestBinaryDemoAndSignal(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(cmd.Dir); len(ents) != 0 {
 		t.Fatalf("demo wrote into the working directory: %v", ents)
+	}
+	if ents, _ := os.ReadDir(s.tmp); len(ents) != 0 {
+		t.Fatalf("the demo's users file and certificate outlived the server: %v", ents)
 	}
 	for pid := range workers {
 		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); err == nil {

@@ -4,8 +4,10 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,5 +86,33 @@ func TestCertCommand(t *testing.T) {
 		if code != 2 || out != "" || !strings.Contains(errs, "usage: chat-server cert -host NAME") {
 			t.Errorf("cert %q: exit %d, stdout %q, stderr %q; want a usage error", args, code, out, errs)
 		}
+	}
+}
+
+// TestBinaryServesWhatCertWrote runs the cert command in a directory with
+// its defaults and then the server with the command line it printed.
+func TestBinaryServesWhatCertWrote(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "cert", "-host", "localhost")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("cert: %v %s", err, out)
+	}
+	lines := strings.Split(string(out), "\n")
+	fingerprint := lineMatching(t, lines, `^chat-server: certificate (\S+)$`)[1]
+	args := strings.Fields(lineMatching(t, lines, `^chat-server: serve with: chat-server (.*)$`)[1])
+	if !slices.Equal(args, []string{"-tls-cert", defaultCertFile, "-tls-key", defaultKeyFile}) {
+		t.Fatalf("serve with %q", args)
+	}
+	srv := exec.Command(bin, append(args, "-addr", "127.0.0.1:0", "-users", testUsers(t))...)
+	srv.Dir = dir
+	s := startReady(t, srv)
+	if m := lineMatching(t, s.before, fingerprintLine); m[1] != fingerprint || !s.tls {
+		t.Fatalf("served %s (TLS %v), cert printed %s", m[1], s.tls, fingerprint)
+	}
+	if got, err := servedFingerprint(s.addr); err != nil || got != fingerprint {
+		t.Fatalf("served %s (%v), want %s", got, err, fingerprint)
 	}
 }

@@ -28,10 +28,10 @@ import (
 func TestBinaryOutOfDescriptorsPairKeepsTalking(t *testing.T) {
 	bin := buildBinary(t)
 	const limit = 32
-	cmd := exec.Command("sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, limit), bin, "-demo", "-addr", "127.0.0.1:0")
+	cmd := exec.Command("sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, limit), bin, "-demo", "-addr", "127.0.0.1:0", "-tls-addr", "")
 	errs := captureStderr(t, cmd)
 	addr, before := startBinary(t, cmd)
-	m := regexp.MustCompile(`demo accounts \(passwords shown once\): alice (\S{12}), bob (\S{12})$`).FindStringSubmatch(strings.Join(before, "\n"))
+	m := regexp.MustCompile(`(?m)demo accounts \(passwords shown once\): alice (\S{12}), bob (\S{12})$`).FindStringSubmatch(strings.Join(before, "\n"))
 	if m == nil {
 		t.Fatalf("demo line: %q", before)
 	}

@@ -9,18 +9,20 @@ import (
 	"io/fs"
 	"log"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
+	"chat/internal/certs"
 	"chat/server"
 	"chat/server/auth"
 )
 
 const usage = `usage:
   chat-server [-addr HOST:PORT] [-users FILE] [-demo] [-guests] [-irc HOST:PORT] [-state DIR]
+              [-tls-cert FILE -tls-key FILE [-tls-addr HOST:PORT] [-irc-tls HOST:PORT]]
               [-max-rooms N] [-history N] [-max-per-addr N] [-msg-rate N] [-msg-burst N] [-max-refused N]
               [-ping-interval D] [-peer-timeout D] [-hello-timeout D] [-frame-timeout D]
               [-login-delay D] [-login-delay-max D] [-shutdown-timeout D] [-poller poll|epoll] [-quiet] [PORT]
@@ -48,6 +50,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 // serveFlags is what the command line says beyond the server's Config.
 type serveFlags struct {
 	demo, quiet bool
+	tls         tlsFlags
 }
 
 // parseServe reads the command line into a Config that starts from the
@@ -61,7 +64,7 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 		fmt.Fprint(stderr, usage)
 		fl.PrintDefaults()
 	}
-	fl.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on, HOST:PORT")
+	fl.StringVar(&cfg.Addr, "addr", cfg.Addr, "address of the chat protocol, HOST:PORT: over TLS with -tls-cert, unless -tls-addr is given")
 	fl.StringVar(&cfg.UsersFile, "users", cfg.UsersFile, "users file (NAME:HASH lines)")
 	fl.BoolVar(&f.demo, "demo", false, "run with a temporary users file holding accounts alice and bob with generated passwords")
 	fl.BoolVar(&cfg.Guests, "guests", false, "allow guest names without a password (claim)")
@@ -82,6 +85,10 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 		fmt.Sprintf("delay of a login after %d attempts for its name or from its address, doubling with each more (negative: none)", cfg.LoginFree))
 	fl.DurationVar(&cfg.LoginDelayMax, "login-delay-max", cfg.LoginDelayMax, "longest login delay")
 	fl.StringVar(&cfg.IRCAddr, "irc", "", "also listen for IRC clients (irssi, weechat) on `HOST:PORT`, for example :6667; off when empty")
+	fl.StringVar(&f.tls.cert, "tls-cert", "", "serve TLS with the certificate in `FILE` (PEM; read again when it changes), on -addr unless -tls-addr is given")
+	fl.StringVar(&f.tls.key, "tls-key", "", "the private key of -tls-cert, in `FILE` (PEM, mode 0600)")
+	fl.StringVar(&cfg.TLSAddr, "tls-addr", cfg.TLSAddr, "serve the chat protocol over TLS on `HOST:PORT`, leaving -addr plain; '' for no chat TLS listener (with -irc-tls)")
+	fl.StringVar(&cfg.IRCTLSAddr, "irc-tls", "", "also listen for IRC clients over TLS on `HOST:PORT`, for example :6697; off when empty")
 	fl.StringVar(&cfg.IRCName, "irc-name", cfg.IRCName, "the server's `name` on IRC")
 	fl.IntVar(&cfg.WriteHelpers, "write-helpers", runtime.NumCPU()-1, "goroutines that share the writes of a busy loop pass with the loop, so a pass writing to many sockets uses every core (0: the loop writes alone; default: one fewer than the CPUs)")
 	fl.StringVar(&cfg.Poller, "poller", "poll", "how the loop waits for its sockets: poll (poll(2)) or epoll (Linux epoll(7))")
@@ -105,6 +112,12 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 		fl.Usage()
 		return cfg, f, 2, false
 	}
+	tlsAddrGiven := false
+	fl.Visit(func(fl *flag.Flag) { tlsAddrGiven = tlsAddrGiven || fl.Name == "tls-addr" })
+	if msg := f.tls.placeTLS(&cfg, tlsAddrGiven, f.tls.cert != "" || f.demo); msg != "" {
+		fmt.Fprintf(stderr, "chat-server: %s\n", msg)
+		return cfg, f, 2, false
+	}
 	return cfg, f, 0, true
 }
 
@@ -118,40 +131,41 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if f.quiet {
 		cfg.Logf = func(string, ...any) {}
 	}
+	var d *demo
 	if f.demo {
-		dir, err := os.MkdirTemp("", "chat-server-demo-")
-		if err != nil {
-			fmt.Fprintf(stderr, "chat-server: cannot create the demo users file: %v\n", err)
+		var err error
+		if d, err = startDemo(&cfg, &f.tls); err != nil {
+			fmt.Fprintf(stderr, "chat-server: %v\n", err)
 			return 1
 		}
-		defer os.RemoveAll(dir)
-		cfg.UsersFile = filepath.Join(dir, "users.db")
-		if err := writeDemoUsers(cfg.UsersFile, stdout); err != nil {
-			fmt.Fprintf(stderr, "chat-server: cannot create the demo users file: %v\n", err)
-			return 1
-		}
+		defer d.remove()
 	}
 	if !usersFileReadable(cfg.UsersFile, stderr) {
 		return 1
+	}
+	var store *certs.Store
+	if f.tls.cert != "" {
+		if cfg.TLS, store, ok = loadCertificate(f.tls.cert, f.tls.key, cfg.Logf, stderr); !ok {
+			return 1
+		}
 	}
 	cfg.HashWorker = hashWorkers(cfg.Workers, cfg.Logf)
 	cfg.Signals = true
 	srv, err := server.New(cfg)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "listen on") {
-			fmt.Fprintf(stderr, "chat-server: cannot listen on %s: %v (is another server running there? choose another with -addr HOST:PORT or PORT)\n",
-				cfg.Addr, unwrapAll(err))
+		if addr, flagName, ok := listenFailure(cfg, f.tls, err); ok {
+			hint := "choose another with " + flagName
+			if errors.Is(err, syscall.EADDRINUSE) {
+				hint = "is another server running there? " + hint
+			}
+			fmt.Fprintf(stderr, "chat-server: cannot listen on %s: %v (%s)\n", addr, unwrapAll(err), hint)
 		} else {
 			fmt.Fprintf(stderr, "chat-server: %v\n", err)
 		}
 		return 1
 	}
 	heapLimit.Do(func() { tightenHeap(srv.Hashing, srv.OutputBytes) })
-	if a := srv.IRCAddr(); a != "" {
-		// Before the ready line, so whoever waits for that has both.
-		fmt.Fprintf(stdout, "chat-server: IRC listening on %s\n", a)
-	}
-	fmt.Fprintf(stdout, "chat-server: listening on %s\n", srv.Addr())
+	printListening(stdout, srv, store, d)
 	if f, ok := stdout.(*os.File); ok {
 		f.Sync()
 	}
@@ -162,27 +176,28 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// writeDemoUsers writes a users file with accounts alice and bob, and shows
-// their generated passwords once.
-func writeDemoUsers(path string, stdout io.Writer) error {
-	var u auth.Users
-	var shown []string
-	for _, name := range []string{"alice", "bob"} {
-		pw := randomPassword(12)
-		hash, err := auth.HashPassword(pw)
-		if err == nil {
-			err = u.Add(name, hash)
-		}
-		if err != nil {
-			return err
-		}
-		shown = append(shown, name+" "+pw)
+// listenFailure reads which address a listen error of server.New is
+// about, and names the flag that moves that listener.
+func listenFailure(cfg server.Config, t tlsFlags, err error) (addr, flagName string, ok bool) {
+	rest, ok := strings.CutPrefix(err.Error(), "listen on ")
+	if !ok {
+		return "", "", false
 	}
-	if err := u.Save(path); err != nil {
-		return err
+	addr, _, _ = strings.Cut(rest, ": ")
+	switch addr {
+	case cfg.IRCAddr:
+		flagName = "-irc HOST:PORT"
+	case cfg.IRCTLSAddr:
+		flagName = "-irc-tls HOST:PORT"
+	case cfg.TLSAddr:
+		flagName = "-tls-addr HOST:PORT"
+		if t.onAddr {
+			flagName = "-addr HOST:PORT or PORT"
+		}
+	default:
+		flagName = "-addr HOST:PORT or PORT"
 	}
-	fmt.Fprintf(stdout, "chat-server: demo accounts (passwords shown once): %s\n", strings.Join(shown, ", "))
-	return nil
+	return addr, flagName, true
 }
 
 // usersFileReadable reports whether the users file reads, saying why not
