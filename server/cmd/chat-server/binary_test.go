@@ -207,8 +207,8 @@ func TestBinaryDemoAndSignal(t *testing.T) {
 	}
 	fingerprint := lineMatching(t, before, fingerprintLine)[1]
 	_, port, _ := net.SplitHostPort(addr)
-	connect := lineMatching(t, before, `^chat-server: demo: connect with: chat tls://localhost:(\d+) \(the client shows certificate (\S+) and asks you to trust it\)$`)
-	if connect[1] != port || connect[2] != fingerprint {
+	connect := lineMatching(t, before, `^chat-server: demo: connect with: chat -tls-fingerprint (\S+) tls://localhost:(\d+)$`)
+	if connect[2] != port || connect[1] != fingerprint {
 		t.Fatalf("connect line %q, want port %s and certificate %s", connect[0], port, fingerprint)
 	}
 	var served *x509.Certificate
