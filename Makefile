@@ -56,7 +56,7 @@ lint:
 bench: build
 	$(GO) run ./loadgen/cmd/benchreport -bin $(BIN) -out docs/BENCHMARKS.md
 
-## demo: a server on the default port with generated demo accounts.
+## demo: a server on the default port with generated demo accounts, over TLS with a certificate made for the run.
 demo: build
 	$(BIN)/chat-server -demo
 
