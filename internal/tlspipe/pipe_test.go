@@ -43,6 +43,13 @@ type pair struct {
 func newPair(t *testing.T, gate *Gate) *pair {
 	t.Helper()
 	server, client := testTLS()
+	return newPairWith(t, &Config{TLS: server, Gate: gate}, client)
+}
+
+// newPairWith is newPair with a server Config (its Notify is set here)
+// and a client configuration of the test's.
+func newPairWith(t *testing.T, server *Config, client *tls.Config) *pair {
+	t.Helper()
 	pr := &pair{t: t, notified: make(chan uint64, 64)}
 	notify := func(tag uint64) {
 		select {
@@ -50,7 +57,8 @@ func newPair(t *testing.T, gate *Gate) *pair {
 		default:
 		}
 	}
-	pr.server = NewServer(&Config{TLS: server, Notify: notify, Gate: gate}, 1)
+	server.Notify = notify
+	pr.server = NewServer(server, 1)
 	pr.client = NewClient(&Config{TLS: client, Notify: notify}, 2)
 	t.Cleanup(func() { pr.server.Close(); pr.client.Close() })
 	return pr
@@ -241,27 +249,14 @@ func TestSessionResumption(t *testing.T) {
 	// One server configuration for both connections, as a server has:
 	// its session ticket keys are its own.
 	server, client := testTLS()
-	notified := make(chan uint64, 64)
-	notify := func(tag uint64) {
-		select {
-		case notified <- tag:
-		default:
-		}
-	}
-	serverCfg := &Config{TLS: server, Notify: notify}
-	connect := func() *pair {
-		pr := &pair{t: t, notified: notified}
-		pr.server = NewServer(serverCfg, 1)
-		pr.client = NewClient(&Config{TLS: client, Notify: notify}, 2)
-		t.Cleanup(func() { pr.server.Close(); pr.client.Close() })
-		pr.shake(0)
-		return pr
-	}
-	pr := connect()
+	serverCfg := &Config{TLS: server}
+	pr := newPairWith(t, serverCfg, client)
+	pr.shake(0)
 	// The server's session ticket is read after the handshake.
 	move(t, pr.server, pr.client, 0)
 	readAll(t, pr.client)
-	pr = connect()
+	pr = newPairWith(t, serverCfg, client)
+	pr.shake(0)
 	if !pr.client.State().DidResume || !pr.server.State().DidResume {
 		t.Fatal("the second handshake did not resume the first session")
 	}

@@ -22,12 +22,7 @@ func TestServerTakesOverTLS13RecordsAndKeepsCryptoTLSFor12(t *testing.T) {
 	server, client := testTLS()
 	old := client.Clone()
 	old.MaxVersion = tls.VersionTLS12
-	notify := func(uint64) {}
-	pr = &pair{t: t, notified: make(chan uint64, 64)}
-	pr.server = NewServer(&Config{TLS: server, Notify: notify}, 1)
-	pr.client = NewClient(&Config{TLS: old, Notify: notify}, 2)
-	defer pr.server.Close()
-	defer pr.client.Close()
+	pr = newPairWith(t, &Config{TLS: server}, old)
 	pr.shake(0)
 	if pr.server.State().Version != tls.VersionTLS12 || pr.server.tc == nil {
 		t.Fatalf("TLS 1.2: version %x, crypto/tls kept %v", pr.server.State().Version, pr.server.tc != nil)
@@ -39,8 +34,26 @@ func TestServerTakesOverTLS13RecordsAndKeepsCryptoTLSFor12(t *testing.T) {
 	}
 }
 
-// keyLogged returns a client configuration that logs its secrets into
-// the returned map.
+// handPlayedPair is an established pair whose client logged its secrets:
+// the test plays the client's side by hand with the returned cipher, the
+// client's application traffic protection.
+func handPlayedPair(t *testing.T) (*pair, *recordCipher) {
+	t.Helper()
+	server, _ := testTLS()
+	client, secret := keyLogged()
+	pr := newPairWith(t, &Config{TLS: server}, client)
+	pr.shake(0)
+	move(t, pr.server, pr.client, 0) // the session ticket
+	readAll(t, pr.client)
+	own, err := newRecordCipher(pr.server.State().CipherSuite, secret("CLIENT_TRAFFIC_SECRET_0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pr, own
+}
+
+// keyLogged returns a client configuration that logs its secrets, and a
+// function that returns the one logged under a label.
 func keyLogged() (*tls.Config, func(label string) []byte) {
 	_, client := testTLS()
 	c := client.Clone()
@@ -74,23 +87,7 @@ func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 // when asked for, its keys for writing too, announced with a KeyUpdate of
 // its own that crypto/tls's client follows.
 func TestKeyUpdate(t *testing.T) {
-	server, _ := testTLS()
-	client, secret := keyLogged()
-	notify := func(uint64) {}
-	pr := &pair{t: t, notified: make(chan uint64, 64)}
-	pr.server = NewServer(&Config{TLS: server, Notify: notify}, 1)
-	pr.client = NewClient(&Config{TLS: client, Notify: notify}, 2)
-	defer pr.server.Close()
-	defer pr.client.Close()
-	pr.shake(0)
-	move(t, pr.server, pr.client, 0) // the session ticket
-	readAll(t, pr.client)
-
-	// The client's side, played by hand from its logged secret.
-	own, err := newRecordCipher(pr.server.State().CipherSuite, secret("CLIENT_TRAFFIC_SECRET_0"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pr, own := handPlayedPair(t)
 	var wire []byte
 	wire, _ = own.seal(wire, recordApplication, []byte("before"))
 	wire, _ = own.seal(wire, recordHandshake, []byte{handshakeKeyUpdate, 0, 0, 1, 1})
@@ -143,22 +140,13 @@ func TestAlertsEndTheStream(t *testing.T) {
 		alert   []byte
 		wantEOF bool
 	}{{[]byte{1, 0}, true}, {[]byte{2, 40}, false}, {[]byte{1}, false}} {
-		server, _ := testTLS()
-		client, secret := keyLogged()
-		notify := func(uint64) {}
-		pr := &pair{t: t, notified: make(chan uint64, 64)}
-		pr.server = NewServer(&Config{TLS: server, Notify: notify}, 1)
-		pr.client = NewClient(&Config{TLS: client, Notify: notify}, 2)
-		pr.shake(0)
-		own, _ := newRecordCipher(pr.server.State().CipherSuite, secret("CLIENT_TRAFFIC_SECRET_0"))
+		pr, own := handPlayedPair(t)
 		rec, _ := own.seal(nil, recordAlert, tc.alert)
 		pr.server.Feed(rec)
 		_, err := readAll(t, pr.server)
 		if (err == io.EOF) != tc.wantEOF || err == nil {
 			t.Errorf("alert %v: %v", tc.alert, err)
 		}
-		pr.server.Close()
-		pr.client.Close()
 	}
 }
 
