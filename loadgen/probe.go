@@ -108,7 +108,10 @@ func (pp *probePair) close() {
 }
 
 // message sends one room message from a and returns how long until b has
-// it. a's reply to the Say is read after.
+// it. a's reply is read first: a Say the server refused (its flood limit)
+// is never delivered, and waiting for it at b would only time out. The
+// server writes a pass's replies before its deliveries, so reading the
+// reply first does not delay the time taken at b.
 func (pp *probePair) message(timeout time.Duration) (time.Duration, error) {
 	pp.seq++
 	text := fmt.Sprintf("probe %d", pp.seq)
@@ -117,24 +120,22 @@ func (pp *probePair) message(timeout time.Duration) (time.Duration, error) {
 	if _, err := pp.a.c.Request(say); err != nil {
 		return 0, err
 	}
+	r, err := pp.a.c.Await(say.ID, timeout)
+	if err != nil {
+		return 0, fmt.Errorf("probe say reply: %w", err)
+	}
+	if r.Code != wire.OK {
+		return 0, fmt.Errorf("probe say refused with code %d (%s): the server's flood limit must allow the probe's messages (chat-server -msg-rate -1)", r.Code, r.Text)
+	}
 	for {
 		in, err := pp.b.next(timeout)
 		if err != nil {
 			return 0, fmt.Errorf("probe message: %w", err)
 		}
 		if in.Type == wire.TypeMessage && in.Text == text {
-			break
+			return time.Since(start), nil
 		}
 	}
-	took := time.Since(start)
-	r, err := pp.a.c.Await(say.ID, timeout)
-	if err != nil {
-		return took, fmt.Errorf("probe say reply: %w", err)
-	}
-	if r.Code != wire.OK {
-		return took, fmt.Errorf("probe say refused: code %d", r.Code)
-	}
-	return took, nil
 }
 
 // recoveryWindow is how many probes in a row recoveredAt takes the median
