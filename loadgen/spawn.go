@@ -23,8 +23,23 @@ type SpawnedServer struct {
 	exited  chan struct{}
 }
 
-// readyPrefix starts the server's ready line: "chat-server: listening on ADDR".
+// readyPrefix starts the server's ready line: "chat-server: listening on
+// ADDR", followed by " (TLS)" when it serves TLS there.
 const readyPrefix = "chat-server: listening on "
+
+// readyAddr returns the address of a ready line, ok false for any other
+// line.
+func readyAddr(line string) (addr string, ok bool) {
+	rest, ok := strings.CutPrefix(line, readyPrefix)
+	if !ok {
+		return "", false
+	}
+	f := strings.Fields(rest)
+	if len(f) == 0 {
+		return "", false
+	}
+	return f[0], true
+}
 
 // SpawnServer starts the chat-server binary at path on a free loopback port
 // with the given users file and extra arguments, and waits for its ready
@@ -65,9 +80,9 @@ func SpawnServer(path, usersFile string, guests bool, extra []string, timeout ti
 		// blocks on a full pipe.
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), readyPrefix); ok {
+			if a, ok := readyAddr(sc.Text()); ok {
 				select {
-				case addr <- strings.TrimSpace(a):
+				case addr <- a:
 				default:
 				}
 			}
