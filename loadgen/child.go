@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,6 +39,16 @@ func RunWorkerProcess(stdin io.Reader, stdout io.Writer) int {
 		fmt.Fprintf(os.Stderr, "loadgen worker: read the run from the parent: %v\n", err)
 		return 1
 	}
+	var tlsCfg *tls.Config
+	if init.Config.TLS != nil {
+		// The child's one TLS configuration: its connections share its
+		// session cache.
+		var err error
+		if tlsCfg, err = init.Config.TLS.clientConfig(init.Config.Addr); err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen worker %d: %v\n", init.Share.Index, err)
+			return 1
+		}
+	}
 	cmds := make(chan command, 1)
 	go func() {
 		defer close(cmds)
@@ -60,7 +71,7 @@ func RunWorkerProcess(stdin io.Reader, stdout io.Writer) int {
 			fmt.Fprintf(os.Stderr, "loadgen worker %d: report to the parent: %v\n", init.Share.Index, err)
 		}
 	}
-	newWorker(init.Config, init.Share).run(cmds, out)
+	newWorker(init.Config, init.Share, tlsCfg).run(cmds, out)
 	if failed {
 		return 1
 	}
@@ -79,11 +90,12 @@ type workerHandle struct {
 	stop func() // abandon: closes the worker's input
 }
 
-// startInProcess runs the worker in this process (one process for the run).
-func startInProcess(cfg Config, sh share, reports chan<- tagged) *workerHandle {
+// startInProcess runs the worker in this process (one process for the
+// run), sharing the process's TLS configuration.
+func startInProcess(cfg Config, sh share, tlsCfg *tls.Config, reports chan<- tagged) *workerHandle {
 	cmds := make(chan command, 1)
 	go func() {
-		newWorker(cfg, sh).run(cmds, func(r report) { reports <- tagged{sh.Index, r} })
+		newWorker(cfg, sh, tlsCfg).run(cmds, func(r report) { reports <- tagged{sh.Index, r} })
 		reports <- tagged{sh.Index, report{Kind: "exit"}}
 	}()
 	var once sync.Once

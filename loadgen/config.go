@@ -18,10 +18,11 @@ const (
 	ProfileReconnect = "reconnect-storm" // every session cut at once, then back
 	ProfileOverload  = "overload"        // more than the server sustains, then a recovery probe
 	ProfileLogin     = "login-storm"     // every session logs in at once; a probe pings meanwhile
+	ProfileHandshake = "handshake-storm" // every session connects at once; a probe pair chats meanwhile
 )
 
 // Profiles lists every profile, for usage and validation.
-var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect, ProfileOverload, ProfileLogin}
+var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect, ProfileOverload, ProfileLogin, ProfileHandshake}
 
 // Login modes.
 const (
@@ -50,6 +51,9 @@ type Config struct {
 	ChurnRate float64 // churn sessions started per second (whole run)
 	ChurnMsgs int     // messages each churn session sends before it leaves
 
+	// TLS, when set, makes every connection a TLS client's.
+	TLS *TLSOptions
+
 	Size  int // message text length in bytes (at least the stamp)
 	Procs int // processes sharing the sessions
 
@@ -69,6 +73,8 @@ var profileDefaults = map[string]Config{
 	// so the backlog grows for the whole run.
 	ProfileOverload: {Sessions: 1000, Rooms: 1, Rate: 1000, Duration: 3 * time.Second},
 	ProfileLogin:    {Sessions: 200, Rate: 0, Duration: time.Second},
+	// Resumption off: a storm of new clients makes full handshakes.
+	ProfileHandshake: {Sessions: 1000, Rate: 0, Duration: time.Second},
 }
 
 // roomsFor is the default room count: rooms of about 100.
@@ -96,8 +102,8 @@ func (c *Config) Validate() error {
 	if c.Profile == ProfileReconnect && c.Rate > 0 {
 		bad("-rate must be 0 for %s: membership changes during the storm, so deliveries cannot be checked", ProfileReconnect)
 	}
-	if c.Profile == ProfileLogin && c.Rate > 0 {
-		bad("-rate must be 0 for %s: the storm is the load", ProfileLogin)
+	if (c.Profile == ProfileLogin || c.Profile == ProfileHandshake) && c.Rate > 0 {
+		bad("-rate must be 0 for %s: the storm is the load", c.Profile)
 	}
 	if c.Profile == ProfileOverload && c.Drain < 2*time.Second {
 		bad("-drain must be at least 2s for %s: the recovery probes run in it", ProfileOverload)
@@ -163,10 +169,16 @@ func (c *Config) churnTotal() int {
 	return int(c.ChurnRate * c.Duration.Seconds())
 }
 
+// hasProbes reports whether the profile measures the server with a probe
+// pair apart from the load.
+func (c *Config) hasProbes() bool {
+	return c.Profile == ProfileOverload || c.Profile == ProfileLogin || c.Profile == ProfileHandshake
+}
+
 // probeAccounts is how many accounts the probe sessions use after the
 // stable sessions' (account logins only).
 func (c *Config) probeAccounts() int {
-	if c.Profile == ProfileOverload || c.Profile == ProfileLogin {
+	if c.hasProbes() {
 		return 2
 	}
 	return 0

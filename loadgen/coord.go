@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,15 +21,30 @@ func Run(cfg Config, exe string, progressW io.Writer) (*Report, error) {
 	}
 	c := &coordinator{cfg: cfg, reports: make(chan tagged, 16*cfg.Procs)}
 	defer c.close()
-	// Probe sessions are in before the load.
-	if cfg.Profile == ProfileOverload || cfg.Profile == ProfileLogin {
+	if cfg.TLS != nil {
 		var err error
-		if c.pp, err = dialProbePair(&c.cfg, cfg.probeName(0), cfg.probeName(1)); err != nil {
+		if c.tls, err = cfg.TLS.clientConfig(cfg.Addr); err != nil {
 			return nil, err
 		}
 	}
-	if cfg.Profile == ProfileLogin {
-		c.startPinger()
+	// Probe sessions are in before the load.
+	var before []time.Duration
+	if cfg.hasProbes() {
+		var err error
+		if c.pp, err = dialProbePair(&c.cfg, c.tls, cfg.probeName(0), cfg.probeName(1)); err != nil {
+			return nil, err
+		}
+		if cfg.Profile == ProfileHandshake {
+			if before, err = c.probeBaseline(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	switch cfg.Profile {
+	case ProfileLogin:
+		c.startStormProbe(func() (time.Duration, error) { return c.pp.a.ping(cfg.Timeout) })
+	case ProfileHandshake:
+		c.startStormProbe(func() (time.Duration, error) { return c.pp.message(cfg.Timeout) })
 	}
 	if err := c.startWorkers(exe); err != nil {
 		return nil, err
@@ -39,43 +55,74 @@ func Run(cfg Config, exe string, progressW io.Writer) (*Report, error) {
 	c.tick = time.NewTicker(time.Second)
 
 	rampStart := time.Now()
-	down, rampCPU, err := c.awaitReady(rampStart)
+	rd, err := c.awaitReady(rampStart)
 	if err != nil {
 		return nil, err
 	}
 	ramp := time.Since(rampStart)
-	storm := c.stopPinger(ramp)
+	probes, probeErr := c.stopStormProbe()
 	var baseline []time.Duration
 	if cfg.Profile == ProfileOverload {
 		if baseline, err = c.probeBaseline(); err != nil {
 			return nil, err
 		}
 	}
-	total, probed, err := c.runWorkers(down)
+	total, probed, err := c.runWorkers(rd.down)
 	if err != nil {
 		return nil, err
 	}
 	r := newReport(&c.cfg, total, ramp, c.srv)
-	if storm != nil {
-		storm.Logins = r.Up
-		if storm.Seconds > 0 {
-			storm.LoginsPerSec = float64(r.Up) / storm.Seconds
-		}
-		r.LoginStorm = storm
+	switch cfg.Profile {
+	case ProfileLogin:
+		r.LoginStorm = loginStorm(probes, probeErr, r.Up, ramp)
+	case ProfileHandshake:
+		r.HandshakeStorm = handshakeStorm(probes, probeErr, before, r.Up, rd.start, rd.end)
 	}
 	if r.Overload != nil {
 		res := <-probed
 		r.Overload.RSSBeforeMB = mb(c.srv.runStart.RSSKB)
 		res.fill(r.Overload, baseline)
 	}
-	r.Loadgen.CPURamp = 100 * float64(rampCPU) / float64(ramp)
+	r.Loadgen.CPURamp = 100 * float64(rd.cpu) / float64(ramp)
 	return r, nil
 }
 
+// loginStorm reports the login storm: the logins are the ramp, and the
+// probe pinged throughout it.
+func loginStorm(pings []probeSample, probeErr error, up int, ramp time.Duration) *LoginStormReport {
+	l := &LoginStormReport{Logins: up, Seconds: ramp.Seconds(), Pings: len(pings), Ping: percentiles(pings)}
+	if l.Seconds > 0 {
+		l.LoginsPerSec = float64(up) / l.Seconds
+	}
+	if probeErr != nil {
+		l.ProbeError = probeErr.Error()
+	}
+	return l
+}
+
+// handshakeStorm reports the handshake storm: the workers' ramps, from
+// start to end, are the storm, and the probe messages that overlapped it
+// are what the server's loop did meanwhile; before are the probe messages
+// before it.
+func handshakeStorm(probes []probeSample, probeErr error, before []time.Duration, up int, start, end time.Time) *HandshakeStormReport {
+	in := during(probes, start, end)
+	h := &HandshakeStormReport{Connections: up, Seconds: end.Sub(start).Seconds(),
+		ProbeBeforeMS: ms(median(before)), Probes: len(in), Probe: percentiles(in)}
+	if h.Seconds > 0 {
+		h.PerSec = float64(up) / h.Seconds
+	}
+	if probeErr != nil {
+		h.ProbeError = probeErr.Error()
+	}
+	return h
+}
+
 // coordinator is the parent's side of one run: its workers, the probes and
-// the server's samples. Run's goroutine owns it; the pinger only reads pp.a.
+// the server's samples. Run's goroutine owns it; a storm's probe goroutine
+// uses pp until stopStormProbe returns.
 type coordinator struct {
 	cfg     Config
+	tls     *tls.Config // the process's TLS client configuration; nil for plain TCP
 	reports chan tagged
 	handles []*workerHandle
 	live    int // workers that have not reported their exit
@@ -84,17 +131,17 @@ type coordinator struct {
 	pr      *progressPrinter
 	tick    *time.Ticker // progress lines and server samples
 
-	stopPing chan struct{} // nil unless the pinger runs
-	pingDone chan pingResult
+	stopProbe chan struct{} // nil unless a storm's probe runs
+	probeDone chan stormProbes
 }
 
-// pingResult is what the login storm's pinger measured.
-type pingResult struct {
-	rtts []time.Duration
-	err  error
+// stormProbes is what a storm's probe measured.
+type stormProbes struct {
+	samples []probeSample
+	err     error
 }
 
-// close stops the pinger and every worker still running and collects them,
+// close stops the storm's probe and every worker still running and collects them,
 // so no child outlives the run, whatever Run returns.
 func (c *coordinator) close() {
 	if c.tick != nil {
@@ -110,53 +157,49 @@ func (c *coordinator) close() {
 			c.live--
 		}
 	}
-	if c.stopPing != nil {
-		close(c.stopPing)
+	if c.stopProbe != nil {
+		close(c.stopProbe)
 	}
 	if c.pp != nil {
 		c.pp.close()
 	}
 }
 
-// startPinger pings the server from a probe during the login storm.
-func (c *coordinator) startPinger() {
-	c.stopPing = make(chan struct{})
-	c.pingDone = make(chan pingResult, 1)
+// startStormProbe runs probe (on the probe pair) every
+// stormProbeInterval while the storm lasts.
+func (c *coordinator) startStormProbe(probe func() (time.Duration, error)) {
+	c.stopProbe = make(chan struct{})
+	c.probeDone = make(chan stormProbes, 1)
 	go func() {
-		rtts, err := pinger(c.pp.a, c.cfg.Timeout, c.stopPing)
-		c.pingDone <- pingResult{rtts, err}
+		samples, err := probeEvery(probe, c.stopProbe)
+		c.probeDone <- stormProbes{samples, err}
 	}()
 }
 
-// stopPinger ends the pinger, if it runs, and reports what it measured
-// over the ramp.
-func (c *coordinator) stopPinger(ramp time.Duration) *LoginStormReport {
-	if c.stopPing == nil {
-		return nil
+// stopStormProbe ends the storm's probe, if it runs, and returns what it
+// measured.
+func (c *coordinator) stopStormProbe() ([]probeSample, error) {
+	if c.stopProbe == nil {
+		return nil, nil
 	}
-	close(c.stopPing)
-	c.stopPing = nil
-	pr := <-c.pingDone
-	storm := &LoginStormReport{Pings: len(pr.rtts), Seconds: ramp.Seconds()}
-	h := newHist()
-	for _, d := range pr.rtts {
-		h.RecordValue(micros(d))
-	}
-	storm.Ping = summarize(exportHist(h))
-	if pr.err != nil {
-		storm.ProbeError = pr.err.Error()
-	}
-	return storm
+	close(c.stopProbe)
+	c.stopProbe = nil
+	res := <-c.probeDone
+	return res.samples, res.err
 }
 
 // startWorkers starts cfg.Procs workers: in this process when there is
-// one, child processes of exe otherwise.
+// one, child processes of exe otherwise. The handshake storm's workers are
+// always children: its client handshakes are CPU work that would queue the
+// probe's goroutines behind a thousand others in this process's scheduler,
+// and the probe would measure loadgen rather than the server.
 func (c *coordinator) startWorkers(exe string) error {
 	c.handles = make([]*workerHandle, c.cfg.Procs)
+	inProcess := c.cfg.Procs == 1 && c.cfg.Profile != ProfileHandshake
 	for i := range c.cfg.Procs {
 		sh := share{Index: i, Of: c.cfg.Procs}
-		if c.cfg.Procs == 1 {
-			c.handles[i] = startInProcess(c.cfg, sh, c.reports)
+		if inProcess {
+			c.handles[i] = startInProcess(c.cfg, sh, c.tls, c.reports)
 		} else {
 			h, err := startChild(exe, c.cfg, sh, c.reports)
 			if err != nil {
@@ -196,34 +239,51 @@ func (c *coordinator) nextReport(since time.Time, guard *time.Timer, heldAt <-ch
 	}
 }
 
-// awaitReady waits for every worker to report its sessions set up and
-// returns the sessions that are down and the CPU the workers used.
-func (c *coordinator) awaitReady(rampStart time.Time) (down []uint32, cpu time.Duration, err error) {
+// rampDone is what the workers said when their ramps were done: the
+// sessions that are down, the CPU they used, and the span from the first
+// worker's first dial to the last worker's last session up.
+type rampDone struct {
+	down       []uint32
+	cpu        time.Duration
+	start, end time.Time
+}
+
+// awaitReady waits for every worker to report its sessions set up.
+func (c *coordinator) awaitReady(rampStart time.Time) (rampDone, error) {
 	guard := time.NewTimer(c.cfg.Ramp + 10*c.cfg.Timeout + 10*time.Second)
 	defer guard.Stop()
+	var rd rampDone
 	for ready := 0; ready < c.cfg.Procs; {
 		t, err := c.nextReport(rampStart, guard, nil, "the ramp did not finish in time")
 		if err != nil {
-			return nil, 0, err
+			return rd, err
 		}
 		switch t.r.Kind {
 		case "ready":
-			if t.r.Ready == nil {
-				return nil, 0, fmt.Errorf("worker %d sent a bad ready report", t.index)
+			r := t.r.Ready
+			if r == nil {
+				return rd, fmt.Errorf("worker %d sent a bad ready report", t.index)
 			}
 			ready++
-			down = append(down, t.r.Ready.Down...)
-			cpu += t.r.Ready.CPU
-			c.pr.update(t.index, &progress{Phase: "ramp", Up: t.r.Ready.Up, Failed: t.r.Ready.Failed})
+			rd.down = append(rd.down, r.Down...)
+			rd.cpu += r.CPU
+			if rd.start.IsZero() || r.RampStart.Before(rd.start) {
+				rd.start = r.RampStart
+			}
+			if r.RampEnd.After(rd.end) {
+				rd.end = r.RampEnd
+			}
+			c.pr.update(t.index, &progress{Phase: "ramp", Up: r.Up, Failed: r.Failed})
 		case "exit":
 			c.live--
-			return nil, 0, fmt.Errorf("worker %d ended during the ramp: %s", t.index, t.r.Error)
+			return rd, fmt.Errorf("worker %d ended during the ramp: %s", t.index, t.r.Error)
 		}
 	}
-	return down, cpu, nil
+	return rd, nil
 }
 
-// probeBaseline is the probe's message latency before the overload.
+// probeBaseline is the probe's message latency before the overload or the
+// handshake storm.
 func (c *coordinator) probeBaseline() ([]time.Duration, error) {
 	var baseline []time.Duration
 	for range 20 {

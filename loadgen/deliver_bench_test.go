@@ -13,7 +13,7 @@ import (
 // many deliveries per second loadgen can take on one core.
 func BenchmarkReceive(b *testing.B) {
 	cfg := Config{Profile: ProfileBigroom, Sessions: 1000, Rooms: 1, Size: 64, Prefix: "lg"}
-	w := newWorker(cfg, share{Index: 0, Of: 1})
+	w := newWorker(cfg, share{Index: 0, Of: 1}, nil)
 	s := w.sessions[0]
 	// A batch of 64 messages from 64 senders, as one read might return it.
 	var batch []byte

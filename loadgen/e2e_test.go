@@ -24,7 +24,8 @@ func buildServer(t *testing.T) string {
 }
 
 // TestEndToEnd runs short profiles against a real server, in one process
-// and in two (the test binary re-executes itself as a worker, see TestMain).
+// and in two (the test binary re-executes itself as a worker, see TestMain),
+// over plain TCP and over TLS.
 func TestEndToEnd(t *testing.T) {
 	bin := buildServer(t)
 	exe, err := os.Executable()
@@ -37,18 +38,32 @@ func TestEndToEnd(t *testing.T) {
 		Login: LoginGuest, Prefix: "lg", ChurnMsgs: 3, Size: 64, Procs: 1, Quiet: true,
 	}
 	tests := []struct {
-		name   string
-		change func(*Config)
+		name       string
+		change     func(*Config)
+		serverArgs []string
 	}{
-		{"rooms", func(*Config) {}},
+		{"rooms", func(*Config) {}, nil},
 		// Three rooms, so that rooms span both processes.
-		{"rooms in two processes", func(c *Config) { c.Procs, c.Rooms = 2, 3 }},
-		{"churn", func(c *Config) { c.Profile, c.ChurnRate = ProfileChurn, 20 }},
-		{"reconnect storm", func(c *Config) { c.Profile, c.Rate = ProfileReconnect, 0 }},
-		{"overload", func(c *Config) { c.Profile, c.Drain = ProfileOverload, 2*time.Second }},
+		{"rooms in two processes", func(c *Config) { c.Procs, c.Rooms = 2, 3 }, nil},
+		{"churn", func(c *Config) { c.Profile, c.ChurnRate = ProfileChurn, 20 }, nil},
+		{"reconnect storm", func(c *Config) { c.Profile, c.Rate = ProfileReconnect, 0 }, nil},
+		{"overload", func(c *Config) { c.Profile, c.Drain = ProfileOverload, 2*time.Second }, nil},
 		{"login storm", func(c *Config) {
 			c.Profile, c.Rate, c.Ramp, c.Login, c.Password = ProfileLogin, 0, 0, LoginAccount, "pw"
-		}},
+		}, nil},
+		{"rooms over TLS", func(c *Config) { c.TLS = &TLSOptions{Resume: true} }, nil},
+		// Every reconnect resumes: the sessions share their process's
+		// session cache.
+		{"reconnect storm over TLS", func(c *Config) {
+			c.Profile, c.Rate, c.TLS = ProfileReconnect, 0, &TLSOptions{Resume: true}
+		}, nil},
+		// The handshake storm's worker is a child process, which builds
+		// its TLS configuration from the Config it is sent. Its probe
+		// sends 100 messages a second, more than the flood limit allows
+		// once a slow storm outlasts the burst.
+		{"handshake storm over TLS", func(c *Config) {
+			c.Profile, c.Sessions, c.Rooms, c.Rate, c.Ramp, c.TLS = ProfileHandshake, 100, 2, 0, 0, &TLSOptions{}
+		}, []string{"-msg-rate", "-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +79,9 @@ func TestEndToEnd(t *testing.T) {
 			if err := WriteUsers(users, names, cfg.Password); err != nil {
 				t.Fatal(err)
 			}
-			srv, err := SpawnServer(bin, users, cfg.Login == LoginGuest, nil, 10*time.Second)
+			srv, err := SpawnServer(bin, SpawnOptions{
+				UsersFile: users, Guests: cfg.Login == LoginGuest, TLS: cfg.TLS != nil, Args: tt.serverArgs, Timeout: 10 * time.Second,
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,6 +91,9 @@ func TestEndToEnd(t *testing.T) {
 				}
 			}()
 			cfg.Addr, cfg.ServerPID = srv.Addr, srv.PID
+			if cfg.TLS != nil {
+				cfg.TLS.CAPEM = srv.CertPEM
+			}
 			r, err := Run(cfg, exe, os.Stderr)
 			if err != nil {
 				t.Fatal(err)
@@ -91,7 +111,13 @@ func TestEndToEnd(t *testing.T) {
 				t.Errorf("lost %d dup %d out of order %d misrouted %d unexpected %d",
 					r.Lost, r.Duplicates, r.OutOfOrder, r.Misrouted, r.Unexpected)
 			}
+			checkTLS(t, &cfg, r)
 			switch cfg.Profile {
+			case ProfileHandshake:
+				if h := r.HandshakeStorm; h == nil || h.Connections != cfg.Sessions || h.Seconds <= 0 || h.Probes == 0 ||
+					h.Probe.Count != int64(h.Probes) || h.ProbeError != "" || h.ProbeBeforeMS <= 0 {
+					t.Errorf("handshake storm: %+v", h)
+				}
 			case ProfileLogin:
 				if l := r.LoginStorm; l == nil || l.Logins != cfg.Sessions || l.Pings == 0 || l.ProbeError != "" || l.LoginsPerSec <= 0 {
 					t.Errorf("login storm: %+v", l)
@@ -107,6 +133,9 @@ func TestEndToEnd(t *testing.T) {
 				if !r.AllBack() || r.Storm.Reconnect.Count != int64(cfg.Sessions) {
 					t.Errorf("storm: %+v", r.Storm)
 				}
+				if cfg.TLS != nil && r.Storm.Resumed != cfg.Sessions {
+					t.Errorf("%d of %d reconnects resumed their TLS session", r.Storm.Resumed, cfg.Sessions)
+				}
 			case ProfileChurn:
 				if r.ChurnDone == 0 || r.ChurnDone != r.ChurnStarted {
 					t.Errorf("churn: %d started, %d done", r.ChurnStarted, r.ChurnDone)
@@ -121,5 +150,29 @@ func TestEndToEnd(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkTLS checks that a run's connections were TLS handshakes when it
+// asked for TLS, resumed only when allowed, and none otherwise.
+func checkTLS(t *testing.T, cfg *Config, r *Report) {
+	t.Helper()
+	if cfg.TLS == nil {
+		if r.TLS != nil {
+			t.Errorf("a plain run reports TLS: %+v", r.TLS)
+		}
+		return
+	}
+	connections := uint64(cfg.Sessions)
+	if r.Storm != nil {
+		connections += uint64(r.Storm.Back)
+	}
+	switch {
+	case r.TLS == nil:
+		t.Error("a TLS run reports no TLS")
+	case r.TLS.Handshakes != connections:
+		t.Errorf("%d TLS handshakes for %d connections", r.TLS.Handshakes, connections)
+	case !cfg.TLS.Resume && r.TLS.Resumed != 0:
+		t.Errorf("%d handshakes resumed with resumption off", r.TLS.Resumed)
 	}
 }

@@ -49,9 +49,26 @@ Profiles (flags override their defaults):
                    sessions (default 200) log in at once (-ramp 0 unless given; use
                    -login account for real password hashing); reports logins/s, the
                    login time and the pings' round trip during the storm
+  handshake-storm  two probe sessions connect first and send each other a room message
+                   every 10 ms while all N sessions (default 1000) connect, say Hello
+                   and log in at once, entering no room (-ramp 0 unless given; with
+                   -tls a full handshake each, as -tls-resume is off unless given);
+                   reports the storm's duration and the probe messages' latency
+                   during it (the probe sends 100 messages a second: start the
+                   server with -msg-rate -1)
+
+TLS (-tls): every connection (sessions, churn, reconnects, probes) is a TLS client's
+and verifies the server. With -spawn-server loadgen makes a self-signed certificate
+for 127.0.0.1 for the run, serves it with -tls-cert/-tls-key and trusts it; against
+-addr, -tls-ca FILE names the certificate to trust (the server's own self-signed one
+works), or else the system's roots verify it. The connections of each process share
+one TLS session cache, so a reconnect resumes its session (-tls-resume=false: every
+handshake full).
 
 Examples:
   loadgen -spawn-server bin/chat-server -profile rooms -sessions 2000 -rate 200 -duration 10s
+  loadgen -spawn-server bin/chat-server -tls -profile reconnect-storm -sessions 5000
+  loadgen -addr chat.example.com:7777 -tls-ca server-cert.pem -profile idle
   loadgen -make-users 10000 -users /tmp/users.db -password pw     (write the file and exit)
   loadgen -addr 127.0.0.1:7777 -server-pid 1234 -login account -users /tmp/users.db -password pw
 
@@ -75,8 +92,21 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var spawned atomic.Pointer[SpawnedServer] // read by the signal goroutine
 	defer m.stopOnInterrupt(&spawned, stderr)()
+	if m.tlsCA != "" {
+		ca, err := readCA(m.tlsCA)
+		if err != nil {
+			return exitStatus(stderr, err)
+		}
+		m.cfg.TLS.CAPEM = ca
+	}
 	if m.spawn != "" {
-		srv, err := SpawnServer(m.spawn, m.usersFile, m.cfg.Login == LoginGuest, spawnArgs(&m.cfg, m.serverArgs), 10*time.Second)
+		srv, err := SpawnServer(m.spawn, SpawnOptions{
+			UsersFile: m.usersFile,
+			Guests:    m.cfg.Login == LoginGuest,
+			TLS:       m.cfg.TLS != nil,
+			Args:      spawnArgs(&m.cfg, m.serverArgs),
+			Timeout:   10 * time.Second,
+		})
 		if err != nil {
 			return exitStatus(stderr, err)
 		}
@@ -87,6 +117,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}()
 		spawned.Store(srv)
 		m.cfg.Addr, m.cfg.ServerPID = srv.Addr, srv.PID
+		if m.cfg.TLS != nil {
+			m.cfg.TLS.CAPEM = srv.CertPEM
+		}
 	}
 	if err := m.cfg.Validate(); err != nil {
 		return exitStatus(stderr, usageError{err})
@@ -128,6 +161,7 @@ type mainFlags struct {
 	serverArgs string
 	jsonFile   string
 	cpuProfile string
+	tlsCA      string // -tls-ca: the certificates to verify an -addr server by
 	tmpDir     string // made for a spawned server's users file; removed at the end
 }
 
@@ -183,6 +217,9 @@ func parseFlags(args []string, stderr io.Writer) (*mainFlags, int) {
 	fl.StringVar(&m.jsonFile, "json", "", "also write the report as JSON to this file")
 	fl.BoolVar(&cfg.Quiet, "quiet", false, "no progress line every second on stderr")
 	fl.StringVar(&m.cpuProfile, "cpuprofile", "", "write loadgen's own CPU profile here (the parent process: all of it with -procs 1)")
+	useTLS := fl.Bool("tls", false, "connect over TLS; with -spawn-server the server gets a self-signed certificate made for the run")
+	fl.StringVar(&m.tlsCA, "tls-ca", "", "PEM `FILE` of the certificates to verify an -addr server by, such as its own self-signed certificate (implies -tls; default: the system's roots)")
+	resume := fl.Bool("tls-resume", true, "resume TLS sessions: a process's connections share one session cache (handshake-storm: off unless given)")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, ExitOK
@@ -197,7 +234,31 @@ func parseFlags(args []string, stderr io.Writer) (*mainFlags, int) {
 	if err := applyDefaults(cfg, set, *connectRate); err != nil {
 		return nil, exitStatus(stderr, usageError{err})
 	}
+	if err := m.tlsFlags(set, *useTLS, *resume); err != nil {
+		return nil, exitStatus(stderr, usageError{err})
+	}
 	return m, 0
+}
+
+// tlsFlags turns -tls, -tls-ca and -tls-resume into the run's TLSOptions;
+// the certificates are read later (Main).
+func (m *mainFlags) tlsFlags(set map[string]bool, useTLS, resume bool) error {
+	if m.tlsCA != "" && m.spawn != "" {
+		return errors.New("-tls-ca is for a server of your own (-addr): loadgen makes the certificate of the server it spawns")
+	}
+	if !useTLS && m.tlsCA == "" {
+		if set["tls-resume"] {
+			return errors.New("-tls-resume needs -tls")
+		}
+		return nil
+	}
+	if !set["tls-resume"] {
+		// A storm of new clients makes full handshakes; returning ones
+		// resume.
+		resume = m.cfg.Profile != ProfileHandshake
+	}
+	m.cfg.TLS = &TLSOptions{Resume: resume}
+	return nil
 }
 
 // prepareUsers sees to the accounts: written by -make-users, made for the
@@ -334,7 +395,7 @@ func applyDefaults(cfg *Config, set map[string]bool, connectRate float64) error 
 	}
 	switch {
 	case set["ramp"]:
-	case cfg.Profile == ProfileLogin && connectRate == 0:
+	case (cfg.Profile == ProfileLogin || cfg.Profile == ProfileHandshake) && connectRate == 0:
 		cfg.Ramp = 0 // as fast as possible
 	case connectRate > 0:
 		cfg.Ramp = time.Duration(float64(cfg.Sessions) / connectRate * float64(time.Second))

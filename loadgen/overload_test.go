@@ -12,7 +12,7 @@ import (
 // once reported 2997 "lost" deliveries: three messages a loaded loadgen had
 // not sent yet).
 func TestOverloadEndLetsLateSendersFinish(t *testing.T) {
-	w := newWorker(Config{Profile: ProfileOverload, Rooms: 1, Drain: 300 * time.Millisecond}, share{Index: 0, Of: 1})
+	w := newWorker(Config{Profile: ProfileOverload, Rooms: 1, Drain: 300 * time.Millisecond}, share{Index: 0, Of: 1}, nil)
 	stop := make(chan struct{})
 	var senders sync.WaitGroup
 	senders.Add(1)

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"crypto/tls"
 	"fmt"
 	"sort"
 	"time"
@@ -18,12 +19,14 @@ type probeConn struct {
 	in wire.Frame
 }
 
-// dialProbe connects, says hello, logs in (as name, with the password for
-// account logins) and enters room, creating it if need be.
-func dialProbe(cfg *Config, name, room string) (*probeConn, error) {
+// dialProbe connects (over TLS with tlsCfg), says hello, logs in (as name,
+// with the password for account logins) and enters room, creating it if
+// need be.
+func dialProbe(cfg *Config, tlsCfg *tls.Config, name, room string) (*probeConn, error) {
 	p := &probeConn{}
 	c, err := wireconn.Dial(cfg.Addr, wireconn.Options{
 		Timeout:   cfg.Timeout,
+		TLS:       tlsCfg,
 		Aside:     p.aside,
 		Malformed: func(error) {}, // the probe measures time, not the server's frames
 	})
@@ -88,13 +91,13 @@ type probePair struct {
 	seq  int
 }
 
-func dialProbePair(cfg *Config, nameA, nameB string) (*probePair, error) {
+func dialProbePair(cfg *Config, tlsCfg *tls.Config, nameA, nameB string) (*probePair, error) {
 	room := cfg.Prefix + "probe"
-	a, err := dialProbe(cfg, nameA, room)
+	a, err := dialProbe(cfg, tlsCfg, nameA, room)
 	if err != nil {
 		return nil, err
 	}
-	b, err := dialProbe(cfg, nameB, room)
+	b, err := dialProbe(cfg, tlsCfg, nameB, room)
 	if err != nil {
 		a.close()
 		return nil, err
@@ -108,10 +111,11 @@ func (pp *probePair) close() {
 }
 
 // message sends one room message from a and returns how long until b has
-// it. a's reply is read first: a Say the server refused (its flood limit)
-// is never delivered, and waiting for it at b would only time out. The
-// server writes a pass's replies before its deliveries, so reading the
-// reply first does not delay the time taken at b.
+// it. a's reply is read first: a Say the server refused (its flood limit:
+// the probes send up to 100 a second) is never delivered, and waiting for
+// it at b would only time out. The server writes a pass's replies before
+// its deliveries, so reading the reply first does not delay the time
+// taken at b.
 func (pp *probePair) message(timeout time.Duration) (time.Duration, error) {
 	pp.seq++
 	text := fmt.Sprintf("probe %d", pp.seq)
@@ -125,7 +129,7 @@ func (pp *probePair) message(timeout time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("probe say reply: %w", err)
 	}
 	if r.Code != wire.OK {
-		return 0, fmt.Errorf("probe say refused with code %d (%s): the server's flood limit must allow the probe's messages (chat-server -msg-rate -1)", r.Code, r.Text)
+		return 0, fmt.Errorf("probe say refused with code %d (%s): the server's flood limit must allow the probe's 100 messages a second (chat-server -msg-rate -1)", r.Code, r.Text)
 	}
 	for {
 		in, err := pp.b.next(timeout)

@@ -4,36 +4,67 @@ import (
 	"time"
 )
 
-// pingInterval is how often the login storm's probe pings.
-const pingInterval = 10 * time.Millisecond
+// stormProbeInterval is how often a storm's probe pings (login storm) or
+// sends a message (handshake storm).
+const stormProbeInterval = 10 * time.Millisecond
 
-// pinger pings with p every pingInterval until stop is closed, and returns
-// the round trips (and the error that ended it early, if any).
-func pinger(p *probeConn, timeout time.Duration, stop <-chan struct{}) ([]time.Duration, error) {
-	var rtts []time.Duration
+// probeSample is one probe: when it was sent and how long it took.
+type probeSample struct {
+	at   time.Time
+	took time.Duration
+}
+
+// end is when the probe's answer came.
+func (s probeSample) end() time.Time { return s.at.Add(s.took) }
+
+// probeEvery runs probe every stormProbeInterval until stop is closed, and
+// returns what it measured (and the error that ended it early, if any).
+func probeEvery(probe func() (time.Duration, error), stop <-chan struct{}) ([]probeSample, error) {
+	var samples []probeSample
 	next := time.Now()
 	for {
 		select {
 		case <-stop:
-			return rtts, nil
+			return samples, nil
 		default:
 		}
-		rtt, err := p.ping(timeout)
+		at := time.Now()
+		took, err := probe()
 		if err != nil {
-			return rtts, err
+			return samples, err
 		}
-		rtts = append(rtts, rtt)
-		next = next.Add(pingInterval)
+		samples = append(samples, probeSample{at, took})
+		next = next.Add(stormProbeInterval)
 		if d := time.Until(next); d > 0 {
 			select {
 			case <-stop:
-				return rtts, nil
+				return samples, nil
 			case <-time.After(d):
 			}
 		} else {
 			next = time.Now()
 		}
 	}
+}
+
+// during returns the samples whose probe overlapped [start, end].
+func during(samples []probeSample, start, end time.Time) []probeSample {
+	var in []probeSample
+	for _, s := range samples {
+		if !s.at.After(end) && !s.end().Before(start) {
+			in = append(in, s)
+		}
+	}
+	return in
+}
+
+// percentiles summarises the probes' times.
+func percentiles(samples []probeSample) Percentiles {
+	h := newHist()
+	for _, s := range samples {
+		h.RecordValue(micros(s.took))
+	}
+	return summarize(exportHist(h))
 }
 
 // overloadProbes is what the overload profile's probe goroutine found.

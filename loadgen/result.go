@@ -28,6 +28,9 @@ type part struct {
 
 	ChurnStarted, ChurnDone uint64
 	StormCut, StormBack     int
+	StormResumed            int // storm reconnects whose TLS handshake resumed a session
+
+	Handshakes, Resumed uint64 // TLS handshakes of every connection, and those that resumed
 
 	// Sessions the server cut as slow consumers, and their part of
 	// Expected and Unique.
@@ -65,6 +68,9 @@ func (p *part) merge(o *part) {
 	p.ChurnDone += o.ChurnDone
 	p.StormCut += o.StormCut
 	p.StormBack += o.StormBack
+	p.StormResumed += o.StormResumed
+	p.Handshakes += o.Handshakes
+	p.Resumed += o.Resumed
 	p.CutSessions += o.CutSessions
 	p.CutExpected += o.CutExpected
 	p.CutUnique += o.CutUnique
@@ -129,9 +135,11 @@ type Report struct {
 	ChurnStarted uint64 `json:"churn_started,omitempty"`
 	ChurnDone    uint64 `json:"churn_done,omitempty"`
 
-	Storm      *StormReport      `json:"storm,omitempty"`
-	Overload   *OverloadReport   `json:"overload,omitempty"`
-	LoginStorm *LoginStormReport `json:"login_storm,omitempty"`
+	TLS            *TLSReport            `json:"tls,omitempty"`
+	Storm          *StormReport          `json:"storm,omitempty"`
+	Overload       *OverloadReport       `json:"overload,omitempty"`
+	LoginStorm     *LoginStormReport     `json:"login_storm,omitempty"`
+	HandshakeStorm *HandshakeStormReport `json:"handshake_storm,omitempty"`
 
 	Errors  map[string]uint64 `json:"errors"`
 	Retries map[string]uint64 `json:"retries,omitempty"`
@@ -140,12 +148,20 @@ type Report struct {
 	Loadgen ProcReport  `json:"loadgen"`
 }
 
+// TLSReport says how the run's connections were made over TLS.
+type TLSReport struct {
+	Resume     bool   `json:"resume"`     // the process's connections shared a session cache
+	Handshakes uint64 `json:"handshakes"` // every connection's, probes' apart
+	Resumed    uint64 `json:"resumed"`    // those that resumed a session instead of a full handshake
+}
+
 // StormReport is the reconnect storm's outcome.
 type StormReport struct {
 	Cut        int         `json:"cut"`
 	Back       int         `json:"back"`
 	AllBackSec float64     `json:"all_back_s"` // cut to the last one back; 0 if not all came back
 	Reconnect  Percentiles `json:"reconnect"`
+	Resumed    int         `json:"resumed,omitempty"` // over TLS: those back whose handshake resumed a session
 }
 
 // OverloadReport is the overload profile's outcome. Lost in the Report
@@ -184,9 +200,24 @@ type LoginStormReport struct {
 	ProbeError   string      `json:"probe_error,omitempty"`
 }
 
+// HandshakeStormReport is the handshake storm's outcome: every session
+// connects at once (over TLS, a handshake each) while two probe sessions,
+// in before it, send each other room messages.
+type HandshakeStormReport struct {
+	Connections int     `json:"connections"` // sessions up: connected, logged in and in their rooms
+	Seconds     float64 `json:"seconds"`     // first dial to the last session up
+	PerSec      float64 `json:"per_s"`
+
+	ProbeBeforeMS float64     `json:"probe_before_ms"` // median probe message before the storm
+	Probes        int         `json:"probes"`          // probe messages during the storm
+	Probe         Percentiles `json:"probe"`           // their latency, from one probe to the other
+	ProbeError    string      `json:"probe_error,omitempty"`
+}
+
 // probeFailed reports whether a profile's probe could not be done.
 func (r *Report) probeFailed() bool {
-	return (r.Overload != nil && r.Overload.ProbeError != "") || (r.LoginStorm != nil && r.LoginStorm.ProbeError != "")
+	return (r.Overload != nil && r.Overload.ProbeError != "") || (r.LoginStorm != nil && r.LoginStorm.ProbeError != "") ||
+		(r.HandshakeStorm != nil && r.HandshakeStorm.ProbeError != "")
 }
 
 // ProcReport is one process's (or all loadgen processes') resources.
@@ -256,8 +287,11 @@ func newReport(cfg *Config, p *part, ramp time.Duration, srv *serverStats) *Repo
 	r.DeliveriesPerSec = float64(p.Deliveries) / cfg.Duration.Seconds()
 	r.Loadgen.RSSEndMB = mb(p.RSSKB)
 	r.Loadgen.RSSPeakMB = mb(p.HWMKB)
+	if cfg.TLS != nil {
+		r.TLS = &TLSReport{Resume: cfg.TLS.Resume, Handshakes: p.Handshakes, Resumed: p.Resumed}
+	}
 	if cfg.Profile == ProfileReconnect {
-		s := &StormReport{Cut: p.StormCut, Back: p.StormBack, Reconnect: summarize(p.Reconnect)}
+		s := &StormReport{Cut: p.StormCut, Back: p.StormBack, Reconnect: summarize(p.Reconnect), Resumed: p.StormResumed}
 		if s.Back == s.Cut && s.Cut > 0 {
 			s.AllBackSec = s.Reconnect.Max / 1000
 		}

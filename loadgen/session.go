@@ -85,7 +85,7 @@ func (s *session) closeConn() {
 }
 
 // dial connects, replacing any previous connection, and records the
-// connect time.
+// connect time (the TLS handshake's included) and the handshake's kind.
 func (s *session) dial() error {
 	if s.rbuf == nil {
 		s.rbuf = make([]byte, readBufSize)
@@ -93,6 +93,7 @@ func (s *session) dial() error {
 	start := time.Now()
 	c, err := wireconn.Dial(s.w.cfg.Addr, wireconn.Options{
 		Timeout:   s.w.cfg.Timeout,
+		TLS:       s.w.tls,
 		ReadBuf:   s.rbuf,
 		Intercept: s.intercept,
 		Malformed: s.malformed,
@@ -102,6 +103,12 @@ func (s *session) dial() error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	s.w.connectHist.record(s.id, time.Since(start))
+	if isTLS, resumed := tlsState(c); isTLS {
+		s.w.handshakes.Add(1)
+		if resumed {
+			s.w.resumed.Add(1)
+		}
+	}
 	s.mu.Lock()
 	if s.c != nil {
 		s.c.Close()
@@ -190,6 +197,12 @@ func (s *session) setup() error {
 		return err
 	}
 	s.w.loginHist.record(s.id, time.Since(start))
+	if s.w.cfg.Profile == ProfileHandshake {
+		// The storm is the connections': entering rooms of a hundred would
+		// add a notice to every member for each entry, a join storm of its
+		// own that would swamp the handshakes' cost.
+		return nil
+	}
 	return enterRoom(s.conn(), s.w.cfg.roomName(s.room), s.w.cfg.Timeout)
 }
 

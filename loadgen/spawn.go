@@ -17,10 +17,23 @@ import (
 type SpawnedServer struct {
 	Addr    string
 	PID     int
+	CertPEM []byte // the certificate it serves, with SpawnOptions.TLS
 	cmd     *exec.Cmd
 	dir     string
 	logPath string
 	exited  chan struct{}
+}
+
+// SpawnOptions say how to start the server.
+type SpawnOptions struct {
+	UsersFile string
+	Guests    bool // -guests: claims without a password
+	// TLS serves the chat protocol over TLS only, with a self-signed
+	// certificate for 127.0.0.1 made for the run in the server's
+	// temporary directory (SpawnedServer.CertPEM).
+	TLS     bool
+	Args    []string      // more flags, after loadgen's
+	Timeout time.Duration // longest wait for the ready line
 }
 
 // readyPrefix starts the server's ready line: "chat-server: listening on
@@ -42,26 +55,34 @@ func readyAddr(line string) (addr string, ok bool) {
 }
 
 // SpawnServer starts the chat-server binary at path on a free loopback port
-// with the given users file and extra arguments, and waits for its ready
-// line. Its log goes to a file in a temporary directory, removed by Stop
-// unless the server failed.
-func SpawnServer(path, usersFile string, guests bool, extra []string, timeout time.Duration) (*SpawnedServer, error) {
+// and waits for its ready line. Its log, and with TLS its certificate and
+// key, go to a temporary directory that Stop removes.
+func SpawnServer(path string, opts SpawnOptions) (*SpawnedServer, error) {
 	dir, err := os.MkdirTemp("", "loadgen-server-")
 	if err != nil {
 		return nil, fmt.Errorf("spawn server: %w", err)
 	}
 	s := &SpawnedServer{dir: dir, logPath: filepath.Join(dir, "server.log"), exited: make(chan struct{})}
+	args := []string{"-addr", "127.0.0.1:0", "-users", opts.UsersFile, "-quiet"}
+	if opts.Guests {
+		args = append(args, "-guests")
+	}
+	if opts.TLS {
+		certFile, keyFile, certPEM, err := writeServerCert(dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("spawn server: %w", err)
+		}
+		s.CertPEM = certPEM
+		args = append(args, "-tls-cert", certFile, "-tls-key", keyFile)
+	}
+	args = append(args, opts.Args...)
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("spawn server: %w", err)
 	}
 	defer logFile.Close() // the child has its own descriptor
-	args := []string{"-addr", "127.0.0.1:0", "-users", usersFile, "-quiet"}
-	if guests {
-		args = append(args, "-guests")
-	}
-	args = append(args, extra...)
 	s.cmd = exec.Command(path, args...)
 	s.cmd.Stderr = logFile
 	stdout, err := s.cmd.StdoutPipe()
@@ -97,11 +118,11 @@ func SpawnServer(path, usersFile string, guests bool, extra []string, timeout ti
 	case <-s.exited:
 		defer os.RemoveAll(dir)
 		return nil, fmt.Errorf("spawn server: it exited before it was ready: %s", s.failure())
-	case <-time.After(timeout):
+	case <-time.After(opts.Timeout):
 		defer os.RemoveAll(dir)
 		s.cmd.Process.Kill()
 		<-s.exited
-		return nil, fmt.Errorf("spawn server: no ready line within %v: %s", timeout, s.failure())
+		return nil, fmt.Errorf("spawn server: no ready line within %v: %s", opts.Timeout, s.failure())
 	}
 }
 

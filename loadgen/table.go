@@ -25,13 +25,30 @@ func WriteTable(w io.Writer, r *Report) error {
 	row("sessions up", "%d of %d (%d failed), ramp %.2fs", r.Up, r.Sessions, r.Failed, r.RampSeconds)
 	row("connect time", "%s", fmtPercentiles(r.Connect))
 	row("login time", "%s", fmtPercentiles(r.LoginTime))
+	if t := r.TLS; t != nil {
+		cache := "one session cache per process"
+		if !t.Resume {
+			cache = "resumption off"
+		}
+		row("tls", "%d handshakes (probes apart), %d of them resumed; %s", t.Handshakes, t.Resumed, cache)
+	}
 	if r.Storm != nil {
 		all := "not all back"
 		if r.AllBack() {
 			all = fmt.Sprintf("all back in %.2fs", r.Storm.AllBackSec)
 		}
+		if r.TLS != nil {
+			all += fmt.Sprintf(", %d resumed their TLS session", r.Storm.Resumed)
+		}
 		row("reconnect storm", "%d cut, %d back: %s", r.Storm.Cut, r.Storm.Back, all)
 		row("reconnect time", "%s", fmtPercentiles(r.Storm.Reconnect))
+	}
+	if h := r.HandshakeStorm; h != nil {
+		row("handshake storm", "%d sessions connected at once in %.2fs: %.0f/s", h.Connections, h.Seconds, h.PerSec)
+		row("probe messages", "%.2fms before the storm (median); %d during it: %s", h.ProbeBeforeMS, h.Probes, fmtPercentiles(h.Probe))
+		if h.ProbeError != "" {
+			row("probe error", "%s", h.ProbeError)
+		}
 	}
 	if o := r.Overload; o != nil {
 		row("overload", "%d sessions cut slow (Bye slow), %d stayed; the cut missed %d of their %d deliveries (not in lost below)",

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"crypto/tls"
 	"errors"
 	"os"
 	"runtime/debug"
@@ -56,6 +57,9 @@ type readyInfo struct {
 	Up, Failed int
 	Down       []uint32
 	CPU        time.Duration // this process's CPU during the ramp
+	// The ramp from its first dial to its last session up or failed:
+	// the storm itself, without the process's start.
+	RampStart, RampEnd time.Time
 }
 
 // Stripes of the latency and send-lag histograms, and of the rarely used
@@ -76,6 +80,7 @@ const quietPeriod = 200 * time.Millisecond
 type worker struct {
 	cfg      Config
 	sh       share
+	tls      *tls.Config // nil for plain TCP; shared by all the process's connections
 	sessions []*session
 
 	connectHist, loginHist, latency, sendLag, reconnectHist *stripedHist
@@ -92,19 +97,25 @@ type worker struct {
 	expected uint64 // from stable senders to this worker's stable sessions
 	stormCut int
 
-	stormAt   atomic.Int64 // Unix ns of the cut
-	stormBack atomic.Int64
-	stormLost atomic.Int64 // cut sessions that did not come back
+	stormAt      atomic.Int64 // Unix ns of the cut
+	stormBack    atomic.Int64
+	stormLost    atomic.Int64 // cut sessions that did not come back
+	stormResumed atomic.Int64 // those back whose TLS handshake resumed a session
+
+	handshakes, resumed atomic.Uint64 // TLS handshakes done, and those that resumed
 
 	churnStarted, churnDone                      atomic.Uint64
 	churnSent, churnAcked, churnDeliveries       atomic.Uint64
 	churnExpected, churnDuplicates, churnReorder atomic.Uint64
 }
 
-func newWorker(cfg Config, sh share) *worker {
+// newWorker makes the worker of share sh; tlsCfg is the process's TLS
+// client configuration, nil for plain TCP.
+func newWorker(cfg Config, sh share, tlsCfg *tls.Config) *worker {
 	w := &worker{
 		cfg:           cfg,
 		sh:            sh,
+		tls:           tlsCfg,
 		connectHist:   newStripedHist(coldStripes),
 		loginHist:     newStripedHist(coldStripes),
 		reconnectHist: newStripedHist(coldStripes),
@@ -130,13 +141,15 @@ func (w *worker) run(cmds <-chan command, out func(report)) {
 	}()
 
 	before, errBefore := readProc("/proc", os.Getpid())
+	rampStart := time.Now()
 	w.ramp()
+	rampEnd := time.Now()
 	// The ramp's garbage (a TLS handshake leaves tens of KB) and the
 	// stacks its handshakes grew would otherwise stay in this process's
 	// RSS for the whole run, the sessions being too quiet to bring a
 	// collection about; collect once, before the measured run.
 	debug.FreeOSMemory()
-	ready := &readyInfo{Up: int(w.up.Load()), Failed: int(w.failed.Load())}
+	ready := &readyInfo{Up: int(w.up.Load()), Failed: int(w.failed.Load()), RampStart: rampStart, RampEnd: rampEnd}
 	if after, err := readProc("/proc", os.Getpid()); err == nil && errBefore == nil {
 		ready.CPU = after.CPU - before.CPU
 	}
@@ -205,6 +218,9 @@ func (s *session) life(setup *sync.WaitGroup) {
 				return
 			}
 			w.reconnectHist.record(s.id, time.Since(time.Unix(0, w.stormAt.Load())))
+			if _, resumed := tlsState(s.conn()); resumed {
+				w.stormResumed.Add(1)
+			}
 			w.stormBack.Add(1)
 			continue
 		}
@@ -405,6 +421,9 @@ func (w *worker) part() *part {
 		ChurnDone:    w.churnDone.Load(),
 		StormCut:     w.stormCut,
 		StormBack:    int(w.stormBack.Load()),
+		StormResumed: int(w.stormResumed.Load()),
+		Handshakes:   w.handshakes.Load(),
+		Resumed:      w.resumed.Load(),
 	}
 	for _, s := range w.sessions {
 		p.Sent += s.sent.Load()
