@@ -1,7 +1,8 @@
 // Command benchreport runs the Go benchmarks and a short version of every
-// loadgen profile against both pollers of chat-server, and writes the
-// results, the machine and the exact commands to a Markdown file
-// (docs/BENCHMARKS.md). `make bench` runs it after `make build`.
+// loadgen profile against both pollers of chat-server, and the TLS runs
+// against epoll, and writes the results, the machine and the exact
+// commands to a Markdown file (docs/BENCHMARKS.md). `make bench` runs it
+// after `make build`.
 //
 //	go run ./loadgen/cmd/benchreport -bin bin -out docs/BENCHMARKS.md
 package main
@@ -29,32 +30,66 @@ import (
 	"chat/loadgen"
 )
 
-// run is one loadgen run of the report, done repeat times for
-// each poller; a target on a noisy figure is judged on the median run.
+// run is one loadgen run of the report, done repeat times for each of
+// its pollers (nil: both); a target on a noisy figure is judged on the
+// median run.
 type run struct {
 	name, profile string
 	args          []string
 	repeat        int
+	pollers       []string
 }
+
+// pollerList is the pollers r runs with.
+func (r run) pollerList() []string {
+	if r.pollers == nil {
+		return pollers
+	}
+	return r.pollers
+}
+
+// epollOnly: the TLS runs, whose targets compare them with the epoll runs
+// of the same report, run with epoll alone, which keeps `make bench` near
+// its length before TLS.
+var epollOnly = []string{"epoll"}
+
+// tlsConnectRate is the TLS runs' ramp: about what the server's handshake
+// gate gets through on two cores with loadgen beside it. At the plain
+// runs' 2000 a second the queue behind the gate grows past the Hello
+// deadline, and the server closes the sessions that waited longest.
+const tlsConnectRate = "1000"
 
 // runs are the short profiles, each run for both pollers. The sizes are
 // those of the performance targets (writeTargets); the durations are short.
 var runs = []run{
-	{"idle", "idle", []string{"-sessions", "10000", "-duration", "4s"}, 1},
-	{"idle-19k", "idle", []string{"-sessions", "19000", "-duration", "4s"}, 1},
+	{"idle", "idle", []string{"-sessions", "10000", "-duration", "4s"}, 1, nil},
+	{"idle-19k", "idle", []string{"-sessions", "19000", "-duration", "4s"}, 1, nil},
+	// Longer than the plain run: the server drops a quiet TLS connection's
+	// ciphers after 2 s, and returns the ramp's garbage (a handshake's is
+	// tens of KB) once it idles.
+	{"idle-tls", "idle", []string{"-sessions", "10000", "-duration", "8s", "-tls", "-connect-rate", tlsConnectRate}, 1, epollOnly},
 	// These three and the login storm sit near their targets with figures
 	// that vary from run to run by a factor of two or more (DESIGN.md,
 	// Performance): several runs each, judged on the median. The 50k rooms
 	// run, whose median sits closest to its target, runs five times.
-	{"rooms-10k", "rooms", []string{"-sessions", "10000", "-rate", "102", "-duration", "4s"}, 3},
-	{"rooms-50k", "rooms", []string{"-sessions", "10000", "-rate", "506", "-duration", "4s"}, 5},
-	{"bigroom", "bigroom", []string{"-sessions", "1000", "-rate", "501", "-duration", "3s"}, 3},
-	{"churn", "churn", []string{"-sessions", "2000", "-rate", "200", "-churn-rate", "50", "-duration", "3s"}, 1},
-	{"reconnect-storm", "reconnect-storm", []string{"-sessions", "5000", "-duration", "3s"}, 1},
+	{"rooms-10k", "rooms", []string{"-sessions", "10000", "-rate", "102", "-duration", "4s"}, 3, nil},
+	{"rooms-10k-tls", "rooms", []string{"-sessions", "10000", "-rate", "102", "-duration", "4s", "-tls", "-connect-rate", tlsConnectRate}, 3, epollOnly},
+	{"rooms-50k", "rooms", []string{"-sessions", "10000", "-rate", "506", "-duration", "4s"}, 5, nil},
+	// No target compares it: one run.
+	{"rooms-50k-tls", "rooms", []string{"-sessions", "10000", "-rate", "506", "-duration", "4s", "-tls", "-connect-rate", tlsConnectRate}, 1, epollOnly},
+	{"bigroom", "bigroom", []string{"-sessions", "1000", "-rate", "501", "-duration", "3s"}, 3, nil},
+	{"churn", "churn", []string{"-sessions", "2000", "-rate", "200", "-churn-rate", "50", "-duration", "3s"}, 1, nil},
+	{"reconnect-storm", "reconnect-storm", []string{"-sessions", "5000", "-duration", "3s"}, 1, nil},
+	{"reconnect-storm-tls", "reconnect-storm", []string{"-sessions", "5000", "-duration", "3s", "-tls", "-connect-rate", tlsConnectRate}, 1, epollOnly},
 	// This offers one room of 1000 twice what it keeps up with
 	// (DESIGN.md, Performance): its backlog grows for the whole run.
-	{"overload", "overload", []string{"-sessions", "1000", "-rate", "2004", "-duration", "3s", "-drain", "6s"}, 1},
-	{"login-storm", "login-storm", []string{"-sessions", "200", "-login", "account", "-duration", "1s"}, 3},
+	{"overload", "overload", []string{"-sessions", "1000", "-rate", "2004", "-duration", "3s", "-drain", "6s"}, 1, nil},
+	{"login-storm", "login-storm", []string{"-sessions", "200", "-login", "account", "-duration", "1s"}, 3, nil},
+	// The same storm of connections without TLS, to tell the handshakes'
+	// part of the probe's latency from the connections'.
+	{"connect-storm", "handshake-storm", []string{"-sessions", "1000"}, 1, epollOnly},
+	// Its probe's tail varies from run to run like the login storm's.
+	{"handshake-storm", "handshake-storm", []string{"-sessions", "1000", "-tls"}, 3, epollOnly},
 }
 
 var pollers = []string{"poll", "epoll"}
@@ -91,7 +126,7 @@ func main() {
 	var results []result
 	var others otherCPU
 	for _, r := range runs {
-		for _, p := range pollers {
+		for _, p := range r.pollerList() {
 			for n := 1; n <= max(r.repeat, 1); n++ {
 				var res result
 				others.measure(func() { res = loadRun(*bin, r, p) })
@@ -206,6 +241,15 @@ func writeLoadRuns(b *bytes.Buffer, results []result, others string) {
 	fmt.Fprint(b, "(the server returns the ramp's garbage once it idles, within about two seconds); the RSS after\n")
 	fmt.Fprint(b, "the ramp still holds that garbage. The server's figures include its child processes, the\n")
 	fmt.Fprint(b, "password workers (argon2id takes 19 MiB for each check they do).\n\n")
+	fmt.Fprint(b, "Runs named `-tls` are the same loads over TLS (`loadgen -tls`: the server serves a self-signed\n")
+	fmt.Fprint(b, "certificate made for the run, every session verifies it), with epoll only, opening 1000\n")
+	fmt.Fprint(b, "sessions a second: the server's handshake gate gets through about that many on these cores with\n")
+	fmt.Fprint(b, "loadgen beside it, and a session left waiting behind it past the Hello deadline is closed. Each\n")
+	fmt.Fprint(b, "loadgen process shares one TLS session cache, so after the first handshakes most resume (the\n")
+	fmt.Fprint(b, "notes count them). `connect-storm` and `handshake-storm` open 1000 sessions at once (Hello\n")
+	fmt.Fprint(b, "and a guest name, no room) while two probe sessions, in before it, send each other a room\n")
+	fmt.Fprint(b, "message every 10 ms; over TLS each is a full handshake (no resumption), as from new clients.\n")
+	fmt.Fprint(b, "Their latency columns are those probe messages' during the storm.\n\n")
 	fmt.Fprintf(b, "| run | poller | sessions up | offered deliv/s | deliv/s | p50 ms | p99 ms | p99.9 ms | max ms | lost/dup/reord | server RSS MB | CPU %% srv/lg | notes |\n")
 	fmt.Fprintf(b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
@@ -218,6 +262,19 @@ func writeLoadRuns(b *bytes.Buffer, results []result, others string) {
 		if rep.Storm != nil {
 			notes = strings.TrimPrefix(fmt.Sprintf("%s; %d cut, %d back, all back in %.2fs", notes,
 				rep.Storm.Cut, rep.Storm.Back, rep.Storm.AllBackSec), "; ")
+			if rep.TLS != nil {
+				notes += fmt.Sprintf(", %d of them resumed", rep.Storm.Resumed)
+			}
+		}
+		if h := rep.HandshakeStorm; h != nil {
+			notes = strings.TrimPrefix(fmt.Sprintf("%s; %d connected in %.2fs (%.0f/s); probe %.2f ms before", notes,
+				h.Connections, h.Seconds, h.PerSec, h.ProbeBeforeMS), "; ")
+			if h.ProbeError != "" {
+				notes += "; probe error: " + h.ProbeError
+			}
+		}
+		if t := rep.TLS; t != nil {
+			notes = strings.TrimPrefix(fmt.Sprintf("%s; TLS: %d handshakes, %d resumed", notes, t.Handshakes, t.Resumed), "; ")
 		}
 		if rep.ChurnStarted > 0 {
 			notes = strings.TrimPrefix(fmt.Sprintf("%s; churn %d started, %d done", notes, rep.ChurnStarted, rep.ChurnDone), "; ")
@@ -231,9 +288,13 @@ func writeLoadRuns(b *bytes.Buffer, results []result, others string) {
 			srv = fmt.Sprintf("%.1f / %.1f / %.1f", rep.Server.RSSStartMB, rep.Server.RSSHeldMB, rep.Server.RSSPeakMB)
 			cpu = fmt.Sprintf("%.0f / %.0f", rep.Server.CPURun, rep.Loadgen.CPURun)
 		}
+		lat := rep.Latency
+		if h := rep.HandshakeStorm; h != nil {
+			lat = h.Probe
+		}
 		fmt.Fprintf(b, "| %s | %s | %d/%d | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %d/%d/%d | %s | %s | %s |\n",
 			r.label(), r.poller, rep.Up, rep.Sessions, rep.Offered, rep.DeliveriesPerSec,
-			rep.Latency.P50, rep.Latency.P99, rep.Latency.P999, rep.Latency.Max,
+			lat.P50, lat.P99, lat.P999, lat.Max,
 			rep.Lost, rep.Duplicates, rep.OutOfOrder, srv, cpu, notes)
 	}
 	if others != "" {
@@ -307,6 +368,7 @@ func writeTargets(b *bytes.Buffer, results []result) {
 	overloadTarget(t, results)
 	stormTarget(t, results)
 	loginTarget(t, results)
+	tlsTargets(t, results)
 }
 
 // targetTable writes the rows of the targets' table.
@@ -591,4 +653,59 @@ func keptSection(path string) []byte {
 		return old[i:]
 	}
 	return nil
+}
+
+// tlsTargets judge the TLS runs (epoll), most against the plain runs of
+// the same report.
+func tlsTargets(t targetTable, results []result) {
+	const idleTarget = "idle over TLS: 10,000 sessions held, server RSS ≤ 2× the plain figure of the same run (epoll)"
+	if tr, pr := find(results, "idle-tls", "epoll"), find(results, "idle", "epoll"); tr != nil && pr != nil && tr.Server != nil && pr.Server != nil {
+		ratio := tr.Server.RSSHeldMB / pr.Server.RSSHeldMB
+		t.row(idleTarget, tr.Up >= 10000 && tr.Failed == 0 && tr.Server.RSSHeldMB > 0 && ratio <= 2,
+			fmt.Sprintf("epoll: %d held over TLS, server RSS %.1f MB holding them (%.1f MB right after the ramp, peak %.1f MB); plain %.1f MB: %.2f×",
+				tr.Up, tr.Server.RSSHeldMB, tr.Server.RSSStartMB, tr.Server.RSSPeakMB, pr.Server.RSSHeldMB, ratio))
+	} else {
+		t.missing(idleTarget)
+	}
+
+	const roomsTarget = "rooms of 100, 10,000 sessions, 10k deliveries/s over TLS: p99 ≤ 1.5× plain in the same run (epoll)"
+	tr, tRuns := median(results, "rooms-10k-tls", "epoll", p99)
+	pr, pRuns := median(results, "rooms-10k", "epoll", p99)
+	if tr != nil && pr != nil {
+		ratio := tr.Latency.P99 / pr.Latency.P99
+		t.row(roomsTarget, ratio <= 1.5 && tr.Lost == 0 && tr.Failed == 0,
+			fmt.Sprintf("epoll: TLS p99 %.2f ms%s, plain %.2f ms%s: %.2f×; TLS at %.0f deliveries/s, lost %d",
+				tr.Latency.P99, tRuns, pr.Latency.P99, pRuns, ratio, tr.DeliveriesPerSec, tr.Lost))
+	} else {
+		t.missing(roomsTarget)
+	}
+
+	const stormTarget = "storm of 1,000 TLS handshakes: the probe pair's p99 ≤ 10 ms (epoll)"
+	probeP99 := func(r *loadgen.Report) float64 {
+		if r.HandshakeStorm == nil {
+			return math.Inf(1)
+		}
+		return r.HandshakeStorm.Probe.P99
+	}
+	if r, runs := median(results, "handshake-storm", "epoll", probeP99); r != nil && r.HandshakeStorm != nil {
+		h := r.HandshakeStorm
+		figs := fmt.Sprintf("epoll: %d full handshakes at once, all in by %.2f s (%.0f/s); %d probe messages during the storm: p50 %.2f ms, p99 %.2f ms%s, max %.2f ms (%.2f ms before it)",
+			h.Connections, h.Seconds, h.PerSec, h.Probes, h.Probe.P50, h.Probe.P99, runs, h.Probe.Max, h.ProbeBeforeMS)
+		if c := find(results, "connect-storm", "epoll"); c != nil && c.HandshakeStorm != nil {
+			figs += fmt.Sprintf("; the same storm without TLS: all in by %.2f s, probe p99 %.2f ms", c.HandshakeStorm.Seconds, c.HandshakeStorm.Probe.P99)
+		}
+		t.row(stormTarget, h.ProbeError == "" && h.Probes > 0 && h.Probe.P99 <= 10 && h.Connections == r.Sessions, figs)
+	} else {
+		t.missing(stormTarget)
+	}
+
+	const resumeTarget = "reconnect storm over TLS: 5,000 sessions cut at once all back, resuming their sessions, within 15 s (epoll)"
+	if r := find(results, "reconnect-storm-tls", "epoll"); r != nil && r.Storm != nil {
+		s := r.Storm
+		t.row(resumeTarget, s.Cut >= 5000 && s.Back == s.Cut && s.Resumed == s.Back && s.AllBackSec > 0 && s.AllBackSec <= 15,
+			fmt.Sprintf("epoll: %d cut, %d back, %d of them resumed, all back in %.2f s (reconnect p50 %.0f ms, p99 %.0f ms)",
+				s.Cut, s.Back, s.Resumed, s.AllBackSec, s.Reconnect.P50, s.Reconnect.P99))
+	} else {
+		t.missing(resumeTarget)
+	}
 }
