@@ -221,6 +221,9 @@ type Server struct {
 	// output, for OutputBytes.
 	queued    uint64
 	queuedOut atomic.Uint64
+	// released counts the bytes the loop let go of on its own (quiet TLS
+	// connections' ciphers and buffers), for ReleasedBytes.
+	released atomic.Uint64
 
 	// listeners: the chat protocol's, plain then TLS, then IRC's
 	// (listen.go), those the Config asks for.
@@ -351,6 +354,12 @@ func (s *Server) Hashing() bool { return s.hashing() }
 // that had any. Safe from any goroutine; the memory trimmer uses it to tell
 // a server that is relaying from one that idles.
 func (s *Server) OutputBytes() uint64 { return s.queuedOut.Load() }
+
+// ReleasedBytes returns about how many bytes the loop has let go of since
+// it started without anything being allocated (quiet TLS connections'
+// ciphers and buffers): garbage the memory trimmer should count as it
+// counts allocations. Safe from any goroutine.
+func (s *Server) ReleasedBytes() uint64 { return s.released.Load() }
 
 // Addr returns the address where the chat protocol is served, HOST:PORT:
 // the plain listener's, or the TLS listener's if there is no plain one.

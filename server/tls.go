@@ -133,10 +133,14 @@ func (s *Server) tlsTrim(now time.Time) {
 		return
 	}
 	s.tls.nextTrim = now.Add(tlsTrimEvery)
+	released := 0
 	for _, c := range s.conns {
 		if c.tls != nil && c.tlsUp {
-			c.tls.Trim()
+			released += c.tls.Trim()
 		}
+	}
+	if released > 0 {
+		s.released.Add(uint64(released))
 	}
 }
 

@@ -203,22 +203,26 @@ func (p *Pipe) writeAlert(desc byte) error {
 
 // Trim lets a quiet connection hold less: empty buffers go, and the
 // ciphers of a Pipe that protects its own records are dropped if not used
-// since the last Trim, to be built again when needed. The owner calls it
-// every few seconds.
-func (p *Pipe) Trim() {
+// since the last Trim, to be built again when needed. It returns about how
+// many bytes it let go, for an owner that collects garbage when there is
+// enough of it. The owner calls it every few seconds.
+func (p *Pipe) Trim() (released int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.rd != nil {
-		p.rd.trim()
-		p.wr.trim()
+		released += p.rd.trim() + p.wr.trim()
 	}
 	if len(p.pend) == 0 {
+		released += cap(p.pend)
 		p.pend = nil
 	}
 	if len(p.in) == 0 {
+		released += cap(p.in)
 		p.in = nil
 	}
 	if len(p.out) == 0 {
+		released += cap(p.out)
 		p.out = nil
 	}
+	return released
 }

@@ -128,9 +128,15 @@ func TestTrimDropsCiphersOfQuietPipes(t *testing.T) {
 	if pr.server.rd.aead == nil || pr.server.wr.aead == nil {
 		t.Fatal("Trim dropped the ciphers of a busy Pipe")
 	}
-	pr.server.Trim() // quiet since: dropped
+	// Quiet since: dropped, and said so.
+	if n := pr.server.Trim(); n < 2*cipherBytes {
+		t.Fatalf("Trim let go of %d bytes, want at least two ciphers' %d", n, 2*cipherBytes)
+	}
 	if pr.server.rd.aead != nil || pr.server.wr.aead != nil {
 		t.Fatal("Trim kept the ciphers of a quiet Pipe")
+	}
+	if n := pr.server.Trim(); n != 0 {
+		t.Fatalf("a second Trim let go of %d bytes more", n)
 	}
 	send("quiet no more")
 }

@@ -47,8 +47,12 @@ const (
 // about); the server collects and returns that memory when the checks are
 // done (auth.releaseHashMemory), and the limit is back.
 //
+// What the server lets go of by itself (released: quiet TLS connections'
+// ciphers, dropped seconds after a load ends) counts as garbage with what it
+// allocates, so that the idle trim comes after it rather than before.
+//
 // A GOMEMLIMIT set by the operator is left alone. stop ends it (for tests).
-func tightenHeap(hashing func() bool, output func() uint64) (stop func()) {
+func tightenHeap(hashing func() bool, output, released func() uint64) (stop func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
@@ -63,7 +67,10 @@ func tightenHeap(hashing func() bool, output func() uint64) (stop func()) {
 	g.arm()
 	done := make(chan struct{})
 	tick := time.NewTicker(trimCheck)
-	t := newIdleTrimmer(allocatedBytes, output, hashing, debug.FreeOSMemory)
+	// What the server lets go of by itself (quiet TLS connections'
+	// ciphers, seconds after the load) is garbage like what it allocates.
+	garbage := func() uint64 { return allocatedBytes() + released() }
+	t := newIdleTrimmer(garbage, output, hashing, debug.FreeOSMemory)
 	go func() {
 		defer tick.Stop()
 		t.run(tick.C, done)

@@ -15,7 +15,7 @@ import (
 func TestTightenHeap(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	var hashing atomic.Bool
-	stop := tightenHeap(hashing.Load, func() uint64 { return 0 })
+	stop := tightenHeap(hashing.Load, func() uint64 { return 0 }, func() uint64 { return 0 })
 	defer debug.SetMemoryLimit(math.MaxInt64)
 	defer stop()
 	read := func(name string) int64 {

@@ -164,7 +164,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	heapLimit.Do(func() { tightenHeap(srv.Hashing, srv.OutputBytes) })
+	heapLimit.Do(func() { tightenHeap(srv.Hashing, srv.OutputBytes, srv.ReleasedBytes) })
 	printListening(stdout, srv, store, d)
 	if f, ok := stdout.(*os.File); ok {
 		f.Sync()
