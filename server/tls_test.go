@@ -223,3 +223,17 @@ func TestTLSShutdownSaysBye(t *testing.T) {
 		t.Fatal("the connection stayed open after the Bye")
 	}
 }
+
+func TestPlainIRCClientOnATLSPortIsToldWhy(t *testing.T) {
+	cfg, _ := testCert()
+	s := start(t, Config{TLS: cfg, IRCTLSAddr: "127.0.0.1:0"})
+	c, err := net.Dial("tcp", s.IRCTLSAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	p := &ircPeer{t: t, conn: c, r: bufio.NewReader(c)}
+	p.send("NICK alice", "USER alice 0 * :Alice")
+	p.expect(`^ERROR :.*TLS only`)
+	p.expectClosed()
+}
