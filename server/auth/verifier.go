@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -41,6 +43,10 @@ type Verifier struct {
 	users *Users
 	mtime time.Time
 	size  int64
+	// noFile: started without a users file (NewVerifierAllowMissing) and
+	// none has been read since, so there are no accounts and a file still
+	// missing is the expected state, not an error to log at every login.
+	noFile bool
 }
 
 // dummyHash is checked for names that are not accounts, so the time a
@@ -59,6 +65,19 @@ const verifierQueue = 4096
 // done by such a child; nil: the workers hash themselves. wake must not
 // block.
 func NewVerifier(path string, workers int, hashWorker []string, wake func(), logf func(string, ...any)) (*Verifier, error) {
+	return newVerifier(path, false, workers, hashWorker, wake, logf)
+}
+
+// NewVerifierAllowMissing is NewVerifier for a server that needs no
+// accounts to be of use (one that serves guests): a users file that does
+// not exist is read as no accounts, so every login is refused as for an
+// unknown name, and the file is read once it appears, as a changed file
+// is. Any other failure to read it is still an error.
+func NewVerifierAllowMissing(path string, workers int, hashWorker []string, wake func(), logf func(string, ...any)) (*Verifier, error) {
+	return newVerifier(path, true, workers, hashWorker, wake, logf)
+}
+
+func newVerifier(path string, allowMissing bool, workers int, hashWorker []string, wake func(), logf func(string, ...any)) (*Verifier, error) {
 	if workers < 1 {
 		workers = 2
 	}
@@ -76,7 +95,10 @@ func NewVerifier(path string, workers int, hashWorker []string, wake func(), log
 		hashWorker: hashWorker,
 	}
 	if err := v.reload(); err != nil {
-		return nil, err
+		if !allowMissing || !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		v.users, v.noFile = &Users{}, true
 	}
 	nice := hashWorker == nil && runtime.GOMAXPROCS(0) > workers // see work
 	for range workers {
@@ -171,7 +193,11 @@ func (v *Verifier) work(nice bool) {
 
 func (v *Verifier) check(procs *hashProcs, name, secret string) hub.Verdict {
 	if err := v.refresh(); err != nil {
-		v.logf("users file %s: %v (still using the last good copy)", v.path, err)
+		kept := "still using the last good copy"
+		if v.withoutFile() {
+			kept = "still no accounts"
+		}
+		v.logf("users file %s: %v (%s)", v.path, err, kept)
 	}
 	v.mu.Lock()
 	hash, ok := v.users.Hash(name)
@@ -192,10 +218,14 @@ func (v *Verifier) check(procs *hashProcs, name, secret string) hub.Verdict {
 	return hub.VerdictWrong
 }
 
-// refresh re-reads the file if it changed since the last read.
+// refresh re-reads the file if it changed since the last read, or if it
+// has appeared since a start without one.
 func (v *Verifier) refresh() error {
 	st, err := os.Stat(v.path)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && v.withoutFile() {
+			return nil
+		}
 		return err
 	}
 	v.mu.Lock()
@@ -220,9 +250,25 @@ func (v *Verifier) reload() error {
 		v.logf("%s", w) // at start and on every reload (defences.go)
 	}
 	v.mu.Lock()
-	v.users, v.mtime, v.size = u, st.ModTime(), st.Size()
+	appeared := v.noFile
+	v.users, v.mtime, v.size, v.noFile = u, st.ModTime(), st.Size(), false
 	v.mu.Unlock()
+	if appeared {
+		accounts := "1 account"
+		if u.Len() != 1 {
+			accounts = fmt.Sprintf("%d accounts", u.Len())
+		}
+		v.logf("users file %s appeared: %s registered", v.path, accounts)
+	}
 	return nil
+}
+
+// withoutFile reports whether no users file has been read yet (a start
+// allowed without one).
+func (v *Verifier) withoutFile() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.noFile
 }
 
 // releaseHashMemory gives the memory of the last argon2id runs back to the
