@@ -228,7 +228,7 @@ func TestIRCRegistrationErrors(t *testing.T) {
 		p.expect(` 432 \* n{21} `)
 		p.send("USER c 0 *")
 		p.expect(` 461 \* USER :Not enough parameters$`)
-		p.send("NICK dave", "USER d 0 * :")
+		p.send("NICK dave", "USER d 0 * :D")
 		p.expect(` 001 dave `)
 		p.send("NICK other")
 		p.expect(` 447 dave other `)

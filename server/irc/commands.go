@@ -37,12 +37,12 @@ var commands = map[string]command{
 	"NOTICE":   {handler: noticeHandler, minParams: 2, tooFew: noRecipientOrText},
 	"PART":     {handler: partHandler, minParams: 1},
 	"PASS":     {handler: passHandler, minParams: 1, usablePreReg: true, registration: true},
-	"PING":     {handler: pingHandler, usablePreReg: true},
+	"PING":     {handler: pingHandler, minParams: 1, emptyLast: true, tooFew: noOrigin, usablePreReg: true},
 	"PONG":     {handler: pongHandler, usablePreReg: true},
 	"PRIVMSG":  {handler: privmsgHandler, minParams: 2, tooFew: noRecipientOrText},
 	"QUIT":     {handler: quitHandler, usablePreReg: true},
 	"TOPIC":    {handler: topicHandler, minParams: 1},
-	"USER":     {handler: userHandler, minParams: 4, emptyLast: true, usablePreReg: true, registration: true},
+	"USER":     {handler: userHandler, minParams: 4, usablePreReg: true, registration: true},
 	"USERHOST": {handler: userhostHandler, minParams: 1},
 	"VERSION":  {handler: versionHandler},
 	"WHO":      {handler: whoHandler},
@@ -88,6 +88,12 @@ func (c *command) enough(p []string) bool {
 // noNicknameGiven is NICK's answer to a missing nick.
 func noNicknameGiven(s *Session, dst []byte, _ *message) []byte {
 	return s.numeric(dst, errNoNicknameGiven, "No nickname given")
+}
+
+// noOrigin is PING's answer to a missing token (RFC 2812 3.7.2); an empty
+// one is echoed like any other.
+func noOrigin(s *Session, dst []byte, _ *message) []byte {
+	return s.numeric(dst, errNoOrigin, "No origin specified")
 }
 
 // noRecipientOrText is PRIVMSG's answer to a missing target or text;

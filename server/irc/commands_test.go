@@ -65,8 +65,11 @@ func TestDispatch(t *testing.T) {
 		{registered, "TOPIC", ":srv 461 alice TOPIC :Not enough parameters\r\n", nil},
 		{registered, "ISON", ":srv 461 alice ISON :Not enough parameters\r\n", nil},
 		{registered, "USERHOST", ":srv 461 alice USERHOST :Not enough parameters\r\n", nil},
-		// USER's real name and CAP's parameter may be empty.
-		{unregistered, "USER a 0 * :", "", nil},
+		// USER's real name may not be empty either; CAP's parameter and
+		// PING's token may.
+		{unregistered, "USER a 0 * :", ":srv 461 * USER :Not enough parameters\r\n", nil},
+		{unregistered, "PING", ":srv 409 * :No origin specified\r\n", nil},
+		{unregistered, "PING :", ":srv PONG srv :\r\n", nil},
 		{unregistered, "CAP :", ":srv 410 *  :Invalid CAP command\r\n", nil},
 		// A command's own answer to missing parameters.
 		{unregistered, "NICK", ":srv 431 * :No nickname given\r\n", nil},
@@ -79,7 +82,6 @@ func TestDispatch(t *testing.T) {
 		{registered, "WHOIS", ":srv 431 alice :No nickname given\r\n", nil},
 		{registered, "WHOIS srv :", ":srv 431 alice :No nickname given\r\n", nil},
 		// Lines that pass reach their handler.
-		{unregistered, "PING", ":srv PONG srv :srv\r\n", nil},
 		{unregistered, "PING tok", ":srv PONG srv :tok\r\n", nil},
 		{unregistered, "PONG", "", nil},
 		{unregistered, "QUIT", "ERROR :Closing Link: * (Quit)\r\n", nil},

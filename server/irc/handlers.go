@@ -114,11 +114,7 @@ func (s *Session) register(dst []byte) []byte {
 
 // PING [<token>]
 func pingHandler(s *Session, dst []byte, m *message) []byte {
-	token := s.cfg.Server
-	if len(m.Params) > 0 {
-		token = m.Params[0]
-	}
-	return appendLine(dst, s.cfg.Server, "PONG", s.cfg.Server, token)
+	return appendLine(dst, s.cfg.Server, "PONG", s.cfg.Server, m.Params[0])
 }
 
 // PONG [<token>]

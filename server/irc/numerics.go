@@ -37,6 +37,7 @@ const (
 	errNoSuchChannel     = "403" // ERR_NOSUCHCHANNEL
 	errCannotSendToChan  = "404" // ERR_CANNOTSENDTOCHAN
 	errTooManyTargets    = "407" // ERR_TOOMANYTARGETS
+	errNoOrigin          = "409" // ERR_NOORIGIN
 	errInvalidCapCmd     = "410" // ERR_INVALIDCAPCMD (IRCv3 capability negotiation)
 	errNoRecipient       = "411" // ERR_NORECIPIENT
 	errNoTextToSend      = "412" // ERR_NOTEXTTOSEND

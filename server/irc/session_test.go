@@ -139,7 +139,7 @@ func TestSessionWalk(t *testing.T) {
 func TestSessionTakeover(t *testing.T) {
 	h := &hubSide{t: t, s: NewSession(testConfig)}
 	h.s.Start()
-	h.lines("PASS secret\r\nNICK alice\r\nUSER a 0 * :\r\n")
+	h.lines("PASS secret\r\nNICK alice\r\nUSER a 0 * :A\r\n")
 	login := h.requests(wire.TypeLogin)
 	if login[0].Name != "alice" || login[0].Secret != "secret" {
 		t.Fatalf("login %+v", login[0])
