@@ -36,7 +36,9 @@ type Config struct {
 	// others waiting their turn (default: GOMAXPROCS less one, at least
 	// one, so that a storm of handshakes leaves the loop a P).
 	HandshakeWorkers int
-	// UsersFile is the users file (default "users.db"). It must exist.
+	// UsersFile is the users file (default "users.db"). It must exist,
+	// unless Guests is set: then a file that does not exist is no accounts
+	// until it appears.
 	UsersFile string
 	// ShutdownTimeout bounds the graceful shutdown: how long output is
 	// flushed before every socket is closed anyway (default 2s). It also
@@ -315,7 +317,13 @@ func New(cfg Config) (_ *Server, err error) {
 	if err = s.wakeup.open(); err != nil {
 		return nil, err
 	}
-	s.ver, err = auth.NewVerifier(cfg.UsersFile, cfg.Workers, cfg.HashWorker, s.wakeup.wake, cfg.Logf)
+	newVerifier := auth.NewVerifier
+	if cfg.Guests {
+		// Guests need no accounts, so a guests server is of use before
+		// anyone has run useradd.
+		newVerifier = auth.NewVerifierAllowMissing
+	}
+	s.ver, err = newVerifier(cfg.UsersFile, cfg.Workers, cfg.HashWorker, s.wakeup.wake, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}

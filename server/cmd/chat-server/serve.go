@@ -67,7 +67,7 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 	fl.StringVar(&cfg.Addr, "addr", cfg.Addr, "address of the chat protocol, HOST:PORT: over TLS with -tls-cert, unless -tls-addr is given")
 	fl.StringVar(&cfg.UsersFile, "users", cfg.UsersFile, "users file (NAME:HASH lines)")
 	fl.BoolVar(&f.demo, "demo", false, "run with a temporary users file holding accounts alice and bob with generated passwords")
-	fl.BoolVar(&cfg.Guests, "guests", false, "allow guest names without a password (claim)")
+	fl.BoolVar(&cfg.Guests, "guests", false, "allow guest names without a password (claim); the users file then need not exist yet: no accounts until it does")
 	fl.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may flush output")
 	fl.IntVar(&cfg.MaxRooms, "max-rooms", cfg.MaxRooms, "most rooms the server holds")
 	fl.IntVar(&cfg.HistoryLen, "history", cfg.HistoryLen, "messages each room keeps for history (negative: none)")
@@ -140,7 +140,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		defer d.remove()
 	}
-	if !usersFileReadable(cfg.UsersFile, stderr) {
+	if !usersFileReadable(cfg.UsersFile, cfg.Guests, cfg.Logf, stderr) {
 		return 1
 	}
 	var store *certs.Store
@@ -201,11 +201,17 @@ func listenFailure(cfg server.Config, t tlsFlags, err error) (addr, flagName str
 }
 
 // usersFileReadable reports whether the users file reads, saying why not
-// and what to do about it otherwise.
-func usersFileReadable(path string, stderr io.Writer) bool {
+// and what to do about it otherwise. With guests a file that does not exist
+// will do: the server serves guests, no one can log in until the file
+// appears, and logf says so once.
+func usersFileReadable(path string, guests bool, logf func(string, ...any), stderr io.Writer) bool {
 	_, err := auth.LoadUsers(path)
 	switch {
 	case err == nil:
+		return true
+	case errors.Is(err, fs.ErrNotExist) && guests:
+		logf("no users file %s: no accounts are registered; guests only (create one with: chat-server useradd -users %s NAME; it is read without a restart)",
+			path, path)
 		return true
 	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(stderr, "chat-server: cannot read users file %s: %v (create it with: chat-server useradd -users %s NAME, or try chat-server -demo)\n",
