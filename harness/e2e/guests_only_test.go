@@ -45,7 +45,7 @@ var _ = Describe("A guests-only server", func() {
 		addr = regexp.MustCompile(harness.ReadyPattern).FindStringSubmatch(string(stdout.Contents()))[1]
 	})
 
-	It("starts with no users file, saying so, and names-mode guests talk; a login is refused until useradd makes the account [U15.7]", func() {
+	It("starts with no users file, saying so, and names-mode guests talk; a login is refused until useradd makes the account [I15.7]", func() {
 		Eventually(stderr).WithTimeout(deadline).Should(gbytes.Say(regexp.QuoteMeta(
 			"no users file " + users + ": no accounts are registered; guests only (create one with: chat-server useradd -users " + users + " NAME")))
 
