@@ -62,3 +62,21 @@ demo: build
 
 clean:
 	rm -rf $(BIN)
+
+## irctest: the IRC conformance suite (../shared/irctest) against bin/chat-server's
+## IRC listener; fails only if a test of harness/irctest/baseline.txt stops
+## passing (docs/IRCTEST.md). Installs Debian's python3-pytest if missing.
+IRCTEST_PYTHON ?= /usr/bin/python3
+IRCTEST_DIR    ?= $(CURDIR)/../shared/irctest
+IRCTEST_MARKS  ?= not Ergo and not deprecated and not strict and not services
+IRCTEST_RUN     = @test -x $(IRCTEST_PYTHON) || { echo "irctest: $(IRCTEST_PYTHON) is missing: irctest runs on Debian's python3 (apt-get install -y python3)" >&2; exit 1; }; \
+	$(IRCTEST_PYTHON) harness/irctest/run.py --irctest-dir "$(IRCTEST_DIR)" --marks "$(IRCTEST_MARKS)"
+
+.PHONY: irctest irctest-baseline
+
+irctest: build
+	$(IRCTEST_RUN)
+
+## irctest-baseline: run irctest and rewrite the baseline with what passes.
+irctest-baseline: build
+	$(IRCTEST_RUN) --write-baseline
