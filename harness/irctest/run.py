@@ -97,6 +97,7 @@ def main() -> int:
             outcome, message = outcomes.get(t, ("not run", "not in this run's selection"))
             print(f"  {t}: {outcome}: {first_line(message)}")
         print(f"irctest: run one again with its I/O: cd {args.irctest_dir} && "
+              f"CHAT_BIN_DIR={os.environ.get('CHAT_BIN_DIR', 'bin')} "
               f"PYTHONPATH={HERE} {sys.executable} -m pytest -p no:cacheprovider "
               f"--controller {CONTROLLER} -vv TEST")
         return 1
