@@ -19,8 +19,10 @@ instead of failing them:
   it skip themselves.
 """
 
+import ctypes
 import os
 from pathlib import Path
+import signal
 import subprocess
 import time
 from typing import Optional, Type
@@ -39,6 +41,15 @@ IRC_TLS_READY = "chat-server: IRC TLS listening on "
 
 # How long a start may take before the test is failed with the server's log.
 START_TIMEOUT = 30.0
+
+
+def die_with_parent() -> None:
+    """Runs in the child before exec: the server gets a SIGTERM when pytest
+    exits. irctest calls kill() from tearDown, which pytest skips when a
+    test's setUp fails or skips after the server started (some tests check
+    ISUPPORT there); without this, such servers outlive the run."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def chat_server_path() -> Path:
@@ -125,7 +136,9 @@ class ChatServerController(BaseServerController, DirectoryBasedController):
         self.stdout_path = self.directory / "stdout.log"
         self.stderr_path = self.directory / "stderr.log"
         with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
-            self.proc = subprocess.Popen(args, stdout=out, stderr=err)
+            self.proc = subprocess.Popen(
+                args, stdout=out, stderr=err, preexec_fn=die_with_parent
+            )
         self.wait_for_ready_line(ready)
 
     def wait_for_ready_line(self, ready: str) -> None:

@@ -138,6 +138,12 @@ def run_pytest(irctest_dir: Path, marks: str, tests: List[str],
            # test's traceback (with the whole I/O) would bury the summary.
            "-q", "--tb=no", "-rN", "--no-header", *tests]
     env = dict(os.environ)
+    # irctest keeps the ports its servers use in $TMPDIR/irctest_ports.json,
+    # unlocked outside pytest-xdist: two runs sharing /tmp (two checkouts,
+    # a run beside CI) can corrupt it and fail each other's tests. A TMPDIR
+    # of this run's own keeps that file, and every server's directory, apart
+    # and removed with it.
+    env["TMPDIR"] = str(tmp)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
     print(f"irctest: cd {irctest_dir} && PYTHONPATH={HERE} " + " ".join(
         f'"{a}"' if " " in a else a for a in cmd), flush=True)
