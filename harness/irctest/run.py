@@ -52,6 +52,9 @@ def main() -> int:
     if not (args.irctest_dir / "irctest" / "server_tests").is_dir():
         return fail(f"{args.irctest_dir} is not an irctest checkout "
                     "(set IRCTEST_DIR to the folder holding irctest/server_tests)")
+    full = args.tests == [ALL_TESTS]
+    if args.write_baseline and not full:
+        return fail("--write-baseline takes the whole selection: leave out the test paths")
     why = ensure_pytest()
     if why:
         return fail(f"pytest is missing for {sys.executable} and {why}; "
@@ -82,7 +85,6 @@ def main() -> int:
 
     # A narrower run (one file, a node ID) says nothing about the baseline's
     # other tests; a full one that lacks a baseline test lost it.
-    full = args.tests == [ALL_TESTS]
     regressed = sorted(t for t in baseline
                        if (t in outcomes or full) and outcomes.get(t, ("not run",))[0] != "passed")
     new = [t for t in passed if t not in baseline]
