@@ -2,15 +2,11 @@ package client
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"syscall"
@@ -31,45 +27,16 @@ type testCert struct {
 // parent (nil: by itself). isCA makes an authority.
 func makeCert(t testing.TB, cn string, hosts []string, nb, na time.Time, parent *testCert, isCA bool) *testCert {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             nb,
-		NotAfter:              na,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-	}
-	if isCA {
-		tmpl.IsCA = true
-		tmpl.KeyUsage |= x509.KeyUsageCertSign
-		tmpl.ExtKeyUsage = nil
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	signer, signerKey := tmpl, key
+	spec := certs.Spec{Name: cn, Hosts: hosts, NotBefore: nb, NotAfter: na, IsCA: isCA}
 	if parent != nil {
-		signer, signerKey = parent.cert, parent.key
+		spec.Signer = &certs.Cert{X509: parent.cert, Key: parent.key}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signerKey)
+	made, err := certs.Make(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := &testCert{cert: c, key: key, tls: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: c}}
+	c, key := made.X509, made.Key
+	tc := &testCert{cert: c, key: key, tls: tls.Certificate{Certificate: [][]byte{c.Raw}, PrivateKey: key, Leaf: c}}
 	if parent != nil && parent.cert.CheckSignatureFrom(parent.cert) != nil {
 		// An intermediate: the server shows it after its own.
 		tc.tls.Certificate = append(tc.tls.Certificate, parent.tls.Certificate...)

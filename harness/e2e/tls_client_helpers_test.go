@@ -2,13 +2,8 @@ package e2e_test
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -73,38 +68,13 @@ func certificateFiles(hosts []string, notBefore, notAfter time.Time, signer *tls
 
 func makeCertificate(cn string, hosts []string, notBefore, notAfter time.Time, signer *tlsAuthority, isCA bool) (*x509.Certificate, *ecdsa.PrivateKey, []byte) {
 	GinkgoHelper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	Expect(err).NotTo(HaveOccurred())
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	Expect(err).NotTo(HaveOccurred())
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-	}
-	if isCA {
-		tmpl.IsCA, tmpl.KeyUsage, tmpl.ExtKeyUsage = true, x509.KeyUsageCertSign|x509.KeyUsageDigitalSignature, nil
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	parent, parentKey := tmpl, key
+	spec := certs.Spec{Name: cn, Hosts: hosts, NotBefore: notBefore, NotAfter: notAfter, IsCA: isCA}
 	if signer != nil {
-		parent, parentKey = signer.cert, signer.key
+		spec.Signer = &certs.Cert{X509: signer.cert, Key: signer.key}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	made, err := certs.Make(spec)
 	Expect(err).NotTo(HaveOccurred())
-	cert, err := x509.ParseCertificate(der)
-	Expect(err).NotTo(HaveOccurred())
-	return cert, key, der
+	return made.X509, made.Key, made.X509.Raw
 }
 
 // startTLSServer starts a server with the usual accounts serving cert

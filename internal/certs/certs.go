@@ -30,43 +30,99 @@ import (
 // addresses), valid from now for the given duration, with a new ECDSA P-256
 // key. It returns the certificate and the key, PEM-encoded.
 func SelfSigned(hosts []string, valid time.Duration) (certPEM, keyPEM []byte, err error) {
-	if len(hosts) == 0 {
-		return nil, nil, errors.New("a certificate needs at least one host name or address")
+	now := time.Now()
+	// A client's clock a little behind still accepts it.
+	c, err := Make(Spec{Hosts: hosts, Organization: "chat-server (self-signed)", NotBefore: now.Add(-time.Minute), NotAfter: now.Add(valid)})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.PEM()
+}
+
+// Spec says what certificate Make makes.
+type Spec struct {
+	// Name is the subject's common name (default: the first host).
+	Name string
+	// Hosts are the names and IP addresses it is for; an authority may
+	// have none.
+	Hosts        []string
+	Organization string // optional
+	NotBefore    time.Time
+	NotAfter     time.Time
+	// IsCA makes an authority, which signs other certificates.
+	IsCA bool
+	// Signer signs it; nil: it signs itself.
+	Signer *Cert
+}
+
+// Cert is a certificate Make made and its key.
+type Cert struct {
+	X509 *x509.Certificate
+	Key  *ecdsa.PrivateKey
+}
+
+// Make makes a certificate as spec says, with a new ECDSA P-256 key: a
+// server's (or an authority's) own, or signed by another (tests make
+// authorities, expired certificates and certificates for other names).
+func Make(spec Spec) (*Cert, error) {
+	if len(spec.Hosts) == 0 && !spec.IsCA {
+		return nil, errors.New("a certificate needs at least one host name or address")
+	}
+	if spec.Name == "" && len(spec.Hosts) > 0 {
+		spec.Name = spec.Hosts[0]
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, fmt.Errorf("make a key: %w", err)
+		return nil, fmt.Errorf("make a key: %w", err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
-		return nil, nil, fmt.Errorf("make a serial number: %w", err)
+		return nil, fmt.Errorf("make a serial number: %w", err)
 	}
-	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: hosts[0], Organization: []string{"chat-server (self-signed)"}},
-		NotBefore:             now.Add(-time.Minute), // a client's clock a little behind still accepts it
-		NotAfter:              now.Add(valid),
+		Subject:               pkix.Name{CommonName: spec.Name},
+		NotBefore:             spec.NotBefore,
+		NotAfter:              spec.NotAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 	}
-	for _, h := range hosts {
+	if spec.Organization != "" {
+		tmpl.Subject.Organization = []string{spec.Organization}
+	}
+	if spec.IsCA {
+		tmpl.IsCA, tmpl.KeyUsage, tmpl.ExtKeyUsage = true, x509.KeyUsageCertSign|x509.KeyUsageDigitalSignature, nil
+	}
+	for _, h := range spec.Hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
 		} else {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("make the certificate: %w", err)
+	parent, parentKey := tmpl, key
+	if spec.Signer != nil {
+		parent, parentKey = spec.Signer.X509, spec.Signer.Key
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		return nil, fmt.Errorf("make the certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("read the certificate made: %w", err)
+	}
+	return &Cert{X509: cert, Key: key}, nil
+}
+
+// PEM returns the certificate and its key, PEM-encoded.
+func (c *Cert) PEM() (certPEM, keyPEM []byte, err error) {
+	keyDER, err := x509.MarshalPKCS8PrivateKey(c.Key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode the key: %w", err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.X509.Raw}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
 }
 
