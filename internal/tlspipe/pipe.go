@@ -224,19 +224,6 @@ func (p *Pipe) Handshake() (done bool, err error) {
 	return p.done, p.err
 }
 
-// Ready reports whether the handshake ended well: Read and Write work.
-func (p *Pipe) Ready() bool {
-	done, err := p.Handshake()
-	return done && err == nil
-}
-
-// Started reports whether a server Pipe has seen its peer's first bytes.
-func (p *Pipe) Started() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.started
-}
-
 // State is the connection's TLS state; meaningful once Ready. Once a
 // server Pipe protects its own records, it tells only the version, the
 // cipher suite and whether the session was resumed.
