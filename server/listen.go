@@ -90,7 +90,7 @@ func (s *Server) listenerAddr(irc, tls bool) string {
 func listen(addr string) (int, string, error) {
 	ta, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
-		return -1, "", fmt.Errorf("listen on %s: %w", addr, err)
+		return -1, "", wrapListen(addr, err)
 	}
 	if ta.IP == nil {
 		fd, bound, err := listenIP(net.IPv6unspecified, "", ta.Port)
@@ -104,11 +104,22 @@ func listen(addr string) (int, string, error) {
 	return fd, bound, wrapListen(addr, err)
 }
 
+// ListenError is New's error for an address it cannot listen on: Addr is
+// the address as the Config gave it, so that a caller can say which
+// setting to change.
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string { return fmt.Sprintf("listen on %s: %v", e.Addr, e.Err) }
+func (e *ListenError) Unwrap() error { return e.Err }
+
 func wrapListen(addr string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("listen on %s: %w", addr, err)
+	return &ListenError{Addr: addr, Err: err}
 }
 
 func listenIP(ip net.IP, zone string, port int) (fd int, bound string, err error) {

@@ -176,14 +176,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// listenFailure reads which address a listen error of server.New is
+// listenFailure tells which address a listen error of server.New is
 // about, and names the flag that moves that listener.
 func listenFailure(cfg server.Config, t tlsFlags, err error) (addr, flagName string, ok bool) {
-	rest, ok := strings.CutPrefix(err.Error(), "listen on ")
-	if !ok {
+	var le *server.ListenError
+	if !errors.As(err, &le) {
 		return "", "", false
 	}
-	addr, _, _ = strings.Cut(rest, ": ")
+	addr = le.Addr
 	switch addr {
 	case cfg.IRCAddr:
 		flagName = "-irc HOST:PORT"
