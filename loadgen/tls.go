@@ -2,8 +2,6 @@ package loadgen
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -36,9 +34,6 @@ type TLSOptions struct {
 	Resume bool
 }
 
-// errNoCA: the certificates to verify the server by are not PEM.
-var errNoCA = errors.New("no PEM certificate in it")
-
 // clientConfig builds a process's TLS client configuration for the server
 // at addr. Build it once per process and share it: its session cache is
 // what makes resumption work across connections.
@@ -53,9 +48,9 @@ func (o *TLSOptions) clientConfig(addr string) (*tls.Config, error) {
 	}
 	cfg := &tls.Config{ServerName: name, MinVersion: tls.VersionTLS12}
 	if len(o.CAPEM) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(o.CAPEM) {
-			return nil, fmt.Errorf("the certificates to verify the server by: %w", errNoCA)
+		pool, err := certs.Pool(o.CAPEM)
+		if err != nil {
+			return nil, fmt.Errorf("the certificates to verify the server by: %w", err)
 		}
 		cfg.RootCAs = pool
 	}
@@ -108,8 +103,8 @@ func readCA(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-tls-ca: %w", err)
 	}
-	if !x509.NewCertPool().AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("-tls-ca %s: %w", path, errNoCA)
+	if _, err := certs.Pool(data); err != nil {
+		return nil, fmt.Errorf("-tls-ca %s: %w", path, err)
 	}
 	return data, nil
 }

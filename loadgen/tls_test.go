@@ -107,7 +107,7 @@ func TestClientConfig(t *testing.T) {
 	if err != nil || cfg.ServerName != "chat.example" || cfg.RootCAs != nil || cfg.ClientSessionCache != nil {
 		t.Errorf("%v: server name %q, roots %v, cache %v", err, cfg.ServerName, cfg.RootCAs != nil, cfg.ClientSessionCache != nil)
 	}
-	if _, err := (&TLSOptions{CAPEM: []byte("junk")}).clientConfig("127.0.0.1:1"); !errors.Is(err, errNoCA) {
+	if _, err := (&TLSOptions{CAPEM: []byte("junk")}).clientConfig("127.0.0.1:1"); !errors.Is(err, certs.ErrNoCertificate) {
 		t.Errorf("junk certificates: %v", err)
 	}
 }

@@ -26,6 +26,20 @@ import (
 	"time"
 )
 
+// ErrNoCertificate: PEM data meant to hold the certificates of
+// authorities holds none.
+var ErrNoCertificate = errors.New("no PEM certificate in it")
+
+// Pool returns the certificates in PEM data as a pool of authorities to
+// verify servers by, or ErrNoCertificate.
+func Pool(pemData []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemData) {
+		return nil, ErrNoCertificate
+	}
+	return pool, nil
+}
+
 // SelfSigned makes a self-signed certificate for hosts (names or IP
 // addresses), valid from now for the given duration, with a new ECDSA P-256
 // key. It returns the certificate and the key, PEM-encoded.
