@@ -173,7 +173,7 @@ func TestIRCCrossProtocol(t *testing.T) {
 	irc.send("QUIT :off to tea")
 	irc.expect(`^ERROR :Closing Link: alice \(Quit: off to tea\)$`)
 	irc.expectClosed()
-	n := bob.expect(wire.TypeNotice, wire.NoticeLeft, "")
+	n := bob.expect(wire.TypeNotice, wire.NoticeQuit, "")
 	if n.Text != "alice left lounge (Quit: off to tea)" {
 		t.Errorf("notice %q", n.Text)
 	}

@@ -282,7 +282,7 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Fatalf("message: %+v", m)
 	}
 	r = a.call(&wire.Frame{Type: wire.TypeWho})
-	if r.Text != "2 users connected" || len(r.Users) != 2 || r.Users[0] != (wire.User{Name: "alice", Room: "lounge"}) {
+	if r.Text != "2 users connected" || len(r.Users) != 2 || r.Users[0] != (wire.User{Name: "alice", Room: "lounge", Prefix: "@"}) {
 		t.Fatalf("who: %+v", r)
 	}
 

@@ -3,7 +3,7 @@ package server
 import (
 	"os"
 	"path/filepath"
-	"slices"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +19,14 @@ func TestStateSaveLoad(t *testing.T) {
 	if err != nil || rooms != nil || exact {
 		t.Fatalf("missing file: %v %v %v", rooms, exact, err)
 	}
-	want := []hub.RoomState{{Name: "lounge", Seq: 41}, {Name: "日本語", Seq: 0}}
+	want := []hub.RoomState{{Name: "lounge", Seq: 41, Topic: "tea at 5", TopicBy: "ann", TopicAt: 7, Modes: "+int",
+		Key: "k", Limit: 9, Ops: []string{"ann"}, Bans: []string{"bob!*@*"}}, {Name: "日本語", Seq: 0}}
 	for _, ex := range []bool{false, true} {
 		if err := SaveState(dir, want, ex); err != nil {
 			t.Fatal(err)
 		}
 		got, gotExact, err := LoadState(dir)
-		if err != nil || !slices.Equal(got, want) || gotExact != ex {
+		if err != nil || !reflect.DeepEqual(got, want) || gotExact != ex {
 			t.Fatalf("load: %v %v %v", got, gotExact, err)
 		}
 	}
@@ -112,7 +113,11 @@ func TestServerStateAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	rooms, exact, err := LoadState(dir)
-	if err != nil || !exact || !slices.Equal(rooms, []hub.RoomState{{Name: "den"}, {Name: "lounge", Seq: 3}}) {
+	seqs := make([]hub.RoomState, 0, len(rooms))
+	for _, r := range rooms {
+		seqs = append(seqs, hub.RoomState{Name: r.Name, Seq: r.Seq})
+	}
+	if err != nil || !exact || !reflect.DeepEqual(seqs, []hub.RoomState{{Name: "den"}, {Name: "lounge", Seq: 3}}) {
 		t.Fatalf("after shutdown: %+v %v %v", rooms, exact, err)
 	}
 

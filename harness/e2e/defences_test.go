@@ -206,7 +206,7 @@ var _ = Describe("Defences", func() {
 					f, err := c.NextEvent(deadline)
 					Expect(err).NotTo(HaveOccurred())
 					if f.Type == wire.TypeNotice && f.Name == "mallory" {
-						Expect(f.Code).To(Equal(wire.NoticeLeft))
+						Expect(f.Code).To(Equal(wire.NoticeLost))
 						Expect(f.Text).To(Equal("mallory was disconnected from lounge for sending too fast"))
 						break
 					}

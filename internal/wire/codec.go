@@ -32,6 +32,13 @@ const (
 	fieldRoomRow = 13 // repeated, nested: Name, Count (members)
 	fieldCount   = 14
 	fieldToken   = 15
+	fieldWords   = 16
+	fieldMode    = 17
+	fieldIdent   = 18
+	fieldReal    = 19
+	fieldBy      = 20
+	fieldPrefix  = 21 // nested only
+	fieldAt      = 22
 )
 
 const (
@@ -90,16 +97,29 @@ func Append(dst []byte, f *Frame) []byte {
 	dst = appendUint(dst, fieldSeq, f.Seq)
 	dst = appendUint(dst, fieldCount, f.Count)
 	dst = appendString(dst, fieldToken, f.Token)
+	dst = appendString(dst, fieldWords, f.Words)
+	dst = appendString(dst, fieldMode, f.Mode)
+	dst = appendString(dst, fieldIdent, f.Ident)
+	dst = appendString(dst, fieldReal, f.Real)
+	dst = appendString(dst, fieldBy, f.By)
+	dst = appendUint(dst, fieldAt, uint64(f.At))
 	for _, u := range f.Users {
-		var inner [2 * (MaxNameRunes*4 + 8)]byte
+		var inner [256]byte
 		row := appendString(inner[:0], fieldName, u.Name)
 		row = appendString(row, fieldRoom, u.Room)
+		row = appendString(row, fieldPrefix, u.Prefix)
+		row = appendString(row, fieldWords, u.Away)
+		row = appendString(row, fieldIdent, u.Ident)
+		row = appendString(row, fieldReal, u.Real)
 		dst = appendBytes(dst, fieldUser, row)
 	}
 	for _, r := range f.Rooms {
-		var inner [MaxNameRunes*4 + 24]byte
+		var inner [256]byte
 		row := appendString(inner[:0], fieldName, r.Name)
 		row = appendUint(row, fieldCount, r.Members)
+		row = appendString(row, fieldWords, r.Topic)
+		row = appendString(row, fieldMode, r.Mode)
+		row = appendString(row, fieldPrefix, r.Prefix)
 		dst = appendBytes(dst, fieldRoomRow, row)
 	}
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-HeaderSize))
@@ -137,7 +157,7 @@ func validField(num uint64, v uint64, b []byte) error {
 		if v > 1<<16-1 {
 			return ErrMalformed
 		}
-	case fieldTime:
+	case fieldTime, fieldAt:
 		if v > 1<<63-1 {
 			return ErrMalformed
 		}
@@ -186,6 +206,18 @@ func Unmarshal(body []byte, f *Frame) error {
 			f.Count = v
 		case fieldToken:
 			f.Token = string(b)
+		case fieldWords:
+			f.Words = string(b)
+		case fieldMode:
+			f.Mode = string(b)
+		case fieldIdent:
+			f.Ident = string(b)
+		case fieldReal:
+			f.Real = string(b)
+		case fieldBy:
+			f.By = string(b)
+		case fieldAt:
+			f.At = int64(v)
 		case fieldUser:
 			var u User
 			err := eachField(b, func(num uint64, _ uint64, b []byte) error {
@@ -194,6 +226,14 @@ func Unmarshal(body []byte, f *Frame) error {
 					u.Name = string(b)
 				case fieldRoom:
 					u.Room = string(b)
+				case fieldPrefix:
+					u.Prefix = string(b)
+				case fieldWords:
+					u.Away = string(b)
+				case fieldIdent:
+					u.Ident = string(b)
+				case fieldReal:
+					u.Real = string(b)
 				}
 				return nil
 			})
@@ -209,6 +249,12 @@ func Unmarshal(body []byte, f *Frame) error {
 					r.Name = string(b)
 				case fieldCount:
 					r.Members = v
+				case fieldWords:
+					r.Topic = string(b)
+				case fieldMode:
+					r.Mode = string(b)
+				case fieldPrefix:
+					r.Prefix = string(b)
 				}
 				return nil
 			})
@@ -229,6 +275,8 @@ var fieldKinds = [...]int8{
 	fieldSecret: kindBytes, fieldRoom: kindBytes, fieldText: kindBytes,
 	fieldTime: kindVarint, fieldSeq: kindVarint, fieldUser: kindBytes,
 	fieldRoomRow: kindBytes, fieldCount: kindVarint, fieldToken: kindBytes,
+	fieldWords: kindBytes, fieldMode: kindBytes, fieldIdent: kindBytes,
+	fieldReal: kindBytes, fieldBy: kindBytes, fieldPrefix: kindBytes, fieldAt: kindVarint,
 }
 
 // eachField walks the fields of b, calling fn with the field number and the

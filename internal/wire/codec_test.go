@@ -26,6 +26,12 @@ var sampleFrames = []Frame{
 	{Type: TypeFileOffer, From: "alice", Name: "report.pdf", Token: "3f9a0c", Time: 5},
 	{Type: TypeAttach, ID: 1, Token: "3f9a0c", Code: RoleOwner},
 	{Type: TypeFileHeader, Name: "report.pdf", Count: 1 << 40},
+	{Type: TypeClaim, ID: 3, Name: "ann", Ident: "~ann", Real: "Ann Example"},
+	{Type: TypeNotice, From: ServerName, Code: NoticeTopic, Room: "lounge", By: "ann", Words: "tea at 5", At: 1 << 41,
+		Text: "ann set the topic of lounge to: tea at 5"},
+	{Type: TypeNotice, From: ServerName, Code: NoticeMode, Room: "lounge", By: "ann", Mode: "+o-v bob cy"},
+	{Type: TypeReply, ID: 42, From: ServerName, Users: []User{{Name: "bob", Room: "lounge", Prefix: "@", Away: "lunch", Ident: "~b", Real: "Bob B"}},
+		Rooms: []Room{{Name: "lounge", Members: 2, Topic: "tea", Mode: "+nt", Prefix: "@"}}},
 }
 
 func TestRoundTrip(t *testing.T) {

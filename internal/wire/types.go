@@ -32,10 +32,10 @@ const (
 	TypeClaim   Type = 3  // Name: a guest name without a password
 	TypeLogout  Type = 4  // ends the login; the connection stays open
 	TypeCreate  Type = 5  // Room
-	TypeEnter   Type = 6  // Room
-	TypeLeave   Type = 7  // leave the current room
+	TypeEnter   Type = 6  // Room, Secret (key): leaves every room the session is in first
+	TypeLeave   Type = 7  // Room (optional: every room), Text (parting words)
 	TypeWho     Type = 8  // answered with Users
-	TypeSay     Type = 9  // Text, to the sender's room
+	TypeSay     Type = 9  // Text, Room (optional when in one room)
 	TypeTell    Type = 10 // To, Text: a private message
 	TypeRooms   Type = 11 // answered with Rooms
 	TypeHistory Type = 12 // Room, Seq: room messages after Seq
@@ -48,6 +48,33 @@ const (
 // TypeBroadcast sends Text to every other logged-in user, whatever their
 // room (the menu client's message, seed 002).
 const TypeBroadcast Type = 15
+
+// Channel requests (docs/PROTOCOL.md, "Rooms with several members at
+// once"): what an IRC client, and the chat client's own commands, use to be
+// in several rooms and to run them.
+const (
+	TypeJoin  Type = 16 // Room, Secret (key): enter Room keeping the others; created if missing
+	TypeTopic Type = 17 // Room; Code TopicSet with Text sets it (empty clears), else reads it
+	TypeKick  Type = 18 // Room, Name, Text (reason)
+	TypeMode  Type = 19 // Room, Mode (a change such as "+o-v bob ann"; empty reads the modes)
+)
+
+// More requests; types 20 to 39 are the file transfer's.
+const (
+	TypeInvite Type = 40 // Room, Name
+	TypeAway   Type = 41 // Text: the away message; empty: back
+	TypeWhois  Type = 42 // Name: answered with one User and the user's Rooms
+	TypeNick   Type = 43 // Name: a guest takes another name
+	TypeOper   Type = 44 // Name, Secret: become a server operator (an account listed as one)
+)
+
+// TopicSet is the Code of a Topic request that sets the topic.
+const TopicSet Code = 1
+
+// AsNotice, the Code of a Say or Tell, makes the message a notice (IRC's
+// NOTICE, which clients never answer automatically); the Message or
+// Private frame carries it on.
+const AsNotice Code = 1
 
 // File transfer requests (docs/PROTOCOL.md, "File transfer"). Types 20 to 39
 // are reserved for them.
@@ -107,7 +134,8 @@ func (t Type) String() string {
 
 // IsRequest reports whether t is a client request that must be answered.
 func (t Type) IsRequest() bool {
-	return t >= TypeHello && t <= TypePing || t == TypeBroadcast || t >= TypeFetch && t <= TypeRefuse
+	return t >= TypeHello && t <= TypePing || t >= TypeBroadcast && t <= TypeMode ||
+		t >= TypeFetch && t <= TypeRefuse || t >= TypeInvite && t <= TypeOper
 }
 
 // Code is a Reply's result, a Bye's reason or a Notice's kind.
@@ -141,6 +169,15 @@ const (
 	ErrOwnerGone    Code = 22 // the owner left before the transfer completed
 	ErrNoSuchToken  Code = 23 // Attach or Refuse of an unknown or expired transfer
 	ErrSlowDown     Code = 24 // messages sent faster than the server's rate limit
+	ErrNotOperator  Code = 25 // the room's operators only (kick, mode, topic of a +t room)
+	ErrInviteOnly   Code = 26 // the room is invite only (+i) and nobody invited you
+	ErrBadKey       Code = 27 // the room has a key (+k) and the Secret is not it
+	ErrRoomFull     Code = 28 // the room is at its member limit (+l)
+	ErrBanned       Code = 29 // a ban (+b) of the room matches you
+	ErrCannotSpeak  Code = 30 // the room is moderated (+m) or takes no messages from outside (+n)
+	ErrUnknownMode  Code = 31 // a mode letter the server does not know
+	ErrNotAllowed   Code = 32 // something the session may not do (a registered name's rename, an OPER)
+	ErrInRoom       Code = 33 // inviting someone who is in the room already
 )
 
 // Notice kinds (Code of a TypeNotice frame).
@@ -150,6 +187,12 @@ const (
 	NoticeLeft     Code = 102 // Name left Room: leave, enter of another room, logout
 	NoticeLost     Code = 103 // contact with Name was lost while in Room
 	NoticeShutdown Code = 104 // the server is stopping
+	NoticeTopic    Code = 105 // By set the topic of Room to Words (empty: cleared)
+	NoticeKicked   Code = 106 // By kicked Name out of Room, Words the reason
+	NoticeMode     Code = 107 // By changed the modes of Room: Mode
+	NoticeInvited  Code = 108 // By invited Name (the session told) to Room
+	NoticeRenamed  Code = 109 // Name is now known as To
+	NoticeQuit     Code = 110 // Name logged out, Words the parting words; once per session sharing a room with them (Room: one of those)
 )
 
 // Bye reasons (Code of a TypeBye frame).
@@ -182,18 +225,42 @@ type Frame struct {
 	Token   string // names a file transfer
 	Users   []User // who
 	Rooms   []Room // rooms
+	// Words are a user's own words that a notice or reply carries apart
+	// from its Text: parting words, a kick's reason, a topic, an away
+	// message.
+	Words string
+	// Mode is a room's modes ("+ntk key"), or a change of them ("+o bob").
+	Mode string
+	// By is who did what a notice tells (set a topic or a mode, kicked,
+	// invited), or who set the topic a reply carries; At is when, in Unix
+	// milliseconds.
+	By string
+	At int64
+	// Ident and Real are the user name and real name an IRC client gives
+	// in USER (Login, Claim); others see them in who and whois.
+	Ident string
+	Real  string
 }
 
-// User is one entry of a who reply.
+// User is one entry of a who or whois reply, or of a room's names.
 type User struct {
 	Name string
-	Room string // empty when the user is in no room
+	Room string // the room asked about; else the first the user is in, "" if none
+	// Prefix is the user's standing in Room: "@" operator, "+" voice, "".
+	// In a whois reply, "*" marks a server operator.
+	Prefix string
+	Away   string // the away message; "" when not away
+	Ident  string
+	Real   string
 }
 
-// Room is one entry of a rooms reply.
+// Room is one entry of a rooms reply, or of the rooms of a whois.
 type Room struct {
 	Name    string
 	Members uint64
+	Topic   string
+	Mode    string // the room's modes (their arguments left out)
+	Prefix  string // in a whois: the user's standing in the room ("@", "+", "")
 }
 
 func itoa(v uint64) string {

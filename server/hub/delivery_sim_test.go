@@ -345,7 +345,7 @@ func (d *deliverySim) logout(s *dSession) {
 		d.fatalf("logout by %d: %+v", s.id, r)
 	}
 	if old != "" {
-		d.noticesTo(rest, without(d.members(old), s.id), wire.NoticeLeft, s.name, old)
+		d.noticesTo(rest, without(d.members(old), s.id), wire.NoticeQuit, s.name, old)
 	} else if len(rest) > 0 {
 		d.fatalf("logout outside a room announced: %+v", rest)
 	}
@@ -358,7 +358,7 @@ func (d *deliverySim) disconnect(s *dSession) {
 	old := s.room
 	reason, kind := ReasonLost, wire.NoticeLost
 	if d.rng.IntN(2) == 0 {
-		reason, kind = ReasonClosed, wire.NoticeLeft
+		reason, kind = ReasonClosed, wire.NoticeQuit
 	}
 	outs := d.h.Disconnect(s.id, reason, d.now)
 	s.live = false
@@ -441,8 +441,8 @@ func (d *deliverySim) checkModel() {
 			d.fatalf("live session %d unknown to the hub", sid)
 		}
 		room := ""
-		if hs.room != nil {
-			room = hs.room.name
+		if r := hs.only(); r != nil {
+			room = r.name
 		}
 		if hs.name != s.name || room != s.room {
 			d.fatalf("session %d: hub has %q in %q, model %q in %q", sid, hs.name, room, s.name, s.room)

@@ -48,12 +48,11 @@ func (h *Hub) allowMessage(out *outputs, s *session, f *wire.Frame, now time.Tim
 // cutFlooder ends a session that kept sending after being told to slow
 // down: Bye ByeLimit, close; its room hears that it was disconnected.
 func (h *Hub) cutFlooder(out *outputs, s *session, now time.Time) {
-	if r := s.room; r != nil {
-		r.remove(s)
-		s.room = nil
-		out.toRoom(r, nil, h.notice(now, wire.NoticeLeft, s.name, r.name,
-			s.name+" was disconnected from "+r.name+" for sending too fast"))
-	}
+	h.tellSharers(out, s, func(r *room) *wire.Frame {
+		n := h.notice(now, wire.NoticeLost, s.name, r.name, s.name+" was disconnected from "+r.name+" for sending too fast")
+		n.Words = "disconnected for sending too fast"
+		return n
+	})
 	h.endTransfersOf(out, s, now)
 	out.send(s.id, h.bye(now, wire.ByeLimit,
 		fmt.Sprintf("you kept sending too fast: %d messages in a row were refused", s.refused)))

@@ -141,7 +141,7 @@ func TestHubFloodCut(t *testing.T) {
 		fs[0].Text != "you kept sending too fast: 5 messages in a row were refused" || !closes(outs, 1) {
 		t.Fatalf("alice got %+v", outs)
 	}
-	if len(got) != 1 || got[0].Type != wire.TypeNotice || got[0].Code != wire.NoticeLeft || got[0].Name != "alice" ||
+	if len(got) != 1 || got[0].Type != wire.TypeNotice || got[0].Code != wire.NoticeLost || got[0].Name != "alice" ||
 		got[0].Text != "alice was disconnected from lounge for sending too fast" {
 		t.Fatalf("bob got %+v", got)
 	}

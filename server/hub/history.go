@@ -59,21 +59,17 @@ func (h *Hub) historyRequest(out *outputs, s *session, f *wire.Frame, now time.T
 		reply(wire.ErrUnavailable, "history is not available on this server")
 		return
 	}
-	if wire.ValidName(f.Room) != nil {
-		reply(wire.ErrBadName, wire.BadNameText("room", f.Room))
-		return
-	}
-	r := h.rooms[f.Room]
+	r := h.room(f.Room)
 	if r == nil {
 		reply(wire.ErrNoSuchRoom, "no room named "+f.Room+"; create it with: create "+f.Room)
 		return
 	}
 	after := min(f.Seq, r.seq)
 	upto := r.seq
-	if s.room == r {
+	if i := s.in(r); i >= 0 {
 		// What came after the session joined was sent to it as it came:
 		// replaying it would show it twice.
-		upto = max(s.joinSeq, after)
+		upto = max(s.joined[i].joinSeq, after)
 	}
 	var msgs []*wire.Frame
 	for _, m := range r.history.since(after) {

@@ -16,6 +16,12 @@ type SessionID int64
 type Config struct {
 	// MaxRooms bounds the number of rooms (default 1000).
 	MaxRooms int
+	// MaxJoined bounds the rooms one session may be in at once with Join
+	// (default 50); Enter keeps a session in one.
+	MaxJoined int
+	// IsOperator reports whether a registered account may become a server
+	// operator with Oper. Nil means nobody may.
+	IsOperator func(name string) bool
 	// MaxLoginFailures is how many wrong passwords one connection may send
 	// before it is closed with ByeLimit (default 5).
 	MaxLoginFailures int
@@ -55,6 +61,9 @@ func DefaultConfig() Config {
 func (c *Config) defaults() {
 	if c.MaxRooms <= 0 {
 		c.MaxRooms = 1000
+	}
+	if c.MaxJoined <= 0 {
+		c.MaxJoined = 50
 	}
 	if c.MaxLoginFailures <= 0 {
 		c.MaxLoginFailures = 5
@@ -101,6 +110,8 @@ type VerifyRequest struct {
 	ReqID   uint32
 	Name    string
 	Secret  string
+	// Oper: the check is of an Oper request, not a login.
+	Oper bool
 }
 
 // Verdict is the outcome of a password check.
@@ -135,11 +146,19 @@ const (
 // session is the hub's state of one connection. The flags come last, in one
 // word, because every idle session holds one of these.
 type session struct {
-	id       SessionID
-	addr     string
-	name     string // logged-in name; "" before login
-	room     *room
-	joinSeq  uint64 // room's last Seq when the session joined it: later ones were sent live
+	id   SessionID
+	addr string
+	name string // logged-in name; "" before login
+	// joined are the rooms the session is in, in the order it entered
+	// them (rooms.go).
+	joined []membership
+	// ident, real and away are what others see of the user in who and
+	// whois (users.go).
+	ident, real, away string
+	// mark is the hub's notice generation this session was last told of
+	// (rooms.go, tellSharers): a notice about a user reaches each session
+	// sharing a room with them once.
+	mark     uint64
 	failures int
 	// Flood control (flood.go): the message tokens left at tokensAt, and
 	// how many messages in a row were refused.
@@ -149,6 +168,9 @@ type session struct {
 	hello     bool
 	guest     bool
 	verifying bool
+	operCheck bool // the check under way is an Oper's
+	oper      bool // a server operator (Oper)
+	standing  bool // a guest who was made an operator or invited somewhere (forgetGuest)
 	closing   bool // Bye sent: the hub sends it nothing more
 }
 
@@ -157,6 +179,7 @@ type room struct {
 	members []*session // in order of entry
 	seq     uint64
 	history history
+	channel // topic, modes, operators (channel.go)
 	// Persistence (state.go): reserved is the Seq high-water mark the
 	// state records; restartSeq is the Seq the room had when it was
 	// restored (older messages are not kept), exact when that was its true
@@ -172,8 +195,9 @@ type Hub struct {
 	cfg      Config
 	sessions map[SessionID]*session
 	names    map[string]*session
-	rooms    map[string]*room
+	rooms    map[string]*room // by folded name (fold)
 	shutdown bool
+	mark     uint64  // the last notice generation (session.mark)
 	spare    outputs // a slice for Handle to reuse (Recycle)
 	handling outputs // the outputs of the request Handle is handling
 	stateVer uint64  // changes with the persistent state (state.go)
@@ -223,23 +247,23 @@ func (h *Hub) DisconnectWhy(sid SessionID, reason DisconnectReason, why string, 
 	delete(h.sessions, sid)
 	var out outputs
 	h.endTransfersOf(&out, s, now)
-	if s.room != nil && !s.closing {
-		r := s.room
-		r.remove(s)
-		text := "contact with " + s.name + " was lost"
-		if why != "" {
-			text += " (" + why + ")"
-		}
-		n := h.notice(now, wire.NoticeLost, s.name, r.name, text)
-		if reason == ReasonClosed {
-			n = h.notice(now, wire.NoticeLeft, s.name, r.name, s.name+" left "+r.name)
-		}
-		out.toRoom(r, nil, n)
+	if !s.closing && len(s.joined) > 0 {
+		words := partingWords(why)
+		h.tellSharers(&out, s, func(r *room) *wire.Frame {
+			if reason == ReasonClosed {
+				return h.quitNotice(now, s, r, "")
+			}
+			text := "contact with " + s.name + " was lost"
+			if words != "" {
+				text += " (" + words + ")"
+			}
+			n := h.notice(now, wire.NoticeLost, s.name, r.name, text)
+			n.Words = words
+			return n
+		})
 	}
-	s.room = nil
-	if s.name != "" && h.names[s.name] == s {
-		delete(h.names, s.name)
-	}
+	h.leaveAll(s)
+	h.dropName(s)
 	return out
 }
 
@@ -267,12 +291,19 @@ func (h *Hub) Shutdown(now time.Time) []Output {
 // when the hub itself ends a session (takeover, shutdown, limits).
 func (h *Hub) detach(s *session) {
 	s.closing = true
-	if s.room != nil {
-		s.room.remove(s)
-		s.room = nil
+	h.leaveAll(s)
+	h.dropName(s)
+}
+
+// dropName forgets s's name, if it still holds it, and a guest's standing
+// in the rooms (a guest name is anyone's once let go).
+func (h *Hub) dropName(s *session) {
+	if s.name == "" || h.names[fold(s.name)] != s {
+		return
 	}
-	if s.name != "" && h.names[s.name] == s {
-		delete(h.names, s.name)
+	delete(h.names, fold(s.name))
+	if s.guest && s.standing {
+		h.forgetGuest(s.name)
 	}
 }
 

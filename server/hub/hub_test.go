@@ -131,7 +131,7 @@ func TestHubRequestRules(t *testing.T) {
 		{"history before login", nil, wire.Frame{Type: wire.TypeHistory, Room: "r"}, wire.ErrNotLoggedIn, ""},
 		{"second hello", nil, wire.Frame{Type: wire.TypeHello, Version: 1}, wire.ErrBadRequest, ""},
 		{"largest id", nil, wire.Frame{Type: wire.TypePing, ID: 0xffffffff}, wire.OK, ""},
-		{"unknown type", nil, wire.Frame{Type: 42}, wire.ErrUnknown, "unknown request type 42"},
+		{"unknown type", nil, wire.Frame{Type: 60}, wire.ErrUnknown, "unknown request type 60"},
 		{"server type", nil, wire.Frame{Type: wire.TypeReply}, wire.ErrUnknown, "unknown request type 64"},
 		{"reserved transfer type", nil, wire.Frame{Type: 23}, wire.ErrUnknown, "unknown request type 23"},
 		{"wrong password", nil, wire.Frame{Type: wire.TypeLogin, Name: "alice", Secret: "nope"}, wire.ErrBadLogin, "login failed: wrong name or password"},
@@ -297,7 +297,7 @@ func TestHubLogoutAndLostAnnounced(t *testing.T) {
 	x.enter(1, "r")
 	x.enter(2, "r")
 	_, outs := x.do(2, wire.Frame{Type: wire.TypeLogout})
-	if fs := to(outs, 1); len(fs) != 1 || fs[0].Code != wire.NoticeLeft || fs[0].Text != "bob left r" {
+	if fs := to(outs, 1); len(fs) != 1 || fs[0].Code != wire.NoticeQuit || fs[0].Text != "bob left r" {
 		t.Fatalf("logout: %+v", fs)
 	}
 	if outs := x.h.Disconnect(2, ReasonClosed, x.now); len(outs) != 0 {
@@ -357,7 +357,7 @@ func TestHubWhoAndRooms(t *testing.T) {
 	x.enter(3, "lounge")
 	x.do(1, wire.Frame{Type: wire.TypeCreate, Room: "attic"})
 	r, _ := x.do(1, wire.Frame{Type: wire.TypeWho})
-	want := []wire.User{{Name: "alice", Room: "lounge"}, {Name: "bob", Room: "lounge"}, {Name: "carol"}}
+	want := []wire.User{{Name: "alice", Room: "lounge", Prefix: "@"}, {Name: "bob", Room: "lounge"}, {Name: "carol"}}
 	if r.Text != "3 users connected" || len(r.Users) != 3 {
 		t.Fatalf("who: %+v", r)
 	}
@@ -367,7 +367,7 @@ func TestHubWhoAndRooms(t *testing.T) {
 		}
 	}
 	r, _ = x.do(1, wire.Frame{Type: wire.TypeRooms})
-	if r.Text != "2 rooms" || len(r.Rooms) != 2 || r.Rooms[0] != (wire.Room{Name: "attic"}) || r.Rooms[1] != (wire.Room{Name: "lounge", Members: 2}) {
+	if r.Text != "2 rooms" || len(r.Rooms) != 2 || r.Rooms[0] != (wire.Room{Name: "attic", Mode: "+nt"}) || r.Rooms[1] != (wire.Room{Name: "lounge", Members: 2, Mode: "+nt"}) {
 		t.Fatalf("rooms: %+v", r)
 	}
 }

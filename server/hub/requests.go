@@ -70,8 +70,9 @@ type requestRule struct {
 	// metered: counted by flood control (flood.go), refused when sent too
 	// fast.
 	metered bool
-	// inRoom: only from a session in a room; the answer otherwise.
-	inRoom string
+	// room: the request names a room in Room, which must be a valid name
+	// (a Say's may be empty).
+	room bool
 }
 
 // requestRules holds every request type the hub answers, indexed by type
@@ -85,17 +86,26 @@ var requestRules = [...]requestRule{
 	wire.TypeClaim:  {handler: (*Hub).claim},
 
 	wire.TypeLogout:    {handler: (*Hub).logout, login: true},
-	wire.TypeCreate:    {handler: (*Hub).create, login: true},
-	wire.TypeEnter:     {handler: (*Hub).enter, login: true},
-	wire.TypeLeave:     {handler: (*Hub).leave, login: true, inRoom: "you are not in a room"},
+	wire.TypeCreate:    {handler: (*Hub).create, login: true, room: true},
+	wire.TypeEnter:     {handler: (*Hub).enter, login: true, room: true},
+	wire.TypeJoin:      {handler: (*Hub).join, login: true, room: true},
+	wire.TypeLeave:     {handler: (*Hub).leave, login: true},
 	wire.TypeWho:       {handler: (*Hub).who, login: true, guestsToo: true},
 	wire.TypeRooms:     {handler: (*Hub).listRooms, login: true},
-	wire.TypeSay:       {handler: (*Hub).say, login: true, metered: true, inRoom: "you are not in a room; enter one with: enter ROOM"},
+	wire.TypeSay:       {handler: (*Hub).say, login: true, metered: true},
 	wire.TypeTell:      {handler: (*Hub).tell, login: true, metered: true},
-	wire.TypeHistory:   {handler: (*Hub).historyRequest, login: true},
+	wire.TypeHistory:   {handler: (*Hub).historyRequest, login: true, room: true},
 	wire.TypeBroadcast: {handler: (*Hub).broadcast, login: true, metered: true},
+	wire.TypeTopic:     {handler: (*Hub).topicRequest, login: true, room: true},
+	wire.TypeKick:      {handler: (*Hub).kick, login: true, room: true},
+	wire.TypeMode:      {handler: (*Hub).modeRequest, login: true, room: true},
 	wire.TypeFetch:     {handler: (*Hub).fetch, login: true},
 	wire.TypeRefuse:    {handler: (*Hub).refuse, login: true},
+	wire.TypeInvite:    {handler: (*Hub).invite, login: true, room: true},
+	wire.TypeAway:      {handler: (*Hub).away, login: true},
+	wire.TypeWhois:     {handler: (*Hub).whois, login: true, guestsToo: true},
+	wire.TypeNick:      {handler: (*Hub).nick, login: true},
+	wire.TypeOper:      {handler: (*Hub).oper, login: true},
 }
 
 // handle checks a request against its rule and hands it to its handler.
@@ -125,10 +135,10 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		replyTo(wire.ErrBadRequest, rule.again)
 	case rule.login && s.name == "" && !(rule.guestsToo && h.cfg.Guests):
 		replyTo(wire.ErrNotLoggedIn, "please log in first: login NAME")
+	case rule.room && wire.ValidName(f.Room) != nil:
+		replyTo(wire.ErrBadName, wire.BadNameText("room", f.Room))
 	case rule.metered && !h.allowMessage(out, s, f, now):
 		// refused: sending too fast (flood.go)
-	case rule.inRoom != "" && s.room == nil:
-		replyTo(wire.ErrNotInRoom, rule.inRoom)
 	default:
 		rule.handler(h, out, s, f, now)
 	}
@@ -158,16 +168,41 @@ func (h *Hub) ping(out *outputs, s *session, f *wire.Frame, now time.Time) {
 func (h *Hub) logout(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	name := s.name
 	h.endTransfersOf(out, s, now)
-	h.leaveRoomSaying(out, s, partingWords(f.Text), now)
-	delete(h.names, s.name)
-	s.name, s.guest, s.failures = "", false, 0
+	h.quit(out, s, partingWords(f.Text), now)
+	h.dropName(s)
+	s.name, s.guest, s.failures, s.standing, s.oper, s.away = "", false, 0, false, false, ""
 	out.send(s.id, h.reply(now, f.ID, wire.OK, "goodbye "+name))
 }
 
+// leave takes the session out of Room with Text as its parting words, or
+// out of every room it is in when Room is empty.
 func (h *Hub) leave(out *outputs, s *session, f *wire.Frame, now time.Time) {
-	name := s.room.name
-	h.leaveRoom(out, s, now)
-	out.send(s.id, h.reply(now, f.ID, wire.OK, "you left "+name))
+	reply := func(code wire.Code, text string) *wire.Frame {
+		rep := h.reply(now, f.ID, code, text)
+		out.send(s.id, rep)
+		return rep
+	}
+	words := partingWords(f.Text)
+	if f.Room == "" {
+		if len(s.joined) == 0 {
+			reply(wire.ErrNotInRoom, "you are not in a room")
+			return
+		}
+		names := make([]string, 0, len(s.joined))
+		for _, j := range s.joined {
+			names = append(names, j.room.name)
+		}
+		h.leaveRooms(out, s, words, now)
+		reply(wire.OK, "you left "+strings.Join(names, ", "))
+		return
+	}
+	r := h.room(f.Room)
+	if r == nil || s.in(r) < 0 {
+		reply(wire.ErrNotInRoom, "you are not in "+wire.QuoteName(f.Room)).Room = f.Room
+		return
+	}
+	h.leaveRoom(out, s, r, words, now)
+	reply(wire.OK, "you left "+r.name).Room = r.name
 }
 
 func (h *Hub) login(out *outputs, s *session, f *wire.Frame, now time.Time) {
@@ -185,12 +220,18 @@ func (h *Hub) login(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		return
 	}
 	s.verifying = true
+	s.setIdentity(f)
 	*out = append(*out, Output{To: s.id, Verify: &VerifyRequest{Session: s.id, ReqID: f.ID, Name: f.Name, Secret: f.Secret}})
 }
 
 func (h *Hub) loginFailed(out *outputs, s *session, id uint32, now time.Time) {
 	s.failures++
 	out.send(s.id, h.reply(now, id, wire.ErrBadLogin, "login failed: wrong name or password"))
+	h.tooManyFailures(out, s, now)
+}
+
+// tooManyFailures ends a session that has failed too many password checks.
+func (h *Hub) tooManyFailures(out *outputs, s *session, now time.Time) {
 	if s.failures >= h.cfg.MaxLoginFailures {
 		out.send(s.id, h.bye(now, wire.ByeLimit, fmt.Sprintf("too many failed logins (%d)", s.failures)))
 		*out = append(*out, Output{To: s.id, Close: true})
@@ -207,6 +248,11 @@ func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, n
 	}
 	s.verifying = false
 	var out outputs
+	if s.operCheck {
+		s.operCheck = false
+		h.operResult(&out, s, reqID, name, v, now)
+		return out
+	}
 	switch {
 	case h.shutdown:
 		out.send(sid, h.reply(now, reqID, wire.ErrUnavailable, "the server is shutting down"))
@@ -222,27 +268,39 @@ func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, n
 	default:
 		r := h.reply(now, reqID, wire.OK, "welcome "+name)
 		r.Name = name
-		if old := h.names[name]; old != nil {
-			// Takeover: the new connection inherits the room, silently.
+		if old := h.user(name); old != nil {
+			// Takeover: the new connection inherits the rooms, silently.
 			out.send(old.id, h.bye(now, wire.ByeTakeover, "you logged in from another connection"))
 			out = append(out, Output{To: old.id, Close: true})
 			r.Text = "welcome " + name + "; your other connection was closed"
-			if old.room != nil {
-				r.Text = "welcome " + name + "; you are in " + old.room.name + ", taken over from your other connection"
-				s.room = old.room
-				s.room.replace(old, s)
-				s.joinSeq = s.room.seq
-				old.room = nil
-				r.Room = s.room.name
-				r.Seq = s.room.seq
+			s.name = name
+			if len(old.joined) > 0 {
+				h.inherit(s, old, r)
 			}
+			s.away = old.away
 			h.detach(old)
 		}
 		s.name, s.guest, s.failures = name, false, 0
-		h.names[name] = s
+		h.names[fold(name)] = s
 		out.send(sid, r)
 	}
 	return out
+}
+
+// inherit moves old's rooms to s, which takes old's place in each, and
+// says so in r, the reply to s's login: Room and Seq of the first, Rooms
+// all of them.
+func (h *Hub) inherit(s, old *session, r *wire.Frame) {
+	names := make([]string, 0, len(old.joined))
+	for _, j := range old.joined {
+		j.room.replace(old, s)
+		s.joined = append(s.joined, membership{room: j.room, joinSeq: j.room.seq})
+		names = append(names, j.room.name)
+		r.Rooms = append(r.Rooms, wire.Room{Name: j.room.name, Members: uint64(len(j.room.members))})
+	}
+	old.joined = nil
+	r.Text = "welcome " + s.name + "; you are in " + strings.Join(names, ", ") + ", taken over from your other connection"
+	r.Room, r.Seq = s.joined[0].room.name, s.joined[0].room.seq
 }
 
 func (h *Hub) claim(out *outputs, s *session, f *wire.Frame, now time.Time) {
@@ -254,87 +312,102 @@ func (h *Hub) claim(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(wire.ErrLoggedIn, "you are already logged in as "+s.name)
 	case wire.ValidName(f.Name) != nil:
 		reply(wire.ErrBadName, wire.BadNameText("user", f.Name))
-	case h.names[f.Name] != nil:
+	case h.user(f.Name) != nil:
 		reply(wire.ErrNameTaken, "the name "+f.Name+" is in use; choose another")
 	case h.cfg.IsRegistered != nil && h.cfg.IsRegistered(f.Name):
 		reply(wire.ErrNameTaken, "the name "+f.Name+" belongs to a registered user; log in with: login "+f.Name)
 	default:
 		s.name, s.guest = f.Name, true
-		h.names[f.Name] = s
+		s.setIdentity(f)
+		h.names[fold(f.Name)] = s
 		r := h.reply(now, f.ID, wire.OK, "welcome "+f.Name)
 		r.Name = f.Name
 		out.send(s.id, r)
 	}
 }
 
+// create makes a room, whose creator is its operator.
 func (h *Hub) create(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	reply := func(code wire.Code, text string) { out.send(s.id, h.reply(now, f.ID, code, text)) }
 	switch {
-	case wire.ValidName(f.Room) != nil:
-		reply(wire.ErrBadName, wire.BadNameText("room", f.Room))
-	case h.rooms[f.Room] != nil:
-		reply(wire.ErrRoomExists, "room "+f.Room+" already exists")
+	case h.room(f.Room) != nil:
+		reply(wire.ErrRoomExists, "room "+h.room(f.Room).name+" already exists")
 	case len(h.rooms) >= h.cfg.MaxRooms:
-		reply(wire.ErrLimit, fmt.Sprintf("cannot create room %s: the server has reached its limit of %d rooms", f.Room, h.cfg.MaxRooms))
+		reply(wire.ErrLimit, h.roomLimitText(f.Room))
 	default:
-		h.newRoom(f.Room)
+		h.newRoom(f.Room).setOp(s.name, true)
+		s.standing = true
 		reply(wire.OK, "created room "+f.Room+"; enter it with: enter "+f.Room)
 	}
 }
 
+func (h *Hub) joinLimitText(s *session) string {
+	return "you are in " + wire.Plural(len(s.joined), "room", "rooms") + ", the most one session may be in; leave one first"
+}
+
+func (h *Hub) roomLimitText(name string) string {
+	return fmt.Sprintf("cannot create room %s: the server has reached its limit of %d rooms", name, h.cfg.MaxRooms)
+}
+
+// enter puts the session in an existing room, out of every other: the
+// rooms client's one room at a time.
 func (h *Hub) enter(out *outputs, s *session, f *wire.Frame, now time.Time) {
-	if wire.ValidName(f.Room) != nil {
-		out.send(s.id, h.reply(now, f.ID, wire.ErrBadName, wire.BadNameText("room", f.Room)))
-		return
-	}
-	r := h.rooms[f.Room]
+	r := h.room(f.Room)
 	if r == nil {
 		out.send(s.id, h.reply(now, f.ID, wire.ErrNoSuchRoom, "no room named "+f.Room+"; create it with: create "+f.Room))
 		return
 	}
-	if s.room == r {
-		rep := h.reply(now, f.ID, wire.OK, "you are already in "+r.name)
-		rep.Room, rep.Seq = r.name, r.seq
-		out.send(s.id, rep)
+	if s.in(r) >= 0 && len(s.joined) == 1 {
+		h.alreadyIn(out, s, r, f.ID, now)
 		return
 	}
-	h.leaveRoom(out, s, now)
-	others := make([]string, 0, len(r.members))
-	for _, m := range r.members {
-		others = append(others, m.name)
+	if code, text := h.admit(s, r, f.Secret, true); code != wire.OK {
+		out.send(s.id, h.reply(now, f.ID, code, text))
+		return
 	}
-	slices.Sort(others)
-	out.toRoom(r, nil, h.notice(now, wire.NoticeEntered, s.name, r.name, s.name+" entered "+r.name))
-	r.members = append(r.members, s)
-	s.room, s.joinSeq = r, r.seq
-	text := "you entered " + r.name
-	if len(others) > 0 {
-		text += " with " + strings.Join(others, ", ")
+	for _, j := range slices.Clone(s.joined) {
+		if j.room != r {
+			h.leaveRoom(out, s, j.room, "", now)
+		}
 	}
-	rep := h.reply(now, f.ID, wire.OK, text)
-	rep.Room, rep.Seq = r.name, r.seq
+	if s.in(r) >= 0 {
+		h.alreadyIn(out, s, r, f.ID, now)
+		return
+	}
+	h.enterRoom(out, s, r, f.ID, now)
+}
+
+// join puts the session in a room, keeping the others it is in, and
+// creates the room first if there is none of that name: IRC's JOIN.
+func (h *Hub) join(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	reply := func(code wire.Code, text string) { out.send(s.id, h.reply(now, f.ID, code, text)) }
+	r := h.room(f.Room)
+	switch {
+	case r != nil && s.in(r) >= 0:
+		h.alreadyIn(out, s, r, f.ID, now)
+		return
+	case len(s.joined) >= h.cfg.MaxJoined:
+		// Checked before a room is made, so a refused join makes none.
+		reply(wire.ErrLimit, h.joinLimitText(s))
+		return
+	case r == nil && len(h.rooms) >= h.cfg.MaxRooms:
+		reply(wire.ErrLimit, h.roomLimitText(f.Room))
+		return
+	case r == nil:
+		r = h.newRoom(f.Room)
+	}
+	if code, text := h.admit(s, r, f.Secret, false); code != wire.OK {
+		reply(code, text)
+		return
+	}
+	h.enterRoom(out, s, r, f.ID, now)
+}
+
+// alreadyIn answers an Enter or Join of a room the session is in.
+func (h *Hub) alreadyIn(out *outputs, s *session, r *room, id uint32, now time.Time) {
+	rep := h.reply(now, id, wire.OK, "you are already in "+r.name)
+	h.roomState(rep, r, s)
 	out.send(s.id, rep)
-}
-
-// leaveRoom takes s out of its room, if any, and tells the others.
-func (h *Hub) leaveRoom(out *outputs, s *session, now time.Time) {
-	h.leaveRoomSaying(out, s, "", now)
-}
-
-// leaveRoomSaying is leaveRoom with the words the user left with (an IRC
-// QUIT's message), shown after the notice.
-func (h *Hub) leaveRoomSaying(out *outputs, s *session, words string, now time.Time) {
-	r := s.room
-	if r == nil {
-		return
-	}
-	r.remove(s)
-	s.room = nil
-	text := s.name + " left " + r.name
-	if words != "" {
-		text += " (" + words + ")"
-	}
-	out.toRoom(r, nil, h.notice(now, wire.NoticeLeft, s.name, r.name, text))
 }
 
 // maxPartingWords bounds the words a logout may leave with, in bytes.
@@ -353,34 +426,33 @@ func partingWords(text string) string {
 }
 
 // who lists the logged-in users and their rooms; with Room set, only that
-// room's members (an IRC client's NAMES and WHO of a channel).
+// room's members with their standing in it (an IRC client's NAMES and WHO
+// of a channel). A secret room's members are listed to its members only.
 func (h *Hub) who(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	var users []wire.User
 	text := ""
 	if f.Room != "" {
-		r := h.rooms[f.Room]
+		r := h.room(f.Room)
 		if r == nil {
 			out.send(s.id, h.reply(now, f.ID, wire.ErrNoSuchRoom, "no room named "+wire.QuoteName(f.Room)))
 			return
 		}
-		users = make([]wire.User, 0, len(r.members))
-		for _, m := range r.members {
-			users = append(users, wire.User{Name: m.name, Room: r.name})
+		if r.modes&modeSecret == 0 || s.in(r) >= 0 || s.oper {
+			users = h.members(r)
 		}
 		text = wire.Plural(len(users), "user", "users") + " in " + r.name
 	} else {
 		users = make([]wire.User, 0, len(h.names))
-		for name, u := range h.names {
-			e := wire.User{Name: name}
-			if u.room != nil {
-				e.Room = u.room.name
-			}
-			users = append(users, e)
+		for _, u := range h.names {
+			users = append(users, h.userRow(u, h.visibleRoom(s, u)))
 		}
 		text = wire.Plural(len(users), "user", "users") + " connected"
+		slices.SortFunc(users, func(a, b wire.User) int { return strings.Compare(a.Name, b.Name) })
 	}
-	slices.SortFunc(users, func(a, b wire.User) int { return strings.Compare(a.Name, b.Name) })
-	shown := fitFrame(len(users), func(i int) int { return len(users[i].Name) + len(users[i].Room) })
+	shown := fitFrame(len(users), func(i int) int {
+		u := &users[i]
+		return len(u.Name) + len(u.Room) + len(u.Away) + len(u.Ident) + len(u.Real)
+	})
 	if shown < len(users) {
 		text += fmt.Sprintf(" (the first %d are listed)", shown)
 	}
@@ -390,17 +462,33 @@ func (h *Hub) who(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	out.send(s.id, r)
 }
 
+// visibleRoom is the room a who of everyone shows u in, to s: the first
+// u is in that is not secret, or that s is in too.
+func (h *Hub) visibleRoom(s, u *session) *room {
+	for _, j := range u.joined {
+		if j.room.modes&modeSecret == 0 || s.in(j.room) >= 0 {
+			return j.room
+		}
+	}
+	return nil
+}
+
+// listRooms lists the rooms with their member counts, topics and modes;
+// a secret room only to its members.
 func (h *Hub) listRooms(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	rows := make([]wire.Room, 0, len(h.rooms))
-	for name, r := range h.rooms {
-		rows = append(rows, wire.Room{Name: name, Members: uint64(len(r.members))})
+	for _, r := range h.rooms {
+		if r.modes&modeSecret != 0 && s.in(r) < 0 && !s.oper {
+			continue
+		}
+		rows = append(rows, wire.Room{Name: r.name, Members: uint64(len(r.members)), Topic: r.topic, Mode: r.modeString(false)})
 	}
 	slices.SortFunc(rows, func(a, b wire.Room) int { return strings.Compare(a.Name, b.Name) })
 	text := wire.Plural(len(rows), "room", "rooms")
 	if len(rows) == 0 {
 		text = "no rooms yet; create one with: create ROOM"
 	}
-	shown := fitFrame(len(rows), func(i int) int { return len(rows[i].Name) })
+	shown := fitFrame(len(rows), func(i int) int { return len(rows[i].Name) + len(rows[i].Topic) + len(rows[i].Mode) })
 	if shown < len(rows) {
 		text += fmt.Sprintf(" (the first %d are listed)", shown)
 	}
@@ -425,13 +513,38 @@ func checkText(text string) (wire.Code, string) {
 	return wire.OK, ""
 }
 
+// say sends a message to a room: Room, or the one room the session is in.
+// Code AsNotice marks it a notice (IRC's NOTICE), which clients do not
+// answer automatically.
 func (h *Hub) say(out *outputs, s *session, f *wire.Frame, now time.Time) {
-	if code, text := checkText(f.Text); code != wire.OK {
-		out.send(s.id, h.reply(now, f.ID, code, text))
+	reply := func(code wire.Code, text string) { out.send(s.id, h.reply(now, f.ID, code, text)) }
+	r := s.only()
+	if f.Room != "" {
+		r = h.room(f.Room)
+	}
+	switch {
+	case f.Room == "" && len(s.joined) == 0:
+		reply(wire.ErrNotInRoom, "you are not in a room; enter one with: enter ROOM")
+		return
+	case f.Room == "" && r == nil:
+		reply(wire.ErrBadRequest, "you are in several rooms: say which one the message is for")
+		return
+	case r == nil:
+		reply(wire.ErrNoSuchRoom, "no room named "+wire.QuoteName(f.Room))
 		return
 	}
-	r := s.room
+	if code, text := h.maySpeak(s, r); code != wire.OK {
+		reply(code, text)
+		return
+	}
+	if code, text := checkText(f.Text); code != wire.OK {
+		reply(code, text)
+		return
+	}
 	m := &wire.Frame{Type: wire.TypeMessage, From: s.name, Room: r.name, Text: f.Text, Time: ms(now), Seq: h.nextSeq(r)}
+	if f.Code == wire.AsNotice {
+		m.Code = wire.AsNotice
+	}
 	r.history.add(m, h.cfg.HistoryLen, h.cfg.HistoryBytes)
 	out.toRoom(r, s, m)
 	rep := h.reply(now, f.ID, wire.OK, "")
@@ -439,13 +552,35 @@ func (h *Hub) say(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	out.send(s.id, rep)
 }
 
+// maySpeak says whether s may send a message to r: a member, or anyone
+// when r takes messages from outside (-n); only operators and voiced
+// members in a moderated room (+m); nobody a ban matches.
+func (h *Hub) maySpeak(s *session, r *room) (wire.Code, string) {
+	switch {
+	case s.in(r) < 0 && r.modes&modeNoOutside != 0:
+		return wire.ErrNotInRoom, "you are not in " + r.name + "; enter it to speak there"
+	case r.modes&modeModerated != 0 && !r.runs(s) && !r.isVoiced(s.name):
+		return wire.ErrCannotSpeak, r.name + " is moderated: only its operators and voiced members may speak"
+	case r.banned(s) && !r.runs(s) && !r.isVoiced(s.name):
+		return wire.ErrCannotSpeak, "you are banned from " + r.name
+	}
+	return wire.OK, ""
+}
+
+// tell sends a private message; a notice with Code AsNotice. The reply
+// carries the recipient's away message, if any, in Words.
 func (h *Hub) tell(out *outputs, s *session, f *wire.Frame, now time.Time) {
-	reply := func(code wire.Code, text string) { out.send(s.id, h.reply(now, f.ID, code, text)) }
+	reply := func(code wire.Code, text string) *wire.Frame {
+		rep := h.reply(now, f.ID, code, text)
+		out.send(s.id, rep)
+		return rep
+	}
 	if wire.ValidName(f.To) != nil {
 		reply(wire.ErrBadName, wire.BadNameText("user", f.To))
 		return
 	}
-	if f.To == s.name {
+	to := h.user(f.To)
+	if to == s {
 		reply(wire.ErrSelf, "you cannot send a private message to yourself")
 		return
 	}
@@ -453,13 +588,21 @@ func (h *Hub) tell(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(code, text)
 		return
 	}
-	to := h.names[f.To]
 	if to == nil || to.closing {
 		reply(wire.ErrNoSuchUser, "no user named "+f.To+" is connected")
 		return
 	}
-	out.send(to.id, &wire.Frame{Type: wire.TypePrivate, From: s.name, To: f.To, Text: f.Text, Time: ms(now)})
-	reply(wire.OK, "message sent to "+f.To)
+	p := &wire.Frame{Type: wire.TypePrivate, From: s.name, To: to.name, Text: f.Text, Time: ms(now)}
+	if f.Code == wire.AsNotice {
+		p.Code = wire.AsNotice
+	}
+	out.send(to.id, p)
+	text := "message sent to " + to.name
+	if to.away != "" {
+		text += "; " + to.name + " is away: " + to.away
+	}
+	rep := reply(wire.OK, text)
+	rep.Name, rep.Words = to.name, to.away
 }
 
 // fitFrame returns how many of n list entries fit in one frame, given each

@@ -287,7 +287,7 @@ func (s *sim) observe(sid SessionID, typ wire.Type, call func() []Output) {
 				if _, old := was[stay]; !old {
 					continue
 				}
-				if notices[key{stay, wire.NoticeLeft, name, room}]+notices[key{stay, wire.NoticeLost, name, room}] != 1 {
+				if notices[key{stay, wire.NoticeLeft, name, room}]+notices[key{stay, wire.NoticeLost, name, room}]+notices[key{stay, wire.NoticeQuit, name, room}] != 1 {
 					t.Fatalf("%s (session %d) left %s unannounced to session %d: %+v", name, left, room, stay, outs)
 				}
 			}
@@ -316,25 +316,31 @@ func (s *sim) observe(sid SessionID, typ wire.Type, call func() []Output) {
 func (s *sim) checkState() {
 	t := s.t
 	h := s.h
+	// The simulation moves sessions with Enter, so each is in one room.
 	inRoom := map[SessionID]string{}
 	for name, r := range h.rooms {
+		if fold(r.name) != name {
+			t.Fatalf("room %s kept under %s", r.name, name)
+		}
 		for _, m := range r.members {
 			if prev, ok := inRoom[m.id]; ok {
 				t.Fatalf("session %d in rooms %s and %s", m.id, prev, name)
 			}
 			inRoom[m.id] = name
-			if m.room != r || m.name == "" || m.closing || h.sessions[m.id] != m {
+			if m.in(r) < 0 || m.name == "" || m.closing || h.sessions[m.id] != m {
 				t.Fatalf("bad member %+v of %s", m, name)
 			}
 		}
 	}
 	for id, ss := range h.sessions {
-		if ss.room != nil && inRoom[id] != ss.room.name {
-			t.Fatalf("session %d thinks it is in %s", id, ss.room.name)
+		for _, j := range ss.joined {
+			if inRoom[id] != fold(j.room.name) {
+				t.Fatalf("session %d thinks it is in %s", id, j.room.name)
+			}
 		}
 	}
 	for name, ss := range h.names {
-		if ss.name != name || h.sessions[ss.id] != ss || ss.closing {
+		if fold(ss.name) != name || h.sessions[ss.id] != ss || ss.closing {
 			t.Fatalf("names[%s] = %+v", name, ss)
 		}
 	}

@@ -29,6 +29,17 @@ type RoomState struct {
 	// Seq is the room's last sequence number when the state is exact, and
 	// otherwise a number no sequence number handed out has passed.
 	Seq uint64 `json:"seq"`
+	// What the room's operators set (channel.go): the topic, who set it
+	// and when, the modes ("+int"), key, member limit and bans, and the
+	// operators who hold accounts (a guest's standing ends with it).
+	Topic   string   `json:"topic,omitempty"`
+	TopicBy string   `json:"topic_by,omitempty"`
+	TopicAt int64    `json:"topic_at,omitempty"`
+	Modes   string   `json:"modes,omitempty"`
+	Key     string   `json:"key,omitempty"`
+	Limit   int      `json:"limit,omitempty"`
+	Ops     []string `json:"ops,omitempty"`
+	Bans    []string `json:"bans,omitempty"`
 }
 
 // StateVersion changes whenever the persistent state changes: a room is
@@ -46,7 +57,15 @@ func (h *Hub) RoomStates(exact bool) []RoomState {
 		if exact {
 			seq = r.seq
 		}
-		rs = append(rs, RoomState{Name: r.name, Seq: seq})
+		st := RoomState{Name: r.name, Seq: seq, Topic: r.topic, TopicBy: r.topicBy, TopicAt: r.topicAt,
+			Modes: strings.Fields(r.modeString(false))[0], Key: r.key, Limit: r.limit, Bans: slices.Clone(r.bans)}
+		for name := range r.ops {
+			if u := h.names[name]; u == nil || !u.guest {
+				st.Ops = append(st.Ops, name)
+			}
+		}
+		slices.Sort(st.Ops)
+		rs = append(rs, st)
 	}
 	return rs
 }
@@ -60,15 +79,45 @@ func (h *Hub) Restore(rooms []RoomState, exact bool) error {
 		if err := wire.ValidName(rs.Name); err != nil {
 			return fmt.Errorf("bad room name %q", rs.Name)
 		}
-		if h.rooms[rs.Name] != nil {
+		if h.room(rs.Name) != nil {
 			return fmt.Errorf("room %s is listed twice", rs.Name)
 		}
-		h.rooms[rs.Name] = &room{name: rs.Name, seq: rs.Seq, reserved: rs.Seq + seqBlock,
+		r := &room{name: rs.Name, seq: rs.Seq, reserved: rs.Seq + seqBlock,
 			restartSeq: rs.Seq, restartExact: exact}
+		if err := r.restoreChannel(rs); err != nil {
+			return fmt.Errorf("room %s: %w", rs.Name, err)
+		}
+		h.rooms[fold(rs.Name)] = r
 	}
 	if len(rooms) > 0 {
 		h.stateVer++
 	}
+	return nil
+}
+
+// restoreChannel sets what the room's operators had set. A state written
+// before rooms had modes has none: the room gets the defaults.
+func (r *room) restoreChannel(rs RoomState) error {
+	r.topic, r.topicBy, r.topicAt = cleanLine(rs.Topic, MaxTopicBytes), rs.TopicBy, rs.TopicAt
+	r.modes = defaultModes
+	if rs.Modes != "" {
+		r.modes = 0
+		for _, c := range strings.TrimPrefix(rs.Modes, "+") {
+			i := slices.IndexFunc(flagModes, func(f flagMode) bool { return rune(f.letter) == c })
+			if i < 0 {
+				return fmt.Errorf("unknown mode %q", c)
+			}
+			r.modes |= flagModes[i].bit
+		}
+	}
+	if rs.Limit < 0 {
+		return fmt.Errorf("negative member limit %d", rs.Limit)
+	}
+	r.key, r.limit = rs.Key, rs.Limit
+	for _, name := range rs.Ops {
+		r.setOp(name, true)
+	}
+	r.bans = slices.Clone(rs.Bans)
 	return nil
 }
 
@@ -84,9 +133,12 @@ func (h *Hub) nextSeq(r *room) uint64 {
 }
 
 // newRoom adds an empty room and marks the state changed.
-func (h *Hub) newRoom(name string) {
-	h.rooms[name] = &room{name: name, reserved: seqBlock}
+func (h *Hub) newRoom(name string) *room {
+	r := &room{name: name, reserved: seqBlock}
+	r.modes = defaultModes
+	h.rooms[fold(name)] = r
 	h.stateVer++
+	return r
 }
 
 func (h *Hub) sortedRooms() []*room {
