@@ -24,6 +24,23 @@ const (
 // Profiles lists every profile, for usage and validation.
 var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect, ProfileOverload, ProfileLogin, ProfileHandshake}
 
+// Protocols the sessions speak (-proto).
+const (
+	ProtoChat = "chat" // the chat protocol (docs/PROTOCOL.md)
+	ProtoIRC  = "irc"  // IRC (RFC 1459/2812), to our server's IRC listener or any IRC server
+)
+
+// ircProfiles are the profiles that run over IRC: those whose sessions
+// only join a channel and send to it. The others need what IRC has not:
+// a reply to each message (churn), a probe pair and a login to time
+// (the storms, the overload's recovery).
+var ircProfiles = map[string]bool{ProfileIdle: true, ProfileRooms: true, ProfileBigroom: true}
+
+// maxIRCSize is the longest message text over IRC: the line a server
+// relays ("PRIVMSG", the channel, and the sender's nick!user@host, up to
+// about 110 bytes) must stay within 512 bytes, or servers cut it.
+const maxIRCSize = 300
+
 // Login modes.
 const (
 	LoginGuest   = "guest"   // Claim a generated name
@@ -34,6 +51,7 @@ const (
 // child processes as JSON, so every field is exported.
 type Config struct {
 	Addr     string
+	Proto    string // ProtoChat (also when empty) or ProtoIRC
 	Profile  string
 	Sessions int           // stable sessions in the whole run (all processes)
 	Rooms    int           // rooms they are spread over: session i is in room i % Rooms
@@ -89,6 +107,21 @@ func (c *Config) Validate() error {
 	}
 	if c.Addr == "" {
 		bad("no server address: give -addr HOST:PORT or -spawn-server PATH")
+	}
+	switch c.Proto {
+	case "", ProtoChat:
+	case ProtoIRC:
+		if _, known := profileDefaults[c.Profile]; known && !ircProfiles[c.Profile] {
+			bad("-proto irc runs the idle, rooms and bigroom profiles, not %s: its sessions need replies or probes the chat protocol has and IRC has not", c.Profile)
+		}
+		if c.Login != LoginGuest {
+			bad("-proto irc registers with NICK alone: use -login guest (a server of ours needs -guests)")
+		}
+		if c.Size > maxIRCSize {
+			bad("-size must be at most %d with -proto irc, so a relayed line stays within IRC's 512 bytes", maxIRCSize)
+		}
+	default:
+		bad("unknown -proto %q: use chat or irc", c.Proto)
 	}
 	if c.Sessions < 1 {
 		bad("-sessions must be at least 1")

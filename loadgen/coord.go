@@ -46,11 +46,13 @@ func Run(cfg Config, exe string, progressW io.Writer) (*Report, error) {
 	case ProfileHandshake:
 		c.startStormProbe(func() (time.Duration, error) { return c.pp.message(cfg.Timeout) })
 	}
+	// The server's sample before the ramp is taken before the workers
+	// start: an in-process worker dials at once.
+	c.srv = &serverStats{pid: cfg.ServerPID}
+	c.srv.sample(func(s procSample) { c.srv.rampStart = s })
 	if err := c.startWorkers(exe); err != nil {
 		return nil, err
 	}
-	c.srv = &serverStats{pid: cfg.ServerPID}
-	c.srv.sample(func(s procSample) { c.srv.rampStart = s })
 	c.pr = newProgressPrinter(cfg, progressW, c.srv)
 	c.tick = time.NewTicker(time.Second)
 

@@ -53,10 +53,15 @@ func (e *errCounts) total() uint64 {
 // thousands of sessions failing alike make one line.
 func errKind(err error) string {
 	var re *wireconn.RefusedError
+	var ie *ircError
 	var ne net.Error
 	switch {
 	case errors.As(err, &re):
 		return refusedKind(re)
+	case errors.As(err, &ie):
+		return ie.kind()
+	case errors.Is(err, errIRCLineTooLong):
+		return "irc line too long"
 	case errors.Is(err, errBye):
 		return "bye"
 	case errors.Is(err, io.EOF):

@@ -65,10 +65,22 @@ works), or else the system's roots verify it. The connections of each process sh
 one TLS session cache, so a reconnect resumes its session (-tls-resume=false: every
 handshake full).
 
+IRC (-proto irc): the sessions speak IRC (RFC 1459/2812) to any IRC server instead:
+NICK and USER (another nick if 433 says it is taken), JOIN of their room's channel
+(#ROOM), and once every session has its channel's names (366) the run sends
+PRIVMSG #ROOM with the same stamp as the chat protocol's, so loss, duplicates, order
+and latency are checked the same way. PING is answered with PONG. The idle, rooms and
+bigroom profiles run over IRC, with guest names (-login guest); IRC has no
+acknowledgement, so "acknowledged" stays 0. With -spawn-server loadgen opens our
+server's IRC listener (-irc, or -irc-tls with -tls) and uses it; give -server-args
+"-msg-rate -1" to lift its flood limit, as for the chat protocol.
+
 Examples:
   loadgen -spawn-server bin/chat-server -profile rooms -sessions 2000 -rate 200 -duration 10s
   loadgen -spawn-server bin/chat-server -tls -profile reconnect-storm -sessions 5000
   loadgen -addr chat.example.com:7777 -tls-ca server-cert.pem -profile idle
+  loadgen -spawn-server bin/chat-server -proto irc -profile rooms -sessions 2000 -rate 200
+  loadgen -addr 127.0.0.1:6667 -server-pid $(pidof ngircd) -proto irc -profile rooms
   loadgen -make-users 10000 -users /tmp/users.db -password pw     (write the file and exit)
   loadgen -addr 127.0.0.1:7777 -server-pid 1234 -login account -users /tmp/users.db -password pw
 
@@ -104,6 +116,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			UsersFile: m.usersFile,
 			Guests:    m.cfg.Login == LoginGuest,
 			TLS:       m.cfg.TLS != nil,
+			IRC:       m.cfg.Proto == ProtoIRC,
 			Args:      spawnArgs(&m.cfg, m.serverArgs),
 			Timeout:   10 * time.Second,
 		})
@@ -117,6 +130,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}()
 		spawned.Store(srv)
 		m.cfg.Addr, m.cfg.ServerPID = srv.Addr, srv.PID
+		if m.cfg.Proto == ProtoIRC {
+			m.cfg.Addr = srv.IRCAddr
+		}
 		if m.cfg.TLS != nil {
 			m.cfg.TLS.CAPEM = srv.CertPEM
 		}
@@ -193,6 +209,7 @@ func parseFlags(args []string, stderr io.Writer) (*mainFlags, int) {
 	m := &mainFlags{}
 	cfg := &m.cfg
 	fl.StringVar(&cfg.Addr, "addr", "", "server address HOST:PORT (loopback in our tests)")
+	fl.StringVar(&cfg.Proto, "proto", ProtoChat, "what the sessions speak: chat, or irc (RFC 2812, to any IRC server; idle, rooms and bigroom)")
 	fl.StringVar(&cfg.Profile, "profile", ProfileRooms, "load profile: "+strings.Join(Profiles, ", "))
 	fl.IntVar(&cfg.Sessions, "sessions", 0, "concurrent sessions N (default by profile: 1000)")
 	fl.IntVar(&cfg.Rooms, "rooms", 0, "rooms R; session i is in room i%R (default by profile: N/100, bigroom 1)")

@@ -100,6 +100,7 @@ func (p *part) merge(o *part) {
 // Report is the result of a run, as printed and written with -json.
 type Report struct {
 	Profile   string  `json:"profile"`
+	Proto     string  `json:"proto,omitempty"` // "irc" with -proto irc; empty for the chat protocol
 	Addr      string  `json:"addr"`
 	Login     string  `json:"login"`
 	Sessions  int     `json:"sessions"`
@@ -222,13 +223,14 @@ func (r *Report) probeFailed() bool {
 
 // ProcReport is one process's (or all loadgen processes') resources.
 type ProcReport struct {
-	PID        int     `json:"pid,omitempty"`
-	CPURamp    float64 `json:"cpu_ramp_pct,omitempty"` // % of one core during the ramp
-	CPURun     float64 `json:"cpu_run_pct"`            // % of one core during the run
-	RSSStartMB float64 `json:"rss_start_mb,omitempty"` // after the ramp, the ramp's garbage included
-	RSSHeldMB  float64 `json:"rss_held_mb,omitempty"`  // near the end of the run: what holding the sessions costs
-	RSSEndMB   float64 `json:"rss_end_mb"`
-	RSSPeakMB  float64 `json:"rss_peak_mb"`
+	PID         int     `json:"pid,omitempty"`
+	CPURamp     float64 `json:"cpu_ramp_pct,omitempty"`  // % of one core during the ramp
+	CPURun      float64 `json:"cpu_run_pct"`             // % of one core during the run
+	RSSBeforeMB float64 `json:"rss_before_mb,omitempty"` // before the ramp: the server without the run's sessions
+	RSSStartMB  float64 `json:"rss_start_mb,omitempty"`  // after the ramp, the ramp's garbage included
+	RSSHeldMB   float64 `json:"rss_held_mb,omitempty"`   // near the end of the run: what holding the sessions costs
+	RSSEndMB    float64 `json:"rss_end_mb"`
+	RSSPeakMB   float64 `json:"rss_peak_mb"`
 }
 
 // serverStats are the parent's samples of the server process.
@@ -256,6 +258,9 @@ func newReport(cfg *Config, p *part, ramp time.Duration, srv *serverStats) *Repo
 	}
 	if cfg.Profile == ProfileChurn {
 		r.ChurnRate = cfg.ChurnRate
+	}
+	if cfg.Proto == ProtoIRC {
+		r.Proto = ProtoIRC
 	}
 	r.Offered = cfg.Rate * cfg.othersPerSender()
 	if r.Errors == nil {
@@ -299,13 +304,14 @@ func newReport(cfg *Config, p *part, ramp time.Duration, srv *serverStats) *Repo
 	}
 	if srv != nil && srv.ok {
 		r.Server = &ProcReport{
-			PID:        srv.pid,
-			CPURamp:    cpuPercent(srv.rampStart, srv.runStart),
-			CPURun:     cpuPercent(srv.runStart, srv.last),
-			RSSStartMB: mb(srv.runStart.RSSKB),
-			RSSHeldMB:  mb(srv.held.RSSKB),
-			RSSEndMB:   mb(srv.last.RSSKB),
-			RSSPeakMB:  mb(max(srv.peakKB, srv.last.HWMKB)),
+			PID:         srv.pid,
+			CPURamp:     cpuPercent(srv.rampStart, srv.runStart),
+			CPURun:      cpuPercent(srv.runStart, srv.last),
+			RSSBeforeMB: mb(srv.rampStart.RSSKB),
+			RSSStartMB:  mb(srv.runStart.RSSKB),
+			RSSHeldMB:   mb(srv.held.RSSKB),
+			RSSEndMB:    mb(srv.last.RSSKB),
+			RSSPeakMB:   mb(max(srv.peakKB, srv.last.HWMKB)),
 		}
 	}
 	return r

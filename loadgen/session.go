@@ -28,10 +28,11 @@ type session struct {
 	stable bool
 	chk    *checker
 
-	mu   sync.Mutex // guards c
-	c    *wireconn.Conn
-	rbuf []byte     // the read buffer, kept from one connection to the next
-	in   wire.Frame // the frame readLoop handles
+	mu   sync.Mutex     // guards c and irc
+	c    *wireconn.Conn // the chat protocol's connection
+	irc  *ircConn       // the IRC connection, with -proto irc
+	rbuf []byte         // the read buffer, kept from one connection to the next
+	in   wire.Frame     // the frame readLoop handles
 
 	up        atomic.Bool // set up and in its room
 	reconnect atomic.Bool // the worker cut it for the storm: reconnect, do not report
@@ -77,10 +78,17 @@ func (s *session) request(f *wire.Frame) error {
 	return err
 }
 
-// closeConn closes the connection, which ends a blocked read or write.
+// closeConn closes the connection, in whichever protocol, which ends a
+// blocked read or write.
 func (s *session) closeConn() {
-	if c := s.conn(); c != nil {
+	s.mu.Lock()
+	c, ic := s.c, s.irc
+	s.mu.Unlock()
+	if c != nil {
 		c.Close()
+	}
+	if ic != nil {
+		ic.Close()
 	}
 }
 
@@ -262,9 +270,39 @@ func enterRoom(wc *wireconn.Conn, room string, timeout time.Duration) error {
 func (s *session) say(seq uint32, due time.Time, text []byte) ([]byte, error) {
 	text = appendStamp(text[:0], stamp{Sender: s.id, Seq: seq, Intended: due.UnixNano()}, s.w.cfg.Size)
 	s.w.sendLag.record(s.id, time.Since(due))
-	if err := s.request(&wire.Frame{Type: wire.TypeSay, Text: string(text)}); err != nil {
+	if err := s.w.proto.say(s, text); err != nil {
 		return text, err
 	}
 	s.sent.Add(1)
 	return text, nil
+}
+
+// protocol is what a run's stable sessions speak to the server: the chat
+// protocol, or IRC (irc_conn.go). The worker picks one for the run; the
+// session's goroutine calls setup and readLoop, its sender say.
+type protocol interface {
+	// setup connects, logs in (or registers) and enters the session's
+	// room; on return the session gets every message of its room.
+	setup(s *session) error
+	// readLoop handles what arrives until the connection ends.
+	readLoop(s *session) error
+	// say sends a room message with text, without waiting for a reply.
+	say(s *session, text []byte) error
+}
+
+// protocolFor is the protocol of -proto name.
+func protocolFor(name string) protocol {
+	if name == ProtoIRC {
+		return ircProtocol{}
+	}
+	return chatProtocol{}
+}
+
+// chatProtocol runs a session over the chat protocol (docs/PROTOCOL.md).
+type chatProtocol struct{}
+
+func (chatProtocol) setup(s *session) error    { return s.setup() }
+func (chatProtocol) readLoop(s *session) error { return s.readLoop() }
+func (chatProtocol) say(s *session, text []byte) error {
+	return s.request(&wire.Frame{Type: wire.TypeSay, Text: string(text)})
 }

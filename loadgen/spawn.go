@@ -16,6 +16,7 @@ import (
 // SpawnedServer is a chat-server loadgen started for the run (-spawn-server).
 type SpawnedServer struct {
 	Addr    string
+	IRCAddr string // its IRC listener's, with SpawnOptions.IRC (over TLS with SpawnOptions.TLS)
 	PID     int
 	CertPEM []byte // the certificate it serves, with SpawnOptions.TLS
 	cmd     *exec.Cmd
@@ -31,7 +32,10 @@ type SpawnOptions struct {
 	// TLS serves the chat protocol over TLS only, with a self-signed
 	// certificate for 127.0.0.1 made for the run in the server's
 	// temporary directory (SpawnedServer.CertPEM).
-	TLS     bool
+	TLS bool
+	// IRC opens the server's IRC listener on a free loopback port too
+	// (-irc, or -irc-tls with TLS): SpawnedServer.IRCAddr.
+	IRC     bool
 	Args    []string      // more flags, after loadgen's
 	Timeout time.Duration // longest wait for the ready line
 }
@@ -39,6 +43,27 @@ type SpawnOptions struct {
 // readyPrefix starts the server's ready line: "chat-server: listening on
 // ADDR", followed by " (TLS)" when it serves TLS there.
 const readyPrefix = "chat-server: listening on "
+
+// ircPrefix and ircTLSPrefix start the lines that name the IRC
+// listeners, printed before the ready line.
+const (
+	ircPrefix    = "chat-server: IRC listening on "
+	ircTLSPrefix = "chat-server: IRC TLS listening on "
+)
+
+// ircAddr returns the address of the IRC listener line, the TLS one's
+// when tls is set; ok false for any other line.
+func ircAddr(line string, tls bool) (addr string, ok bool) {
+	prefix := ircPrefix
+	if tls {
+		prefix = ircTLSPrefix
+	}
+	rest, ok := strings.CutPrefix(line, prefix)
+	if !ok || rest == "" {
+		return "", false
+	}
+	return strings.Fields(rest)[0], true
+}
 
 // readyAddr returns the address of a ready line, ok false for any other
 // line.
@@ -76,6 +101,12 @@ func SpawnServer(path string, opts SpawnOptions) (*SpawnedServer, error) {
 		s.CertPEM = certPEM
 		args = append(args, "-tls-cert", certFile, "-tls-key", keyFile)
 	}
+	switch {
+	case opts.IRC && opts.TLS:
+		args = append(args, "-irc-tls", "127.0.0.1:0")
+	case opts.IRC:
+		args = append(args, "-irc", "127.0.0.1:0")
+	}
 	args = append(args, opts.Args...)
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
@@ -95,15 +126,21 @@ func SpawnServer(path string, opts SpawnOptions) (*SpawnedServer, error) {
 		return nil, fmt.Errorf("spawn server %s: %w", path, err)
 	}
 	s.PID = s.cmd.Process.Pid
-	addr := make(chan string, 1)
+	type listening struct{ addr, irc string }
+	ready := make(chan listening, 1)
 	go func() {
-		// Read the ready line, then keep draining stdout so the server never
-		// blocks on a full pipe.
+		// Read the listeners' lines up to the ready line, which comes last,
+		// then keep draining stdout so the server never blocks on a full
+		// pipe.
 		sc := bufio.NewScanner(stdout)
+		var irc string
 		for sc.Scan() {
+			if a, ok := ircAddr(sc.Text(), opts.TLS); ok {
+				irc = a
+			}
 			if a, ok := readyAddr(sc.Text()); ok {
 				select {
-				case addr <- a:
+				case ready <- listening{a, irc}:
 				default:
 				}
 			}
@@ -113,7 +150,12 @@ func SpawnServer(path string, opts SpawnOptions) (*SpawnedServer, error) {
 		close(s.exited)
 	}()
 	select {
-	case s.Addr = <-addr:
+	case l := <-ready:
+		s.Addr, s.IRCAddr = l.addr, l.irc
+		if opts.IRC && s.IRCAddr == "" {
+			s.Stop()
+			return nil, errors.New("spawn server: it was ready without saying where its IRC listener is")
+		}
 		return s, nil
 	case <-s.exited:
 		defer os.RemoveAll(dir)

@@ -21,3 +21,24 @@ func TestReadyAddrTakesOnlyTheAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestIRCAddrTakesTheListenerAsked(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		tls  bool
+		addr string
+		ok   bool
+	}{
+		{"chat-server: IRC listening on 127.0.0.1:6667", false, "127.0.0.1:6667", true},
+		{"chat-server: IRC TLS listening on 127.0.0.1:6697", true, "127.0.0.1:6697", true},
+		{"chat-server: IRC TLS listening on 127.0.0.1:6697", false, "", false},
+		{"chat-server: IRC listening on 127.0.0.1:6667", true, "", false},
+		{"chat-server: listening on 127.0.0.1:7777", false, "", false},
+		{"chat-server: IRC listening on ", false, "", false},
+	} {
+		addr, ok := ircAddr(tt.line, tt.tls)
+		if addr != tt.addr || ok != tt.ok {
+			t.Errorf("ircAddr(%q, %v) = %q, %v; want %q, %v", tt.line, tt.tls, addr, ok, tt.addr, tt.ok)
+		}
+	}
+}

@@ -16,8 +16,12 @@ func WriteTable(w io.Writer, r *Report) error {
 	row := func(name, format string, args ...any) {
 		fmt.Fprintf(tw, "%s\t%s\n", name, fmt.Sprintf(format, args...))
 	}
-	row("profile", "%s: %d sessions in %d rooms (%.0f each), %d process(es), %s login, %s",
-		r.Profile, r.Sessions, r.Rooms, r.RoomSize, r.Procs, r.Login, r.Addr)
+	proto := r.Login + " login"
+	if r.Proto == ProtoIRC {
+		proto = "IRC"
+	}
+	row("profile", "%s: %d sessions in %d rooms (%.0f each), %d process(es), %s, %s",
+		r.Profile, r.Sessions, r.Rooms, r.RoomSize, r.Procs, proto, r.Addr)
 	row("offered", "%.0f msgs/s (%.0f deliveries/s) for %.1fs", r.Rate, r.Offered, r.Duration)
 	if r.ChurnRate > 0 {
 		row("churn", "%.0f sessions/s: %d started, %d completed", r.ChurnRate, r.ChurnStarted, r.ChurnDone)
@@ -73,7 +77,11 @@ func WriteTable(w io.Writer, r *Report) error {
 		}
 	}
 	if r.Sent > 0 || r.Deliveries > 0 {
-		row("messages", "%d sent, %d acknowledged", r.Sent, r.Acked)
+		if r.Proto == ProtoIRC {
+			row("messages", "%d sent (IRC has no acknowledgement)", r.Sent)
+		} else {
+			row("messages", "%d sent, %d acknowledged", r.Sent, r.Acked)
+		}
 		row("deliveries", "%d (%.0f/s), expected %d", r.Deliveries, r.DeliveriesPerSec, r.Expected)
 		row("lost/dup/reordered", "%d / %d / %d (misrouted %d, unexpected %d)",
 			r.Lost, r.Duplicates, r.OutOfOrder, r.Misrouted, r.Unexpected)
@@ -81,8 +89,8 @@ func WriteTable(w io.Writer, r *Report) error {
 		row("send lag", "%s", fmtPercentiles(r.SendLag))
 	}
 	if s := r.Server; s != nil {
-		row("server", "pid %d: rss %.1f MB after the ramp, %.1f MB holding the sessions (end of the run), %.1f MB at the end, peak %.1f MB; cpu %.0f%% ramp, %.0f%% run",
-			s.PID, s.RSSStartMB, s.RSSHeldMB, s.RSSEndMB, s.RSSPeakMB, s.CPURamp, s.CPURun)
+		row("server", "pid %d: rss %.1f MB before the ramp, %.1f MB after it, %.1f MB holding the sessions (end of the run), %.1f MB at the end, peak %.1f MB; cpu %.0f%% ramp, %.0f%% run",
+			s.PID, s.RSSBeforeMB, s.RSSStartMB, s.RSSHeldMB, s.RSSEndMB, s.RSSPeakMB, s.CPURamp, s.CPURun)
 	} else {
 		row("server", "no -server-pid: no server stats")
 	}

@@ -81,6 +81,7 @@ type worker struct {
 	cfg      Config
 	sh       share
 	tls      *tls.Config // nil for plain TCP; shared by all the process's connections
+	proto    protocol    // what the stable sessions speak
 	sessions []*session
 
 	connectHist, loginHist, latency, sendLag, reconnectHist *stripedHist
@@ -116,6 +117,7 @@ func newWorker(cfg Config, sh share, tlsCfg *tls.Config) *worker {
 		cfg:           cfg,
 		sh:            sh,
 		tls:           tlsCfg,
+		proto:         protocolFor(cfg.Proto),
 		connectHist:   newStripedHist(coldStripes),
 		loginHist:     newStripedHist(coldStripes),
 		reconnectHist: newStripedHist(coldStripes),
@@ -193,7 +195,7 @@ func (w *worker) ramp() {
 func (s *session) life(setup *sync.WaitGroup) {
 	w := s.w
 	defer w.readers.Done()
-	if err := s.setup(); err != nil {
+	if err := w.proto.setup(s); err != nil {
 		w.failed.Add(1)
 		w.errs.add("setup: " + errKind(err))
 		s.closeConn()
@@ -204,12 +206,12 @@ func (s *session) life(setup *sync.WaitGroup) {
 	w.up.Add(1)
 	setup.Done()
 	for {
-		err := s.readLoop()
+		err := w.proto.readLoop(s)
 		if w.closing.Load() {
 			return
 		}
 		if s.reconnect.CompareAndSwap(true, false) {
-			if err := s.setup(); err != nil {
+			if err := w.proto.setup(s); err != nil {
 				w.stormLost.Add(1)
 				if !w.closing.Load() {
 					w.errs.add("reconnect: " + errKind(err))
