@@ -361,9 +361,13 @@ func (h *Hub) enter(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		h.alreadyIn(out, s, r, f.ID, now)
 		return
 	}
-	if code, text := h.admit(s, r, f.Secret, true); code != wire.OK {
-		out.send(s.id, h.reply(now, f.ID, code, text))
-		return
+	// A member is not admitted again: the key, limit, invitation and bans
+	// are for coming in, and one who is in stays while leaving the others.
+	if s.in(r) < 0 {
+		if code, text := h.admit(s, r, f.Secret, true); code != wire.OK {
+			out.send(s.id, h.reply(now, f.ID, code, text))
+			return
+		}
 	}
 	for _, j := range slices.Clone(s.joined) {
 		if j.room != r {
