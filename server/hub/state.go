@@ -58,7 +58,7 @@ func (h *Hub) RoomStates(exact bool) []RoomState {
 			seq = r.seq
 		}
 		st := RoomState{Name: r.name, Seq: seq, Topic: r.topic, TopicBy: r.topicBy, TopicAt: r.topicAt,
-			Modes: strings.Fields(r.modeString(false))[0], Key: r.key, Limit: r.limit, Bans: slices.Clone(r.bans)}
+			Modes: r.flagString(), Key: r.key, Limit: r.limit, Bans: slices.Clone(r.bans)}
 		for name := range r.ops {
 			if u := h.names[name]; u == nil || !u.guest {
 				st.Ops = append(st.Ops, name)
@@ -103,6 +103,9 @@ func (r *room) restoreChannel(rs RoomState) error {
 	if rs.Modes != "" {
 		r.modes = 0
 		for _, c := range strings.TrimPrefix(rs.Modes, "+") {
+			if c == 'k' || c == 'l' {
+				continue // their values are Key and Limit
+			}
 			i := slices.IndexFunc(flagModes, func(f flagMode) bool { return rune(f.letter) == c })
 			if i < 0 {
 				return fmt.Errorf("unknown mode %q", c)
@@ -119,6 +122,17 @@ func (r *room) restoreChannel(rs RoomState) error {
 	}
 	r.bans = slices.Clone(rs.Bans)
 	return nil
+}
+
+// flagString is r's flag modes, "+nt": the key and limit are kept apart.
+func (r *room) flagString() string {
+	b := []byte{'+'}
+	for _, f := range flagModes {
+		if r.modes&f.bit != 0 {
+			b = append(b, f.letter)
+		}
+	}
+	return string(b)
 }
 
 // nextSeq hands out a room's next sequence number, reserving a new block
