@@ -222,7 +222,7 @@ func (h *Hub) topicRequest(out *outputs, s *session, f *wire.Frame, now time.Tim
 	case r.modes&modeTopicOps != 0 && !r.runs(s):
 		reply(wire.ErrNotOperator, "only the operators of "+r.name+" may set its topic")
 		return
-	case !utf8.ValidString(f.Text) || strings.ContainsAny(f.Text, "\r\n\x00"):
+	case !validTopic(f.Text):
 		reply(wire.ErrBadRequest, "a topic is one line of UTF-8 text")
 		return
 	}
@@ -241,6 +241,12 @@ func (h *Hub) topicRequest(out *outputs, s *session, f *wire.Frame, now time.Tim
 	out.toRoom(r, nil, n)
 	rep := reply(wire.OK, "topic set")
 	rep.Room, rep.Words, rep.By, rep.At = r.name, topic, s.name, r.topicAt
+}
+
+// validTopic reports whether text may be a topic: one line of UTF-8, in
+// which IRC's formatting codes (bold, colours) are welcome.
+func validTopic(text string) bool {
+	return utf8.ValidString(text) && !strings.ContainsAny(text, "\r\n\x00")
 }
 
 // kick puts a member out of a room, with a reason: operators only.

@@ -98,7 +98,9 @@ func (h *Hub) Restore(rooms []RoomState, exact bool) error {
 // restoreChannel sets what the room's operators had set. A state written
 // before rooms had modes has none: the room gets the defaults.
 func (r *room) restoreChannel(rs RoomState) error {
-	r.topic, r.topicBy, r.topicAt = cleanLine(rs.Topic, MaxTopicBytes), rs.TopicBy, rs.TopicAt
+	if validTopic(rs.Topic) {
+		r.topic, r.topicBy, r.topicAt = wire.CutAtRune(rs.Topic, MaxTopicBytes), rs.TopicBy, rs.TopicAt
+	}
 	r.modes = defaultModes
 	if rs.Modes != "" {
 		r.modes = 0
