@@ -2,7 +2,6 @@ package hub
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,26 +126,48 @@ func (r *room) banned(s *session) bool {
 	}
 	m := s.mask()
 	for _, b := range r.bans {
-		if ok, _ := path.Match(globToPath(b), m); ok {
+		if matchMask(fold(b), m) {
 			return true
 		}
 	}
 	return false
 }
 
-// globToPath makes an IRC mask a path.Match pattern: "*" and "?" keep
-// their meaning, and the characters path.Match treats specially are
-// escaped. Masks compare case-insensitively.
-func globToPath(mask string) string {
-	var b strings.Builder
-	for _, c := range fold(mask) {
-		switch c {
-		case '\\', '[', ']', '/':
-			b.WriteByte('\\')
+// matchMask reports whether an IRC mask matches s: "*" stands for any
+// run of characters, "/" included, "?" for any one character, and every
+// other character for itself. The caller folds both.
+func matchMask(mask, s string) bool {
+	i, j := 0, 0
+	star, back := -1, 0 // after the last "*" seen, and where s resumes
+	for j < len(s) {
+		if i < len(mask) {
+			c, n := utf8.DecodeRuneInString(mask[i:])
+			switch {
+			case c == '*':
+				i += n
+				star, back = i, j
+				continue
+			case c == '?':
+				_, m := utf8.DecodeRuneInString(s[j:])
+				i, j = i+n, j+m
+				continue
+			case strings.HasPrefix(s[j:], mask[i:i+n]):
+				i, j = i+n, j+n
+				continue
+			}
 		}
-		b.WriteRune(c)
+		if star < 0 {
+			return false
+		}
+		// Let the last "*" take one more character and try again.
+		_, m := utf8.DecodeRuneInString(s[back:])
+		back += m
+		i, j = star, back
 	}
-	return b.String()
+	for i < len(mask) && mask[i] == '*' {
+		i++
+	}
+	return i == len(mask)
 }
 
 // normalMask completes a ban mask to nick!user@host: "bob" bans bob from
