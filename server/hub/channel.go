@@ -498,14 +498,16 @@ func (h *Hub) applyModes(r *room, changes []modeChange) []modeChange {
 			if len(m) > maxMaskLen || !utf8.ValidString(m) {
 				continue
 			}
-			i := slices.Index(r.bans, m)
+			// Masks compare without case, as they match.
+			i := slices.IndexFunc(r.bans, func(b string) bool { return fold(b) == fold(m) })
+			c.arg = m
 			switch {
 			case c.on && i < 0 && len(r.bans) < MaxBans:
 				r.bans, changed = append(r.bans, m), true
 			case !c.on && i >= 0:
+				c.arg = r.bans[i]
 				r.bans, changed = slices.Delete(r.bans, i, i+1), true
 			}
-			c.arg = m
 		default:
 			for _, f := range flagModes {
 				if f.letter == c.letter {
