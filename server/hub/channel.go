@@ -409,6 +409,7 @@ type modeChange struct {
 func parseModes(words []string) ([]modeChange, wire.Code, string) {
 	var changes []modeChange
 	args := words[1:]
+	taken := 0 // arguments taken, which MaxModeArgs bounds
 	on := true
 	for i := 0; i < len(words[0]); i++ {
 		c := words[0][i]
@@ -441,7 +442,7 @@ func parseModes(words []string) ([]modeChange, wire.Code, string) {
 				return nil, wire.ErrBadRequest, fmt.Sprintf("mode %c%c needs an argument", "-+"[b2i(on)], c)
 			}
 			ch.arg, args = args[0], args[1:]
-			if len(changes) >= MaxModeArgs {
+			if taken++; taken > MaxModeArgs {
 				return nil, wire.ErrBadRequest, fmt.Sprintf("at most %d mode changes at once", MaxModeArgs)
 			}
 		}
