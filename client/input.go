@@ -269,6 +269,13 @@ func (c *Client) line(l string) {
 			c.report(fmt.Sprintf("no file requested: %d files are on their way already; wait for one to finish", maxReceiving))
 			break
 		}
+		if cmd.InRoom {
+			if c.room == "" {
+				c.report("not sent: you are not in a room; enter one with: enter ROOM")
+				break
+			}
+			cmd.Frame.Room = c.room
+		}
 		c.submit(request{frame: cmd.Frame, view: cmd.View})
 	case CmdLogin:
 		if c.tty {

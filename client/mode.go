@@ -60,6 +60,10 @@ type Command struct {
 	// Lines are printed as they are after the command is acted on (mode
 	// menu shows its menu again after each action).
 	Lines []string
+	// InRoom: Frame is about the user's room (a topic, a kick), which
+	// the mode cannot know; the client sets Frame.Room to it, and refuses
+	// the line when the user is in no room.
+	InRoom bool
 }
 
 // LinePrompter is a mode whose prompts are part of what it shows (mode

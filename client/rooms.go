@@ -57,6 +57,9 @@ func (roomsMode) Parse(line string) Command {
 			return Command{Kind: CmdReport, Text: fmt.Sprintf("message not sent: %d characters, the limit is %d", n, wire.MaxTextRunes)}
 		}
 		return Command{Kind: CmdSend, Frame: wire.Frame{Type: wire.TypeTell, To: to, Text: text}}
+	case "topic", "kick", "invite", "mode", "away", "whois":
+		// Running a room and saying who you are (channel.go).
+		return parseChannel(words, line)
 	}
 	if len(words) == 1 {
 		// These are commands only alone on the line; "who is there" is a
@@ -88,9 +91,12 @@ func (roomsMode) Report(now time.Time, text string) string {
 
 func (roomsMode) Help() []string {
 	return []string{
-		"commands: login NAME, create ROOM, enter ROOM, leave, who, names, rooms, tell NAME TEXT, get OWNER FILE, help, logout",
+		"commands: login NAME, create ROOM, enter ROOM, leave, who, names, rooms, tell NAME TEXT, get OWNER FILE, topic [TEXT|-], kick NAME [REASON], invite NAME, mode [CHANGES], away [TEXT], whois NAME, help, logout",
 		"get asks OWNER for FILE; it is stored in this directory (or -download DIR); others get your files from -share DIR",
 		"tell (or msg, sendto) sends TEXT to NAME only; names lists the connected names on one line",
+		"in your room: topic shows its topic, topic TEXT sets it, topic - clears it; kick NAME [REASON] puts NAME out of it; invite NAME",
+		"a room's creator is its operator: only operators kick, and set the topic while the room is +t; mode shows the room's modes, mode +o NAME makes NAME an operator too (mode CHANGES takes IRC's letters: o v i m n s t k l b)",
+		"away TEXT marks you as away (others see TEXT in who and whois, and when they tell you something); away alone: back; whois NAME says who NAME is and where",
 		"any other line is a message to everyone else in your room",
 		"keys: Backspace, Ctrl-U, Ctrl-W, arrows, Home/End, Up/Down for history, Ctrl-L redraws, Ctrl-D logs out, Ctrl-C quits",
 	}
@@ -107,7 +113,7 @@ func (roomsMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
 	case wire.TypeNotice:
 		return []string{server(noticeText(f))}
 	case wire.TypeReply:
-		return showReply(f, req, server)
+		return showReply(f, req, now, server)
 	}
 	return nil
 }
@@ -130,7 +136,7 @@ func (m roomsMode) ShowView(view string, f *wire.Frame, req *wire.Frame, now tim
 	return []string{wire.ServerName + " " + clock(frameTime(f.Time, now)) + " " + joinNames(f.Users)}
 }
 
-func showReply(f *wire.Frame, req *wire.Frame, server func(string) string) []string {
+func showReply(f *wire.Frame, req *wire.Frame, now time.Time, server func(string) string) []string {
 	var reqType wire.Type
 	if req != nil {
 		reqType = req.Type
@@ -156,11 +162,7 @@ func showReply(f *wire.Frame, req *wire.Frame, server func(string) string) []str
 		}
 		lines := []string{server(head)}
 		for _, u := range f.Users {
-			if u.Room == "" {
-				lines = append(lines, server(u.Name+" is in no room"))
-			} else {
-				lines = append(lines, server(u.Name+" is in "+u.Room))
-			}
+			lines = append(lines, server(whoLine(u)))
 		}
 		return lines
 	case wire.TypeRooms:
@@ -170,9 +172,22 @@ func showReply(f *wire.Frame, req *wire.Frame, server func(string) string) []str
 		}
 		lines := []string{server(head)}
 		for _, r := range f.Rooms {
-			lines = append(lines, server(r.Name+" has "+wire.Plural(int(r.Members), "member", "members")))
+			line := r.Name + " has " + wire.Plural(int(r.Members), "member", "members")
+			if r.Topic != "" {
+				line += "; topic: " + r.Topic
+			}
+			lines = append(lines, server(line))
 		}
 		return lines
+	case wire.TypeEnter:
+		return enterLines(f, req, now, server)
+	case wire.TypeTopic:
+		return topicLines(f, req, now, server)
+	case wire.TypeKick:
+		// The room's notice, which reaches the kicker too, has said it.
+		return nil
+	case wire.TypeWhois:
+		return whoisLines(f, req, server)
 	}
 	if f.Text == "" {
 		return nil
@@ -195,6 +210,21 @@ func noticeText(f *wire.Frame) string {
 		return "contact with " + f.Name + " was lost"
 	case wire.NoticeShutdown:
 		return "the server is shutting down"
+	case wire.NoticeQuit:
+		return f.Name + " left " + f.Room + inParens(f.Words)
+	case wire.NoticeTopic:
+		if f.Words == "" {
+			return f.By + " cleared the topic of " + f.Room
+		}
+		return f.By + " set the topic of " + f.Room + " to: " + f.Words
+	case wire.NoticeKicked:
+		return f.By + " kicked " + f.Name + " out of " + f.Room + inParens(f.Words)
+	case wire.NoticeMode:
+		return f.By + " set mode " + f.Mode + " on " + f.Room
+	case wire.NoticeInvited:
+		return f.By + " invites you to " + f.Room
+	case wire.NoticeRenamed:
+		return f.Name + " is now known as " + f.To
 	}
 	return fmt.Sprintf("notice %d", f.Code)
 }

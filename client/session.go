@@ -257,10 +257,12 @@ func (c *Client) frame(f *wire.Frame) {
 		for _, l := range c.mode.Show(f, nil, now) {
 			c.r.Print(l)
 		}
-	case wire.TypePrivate, wire.TypeNotice:
+	case wire.TypePrivate:
 		for _, l := range c.mode.Show(f, nil, now) {
 			c.r.Print(l)
 		}
+	case wire.TypeNotice:
+		c.notice(f, now)
 	case wire.TypeFileOffer:
 		c.offer(f)
 	case wire.TypeFileFailed:

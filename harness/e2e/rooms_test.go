@@ -107,9 +107,10 @@ var _ = Describe("Rooms", func() {
 			expect(bob, server(`you left lounge`))
 			send(alice, "who")
 			expect(alice, server(`3 users connected\n`))
-			expect(alice, server(`alice is in lounge\n`))
+			// Each room's creator runs it.
+			expect(alice, server(`alice is in lounge \(operator\)\n`))
 			expect(alice, server(`bob is in no room\n`))
-			expect(alice, server(`carol is in kitchen\n`))
+			expect(alice, server(`carol is in kitchen \(operator\)\n`))
 		})
 
 		It("relays within each room independently [S0.2 S0.20]", func() {
