@@ -68,14 +68,6 @@ func (s *session) only() *room {
 	return nil
 }
 
-// first returns the room s entered first, nil if it is in none.
-func (s *session) first() *room {
-	if len(s.joined) == 0 {
-		return nil
-	}
-	return s.joined[0].room
-}
-
 // admit checks that s may enter r (bans, invitation, key, member limit,
 // how many rooms s is in) and returns the refusal, OK if none.
 func (h *Hub) admit(s *session, r *room, key string, leavingOthers bool) (wire.Code, string) {

@@ -46,13 +46,10 @@ func (s *session) setIdentity(f *wire.Frame) {
 	s.real = cleanLine(f.Real, maxRealBytes)
 }
 
-// userRow is a user as a who or whois reply lists them, in room r (nil:
-// the first room they are in).
+// userRow is a user as a who reply lists them, in room r (nil: none, as
+// when every room they are in is hidden from the asker).
 func (h *Hub) userRow(u *session, r *room) wire.User {
 	row := wire.User{Name: u.name, Away: u.away, Ident: u.ident, Real: u.real}
-	if r == nil {
-		r = u.first()
-	}
 	if r != nil {
 		row.Room = r.name
 		row.Prefix = r.prefix(u)
