@@ -485,7 +485,9 @@ func (h *Hub) listRooms(out *outputs, s *session, f *wire.Frame, now time.Time) 
 		if r.modes&modeSecret != 0 && s.in(r) < 0 && !s.oper {
 			continue
 		}
-		rows = append(rows, wire.Room{Name: r.name, Members: uint64(len(r.members)), Topic: r.topic, Mode: r.modeString(false)})
+		// The letters only, as wire.Room.Mode says: "+klnt", not "+klnt * 5".
+		mode := strings.Fields(r.modeString(false))[0]
+		rows = append(rows, wire.Room{Name: r.name, Members: uint64(len(r.members)), Topic: r.topic, Mode: mode})
 	}
 	slices.SortFunc(rows, func(a, b wire.Room) int { return strings.Compare(a.Name, b.Name) })
 	text := wire.Plural(len(rows), "room", "rooms")
