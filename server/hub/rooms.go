@@ -100,6 +100,7 @@ func (h *Hub) enterRoom(out *outputs, s *session, r *room, id uint32, now time.T
 		// A room nobody runs (new, or its last operator was a guest who
 		// left) is run by whoever enters it, as on IRC.
 		r.setOp(s.name, true)
+		h.stateVer++ // a registered operator is saved
 	}
 	delete(r.invited, fold(s.name))
 	r.members = append(r.members, s)
