@@ -17,6 +17,7 @@ import (
 
 // channel is the part of a room its operators control.
 type channel struct {
+	created int64 // Unix ms; 0 for a room restored from a state without it
 	topic   string
 	topicBy string
 	topicAt int64 // Unix ms
@@ -94,15 +95,17 @@ func (r *room) hasOperator(h *Hub) bool {
 }
 
 // prefix is the member's standing shown before its name: "@" operator,
-// "+" voiced.
+// "+" voiced, both ("@+") for a voiced operator, highest first as IRC's
+// multi-prefix lists them.
 func (r *room) prefix(s *session) string {
-	switch {
-	case r.isOp(s.name):
-		return "@"
-	case r.isVoiced(s.name):
-		return "+"
+	p := ""
+	if r.isOp(s.name) {
+		p = "@"
 	}
-	return ""
+	if r.isVoiced(s.name) {
+		p += "+"
+	}
+	return p
 }
 
 // runs reports whether s may run r: one of its operators, or a server
@@ -286,8 +289,13 @@ func (h *Hub) kick(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	case !r.runs(s):
 		reply(wire.ErrNotOperator, "only the operators of "+r.name+" may kick")
 		return
-	case target == nil || target.in(r) < 0:
-		reply(wire.ErrNoSuchUser, wire.QuoteName(f.Name)+" is not in "+r.name)
+	case target == nil:
+		reply(wire.ErrNoSuchUser, "no user named "+wire.QuoteName(f.Name)+" is connected")
+		return
+	case target.in(r) < 0:
+		rep := h.reply(now, f.ID, wire.ErrNoSuchUser, target.name+" is not in "+r.name)
+		rep.Name = target.name
+		out.send(s.id, rep)
 		return
 	}
 	reason := partingWords(f.Text)
@@ -349,7 +357,7 @@ func (h *Hub) modeRequest(out *outputs, s *session, f *wire.Frame, now time.Time
 	switch {
 	case len(words) == 0:
 		rep := reply(wire.OK, "the modes of "+r.name+" are "+r.modeString(s.in(r) >= 0))
-		rep.Room, rep.Mode, rep.At = r.name, r.modeString(s.in(r) >= 0), 0
+		rep.Room, rep.Mode, rep.At = r.name, r.modeString(s.in(r) >= 0), r.created
 		return
 	case len(words) == 1 && strings.Trim(words[0], "+") == "b":
 		rep := reply(wire.OK, wire.Plural(len(r.bans), "ban", "bans")+" in "+r.name)
@@ -372,11 +380,16 @@ func (h *Hub) modeRequest(out *outputs, s *session, f *wire.Frame, now time.Time
 		return
 	}
 	for _, c := range changes {
-		if c.letter == 'o' || c.letter == 'v' {
-			if u := h.user(c.arg); u == nil || u.in(r) < 0 {
-				reply(wire.ErrNoSuchUser, wire.QuoteName(c.arg)+" is not in "+r.name)
-				return
-			}
+		if c.letter != 'o' && c.letter != 'v' {
+			continue
+		}
+		switch u := h.user(c.arg); {
+		case u == nil:
+			reply(wire.ErrNoSuchUser, "no user named "+wire.QuoteName(c.arg)+" is connected")
+			return
+		case u.in(r) < 0:
+			reply(wire.ErrNoSuchUser, u.name+" is not in "+r.name).Name = u.name
+			return
 		}
 	}
 	applied := h.applyModes(r, changes)

@@ -100,8 +100,8 @@ func TestKick(t *testing.T) {
 	}
 	x.want(2, kick("carol", ""), wire.ErrNotOperator, "only the operators of r may kick")
 	x.want(3, kick("carol", ""), wire.ErrNotInRoom, "you are not in r")
-	x.want(1, kick("eve", ""), wire.ErrNoSuchUser, `"eve" is not in r`)
-	x.want(1, kick("nobody", ""), wire.ErrNoSuchUser, `"nobody" is not in r`)
+	x.want(1, kick("eve", ""), wire.ErrNoSuchUser, "eve is not in r")
+	x.want(1, kick("nobody", ""), wire.ErrNoSuchUser, `no user named "nobody" is connected`)
 	x.want(1, wire.Frame{Type: wire.TypeKick, Room: "none", Name: "bob"}, wire.ErrNoSuchRoom, "")
 
 	r, outs := x.do(1, kick("BOB", "spam"))
@@ -244,8 +244,8 @@ func TestModeChanges(t *testing.T) {
 	// An unknown letter: refused, nothing applied.
 	x.want(1, mode("+mz"), wire.ErrUnknownMode, "z is not a mode this server knows; it knows b, i, k, l, m, n, o, s, t and v")
 	x.want(1, mode("+o"), wire.ErrBadRequest, "mode +o needs an argument")
-	x.want(1, mode("+m+o eve"), wire.ErrNoSuchUser, `"eve" is not in r`)
-	x.want(1, mode("+m-vv bob zed"), wire.ErrNoSuchUser, `"zed" is not in r`)
+	x.want(1, mode("+m+o eve"), wire.ErrNoSuchUser, "eve is not in r")
+	x.want(1, mode("+m-vv bob zed"), wire.ErrNoSuchUser, `no user named "zed" is connected`)
 	x.want(1, mode(""), wire.OK, "the modes of r are +nt")
 	if got := x.whoIn(1, "r"); !slices.Equal(got, []string{"@alice", "bob", "+ann"}) {
 		t.Fatalf("a refused change was applied: %v", got)
@@ -468,8 +468,8 @@ func TestRoomStatesRoundTrip(t *testing.T) {
 
 	states := x.h.RoomStates(true)
 	want := []RoomState{
-		{Name: "plain", Seq: 1, Modes: "+nt"},
-		{Name: "r", Topic: "tea at 5", TopicBy: "alice", TopicAt: t0.UnixMilli(), Modes: "+imst", Key: "sesame", Limit: 7,
+		{Name: "plain", Seq: 1, Created: t0.UnixMilli(), Modes: "+nt"},
+		{Name: "r", Created: t0.UnixMilli(), Topic: "tea at 5", TopicBy: "alice", TopicAt: t0.UnixMilli(), Modes: "+imst", Key: "sesame", Limit: 7,
 			Ops: []string{"alice", "bob"}, Bans: []string{"eve!*@*", "*!*@*.example"}},
 	}
 	if !reflect.DeepEqual(states, want) {

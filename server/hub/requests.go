@@ -231,8 +231,15 @@ func (h *Hub) loginFailed(out *outputs, s *session, id uint32, now time.Time) {
 }
 
 // tooManyFailures ends a session that has failed too many password checks.
+// A logged-in one (failing Oper) may be in rooms, which hear it was
+// disconnected, as of a flooder (cutFlooder).
 func (h *Hub) tooManyFailures(out *outputs, s *session, now time.Time) {
 	if s.failures >= h.cfg.MaxLoginFailures {
+		h.tellSharers(out, s, func(r *room) *wire.Frame {
+			n := h.notice(now, wire.NoticeLost, s.name, r.name, s.name+" was disconnected from "+r.name+" after too many failed password checks")
+			n.Words = "too many failed password checks"
+			return n
+		})
 		out.send(s.id, h.bye(now, wire.ByeLimit, fmt.Sprintf("too many failed logins (%d)", s.failures)))
 		*out = append(*out, Output{To: s.id, Close: true})
 		h.detach(s)
@@ -335,7 +342,7 @@ func (h *Hub) create(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	case len(h.rooms) >= h.cfg.MaxRooms:
 		reply(wire.ErrLimit, h.roomLimitText(f.Room))
 	default:
-		h.newRoom(f.Room).setOp(s.name, true)
+		h.newRoom(f.Room, now).setOp(s.name, true)
 		s.standing = true
 		reply(wire.OK, "created room "+f.Room+"; enter it with: enter "+f.Room)
 	}
@@ -398,7 +405,7 @@ func (h *Hub) join(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(wire.ErrLimit, h.roomLimitText(f.Room))
 		return
 	case r == nil:
-		r = h.newRoom(f.Room)
+		r = h.newRoom(f.Room, now)
 	}
 	if code, text := h.admit(s, r, f.Secret, false); code != wire.OK {
 		reply(code, text)
@@ -434,7 +441,7 @@ func partingWords(text string) string {
 // of a channel). A secret room's members are listed to its members only.
 func (h *Hub) who(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	var users []wire.User
-	text := ""
+	text, mode := "", ""
 	if f.Room != "" {
 		r := h.room(f.Room)
 		if r == nil {
@@ -445,6 +452,7 @@ func (h *Hub) who(out *outputs, s *session, f *wire.Frame, now time.Time) {
 			users = h.members(r)
 		}
 		text = wire.Plural(len(users), "user", "users") + " in " + r.name
+		mode = r.modeString(false)
 	} else {
 		users = make([]wire.User, 0, len(h.names))
 		for _, u := range h.names {
@@ -463,6 +471,7 @@ func (h *Hub) who(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	r := h.reply(now, f.ID, wire.OK, text)
 	r.Users = users[:shown]
 	r.Count = uint64(len(users))
+	r.Mode = mode
 	out.send(s.id, r)
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"chat/internal/wire"
 )
@@ -32,6 +33,7 @@ type RoomState struct {
 	// What the room's operators set (channel.go): the topic, who set it
 	// and when, the modes ("+int"), key, member limit and bans, and the
 	// operators who hold accounts (a guest's standing ends with it).
+	Created int64    `json:"created,omitempty"` // Unix ms
 	Topic   string   `json:"topic,omitempty"`
 	TopicBy string   `json:"topic_by,omitempty"`
 	TopicAt int64    `json:"topic_at,omitempty"`
@@ -57,7 +59,7 @@ func (h *Hub) RoomStates(exact bool) []RoomState {
 		if exact {
 			seq = r.seq
 		}
-		st := RoomState{Name: r.name, Seq: seq, Topic: r.topic, TopicBy: r.topicBy, TopicAt: r.topicAt,
+		st := RoomState{Name: r.name, Seq: seq, Created: r.created, Topic: r.topic, TopicBy: r.topicBy, TopicAt: r.topicAt,
 			Modes: r.flagString(), Key: r.key, Limit: r.limit, Bans: slices.Clone(r.bans)}
 		for name := range r.ops {
 			if u := h.names[name]; u == nil || !u.guest {
@@ -99,6 +101,7 @@ func (h *Hub) Restore(rooms []RoomState, exact bool) error {
 // before rooms had modes has none: the room gets the defaults.
 func (r *room) restoreChannel(rs RoomState) error {
 	if validTopic(rs.Topic) {
+		r.created = rs.Created
 		r.topic, r.topicBy, r.topicAt = wire.CutAtRune(rs.Topic, MaxTopicBytes), rs.TopicBy, rs.TopicAt
 	}
 	r.modes = defaultModes
@@ -149,8 +152,9 @@ func (h *Hub) nextSeq(r *room) uint64 {
 }
 
 // newRoom adds an empty room and marks the state changed.
-func (h *Hub) newRoom(name string) *room {
+func (h *Hub) newRoom(name string, now time.Time) *room {
 	r := &room{name: name, reserved: seqBlock}
+	r.created = ms(now)
 	r.modes = defaultModes
 	h.rooms[fold(name)] = r
 	h.stateVer++
