@@ -211,6 +211,8 @@ func TestOper(t *testing.T) {
 	// A right password of an account not listed, a wrong one, one that
 	// cannot be checked.
 	x.login(2, "bob")
+	x.join(1, "r")
+	x.join(2, "r")
 	r, _ = x.operResult(x.operCheck(2, "bob", "pw-bob"), VerdictOK)
 	if r.Code != wire.ErrNotAllowed || r.Text != "oper failed: wrong name or password, or not an operator" {
 		t.Fatalf("not listed: %+v", r)
@@ -228,8 +230,20 @@ func TestOper(t *testing.T) {
 	if r.Code != wire.ErrNotAllowed || !closes(outs, 2) {
 		t.Fatalf("third failure: %+v", outs)
 	}
-	if f := to(outs, 2); len(f) != 1 || f[0].Type != wire.TypeBye || f[0].Code != wire.ByeLimit {
+	got := onlyTo(t, outs, 1, 2)
+	if f := got[2]; f.Type != wire.TypeBye || f.Code != wire.ByeLimit {
 		t.Fatalf("bye: %+v", f)
+	}
+	// Its rooms hear it went.
+	if n := got[1]; n.Code != wire.NoticeLost || n.Name != "bob" || n.Room != "r" || n.Words != "too many failed password checks" ||
+		n.Text != "bob was disconnected from r after too many failed password checks" {
+		t.Fatalf("room notice: %+v", n)
+	}
+	if outs := x.h.Disconnect(2, ReasonClosed, x.now); len(outs) != 0 {
+		t.Fatalf("the close was announced again: %+v", outs)
+	}
+	if got := x.whoIn(1, "r"); !slices.Equal(got, []string{"@alice"}) {
+		t.Fatalf("who r: %v", got)
 	}
 
 	// No operators configured: nobody.
