@@ -11,7 +11,7 @@ import (
 
 // FuzzHub drives the hub with a fuzzed sequence of steps from a few
 // sessions and checks its invariants after every step, with the checker of
-// the seeded simulation (sim_test.go: one room per user, every request
+// the seeded simulation (sim_test.go: consistent room membership, every request
 // answered once with its id and in order, no message back to its sender,
 // every departure announced to those who stay) plus the uniqueness of
 // logged-in names. The hub must never panic.
