@@ -58,8 +58,14 @@ type Config struct {
 	Rate     float64       // room messages per second offered by the whole run
 	Duration time.Duration // measured run, after the ramp
 	Ramp     time.Duration // how long opening all sessions is spread over
-	Drain    time.Duration // longest wait for in-flight deliveries after the run
-	Timeout  time.Duration // longest wait for one dial or one reply
+	// SetupInFlight bounds the sessions of each process that are between
+	// their dial and their room at once (0: no bound), so a server whose
+	// listen backlog is short (ngircd's is 10) is not offered more
+	// connections than it has room for; the ramp then takes as long as
+	// the server needs.
+	SetupInFlight int
+	Drain         time.Duration // longest wait for in-flight deliveries after the run
+	Timeout       time.Duration // longest wait for one dial or one reply
 
 	Login    string // LoginGuest or LoginAccount
 	Names    []string
@@ -143,6 +149,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Duration <= 0 || c.Timeout <= 0 {
 		bad("-duration and -timeout must be positive")
+	}
+	if c.SetupInFlight < 0 {
+		bad("-setup-in-flight cannot be negative")
 	}
 	if c.Ramp < 0 || c.Drain < 0 {
 		bad("-ramp and -drain cannot be negative")

@@ -102,5 +102,7 @@ func TestIRCEndToEndNgircd(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	checkIRCRun(t, ircRun(srv.Addr, srv.PID))
+	cfg := ircRun(srv.Addr, srv.PID)
+	cfg.SetupInFlight = Ngircd.SetupInFlight
+	checkIRCRun(t, cfg)
 }

@@ -228,6 +228,8 @@ func TestValidateIRC(t *testing.T) {
 		{func(c *Config) { c.Size = maxIRCSize + 1 }, "-size must be at most 300"},
 		{func(c *Config) { c.Proto = "xmpp" }, `unknown -proto "xmpp"`},
 		{func(c *Config) { c.Proto = "" }, ""},
+		{func(c *Config) { c.SetupInFlight = 8 }, ""},
+		{func(c *Config) { c.SetupInFlight = -1 }, "-setup-in-flight cannot be negative"},
 	}
 	for _, tt := range tests {
 		cfg := base

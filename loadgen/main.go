@@ -217,6 +217,7 @@ func parseFlags(args []string, stderr io.Writer) (*mainFlags, int) {
 	fl.DurationVar(&cfg.Duration, "duration", 0, "measured run after the ramp (default by profile: 10s, storm 5s)")
 	fl.DurationVar(&cfg.Ramp, "ramp", 0, "spread opening the sessions over this long (default N/2000 s)")
 	connectRate := fl.Float64("connect-rate", 0, "open this many sessions per second instead of -ramp")
+	fl.IntVar(&cfg.SetupInFlight, "setup-in-flight", 0, "at most this many sessions of each process between their dial and their room at once (0: no bound); for servers with a short listen backlog")
 	fl.DurationVar(&cfg.Drain, "drain", 5*time.Second, "longest wait for in-flight deliveries after the run")
 	fl.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "longest wait for one connect or one reply")
 	fl.StringVar(&cfg.Login, "login", LoginGuest, "guest (claim generated names) or account (password login)")

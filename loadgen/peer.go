@@ -35,10 +35,22 @@ type Peer struct {
 	// args is the command line that runs the server in the foreground
 	// from the configuration file conf.
 	args func(conf string) []string
+	// SetupInFlight is what loadgen's -setup-in-flight must be for this
+	// server to take thousands of clients (0: no bound needed).
+	SetupInFlight int
 }
 
 // Ngircd is Debian's ngircd (version 26 in bookworm).
 var Ngircd = Peer{Name: "ngircd", Package: "ngircd", Binary: "/usr/sbin/ngircd", config: ngircdConfig,
+	// ngircd listens with a backlog of 10, fixed in its source
+	// (listen(2) in NewListener, src/ngircd/conn.c), and accepts one
+	// connection per pass of its loop, a pass that visits every client.
+	// Connections opened faster than that overflow the backlog: the
+	// kernel drops the handshake's last ACK, the client believes it is
+	// connected and its NICK waits for TCP retransmissions, up to tens of
+	// seconds, so registrations time out. At most 8 clients setting up at
+	// once keeps the backlog from overflowing.
+	SetupInFlight: 8,
 	// -n: foreground, logging to stderr (our log file). ngircd 26 logs to
 	// syslog too and has no option against it; where no syslog daemon
 	// listens (/dev/log), as on our machines, that goes nowhere.

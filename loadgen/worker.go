@@ -83,6 +83,9 @@ type worker struct {
 	tls      *tls.Config // nil for plain TCP; shared by all the process's connections
 	proto    protocol    // what the stable sessions speak
 	sessions []*session
+	// setupSlots holds a token for each session being set up, when
+	// cfg.SetupInFlight bounds them; nil otherwise.
+	setupSlots chan struct{}
 
 	connectHist, loginHist, latency, sendLag, reconnectHist *stripedHist
 	errs                                                    errCounts
@@ -125,6 +128,9 @@ func newWorker(cfg Config, sh share, tlsCfg *tls.Config) *worker {
 		sendLag:       newStripedHist(hotStripes),
 	}
 	w.phase.Store("ramp")
+	if cfg.SetupInFlight > 0 {
+		w.setupSlots = make(chan struct{}, cfg.SetupInFlight)
+	}
 	for i := sh.Index; i < cfg.Sessions; i += sh.Of {
 		w.sessions = append(w.sessions, newSession(w, uint32(i), true))
 	}
@@ -195,7 +201,7 @@ func (w *worker) ramp() {
 func (s *session) life(setup *sync.WaitGroup) {
 	w := s.w
 	defer w.readers.Done()
-	if err := w.proto.setup(s); err != nil {
+	if err := w.setup(s); err != nil {
 		w.failed.Add(1)
 		w.errs.add("setup: " + errKind(err))
 		s.closeConn()
@@ -211,7 +217,7 @@ func (s *session) life(setup *sync.WaitGroup) {
 			return
 		}
 		if s.reconnect.CompareAndSwap(true, false) {
-			if err := w.proto.setup(s); err != nil {
+			if err := w.setup(s); err != nil {
 				w.stormLost.Add(1)
 				if !w.closing.Load() {
 					w.errs.add("reconnect: " + errKind(err))
@@ -232,6 +238,16 @@ func (s *session) life(setup *sync.WaitGroup) {
 		s.lost()
 		return
 	}
+}
+
+// setup sets s up in the run's protocol, waiting first for a slot when
+// the sessions being set up at once are bounded.
+func (w *worker) setup(s *session) error {
+	if w.setupSlots != nil {
+		w.setupSlots <- struct{}{}
+		defer func() { <-w.setupSlots }()
+	}
+	return w.proto.setup(s)
 }
 
 func (s *session) lost() {
