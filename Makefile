@@ -52,9 +52,14 @@ lint:
 	$(GO) tool staticcheck ./...
 
 ## bench: Go benchmarks and short loadgen runs of every profile with both
-## pollers; writes docs/BENCHMARKS.md (about 5 minutes).
+## pollers, then the same IRC loads (loadgen -proto irc) against our server
+## and Debian's ngircd and InspIRCd, which it installs with apt-get when
+## missing (as root, or through sudo); writes docs/BENCHMARKS.md (about 12
+## minutes). BENCH_ONLY=peers runs the peer comparison alone and replaces
+## just that section.
+BENCH_ONLY ?=
 bench: build
-	$(GO) run ./loadgen/cmd/benchreport -bin $(BIN) -out docs/BENCHMARKS.md
+	$(GO) run ./loadgen/cmd/benchreport -bin $(BIN) -out docs/BENCHMARKS.md $(if $(BENCH_ONLY),-only $(BENCH_ONLY))
 
 ## demo: a server on the default port with generated demo accounts, over TLS with a certificate made for the run.
 demo: build

@@ -107,6 +107,7 @@ func main() {
 	bin := flag.String("bin", "bin", "directory holding chat-server and loadgen")
 	out := flag.String("out", "docs/BENCHMARKS.md", "Markdown file to write")
 	benchtime := flag.String("benchtime", "300ms", "-benchtime of the Go benchmarks")
+	only := flag.String("only", "", `"peers": run only the Peers section and replace it in -out, keeping the rest`)
 	flag.Parse()
 	abs, err := filepath.Abs(*bin)
 	if err != nil {
@@ -114,6 +115,20 @@ func main() {
 	}
 	*bin = abs
 	started := time.Now()
+	switch *only {
+	case "":
+	case "peers":
+		var b bytes.Buffer
+		writePeers(&b, runPeers(*bin), true)
+		old, _ := os.ReadFile(*out)
+		if err := os.WriteFile(*out, spliceSection(old, peersHeading, b.Bytes()), 0o644); err != nil {
+			fail(err)
+		}
+		logf("wrote the peers of %s in %v", *out, time.Since(started).Round(time.Second))
+		return
+	default:
+		fail(fmt.Errorf(`-only %q: the only section that runs alone is "peers"`, *only))
+	}
 
 	goBench := []string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", *benchtime,
 		"./internal/wire/", "./server/...", "./loadgen/", "./client/", "./internal/term/"}
@@ -136,8 +151,11 @@ func main() {
 		}
 	}
 
+	peers := runPeers(*bin)
+
 	var b bytes.Buffer
 	writeReport(&b, string(benchOut), goBench, results, others.summary(), time.Since(started))
+	writePeers(&b, peers, false)
 	b.Write(keptSection(*out))
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fail(err)
@@ -146,18 +164,25 @@ func main() {
 }
 
 func loadRun(bin string, r run, poller string) result {
+	args := append([]string{"-spawn-server", filepath.Join(bin, "chat-server"),
+		"-server-args", "-msg-rate -1 -poller " + poller, "-profile", r.profile, "-quiet"}, r.args...)
+	res := runLoadgen(bin, args, "bin/loadgen "+quoteArgs(args))
+	res.run, res.poller = r, poller
+	return res
+}
+
+// runLoadgen runs bin/loadgen with args (and -json), shown as shown in the
+// report, and returns its report or what went wrong.
+func runLoadgen(bin string, args []string, shown string) result {
 	tmp, err := os.CreateTemp("", "benchreport-*.json")
 	if err != nil {
 		fail(err)
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	args := append([]string{"-spawn-server", filepath.Join(bin, "chat-server"),
-		"-server-args", "-msg-rate -1 -poller " + poller, "-profile", r.profile, "-quiet"}, r.args...)
-	shown := "bin/loadgen " + quoteArgs(args)
-	args = append(args, "-json", tmp.Name())
+	args = append(slices.Clip(args), "-json", tmp.Name())
 	logf("%s", shown)
-	res := result{run: r, poller: poller, cmd: shown}
+	res := result{cmd: shown}
 	outb, err := command(3*time.Minute, filepath.Join(bin, "loadgen"), args...)
 	if err != nil {
 		res.status = fmt.Sprintf("exit: %v", err)
