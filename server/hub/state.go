@@ -100,8 +100,8 @@ func (h *Hub) Restore(rooms []RoomState, exact bool) error {
 // restoreChannel sets what the room's operators had set. A state written
 // before rooms had modes has none: the room gets the defaults.
 func (r *room) restoreChannel(rs RoomState) error {
+	r.created = rs.Created
 	if validTopic(rs.Topic) {
-		r.created = rs.Created
 		r.topic, r.topicBy, r.topicAt = wire.CutAtRune(rs.Topic, MaxTopicBytes), rs.TopicBy, rs.TopicAt
 	}
 	r.modes = defaultModes
