@@ -12,6 +12,13 @@
 // therefore shows its stall in the latency instead of slowing the load down
 // (coordinated omission).
 //
+// With -proto irc the sessions speak IRC (RFC 1459/2812) instead, to our
+// server's IRC listener or any IRC server: they register, join their
+// room's channel and send PRIVMSG with the same stamp, so the same checks
+// and histograms compare servers of any make (irc.go, irc_client.go,
+// irc_conn.go). peer.go runs Debian's ngircd and InspIRCd for that
+// comparison (make bench, docs/BENCHMARKS.md, Peers).
+//
 // One process can hold only as many sessions as its descriptor limit allows,
 // so with -procs K the parent re-executes itself K times; each child takes a
 // share of the sessions, reports progress and its result as JSON lines on
