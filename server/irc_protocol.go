@@ -13,7 +13,9 @@ import (
 // renders the hub's frames as IRC lines.
 type ircProtocol struct {
 	sess *irc.Session
-	enc  *encoder // shared by the listener's connections, for room messages
+	// encs are shared by the listener's connections, for room messages:
+	// one per rendering variant.
+	encs *[irc.Variants]encoder
 	// reqs are the session's requests not yet handed to the hub, from
 	// reqs[taken] on: one line or one rendered frame may make several.
 	reqs  []wire.Frame
@@ -22,8 +24,8 @@ type ircProtocol struct {
 
 // newIRCProtocol starts an IRC conversation: its first request, the Hello
 // said on the client's behalf, is waiting for the loop.
-func newIRCProtocol(cfg *irc.Config, enc *encoder) *ircProtocol {
-	p := &ircProtocol{sess: irc.NewSession(cfg), enc: enc}
+func newIRCProtocol(cfg *irc.Config, encs *[irc.Variants]encoder) *ircProtocol {
+	p := &ircProtocol{sess: irc.NewSession(cfg), encs: encs}
 	p.reqs = p.sess.Start()
 	return p
 }
@@ -69,20 +71,22 @@ func (p *ircProtocol) leftover() []byte { return nil }
 func (p *ircProtocol) buffered() int    { return p.sess.Buffered() }
 
 // encode renders f for this session. A room message reads the same for
-// every IRC member, so it is rendered once per frame like the chat
-// protocol's encoding; other frames depend on the session.
+// every IRC member of one variant, so it is rendered once per frame and
+// variant like the chat protocol's encoding; other frames depend on the
+// session.
 func (p *ircProtocol) encode(f *wire.Frame) []byte {
+	enc := &p.encs[p.sess.Variant()]
 	shared := f.Type == wire.TypeMessage && f.Room != ""
-	if shared && f == p.enc.last {
-		return p.enc.buf
+	if shared && f == enc.last {
+		return enc.buf
 	}
-	p.enc.buf = p.sess.Render(p.enc.buf[:0], f)
-	p.enc.last = nil
+	enc.buf = p.sess.Render(enc.buf[:0], f)
+	enc.last = nil
 	if shared {
-		p.enc.last = f
+		enc.last = f
 	}
 	p.takeRequests()
-	return p.enc.buf
+	return enc.buf
 }
 
 func (p *ircProtocol) requested() bool { return p.taken < len(p.reqs) }

@@ -22,6 +22,9 @@ type listener struct {
 	// speak returns the protocol of a connection it accepted.
 	speak func() protocol
 	enc   encoder // shared by its connections (protocol.encode)
+	// variants are an IRC listener's encoders, one per way a session
+	// renders a room message (irc.Session.Variant).
+	variants [irc.Variants]encoder
 }
 
 // close closes the listening socket, if it is open.
@@ -44,7 +47,8 @@ func (s *Server) openListeners() error {
 	}
 	var ircCfg *irc.Config
 	if cfg.IRCAddr != "" || cfg.IRCTLSAddr != "" {
-		ircCfg = &irc.Config{Server: cfg.IRCName, Software: "chat-server-1", Created: irc.Created(time.Now())}
+		ircCfg = &irc.Config{Server: cfg.IRCName, Software: "chat-server-1", Created: irc.Created(time.Now()),
+			ChanLimit: cfg.MaxJoined, Password: cfg.IRCPassword}
 	}
 	for _, want := range []struct {
 		addr     string
@@ -56,7 +60,7 @@ func (s *Server) openListeners() error {
 		l := &listener{fd: -1, irc: want.irc, tls: want.tls}
 		if want.irc {
 			l.what = "IRC "
-			l.speak = func() protocol { return newIRCProtocol(ircCfg, &l.enc) }
+			l.speak = func() protocol { return newIRCProtocol(ircCfg, &l.variants) }
 		} else {
 			l.speak = func() protocol { return &wireProtocol{enc: &l.enc} }
 		}

@@ -423,6 +423,9 @@ func (s *Server) send(c *conn, f *wire.Frame, now time.Time) {
 func (s *Server) applied(now time.Time) {
 	for _, l := range s.listeners {
 		l.enc.reset()
+		for i := range l.variants {
+			l.variants[i].reset()
+		}
 	}
 	for len(s.requested) > 0 {
 		c := s.requested[0]

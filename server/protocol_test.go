@@ -53,7 +53,7 @@ func TestWireProtocolEncodesASharedFrameOnce(t *testing.T) {
 }
 
 func TestIRCProtocolStartsWithHelloAndWordsTimeouts(t *testing.T) {
-	p := newIRCProtocol(&irc.Config{Server: "srv", Software: "chat-server-1", Created: "today"}, &encoder{})
+	p := newIRCProtocol(&irc.Config{Server: "srv", Software: "chat-server-1", Created: "today"}, &[irc.Variants]encoder{})
 	_, req, st, _ := p.next(nil, nil)
 	if st != stepRequest || req.Type != wire.TypeHello {
 		t.Fatalf("first step: %v, %+v", st, req)

@@ -48,6 +48,12 @@ type Config struct {
 	Guests bool
 	// MaxRooms bounds the number of rooms (default: hub.DefaultConfig).
 	MaxRooms int
+	// MaxJoined bounds the rooms one session may be in at once, IRC's
+	// CHANLIMIT (default: hub.DefaultConfig).
+	MaxJoined int
+	// Operators are the accounts that may become server operators (IRC's
+	// OPER, with the account's password).
+	Operators []string
 	// HistoryLen is how many messages a room keeps for History (default:
 	// hub.DefaultConfig; negative turns History off).
 	HistoryLen int
@@ -76,6 +82,9 @@ type Config struct {
 	IRCTLSAddr string
 	// IRCName is the server's name on IRC (default "chat.server").
 	IRCName string
+	// IRCPassword, when set, is the server password IRC clients must give
+	// with PASS; accounts then log in with SASL.
+	IRCPassword string
 	// Poller is how the loop waits for its sockets: "poll" (poll(2), the
 	// default) or "epoll" (Linux epoll(7), cheaper with many idle sessions).
 	Poller string
@@ -178,6 +187,7 @@ func (c *Config) defaults() {
 	}
 	h := hub.DefaultConfig()
 	setPositive(&c.MaxRooms, h.MaxRooms)
+	setPositive(&c.MaxJoined, h.MaxJoined)
 	setDefault(&c.HistoryLen, h.HistoryLen)
 	setPositive(&c.MsgBurst, h.MsgBurst)
 	setPositive(&c.MaxRefused, h.MaxRefused)
@@ -332,6 +342,8 @@ func New(cfg Config) (_ *Server, err error) {
 	s.hashing = s.ver.Hashing
 	s.hub = hub.New(hub.Config{
 		MaxRooms:     cfg.MaxRooms,
+		MaxJoined:    cfg.MaxJoined,
+		IsOperator:   func(name string) bool { return slices.Contains(cfg.Operators, name) },
 		Guests:       cfg.Guests,
 		IsRegistered: s.ver.Registered,
 		HistoryLen:   cfg.HistoryLen,

@@ -7,13 +7,20 @@ meets a fresh ``chat-server`` with no rooms and nobody connected.
 The binary is ``$CHAT_BIN_DIR/chat-server``, the folder ``make build`` fills
 (the Makefile exports CHAT_BIN_DIR, as it does for the e2e suite).
 
+What the server has that irctest needs set up:
+
+- SASL PLAIN against the users file: ``registerUser`` makes the account
+  with ``chat-server useradd`` (the server reads the file again at the next
+  login), so irctest's account tests log in as its own accounts do;
+- an IRC operator: every server starts with the account ``operuser``
+  (password ``operpassword``, irctest's defaults) listed in ``-opers``;
+- a server password (``-irc-password``) when a test asks for one; guests
+  are still allowed, as irctest's clients have no accounts.
+
 What the server does not have, declared so that irctest skips those tests
 instead of failing them:
 
-- no SASL (``supported_sasl_mechanisms`` is empty) and no STS;
-- no services (NickServ): ``registerUser`` is left to the base class,
-  which skips the test; accounts of ours are made with ``chat-server
-  useradd`` and logged into with PASS, which irctest does not know;
+- no STS;
 - no faketime: a Go binary reads the clock without libc, so libfaketime
   cannot move it; ``faketime_enabled`` stays False and the tests that need
   it skip themselves.
@@ -42,6 +49,36 @@ IRC_TLS_READY = "chat-server: IRC TLS listening on "
 # How long a start may take before the test is failed with the server's log.
 START_TIMEOUT = 30.0
 
+# irctest's default operator credentials (irctest/basecontrollers.py).
+OPER_NAME, OPER_PASSWORD = "operuser", "operpassword"
+
+# The users-file line of the operator account, hashed once per run: argon2
+# is deliberately slow, and every test starts a server.
+_oper_line: Optional[str] = None
+
+
+def oper_line(server: Path, scratch: Path) -> str:
+    global _oper_line
+    if _oper_line is None:
+        path = scratch / "oper.db"
+        path.touch(mode=0o600)
+        add_user(server, path, OPER_NAME, OPER_PASSWORD)
+        _oper_line = path.read_text()
+    return _oper_line
+
+
+def add_user(server: Path, users: Path, name: str, password: str) -> None:
+    """Adds an account with chat-server useradd, which takes the password
+    as one line of standard input when that is not a terminal."""
+    subprocess.run(
+        [server, "useradd", "-users", users, name],
+        input=password + "\n",
+        text=True,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
 
 def die_with_parent() -> None:
     """Runs in the child before exec: the server gets a SIGTERM when pytest
@@ -67,8 +104,12 @@ def chat_server_path() -> Path:
 
 class ChatServerController(BaseServerController, DirectoryBasedController):
     software_name = "chat-server"
-    supported_sasl_mechanisms: set = set()
+    supported_sasl_mechanisms = {"PLAIN"}
     supports_sts = False
+
+    def registerUser(self, case, username: str, password: Optional[str] = None) -> None:
+        assert password, "accounts here have passwords"
+        add_user(chat_server_path(), self.users, username, password)
 
     def run(
         self,
@@ -87,10 +128,13 @@ class ChatServerController(BaseServerController, DirectoryBasedController):
         assert self.directory
         server = chat_server_path()
 
-        # An empty users file: irctest's clients come in as guests. The
-        # server warns about a users file others may read, so make it 0600.
+        # A users file holding only the operator: irctest's clients come in
+        # as guests. The server warns about a users file others may read,
+        # so make it 0600.
         users = self.directory / "users.db"
         users.touch(mode=0o600)
+        users.write_text(oper_line(server, self.directory))
+        self.users = users
 
         irc_addr = f"{hostname}:{port}"
         args = [
@@ -99,6 +143,8 @@ class ChatServerController(BaseServerController, DirectoryBasedController):
             # The chat protocol's own listener is not tested: any free port.
             "-addr", "127.0.0.1:0",
             "-irc-name", "My.Little.Server",
+            "-opers", OPER_NAME,
+            "-guests",
             # irctest's clients send faster than people do, and log in more
             # often than the throttle allows: no limits.
             "-msg-rate", "-1",
@@ -107,12 +153,8 @@ class ChatServerController(BaseServerController, DirectoryBasedController):
             # Each test ends with a SIGTERM; nothing needs flushing for long.
             "-shutdown-timeout", "200ms",
         ]
-        # IRC's server password is not ours: PASS is the password of the
-        # account named by NICK. The nearest thing to "a password is needed
-        # to connect" is a server without guests (no PASS: 464 and ERROR).
-        # Without a password, irctest's arbitrary nicks need -guests.
-        if password is None:
-            args.append("-guests")
+        if password is not None:
+            args += ["-irc-password", password]
 
         ready = IRC_READY
         if ssl:

@@ -246,8 +246,8 @@ type Frame struct {
 type User struct {
 	Name string
 	Room string // the room asked about; else the first the user is in, "" if none
-	// Prefix is the user's standing in Room: "@" operator, "+" voice, "".
-	// In a whois reply, "*" marks a server operator.
+	// Prefix is the user's standing in Room: "@" operator, "+" voice,
+	// "@+" both, "". A "*" before it marks a server operator.
 	Prefix string
 	Away   string // the away message; "" when not away
 	Ident  string

@@ -491,7 +491,7 @@ func TestRoomStatesRoundTrip(t *testing.T) {
 	y.oper(4, "root")
 	y.want(4, wire.Frame{Type: wire.TypeJoin, Room: "r"}, wire.ErrBadKey, "")
 	if r := y.want(4, wire.Frame{Type: wire.TypeJoin, Room: "r", Secret: "sesame"}, wire.OK, ""); r.Mode != "+iklmst sesame 7" ||
-		r.Words != "tea at 5" || r.By != "alice" || !slices.Equal(prefixed(r.Users), []string{"root"}) {
+		r.Words != "tea at 5" || r.By != "alice" || !slices.Equal(prefixed(r.Users), []string{"*root"}) {
 		t.Fatalf("join restored: %+v", r)
 	}
 	y.want(4, wire.Frame{Type: wire.TypeInvite, Room: "r", Name: "alice"}, wire.OK, "")

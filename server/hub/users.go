@@ -47,12 +47,16 @@ func (s *session) setIdentity(f *wire.Frame) {
 }
 
 // userRow is a user as a who reply lists them, in room r (nil: none, as
-// when every room they are in is hidden from the asker).
+// when every room they are in is hidden from the asker): Prefix is "*"
+// for a server operator, then the user's standing in r.
 func (h *Hub) userRow(u *session, r *room) wire.User {
 	row := wire.User{Name: u.name, Away: u.away, Ident: u.ident, Real: u.real}
+	if u.oper {
+		row.Prefix = "*"
+	}
 	if r != nil {
 		row.Room = r.name
-		row.Prefix = r.prefix(u)
+		row.Prefix += r.prefix(u)
 	}
 	return row
 }

@@ -86,11 +86,32 @@ func TestDispatch(t *testing.T) {
 		{unregistered, "PONG", "", nil},
 		{unregistered, "QUIT", "ERROR :Closing Link: * (Quit)\r\n", nil},
 		{registered, "QUIT :bye", "", []wire.Type{wire.TypeLogout}},
-		{registered, "join #a", "", []wire.Type{wire.TypeCreate, wire.TypeEnter, wire.TypeWho}},
+		{registered, "join #a", "", []wire.Type{wire.TypeJoin}},
+		{registered, "JOIN #a,#b,c x", ":srv 403 alice c :No such channel\r\n", []wire.Type{wire.TypeJoin, wire.TypeJoin}},
+		{registered, "JOIN 0", "", nil}, // in no channel: nothing to part
+		{registered, "PART #a,#b :bye", "", []wire.Type{wire.TypeLeave, wire.TypeLeave}},
 		{registered, "PRIVMSG bob :hi", "", []wire.Type{wire.TypeTell}},
-		{registered, "TOPIC #a", ":srv 331 alice #a :No topic is set\r\n", nil},
+		{registered, "PRIVMSG #a,bob,alice :hi", ":alice!a@srv PRIVMSG alice :hi\r\n", []wire.Type{wire.TypeSay, wire.TypeTell}},
+		{registered, "NOTICE #a :hi", "", []wire.Type{wire.TypeSay}},
+		{registered, "TOPIC #a", "", []wire.Type{wire.TypeTopic}},
+		{registered, "TOPIC #a :tea", "", []wire.Type{wire.TypeTopic}},
+		{registered, "KICK #a bob,cy :out", "", []wire.Type{wire.TypeKick, wire.TypeKick}},
+		{registered, "KICK #a", ":srv 461 alice KICK :Not enough parameters\r\n", nil},
+		{registered, "INVITE bob #a", "", []wire.Type{wire.TypeInvite}},
+		{registered, "MODE #a", "", []wire.Type{wire.TypeMode}},
+		{registered, "MODE #a +k :a b", ":srv 696 alice #a k * :Invalid mode parameter: a b\r\n", nil},
+		{registered, "MODE #a + :", ":srv 696 alice #a * * :Invalid mode parameter: \r\n", nil},
+		{registered, "MODE alice", ":srv 221 alice :+\r\n", nil},
+		{registered, "MODE alice +iz", ":srv 501 alice :Unknown MODE flag\r\n:alice!a@srv MODE alice :+i\r\n", nil},
+		{registered, "MODE bob +i", ":srv 502 alice :Cannot change mode for other users\r\n", nil},
+		{registered, "AWAY :lunch", "", []wire.Type{wire.TypeAway}},
+		{registered, "WHOIS bob", "", []wire.Type{wire.TypeWhois}},
+		{registered, "OPER root pw", "", []wire.Type{wire.TypeOper}},
+		{registered, "LUSERS", "", []wire.Type{wire.TypeRooms, wire.TypeWho}},
+		{registered, "TIME", "", []wire.Type{wire.TypePing}},
 		{registered, "NICK alice", "", nil},
-		{registered, "NICK bob", ":srv 447 alice bob :Nick changes are not supported here: reconnect with the new nick\r\n", nil},
+		{registered, "NICK bob", "", []wire.Type{wire.TypeNick}},
+		{registered, "NICK b.b", ":srv 432 alice b.b :Erroneous nickname: use 1 to 20 characters, none of , * ? ! @ : . or spaces\r\n", nil},
 		// Lines without a command are ignored.
 		{unregistered, "", "", nil},
 		{registered, ":prefix", "", nil},
@@ -142,7 +163,7 @@ func TestCommandTable(t *testing.T) {
 			t.Errorf("%s takes part in registration but is refused before it", name)
 		}
 	}
-	want := map[string]bool{"CAP": true, "NICK": true, "PASS": true, "PING": true, "PONG": true, "QUIT": true, "USER": true}
+	want := map[string]bool{"AUTHENTICATE": true, "CAP": true, "NICK": true, "PASS": true, "PING": true, "PONG": true, "QUIT": true, "USER": true}
 	if len(pre) != len(want) {
 		t.Errorf("usable before registration: %v", pre)
 	}

@@ -8,66 +8,48 @@ import (
 )
 
 // The command handlers: those usable before registration first, then the
-// rest alphabetically. Each runs once the dispatcher's checks have passed, so
-// it has at least its command's minParams parameters. A syntax comment
-// heads each; what differs from RFC 2812 is said there.
-
-// CAP <subcommand> [<capabilities>]
-//
-// No capability is offered, so none is needed: LS lists none and REQ is
-// refused, but LS or REQ before registration holds it until CAP END.
-func capHandler(s *Session, dst []byte, m *message) []byte {
-	p := m.Params
-	sub := strings.ToUpper(p[0])
-	switch sub {
-	case "LS", "LIST":
-		if s.state == unregistered && sub == "LS" {
-			s.capHold = true
-		}
-		return appendLine(dst, s.cfg.Server, "CAP", s.me(), sub, "")
-	case "REQ":
-		if s.state == unregistered {
-			s.capHold = true
-		}
-		asked := ""
-		if len(p) > 1 {
-			asked = p[1]
-		}
-		return appendLine(dst, s.cfg.Server, "CAP", s.me(), "NAK", asked)
-	case "END":
-		s.capHold = false
-		return s.register(dst)
-	}
-	return s.numeric(dst, errInvalidCapCmd, p[0], "Invalid CAP command")
-}
+// rest alphabetically (channel commands are in channels.go, CAP and
+// AUTHENTICATE in caps.go). Each runs once the dispatcher's checks have
+// passed, so it has at least its command's minParams parameters. A syntax
+// comment heads each; what differs from RFC 2812 is said there.
 
 // PASS <password>
 //
-// The password of the registered account named by NICK; without it the
-// nick is a guest name.
+// With a server password configured (Config.Password), that password;
+// without, the password of the registered account named by NICK, and a
+// nick without PASS is a guest name.
 func passHandler(s *Session, dst []byte, m *message) []byte {
+	if s.cfg.Password != "" {
+		s.passOK = m.Params[0] == s.cfg.Password
+		return dst
+	}
 	s.pass = m.Params[0]
 	return dst
 }
 
 // NICK <nickname>
 //
-// Before registration it names the account or guest; after it, changes
-// are refused (447): the hub has no renaming.
+// Before registration it names the account or guest; after it, a guest
+// takes the new name if it is free (a registered user's name is their
+// account's: 447).
 func nickHandler(s *Session, dst []byte, m *message) []byte {
 	nick := m.Params[0]
+	if !nickOK(nick) {
+		return s.numeric(dst, errErroneusNickname, nick,
+			"Erroneous nickname: use 1 to "+strconv.Itoa(wire.MaxNameRunes)+" characters, none of , * ? ! @ : . or spaces")
+	}
 	switch s.state {
 	case registered:
 		if nick == s.nick {
 			return dst
 		}
-		return s.numeric(dst, errNoNickChange, nick, "Nick changes are not supported here: reconnect with the new nick")
+		s.request(kindNick, nick, false, wire.Frame{Type: wire.TypeNick, Name: nick})
+		return dst
 	case registering:
 		return dst // the answer to the first one is on its way
 	}
-	if !nickOK(nick) {
-		return s.numeric(dst, errErroneusNickname, nick,
-			"Erroneous nickname: use 1 to "+strconv.Itoa(wire.MaxNameRunes)+" characters, none of , * ? ! @ : . or spaces")
+	if s.sasl.done {
+		return dst // logged in: the account's name is the nick
 	}
 	s.nick, s.hasNick = nick, true
 	return s.register(dst)
@@ -88,27 +70,47 @@ func nickOK(n string) bool {
 
 // USER <user> <mode> <unused> <realname>
 //
-// Only its arrival matters: the user name shown is the nick. The real
-// name may be empty.
-func userHandler(s *Session, dst []byte, _ *message) []byte {
+// The user name and real name are what others see in WHO and WHOIS. The
+// real name may be empty.
+func userHandler(s *Session, dst []byte, m *message) []byte {
+	if m.Params[3] == "" {
+		return s.numeric(dst, errNeedMoreParams, "USER", "Not enough parameters")
+	}
 	s.hasUser = true
+	s.user = decodeText(m.Params[0])
+	if len(s.user) > maxUserLen {
+		s.user = wire.CutAtRune(s.user, maxUserLen)
+	}
+	s.real = decodeText(m.Params[3])
 	return s.register(dst)
 }
 
+// maxUserLen is USERLEN: how much of USER's user name is kept.
+const maxUserLen = 16
+
 // register logs the user in once NICK and USER are in and capability
-// negotiation (if any) has ended: with PASS as the account of that name,
-// without as a guest.
+// negotiation (if any) has ended: with the server password checked if
+// there is one; already logged in by SASL, or with PASS as the account of
+// that name, or without as a guest.
 func (s *Session) register(dst []byte) []byte {
 	if s.state != unregistered || !s.hasNick || !s.hasUser || s.capHold {
 		return dst
 	}
+	if s.cfg.Password != "" && !s.passOK {
+		dst = s.numeric(dst, errPasswdMismatch, "Password incorrect: this server needs its password (PASS)")
+		return s.closeLink(dst, "Bad password")
+	}
+	if s.sasl.done {
+		s.state = registered
+		return s.welcome(dst)
+	}
 	s.state = registering
 	if s.pass != "" {
-		s.request(kindRegister, s.nick, false, wire.Frame{Type: wire.TypeLogin, Name: s.nick, Secret: s.pass})
+		s.request(kindRegister, s.nick, false, wire.Frame{Type: wire.TypeLogin, Name: s.nick, Secret: s.pass, Ident: s.user, Real: s.real})
 		s.pass = "" // kept no longer than needed
 		return dst
 	}
-	s.request(kindRegister, s.nick, false, wire.Frame{Type: wire.TypeClaim, Name: s.nick})
+	s.request(kindRegister, s.nick, false, wire.Frame{Type: wire.TypeClaim, Name: s.nick, Ident: s.user, Real: s.real})
 	return dst
 }
 
@@ -125,7 +127,7 @@ func pongHandler(_ *Session, dst []byte, _ *message) []byte { return dst }
 // QUIT [<message>]
 //
 // Before registration the link closes at once; after it the hub logs the
-// user out first, so the rooms hear the words.
+// user out first, so the channels hear the words.
 func quitHandler(s *Session, dst []byte, m *message) []byte {
 	words := "Quit"
 	if len(m.Params) > 0 && m.Params[0] != "" {
@@ -140,11 +142,19 @@ func quitHandler(s *Session, dst []byte, m *message) []byte {
 
 // AWAY [<message>]
 func awayHandler(s *Session, dst []byte, m *message) []byte {
-	s.away = len(m.Params) > 0 && m.Params[0] != ""
-	if s.away {
-		return s.numeric(dst, rplNowAway, "You have been marked as being away")
+	text := ""
+	if len(m.Params) > 0 {
+		text = decodeText(m.Params[0])
 	}
-	return s.numeric(dst, rplUnAway, "You are no longer marked as being away")
+	s.request(kindAway, "", false, wire.Frame{Type: wire.TypeAway, Text: text})
+	return dst
+}
+
+// INFO [<target>]
+func infoHandler(s *Session, dst []byte, _ *message) []byte {
+	dst = s.numeric(dst, rplInfo, s.cfg.Software+", a chat server that speaks IRC")
+	dst = s.numeric(dst, rplInfo, "Its rooms are these channels; its chat clients share them with you.")
+	return s.numeric(dst, rplEndOfInfo, "End of /INFO list")
 }
 
 // ISON <nickname> *( " " <nickname> )
@@ -153,109 +163,27 @@ func isonHandler(s *Session, dst []byte, m *message) []byte {
 	return dst
 }
 
-// JOIN <channel>{,<channel>} [<keys>] / JOIN 0
-//
-// One room at a time: only the first channel is joined, and the hub takes
-// the user out of the room they are in (the client is told with a PART
-// and a notice when the Enter is answered). A channel that does not exist
-// yet is created first, as IRC users expect.
-func joinHandler(s *Session, dst []byte, m *message) []byte {
-	list := m.Params[0]
-	if list == "0" {
-		if s.room != "" {
-			s.request(kindPart, "#"+s.room, false, wire.Frame{Type: wire.TypeLeave})
-		}
-		return dst
-	}
-	chans := strings.Split(list, ",")
-	ch := chans[0]
-	if len(chans) > 1 {
-		dst = s.serverNotice(dst, "You can be in one channel at a time here: joining "+ch+" only")
-	}
-	if !strings.HasPrefix(ch, "#") || len(ch) == 1 {
-		return s.numeric(dst, errNoSuchChannel, ch, "No such channel: channel names start with #")
-	}
-	room := ch[1:]
-	if room == s.room {
-		return dst
-	}
-	if wire.ValidName(room) != nil {
-		return s.numeric(dst, errBadChanName, ch, "Illegal channel name: "+wire.BadNameText("room", room))
-	}
-	s.createErr = ""
-	s.request(kindCreate, ch, false, wire.Frame{Type: wire.TypeCreate, Room: room})
-	s.request(kindEnter, ch, false, wire.Frame{Type: wire.TypeEnter, Room: room})
-	s.request(kindJoinNames, ch, false, wire.Frame{Type: wire.TypeWho, Room: room})
+// LUSERS
+func lusersHandler(s *Session, dst []byte, _ *message) []byte {
+	s.request(kindLusersRooms, "", false, wire.Frame{Type: wire.TypeRooms})
+	s.request(kindLusersUsers, "", false, wire.Frame{Type: wire.TypeWho})
 	return dst
-}
-
-// LIST [<channels>]
-//
-// Every room is listed, whatever was asked.
-func listHandler(s *Session, dst []byte, _ *message) []byte {
-	s.request(kindList, "", false, wire.Frame{Type: wire.TypeRooms})
-	return dst
-}
-
-// MODE <channel> [<modes>] / MODE <nickname> [<modes>]
-//
-// Nothing has modes here: queries answer "+", changes are refused.
-func modeHandler(s *Session, dst []byte, m *message) []byte {
-	p := m.Params
-	target := p[0]
-	if strings.HasPrefix(target, "#") {
-		switch {
-		case len(p) == 1:
-			return s.numeric(dst, rplChannelModeIs, target, "+")
-		case strings.Trim(p[1], "+-") == "b":
-			return s.numeric(dst, rplEndOfBanList, target, "End of channel ban list")
-		}
-		return s.numeric(dst, errChanOPrivsNeeded, target, "Channel modes cannot be changed on this server")
-	}
-	if target != s.nick {
-		return s.numeric(dst, errUsersDontMatch, "Cannot change mode for other users")
-	}
-	return s.numeric(dst, rplUModeIs, "+")
 }
 
 // MOTD [<target>]
 func motdHandler(s *Session, dst []byte, _ *message) []byte { return s.motd(dst) }
-
-// NAMES [<channel>{,<channel>}]
-//
-// The first channel only; without one, the channel the user is in.
-func namesHandler(s *Session, dst []byte, m *message) []byte {
-	p := m.Params
-	if len(p) == 0 || p[0] == "" {
-		if s.room == "" {
-			return s.numeric(dst, rplEndOfNames, "*", "End of /NAMES list.")
-		}
-		p = []string{"#" + s.room}
-	}
-	ch := strings.Split(p[0], ",")[0]
-	if !strings.HasPrefix(ch, "#") || len(ch) == 1 {
-		return s.numeric(dst, rplEndOfNames, ch, "End of /NAMES list.")
-	}
-	s.request(kindNames, ch, false, wire.Frame{Type: wire.TypeWho, Room: ch[1:]})
-	return dst
-}
 
 // NOTICE <msgtarget> <text>
 func noticeHandler(s *Session, dst []byte, m *message) []byte {
 	return s.message(dst, m.Params[0], m.Params[1], true)
 }
 
-// PART <channel>{,<channel>} [<message>]
-func partHandler(s *Session, dst []byte, m *message) []byte {
-	ch := strings.Split(m.Params[0], ",")[0]
-	if s.room == "" || ch != "#"+s.room {
-		return s.numeric(dst, errNotOnChannel, ch, "You're not on that channel")
-	}
-	words := ""
-	if len(m.Params) > 1 {
-		words = decodeText(m.Params[1])
-	}
-	s.request(kindPart, ch, false, wire.Frame{Type: wire.TypeLeave}).words = words
+// OPER <name> <password>
+//
+// The account's password, for an account the server lists as an
+// operator (chat-server -opers).
+func operHandler(s *Session, dst []byte, m *message) []byte {
+	s.request(kindOper, m.Params[0], false, wire.Frame{Type: wire.TypeOper, Name: m.Params[0], Secret: m.Params[1]})
 	return dst
 }
 
@@ -264,8 +192,11 @@ func privmsgHandler(s *Session, dst []byte, m *message) []byte {
 	return s.message(dst, m.Params[0], m.Params[1], false)
 }
 
-// message sends PRIVMSG or NOTICE text to a channel or nick list of at
-// most 4 targets. A NOTICE (quiet) is never answered with an error.
+// maxTargets is MAXTARGETS: the targets of one PRIVMSG or NOTICE.
+const maxTargets = 4
+
+// message sends PRIVMSG or NOTICE text to a list of channels and nicks.
+// A NOTICE (quiet) is never answered with an error.
 func (s *Session) message(dst []byte, targets, text string, quiet bool) []byte {
 	text = decodeText(text)
 	if strings.HasPrefix(text, "\x01") {
@@ -278,85 +209,68 @@ func (s *Session) message(dst []byte, targets, text string, quiet bool) []byte {
 		}
 		text = "/me " + rest
 	}
+	code := wire.OK
+	if quiet {
+		code = wire.AsNotice
+	}
 	for i, t := range strings.Split(targets, ",") {
-		if i == 4 {
+		if i == maxTargets {
 			if !quiet {
-				dst = s.numeric(dst, errTooManyTargets, t, "Too many targets: at most 4")
+				dst = s.numeric(dst, errTooManyTargets, t, "Too many targets: at most "+strconv.Itoa(maxTargets))
 			}
 			break
 		}
 		switch {
+		case t == "":
 		case strings.HasPrefix(t, "#"):
-			if s.room == "" || t != "#"+s.room {
-				if !quiet {
-					dst = s.numeric(dst, errCannotSendToChan, t, "Cannot send to channel (you are not in it)")
-				}
-				continue
-			}
-			s.request(kindSay, t, quiet, wire.Frame{Type: wire.TypeSay, Text: text})
-		case t == s.nick:
+			s.request(kindSay, t, quiet, wire.Frame{Type: wire.TypeSay, Room: t[1:], Text: text, Code: code}).words = text
+		case strings.EqualFold(t, s.nick):
 			// The hub refuses a message to oneself; IRC delivers it.
-			dst = s.appendText(dst, s.prefix(s.nick), "PRIVMSG", s.nick, text)
+			command := "PRIVMSG"
+			if quiet {
+				command = "NOTICE"
+			}
+			dst = s.appendText(dst, 0, s.myPrefix(), command, s.nick, text)
 		default:
-			s.request(kindTell, t, quiet, wire.Frame{Type: wire.TypeTell, To: t, Text: text})
+			s.request(kindTell, t, quiet, wire.Frame{Type: wire.TypeTell, To: t, Text: text, Code: code}).words = text
 		}
 	}
 	return dst
 }
 
-// TOPIC <channel> [<topic>]
+// TIME [<target>]
 //
-// Rooms have no topic, and none can be set.
-func topicHandler(s *Session, dst []byte, m *message) []byte {
-	if len(m.Params) > 1 {
-		return s.numeric(dst, errChanOPrivsNeeded, m.Params[0], "Topics cannot be set on this server")
-	}
-	return s.numeric(dst, rplNoTopic, m.Params[0], "No topic is set")
+// The hub's clock, by way of a Ping: the session keeps none.
+func timeHandler(s *Session, dst []byte, _ *message) []byte {
+	s.request(kindTime, "", false, wire.Frame{Type: wire.TypePing})
+	return dst
 }
 
 // USERHOST <nickname> *( " " <nickname> )
-//
-// Answered from the session alone: only the user's own nick is known
-// here without asking the hub, and only it is listed.
 func userhostHandler(s *Session, dst []byte, m *message) []byte {
-	var hosts []string
-	for _, n := range m.Params {
-		if n == s.nick {
-			hosts = append(hosts, n+"="+awayMark(s.away)+s.nick+"@"+s.cfg.Server)
-		}
-	}
-	return s.numeric(dst, rplUserHost, strings.Join(hosts, " "))
-}
-
-// awayMark is USERHOST's away flag.
-func awayMark(away bool) string {
-	if away {
-		return "-"
-	}
-	return "+"
+	s.request(kindUserhost, strings.Join(m.Params, " "), false, wire.Frame{Type: wire.TypeWho})
+	return dst
 }
 
 // VERSION [<target>]
 func versionHandler(s *Session, dst []byte, _ *message) []byte {
-	return s.numeric(dst, rplVersion, s.cfg.Software, s.cfg.Server, "a chat-server speaking IRC")
+	dst = s.numeric(dst, rplVersion, s.cfg.Software, s.cfg.Server, "a chat-server speaking IRC")
+	return s.isupport(dst)
 }
 
 // WHO [<mask>]
 //
-// A channel, a nick, or everyone ("", "*" or "0").
+// A channel, or a mask of nicks with * and ? ("", "*" and "0": everyone).
 func whoHandler(s *Session, dst []byte, m *message) []byte {
-	mask := ""
-	if len(m.Params) > 0 {
+	mask := "*"
+	if len(m.Params) > 0 && m.Params[0] != "" {
 		mask = m.Params[0]
 	}
-	switch {
-	case strings.HasPrefix(mask, "#") && len(mask) > 1:
+	if strings.HasPrefix(mask, "#") && len(mask) > 1 {
 		s.request(kindWho, mask, false, wire.Frame{Type: wire.TypeWho, Room: mask[1:]})
-	case mask == "" || mask == "*" || mask == "0":
-		s.request(kindWho, "*", false, wire.Frame{Type: wire.TypeWho})
-	default:
-		s.request(kindWho, mask, false, wire.Frame{Type: wire.TypeWho})
+		return dst
 	}
+	s.request(kindWho, mask, false, wire.Frame{Type: wire.TypeWho})
 	return dst
 }
 
@@ -370,6 +284,57 @@ func whoisHandler(s *Session, dst []byte, m *message) []byte {
 		return noNicknameGiven(s, dst, m)
 	}
 	nick := strings.Split(p[len(p)-1], ",")[0]
-	s.request(kindWhois, nick, false, wire.Frame{Type: wire.TypeWho})
+	s.request(kindWhois, nick, false, wire.Frame{Type: wire.TypeWhois, Name: nick})
 	return dst
+}
+
+// MODE <nickname> [<modes>]: the user's own modes, kept by the session:
+// i (invisible) and w (wallops) are accepted and change nothing else.
+func (s *Session) userMode(dst []byte, p []string) []byte {
+	if !strings.EqualFold(p[0], s.nick) {
+		return s.numeric(dst, errUsersDontMatch, "Cannot change mode for other users")
+	}
+	if len(p) == 1 {
+		return s.numeric(dst, rplUModeIs, "+"+s.umodes)
+	}
+	on := true
+	var applied strings.Builder
+	sign := byte(0)
+	for i := 0; i < len(p[1]); i++ {
+		c := p[1][i]
+		switch c {
+		case '+', '-':
+			on = c == '+'
+			continue
+		case 'i', 'w':
+		default:
+			dst = s.numeric(dst, errUModeUnknownFlag, "Unknown MODE flag")
+			continue
+		}
+		has := strings.IndexByte(s.umodes, c) >= 0
+		if has == on {
+			continue
+		}
+		if on {
+			s.umodes += string(c)
+		} else {
+			s.umodes = strings.ReplaceAll(s.umodes, string(c), "")
+		}
+		if want := "-+"[b2i(on)]; want != sign {
+			applied.WriteByte(want)
+			sign = want
+		}
+		applied.WriteByte(c)
+	}
+	if applied.Len() == 0 {
+		return dst
+	}
+	return appendLine(dst, s.myPrefix(), "MODE", s.nick, applied.String())
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -56,3 +56,42 @@ const (
 	errChanOPrivsNeeded  = "482" // ERR_CHANOPRIVSNEEDED
 	errUsersDontMatch    = "502" // ERR_USERSDONTMATCH
 )
+
+// Numerics of the channel, operator and IRCv3 commands.
+const (
+	rplAway             = "301" // RPL_AWAY
+	rplWhoisOperator    = "313" // RPL_WHOISOPERATOR
+	rplTopic            = "332" // RPL_TOPIC
+	rplTopicWhoTime     = "333" // RPL_TOPICWHOTIME (not in the RFCs; every modern ircd)
+	rplCreationTime     = "329" // RPL_CREATIONTIME (not in the RFCs; every modern ircd)
+	errInvalidModeParam = "696" // ERR_INVALIDMODEPARAM (modern IRC)
+	rplInviting         = "341" // RPL_INVITING
+	rplBanList          = "367" // RPL_BANLIST
+	rplInfo             = "371" // RPL_INFO
+	rplEndOfInfo        = "374" // RPL_ENDOFINFO
+	rplYoureOper        = "381" // RPL_YOUREOPER
+	rplTime             = "391" // RPL_TIME
+	rplLuserClient      = "251" // RPL_LUSERCLIENT
+	rplLuserOp          = "252" // RPL_LUSEROP
+	rplLuserUnknown     = "253" // RPL_LUSERUNKNOWN
+	rplLuserChannels    = "254" // RPL_LUSERCHANNELS
+	rplLuserMe          = "255" // RPL_LUSERME
+	rplLocalUsers       = "265" // RPL_LOCALUSERS
+	rplGlobalUsers      = "266" // RPL_GLOBALUSERS
+	errTooManyChannels  = "405" // ERR_TOOMANYCHANNELS
+	errUserNotInChannel = "441" // ERR_USERNOTINCHANNEL
+	errUserOnChannel    = "443" // ERR_USERONCHANNEL
+	errChannelIsFull    = "471" // ERR_CHANNELISFULL
+	errUnknownMode      = "472" // ERR_UNKNOWNMODE
+	errInviteOnlyChan   = "473" // ERR_INVITEONLYCHAN
+	errBannedFromChan   = "474" // ERR_BANNEDFROMCHAN
+	errBadChannelKey    = "475" // ERR_BADCHANNELKEY
+	errUModeUnknownFlag = "501" // ERR_UMODEUNKNOWNFLAG
+	rplLoggedIn         = "900" // RPL_LOGGEDIN (IRCv3 SASL)
+	rplSASLSuccess      = "903" // RPL_SASLSUCCESS
+	errSASLFail         = "904" // ERR_SASLFAIL
+	errSASLTooLong      = "905" // ERR_SASLTOOLONG
+	errSASLAborted      = "906" // ERR_SASLABORTED
+	errSASLAlready      = "907" // ERR_SASLALREADY
+	rplSASLMechs        = "908" // RPL_SASLMECHS
+)

@@ -12,22 +12,30 @@ import (
 // to be handed to the hub after this output is applied; Closing says
 // whether the connection is to be closed.
 //
-// A room message renders the same for every session in the room (it
-// depends on the frame alone), so the loop may render it once and send
-// the bytes to every IRC member.
+// A room message renders the same for every session of one Variant (it
+// depends on the frame and the session's capabilities alone), so the loop
+// may render it once per variant and send the bytes to every IRC member.
 func (s *Session) Render(dst []byte, f *wire.Frame) []byte {
 	switch f.Type {
 	case wire.TypeReply:
 		return s.reply(dst, f)
 	case wire.TypeMessage:
+		command := "PRIVMSG"
+		if f.Code == wire.AsNotice {
+			command = "NOTICE"
+		}
 		if f.Room == "" {
 			// A broadcast to everyone (mode menu): an announcement, which
 			// IRC clients show as a notice from the sender.
-			return s.appendText(dst, s.prefix(f.From), "NOTICE", s.nick, f.Text)
+			return s.appendText(dst, f.Time, s.prefix(f.From), "NOTICE", s.nick, f.Text)
 		}
-		return s.appendText(dst, s.prefix(f.From), "PRIVMSG", "#"+f.Room, f.Text)
+		return s.appendText(dst, f.Time, s.prefix(f.From), command, "#"+f.Room, f.Text)
 	case wire.TypePrivate:
-		return s.appendText(dst, s.prefix(f.From), "PRIVMSG", s.nick, f.Text)
+		command := "PRIVMSG"
+		if f.Code == wire.AsNotice {
+			command = "NOTICE"
+		}
+		return s.appendText(dst, f.Time, s.prefix(f.From), command, s.nick, f.Text)
 	case wire.TypeNotice:
 		return s.renderNotice(dst, f)
 	case wire.TypeServerPing:
@@ -44,24 +52,52 @@ func (s *Session) Render(dst []byte, f *wire.Frame) []byte {
 	return dst
 }
 
-// renderNotice renders the hub's notices about other users as the IRC
-// events they are, and the rest as a server NOTICE.
+// renderNotice renders the hub's notices about users and channels as the
+// IRC events they are, and the rest as a server NOTICE.
 func (s *Session) renderNotice(dst []byte, f *wire.Frame) []byte {
+	ch := "#" + f.Room
 	switch f.Code {
 	case wire.NoticeEntered:
-		return appendLine(dst, s.prefix(f.Name), "JOIN", "#"+f.Room)
+		return appendLine(s.tags(dst, f.Time), s.prefix(f.Name), "JOIN", ch)
 	case wire.NoticeLeft:
-		return appendLine(dst, s.prefix(f.Name), "PART", "#"+f.Room, f.Text)
+		return appendLine(s.tags(dst, f.Time), s.prefix(f.Name), "PART", partParams(ch, f.Words)...)
+	case wire.NoticeQuit:
+		words := f.Words
+		if words == "" {
+			words = "Quit"
+		}
+		return appendLine(s.tags(dst, f.Time), s.prefix(f.Name), "QUIT", words)
 	case wire.NoticeLost:
-		return appendLine(dst, s.prefix(f.Name), "QUIT", f.Text)
+		words := f.Words
+		if words == "" {
+			words = "Connection lost"
+		}
+		return appendLine(s.tags(dst, f.Time), s.prefix(f.Name), "QUIT", words)
+	case wire.NoticeTopic:
+		return appendLine(s.tags(dst, f.Time), s.prefix(f.By), "TOPIC", ch, f.Words)
+	case wire.NoticeKicked:
+		if strings.EqualFold(f.Name, s.nick) {
+			s.leftRoom(f.Room)
+		}
+		reason := f.Words
+		if reason == "" {
+			reason = f.By // as IRC servers do when KICK gives no comment
+		}
+		return appendLine(s.tags(dst, f.Time), s.prefix(f.By), "KICK", ch, f.Name, reason)
+	case wire.NoticeMode:
+		return appendLine(s.tags(dst, f.Time), s.prefix(f.By), "MODE", append([]string{ch}, strings.Fields(f.Mode)...)...)
+	case wire.NoticeInvited:
+		return appendLine(s.tags(dst, f.Time), s.prefix(f.By), "INVITE", s.nick, ch)
+	case wire.NoticeRenamed:
+		return appendLine(s.tags(dst, f.Time), s.prefix(f.Name), "NICK", f.To)
 	}
 	return s.serverNotice(dst, f.Text)
 }
 
 // appendText appends text as one or more lines "prefix COMMAND target
-// :piece", each within MaxLine. Text that starts with "/me " is a CTCP
-// ACTION.
-func (s *Session) appendText(dst []byte, prefix, command, target, text string) []byte {
+// :piece", each within MaxLine and tagged with the time ms if the client
+// asked for server-time. Text that starts with "/me " is a CTCP ACTION.
+func (s *Session) appendText(dst []byte, ms int64, prefix, command, target, text string) []byte {
 	action := false
 	if rest, ok := strings.CutPrefix(text, "/me "); ok {
 		text, action = rest, true
@@ -74,7 +110,7 @@ func (s *Session) appendText(dst []byte, prefix, command, target, text string) [
 		if action {
 			piece = "\x01ACTION " + piece + "\x01"
 		}
-		dst = appendLine(dst, prefix, command, target, piece)
+		dst = appendLine(s.tags(dst, ms), prefix, command, target, piece)
 	}
 	return dst
 }

@@ -1,8 +1,10 @@
 package irc
 
 import (
+	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"chat/internal/wire"
 )
@@ -16,44 +18,190 @@ func (s *Session) reply(dst []byte, f *wire.Frame) []byte {
 	if !found {
 		return dst // an answer to nothing asked (BadFrame): IRC has no word for it
 	}
-	ok := f.Code == wire.OK
+	if f.Code != wire.OK {
+		return s.refused(dst, &p, f)
+	}
 	switch p.kind {
 	case kindRegister:
 		return s.registered(dst, f)
-	case kindCreate:
-		if !ok && f.Code != wire.ErrRoomExists {
-			s.createErr = f.Text
-		}
-	case kindEnter:
-		return s.entered(dst, &p, f)
-	case kindJoinNames:
-		if ok && "#"+s.room == p.target {
-			return s.names(dst, p.target, f.Users)
-		}
-	case kindNames:
-		if ok {
-			return s.names(dst, p.target, f.Users)
-		}
-		return s.numeric(dst, rplEndOfNames, p.target, "End of /NAMES list.")
+	case kindSASL:
+		return s.saslDone(dst, f)
+	case kindJoin:
+		return s.joined1(dst, f)
 	case kindPart:
-		return s.parted(dst, &p, f)
-	case kindSay, kindTell:
-		if !ok && !p.quiet {
-			return s.notSent(dst, &p, f)
+		s.leftRoom(f.Room)
+		return appendLine(dst, s.myPrefix(), "PART", partParams("#"+f.Room, p.words)...)
+	case kindPartAll:
+		for _, r := range s.joined {
+			dst = appendLine(dst, s.myPrefix(), "PART", "#"+r)
 		}
+		s.joined = nil
+	case kindSay, kindTell:
+		return s.sent(dst, &p, f)
+	case kindNames:
+		return s.names(dst, p.target, f.Mode, f.Users)
 	case kindWho:
 		return s.who(dst, p.target, f)
 	case kindWhois:
 		return s.whois(dst, p.target, f)
 	case kindIson:
 		return s.ison(dst, p.target, f)
+	case kindUserhost:
+		return s.userhost(dst, p.target, f)
 	case kindList:
-		return s.list(dst, f)
+		return s.list(dst, p.target, f)
+	case kindTopic:
+		if f.Words == "" {
+			return s.numeric(dst, rplNoTopic, "#"+f.Room, "No topic is set")
+		}
+		return s.topic(dst, "#"+f.Room, f)
+	case kindMode:
+		if p.words == "" { // a query; a change is told by the hub's notice
+			dst = s.numeric(dst, rplChannelModeIs, append([]string{"#" + f.Room}, strings.Fields(f.Mode)...)...)
+			if f.At != 0 {
+				dst = s.numeric(dst, rplCreationTime, "#"+f.Room, strconv.FormatInt(f.At/1000, 10))
+			}
+			return dst
+		}
+	case kindBans:
+		for _, u := range f.Users {
+			dst = s.numeric(dst, rplBanList, "#"+f.Room, u.Name)
+		}
+		return s.numeric(dst, rplEndOfBanList, "#"+f.Room, "End of channel ban list")
+	case kindInvite:
+		return s.numeric(dst, rplInviting, f.Name, "#"+f.Room)
+	case kindAway:
+		if f.Words != "" {
+			s.away = true
+			return s.numeric(dst, rplNowAway, "You have been marked as being away")
+		}
+		s.away = false
+		return s.numeric(dst, rplUnAway, "You are no longer marked as being away")
+	case kindNick:
+		old := s.myPrefix()
+		s.nick = f.Name
+		return appendLine(dst, old, "NICK", f.Name)
+	case kindOper:
+		dst = s.numeric(dst, rplYoureOper, "You are now an IRC operator")
+		return appendLine(dst, s.myPrefix(), "MODE", s.nick, "+o")
+	case kindLusersRooms:
+		s.lusersRooms = f.Count
+	case kindLusersUsers:
+		return s.lusersUsers(dst, f)
+	case kindTime:
+		return s.numeric(dst, rplTime, s.cfg.Server, time.UnixMilli(f.Time).UTC().Format("Monday January 2 2006 -- 15:04:05 UTC"))
 	case kindQuit:
-		s.room = ""
+		s.joined = nil
 		return s.closeLink(dst, p.words)
 	}
 	return dst
+}
+
+// partParams are a PART's parameters: the channel, and the words if any.
+func partParams(ch, words string) []string {
+	if words == "" {
+		return []string{ch}
+	}
+	return []string{ch, words}
+}
+
+// refused answers a request the hub refused, with the numeric IRC has for
+// the refusal.
+func (s *Session) refused(dst []byte, p *pending, f *wire.Frame) []byte {
+	ch := p.target
+	switch p.kind {
+	case kindRegister:
+		return s.registered(dst, f)
+	case kindSASL:
+		return s.saslDone(dst, f)
+	case kindSay, kindTell:
+		if p.quiet {
+			return dst
+		}
+	case kindNames:
+		return s.numeric(dst, rplEndOfNames, ch, "End of /NAMES list.")
+	case kindWho:
+		return s.numeric(dst, rplEndOfWho, ch, "End of /WHO list.")
+	case kindWhois:
+		dst = s.numeric(dst, errNoSuchNick, ch, "No such nick/channel")
+		return s.numeric(dst, rplEndOfWhois, ch, "End of /WHOIS list.")
+	case kindNick:
+		switch f.Code {
+		case wire.ErrNameTaken:
+			return s.numeric(dst, errNicknameInUse, ch, "Nickname is already in use")
+		case wire.ErrBadName:
+			return s.numeric(dst, errErroneusNickname, ch, "Erroneous nickname")
+		}
+		return s.numeric(dst, errNoNickChange, ch, "Nick change refused: "+f.Text)
+	case kindOper:
+		return s.numeric(dst, errPasswdMismatch, "Password incorrect")
+	case kindTime, kindAway, kindLusersUsers, kindLusersRooms, kindSilent:
+		return dst
+	}
+	switch f.Code {
+	case wire.ErrNoSuchRoom, wire.ErrBadName:
+		if p.kind == kindSay {
+			return s.numeric(dst, errCannotSendToChan, ch, "Cannot send to channel: "+f.Text)
+		}
+		return s.numeric(dst, errNoSuchChannel, ch, "No such channel")
+	case wire.ErrNotInRoom:
+		if p.kind == kindSay {
+			return s.numeric(dst, errCannotSendToChan, ch, "Cannot send to channel (you are not in it)")
+		}
+		return s.numeric(dst, errNotOnChannel, ch, "You're not on that channel")
+	case wire.ErrCannotSpeak:
+		return s.numeric(dst, errCannotSendToChan, ch, "Cannot send to channel: "+f.Text)
+	case wire.ErrNotOperator:
+		return s.numeric(dst, errChanOPrivsNeeded, ch, "You're not channel operator")
+	case wire.ErrNoSuchUser:
+		switch {
+		case f.Name != "" && (p.kind == kindKick || p.kind == kindMode):
+			return s.numeric(dst, errUserNotInChannel, f.Name, ch, "They aren't on that channel")
+		case p.kind == kindKick || p.kind == kindInvite:
+			return s.numeric(dst, errNoSuchNick, p.words, "No such nick/channel")
+		case p.kind == kindMode:
+			return s.numeric(dst, errNoSuchNick, modeNick(f.Text), "No such nick/channel")
+		}
+		return s.numeric(dst, errNoSuchNick, ch, "No such nick/channel")
+	case wire.ErrInRoom:
+		return s.numeric(dst, errUserOnChannel, p.words, ch, "is already on channel")
+	case wire.ErrUnknownMode:
+		return s.numeric(dst, errUnknownMode, unknownModeLetter(f.Text), "is unknown mode char to me")
+	case wire.ErrInviteOnly:
+		return s.numeric(dst, errInviteOnlyChan, ch, "Cannot join channel (+i)")
+	case wire.ErrBadKey:
+		return s.numeric(dst, errBadChannelKey, ch, "Cannot join channel (+k)")
+	case wire.ErrRoomFull:
+		return s.numeric(dst, errChannelIsFull, ch, "Cannot join channel (+l)")
+	case wire.ErrBanned:
+		return s.numeric(dst, errBannedFromChan, ch, "Cannot join channel (+b)")
+	case wire.ErrLimit:
+		if p.kind == kindJoin {
+			return s.numeric(dst, errTooManyChannels, ch, "You have joined too many channels")
+		}
+	case wire.ErrBadRequest:
+		if p.kind == kindMode {
+			return s.numeric(dst, errNeedMoreParams, "MODE", f.Text)
+		}
+	}
+	return s.serverNotice(dst, p.target+": "+f.Text)
+}
+
+// modeNick takes the nick out of the hub's `no user named "x" is
+// connected`.
+func modeNick(text string) string {
+	_, rest, _ := strings.Cut(text, `"`)
+	nick, _, _ := strings.Cut(rest, `"`)
+	return nick
+}
+
+// unknownModeLetter takes the letter out of the hub's "x is not a mode
+// this server knows".
+func unknownModeLetter(text string) string {
+	if text == "" {
+		return "?"
+	}
+	return text[:1]
 }
 
 // registered completes registration with the hub's answer to the Login or
@@ -62,20 +210,13 @@ func (s *Session) registered(dst []byte, f *wire.Frame) []byte {
 	switch f.Code {
 	case wire.OK:
 		s.state = registered
-		dst = s.welcome(dst)
-		if f.Room != "" {
-			// Took over a session that was in a room: the user is in it.
-			s.room = f.Room
-			ch := "#" + f.Room
-			dst = appendLine(dst, s.prefix(s.nick), "JOIN", ch)
-			s.request(kindJoinNames, ch, false, wire.Frame{Type: wire.TypeWho, Room: f.Room})
-		}
-		return dst
+		s.inherit(f)
+		return s.welcome(dst)
 	case wire.ErrNameTaken:
 		s.state, s.hasNick = unregistered, false
 		text := "Nickname is already in use"
 		if strings.Contains(f.Text, "registered") {
-			text = "Nickname is registered: connect with its password (PASS) or choose another"
+			text = "Nickname is registered: log in to it (SASL, or PASS) or choose another"
 		}
 		return appendLine(dst, s.cfg.Server, errNicknameInUse, "*", s.nick, text)
 	case wire.ErrBadName:
@@ -85,34 +226,68 @@ func (s *Session) registered(dst []byte, f *wire.Frame) []byte {
 		dst = s.numeric(dst, errPasswdMismatch, "Password incorrect")
 		return s.closeLink(dst, "Bad password")
 	case wire.ErrGuestsClosed:
-		dst = appendLine(dst, s.cfg.Server, errPasswdMismatch, "*", "This server needs the password of a registered account: connect with it (PASS)")
+		dst = appendLine(dst, s.cfg.Server, errPasswdMismatch, "*", "This server needs the password of a registered account: log in with SASL or PASS")
 		return s.closeLink(dst, "Password required")
 	}
 	dst = s.serverNotice(dst, f.Text)
 	return s.closeLink(dst, f.Text)
 }
 
-// welcome is the registration burst: 001 to 005 and the MOTD.
+// inherit notes the rooms a login took over from the account's other
+// connection, which welcome announces.
+func (s *Session) inherit(f *wire.Frame) {
+	for _, r := range f.Rooms {
+		s.inherited = append(s.inherited, r.Name)
+	}
+	if len(f.Rooms) == 0 && f.Room != "" {
+		s.inherited = append(s.inherited, f.Room)
+	}
+}
+
+// welcome is the registration burst: 001 to 005 and the MOTD, then the
+// channels a takeover put the user in.
 func (s *Session) welcome(dst []byte) []byte {
 	dst = s.numeric(dst, rplWelcome, "Welcome to the chat network, "+s.nick)
 	dst = s.numeric(dst, rplYourHost, "Your host is "+s.cfg.Server+", running version "+s.cfg.Software)
 	dst = s.numeric(dst, rplCreated, "This server was created "+s.cfg.Created)
-	dst = appendLine(dst, s.cfg.Server, rplMyInfo, s.nick, s.cfg.Server, s.cfg.Software, "i", "n")
-	dst = appendLine(dst, s.cfg.Server, rplISupport, s.nick, "CHANTYPES=#", "CHANLIMIT=#:1", "MAXCHANNELS=1",
-		"NICKLEN="+strconv.Itoa(wire.MaxNameRunes), "CHANNELLEN="+strconv.Itoa(wire.MaxNameRunes+1),
-		"TOPICLEN=0", "PREFIX=", "CHANMODES=,,,", "MAXTARGETS=4", "NETWORK=chat",
-		"are supported by this server")
-	return s.motd(dst)
+	dst = appendLine(dst, s.cfg.Server, rplMyInfo, s.nick, s.cfg.Server, s.cfg.Software, "iow", "biklmnostv", "bklov")
+	dst = s.isupport(dst)
+	dst = s.motd(dst)
+	for _, r := range s.inherited {
+		s.joinedRoom(r)
+		dst = appendLine(dst, s.myPrefix(), "JOIN", "#"+r)
+		s.request(kindNames, "#"+r, false, wire.Frame{Type: wire.TypeWho, Room: r})
+	}
+	s.inherited = nil
+	return dst
+}
+
+// isupport is 005: what the server supports, in ISUPPORT tokens, at
+// most 13 to a line as the protocol allows.
+func (s *Session) isupport(dst []byte) []byte {
+	chanLimit := strconv.Itoa(max(s.cfg.ChanLimit, 1))
+	tokens := []string{"CASEMAPPING=ascii", "CHANTYPES=#",
+		"CHANLIMIT=#:" + chanLimit, "MAXCHANNELS=" + chanLimit, "CHANMODES=b,k,l,imnst", "PREFIX=(ov)@+",
+		"MODES=6", "NICKLEN=" + strconv.Itoa(wire.MaxNameRunes), "CHANNELLEN=" + strconv.Itoa(wire.MaxNameRunes+1),
+		"TOPICLEN=390", "AWAYLEN=300", "KICKLEN=300", "USERLEN=" + strconv.Itoa(maxUserLen),
+		"MAXTARGETS=" + strconv.Itoa(maxTargets), "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,KICK:,NAMES:",
+		"NETWORK=chat"}
+	for len(tokens) > 0 {
+		n := min(len(tokens), 13)
+		dst = appendLine(dst, s.cfg.Server, rplISupport, append(append([]string{s.nick}, tokens[:n]...), "are supported by this server")...)
+		tokens = tokens[n:]
+	}
+	return dst
 }
 
 // motdLines is the message of the day: what differs from other IRC
 // servers.
 var motdLines = []string{
 	"Rooms here are IRC channels: #lounge is the room lounge.",
-	"You can be in one channel at a time: joining another leaves the one you are in.",
-	"JOIN creates a channel that does not exist yet.",
+	"JOIN creates a channel that does not exist yet; its creator is its operator.",
 	"People on the chat client share channels and private messages with you.",
-	"Topics, channel modes, nick changes and file transfers are not supported over IRC.",
+	"Log in to your account with SASL PLAIN (or PASS); without, your nick is a guest name.",
+	"File transfers are not available over IRC.",
 }
 
 // motd appends 375, a 372 per line of the message of the day, and 376.
@@ -124,100 +299,180 @@ func (s *Session) motd(dst []byte) []byte {
 	return s.numeric(dst, rplEndOfMotd, "End of /MOTD command.")
 }
 
-// entered answers a JOIN's Enter: the JOIN and 331, after a PART of the
-// room the hub took the user out of; or 403 with the reason, which is the
-// Create's if that failed.
-func (s *Session) entered(dst []byte, p *pending, f *wire.Frame) []byte {
-	if f.Code != wire.OK {
-		text := f.Text
-		if s.createErr != "" {
-			text = s.createErr
+// joined1 answers a JOIN's Join: the JOIN, the topic if there is one, and
+// the names. A Join of a channel the user is in says nothing.
+func (s *Session) joined1(dst []byte, f *wire.Frame) []byte {
+	if s.inChannel(f.Room) >= 0 {
+		return dst
+	}
+	s.joinedRoom(f.Room)
+	ch := "#" + f.Room
+	dst = appendLine(dst, s.myPrefix(), "JOIN", ch)
+	if f.Words != "" {
+		dst = s.topic(dst, ch, f)
+	}
+	return s.names(dst, ch, f.Mode, f.Users)
+}
+
+// topic appends 332 and 333: the topic, who set it and when.
+func (s *Session) topic(dst []byte, ch string, f *wire.Frame) []byte {
+	dst = s.numeric(dst, rplTopic, ch, f.Words)
+	if f.By != "" {
+		dst = s.numeric(dst, rplTopicWhoTime, ch, f.By, strconv.FormatInt(f.At/1000, 10))
+	}
+	return dst
+}
+
+// sent answers a PRIVMSG's Say or Tell: the echo of the message for a
+// client that asked for echo-message, and 301 when the recipient is away.
+func (s *Session) sent(dst []byte, p *pending, f *wire.Frame) []byte {
+	if s.caps&capEchoMessage != 0 {
+		command := "PRIVMSG"
+		if p.quiet {
+			command = "NOTICE"
 		}
-		return s.numeric(dst, errNoSuchChannel, p.target, "Cannot join channel: "+text)
+		target := p.target
+		if p.kind == kindSay {
+			target = "#" + f.Room
+		} else if f.Name != "" {
+			target = f.Name
+		}
+		dst = s.appendText(dst, f.Time, s.myPrefix(), command, target, p.words)
 	}
-	if s.room != "" && s.room != f.Room {
-		dst = appendLine(dst, s.prefix(s.nick), "PART", "#"+s.room, "joined "+p.target)
-		dst = s.serverNotice(dst, "You can be in one channel at a time here: you left #"+s.room+" to join "+p.target)
+	if p.kind == kindTell && f.Words != "" && !p.quiet {
+		dst = s.numeric(dst, rplAway, f.Name, f.Words)
 	}
-	s.room = f.Room
-	dst = appendLine(dst, s.prefix(s.nick), "JOIN", p.target)
-	return s.numeric(dst, rplNoTopic, p.target, "No topic is set")
+	return dst
 }
 
-// parted answers a PART's (or JOIN 0's) Leave.
-func (s *Session) parted(dst []byte, p *pending, f *wire.Frame) []byte {
-	if f.Code != wire.OK {
-		return s.numeric(dst, errNotOnChannel, p.target, "You're not on that channel")
+// prefixOf is a member's standing as NAMES and WHO show it: all of it
+// for a client with multi-prefix, else the highest.
+func (s *Session) prefixOf(prefix string) string {
+	if s.caps&capMultiPrefix != 0 || len(prefix) < 2 {
+		return prefix
 	}
-	s.room = ""
-	words := p.words
-	if words == "" {
-		words = "left"
-	}
-	return appendLine(dst, s.prefix(s.nick), "PART", p.target, words)
-}
-
-// notSent answers a PRIVMSG's refused Say or Tell.
-func (s *Session) notSent(dst []byte, p *pending, f *wire.Frame) []byte {
-	switch f.Code {
-	case wire.ErrNoSuchUser, wire.ErrBadName:
-		return s.numeric(dst, errNoSuchNick, p.target, "No such nick/channel")
-	case wire.ErrNotInRoom:
-		return s.numeric(dst, errCannotSendToChan, p.target, "Cannot send to channel (you are not in it)")
-	}
-	return s.serverNotice(dst, "Your message to "+p.target+" was not sent: "+f.Text)
+	return prefix[:1]
 }
 
 // names appends the 353 lines (as many as needed to stay within MaxLine)
-// and 366.
-func (s *Session) names(dst []byte, ch string, users []wire.User) []byte {
+// and 366, for a channel with those modes: "@" marks a secret one.
+func (s *Session) names(dst []byte, ch, modes string, users []wire.User) []byte {
+	kind := "="
+	if strings.Contains(strings.Fields(modes + " +")[0], "s") {
+		kind = "@"
+	}
 	room := MaxLine - len(s.cfg.Server) - len(s.nick) - len(ch) - 16
 	var line []string
 	size := 0
 	for _, u := range users {
-		if size+len(u.Name)+1 > room && len(line) > 0 {
-			dst = s.numeric(dst, rplNamReply, "=", ch, strings.Join(line, " "))
+		entry := s.prefixOf(strings.TrimPrefix(u.Prefix, "*")) + u.Name
+		if s.caps&capUserhostInNames != 0 {
+			entry += "!" + identOf(u) + "@" + s.cfg.Server
+		}
+		if size+len(entry)+1 > room && len(line) > 0 {
+			dst = s.numeric(dst, rplNamReply, kind, ch, strings.Join(line, " "))
 			line, size = line[:0], 0
 		}
-		line = append(line, u.Name)
-		size += len(u.Name) + 1
+		line = append(line, entry)
+		size += len(entry) + 1
 	}
 	if len(line) > 0 {
-		dst = s.numeric(dst, rplNamReply, "=", ch, strings.Join(line, " "))
+		dst = s.numeric(dst, rplNamReply, kind, ch, strings.Join(line, " "))
 	}
 	return s.numeric(dst, rplEndOfNames, ch, "End of /NAMES list.")
 }
 
+// maskMatch reports whether a nick matches a WHO mask with * and ?,
+// case-insensitively.
+func maskMatch(mask, nick string) bool {
+	if !strings.ContainsAny(mask, "*?") {
+		return strings.EqualFold(mask, nick)
+	}
+	ok, _ := path.Match(globToPath(strings.ToLower(mask)), strings.ToLower(nick))
+	return ok
+}
+
+// globToPath makes an IRC mask a path.Match pattern: "*" and "?" keep
+// their meaning and the characters path.Match treats specially are
+// escaped.
+func globToPath(mask string) string {
+	var b strings.Builder
+	for _, c := range mask {
+		switch c {
+		case '\\', '[', ']', '/':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
 // who appends a 352 line per matching user and 315.
 func (s *Session) who(dst []byte, mask string, f *wire.Frame) []byte {
+	channel := strings.HasPrefix(mask, "#")
 	for _, u := range f.Users {
-		if mask != "*" && !strings.HasPrefix(mask, "#") && u.Name != mask {
+		if !channel && mask != "*" && mask != "0" && !maskMatch(mask, u.Name) {
 			continue
 		}
 		ch := "*"
 		if u.Room != "" {
 			ch = "#" + u.Room
 		}
-		dst = s.numeric(dst, rplWhoReply, ch, u.Name, s.cfg.Server, s.cfg.Server, u.Name, "H", "0 "+u.Name)
+		flags := "H"
+		if u.Away != "" {
+			flags = "G"
+		}
+		prefix, oper := strings.CutPrefix(u.Prefix, "*")
+		if oper {
+			flags += "*"
+		}
+		if u.Room != "" {
+			flags += s.prefixOf(prefix)
+		}
+		dst = s.numeric(dst, rplWhoReply, ch, identOf(u), s.cfg.Server, s.cfg.Server, u.Name, flags, "0 "+realOf(u))
 	}
 	return s.numeric(dst, rplEndOfWho, mask, "End of /WHO list.")
 }
 
-// whois appends 311, 319, 312 and 318 for a user, or 401 and 318.
+// identOf and realOf are a user's names as WHO and WHOIS show them: a
+// chat client's user gave none, so its name stands for both.
+func identOf(u wire.User) string {
+	if u.Ident != "" {
+		return u.Ident
+	}
+	return u.Name
+}
+
+func realOf(u wire.User) string {
+	if u.Real != "" {
+		return u.Real
+	}
+	return u.Name
+}
+
+// whois appends 311, 319, 312, 313, 301 and 318 for a user.
 func (s *Session) whois(dst []byte, nick string, f *wire.Frame) []byte {
-	for _, u := range f.Users {
-		if u.Name != nick {
-			continue
-		}
-		dst = s.numeric(dst, rplWhoisUser, nick, nick, s.cfg.Server, "*", nick)
-		if u.Room != "" {
-			dst = s.numeric(dst, rplWhoisChannels, nick, "#"+u.Room)
-		}
-		dst = s.numeric(dst, rplWhoisServer, nick, s.cfg.Server, "chat-server")
+	if len(f.Users) == 0 {
+		dst = s.numeric(dst, errNoSuchNick, nick, "No such nick/channel")
 		return s.numeric(dst, rplEndOfWhois, nick, "End of /WHOIS list.")
 	}
-	dst = s.numeric(dst, errNoSuchNick, nick, "No such nick/channel")
-	return s.numeric(dst, rplEndOfWhois, nick, "End of /WHOIS list.")
+	u := f.Users[0]
+	dst = s.numeric(dst, rplWhoisUser, u.Name, identOf(u), s.cfg.Server, "*", realOf(u))
+	if len(f.Rooms) > 0 {
+		chans := make([]string, 0, len(f.Rooms))
+		for _, r := range f.Rooms {
+			chans = append(chans, s.prefixOf(r.Prefix)+"#"+r.Name)
+		}
+		dst = s.numeric(dst, rplWhoisChannels, u.Name, strings.Join(chans, " "))
+	}
+	dst = s.numeric(dst, rplWhoisServer, u.Name, s.cfg.Server, "chat-server")
+	if u.Prefix == "*" {
+		dst = s.numeric(dst, rplWhoisOperator, u.Name, "is an IRC operator")
+	}
+	if u.Away != "" {
+		dst = s.numeric(dst, rplAway, u.Name, u.Away)
+	}
+	return s.numeric(dst, rplEndOfWhois, u.Name, "End of /WHOIS list.")
 }
 
 // ison appends 303 with those of the space-separated nicks asked about
@@ -225,20 +480,79 @@ func (s *Session) whois(dst []byte, nick string, f *wire.Frame) []byte {
 func (s *Session) ison(dst []byte, asked string, f *wire.Frame) []byte {
 	var on []string
 	for _, want := range strings.Fields(asked) {
-		for _, u := range f.Users {
-			if u.Name == want {
-				on = append(on, want)
-			}
+		if u, ok := findUser(f.Users, want); ok {
+			on = append(on, u.Name)
 		}
 	}
 	return s.numeric(dst, rplIsOn, strings.Join(on, " "))
 }
 
-// list appends 321, a 322 per room with its member count, and 323.
-func (s *Session) list(dst []byte, f *wire.Frame) []byte {
+// userhost appends 302: nick=+user@host for each connected nick asked
+// about (at most 5), "-" for an away one.
+func (s *Session) userhost(dst []byte, asked string, f *wire.Frame) []byte {
+	var hosts []string
+	for i, want := range strings.Fields(asked) {
+		if i == 5 {
+			break
+		}
+		if u, ok := findUser(f.Users, want); ok {
+			mark := "+"
+			if u.Away != "" {
+				mark = "-"
+			}
+			hosts = append(hosts, u.Name+"="+mark+identOf(u)+"@"+s.cfg.Server)
+		}
+	}
+	return s.numeric(dst, rplUserHost, strings.Join(hosts, " "))
+}
+
+func findUser(users []wire.User, nick string) (wire.User, bool) {
+	for _, u := range users {
+		if strings.EqualFold(u.Name, nick) {
+			return u, true
+		}
+	}
+	return wire.User{}, false
+}
+
+// list appends 321, a 322 per room (those asked for, if any) with its
+// member count and topic, and 323.
+func (s *Session) list(dst []byte, only string, f *wire.Frame) []byte {
+	var want []string
+	for _, ch := range strings.Split(only, ",") {
+		if room, ok := channelRoom(ch); ok {
+			want = append(want, room)
+		}
+	}
 	dst = s.numeric(dst, rplListStart, "Channel", "Users Name")
 	for _, r := range f.Rooms {
-		dst = s.numeric(dst, rplList, "#"+r.Name, strconv.FormatUint(r.Members, 10), "")
+		if len(want) > 0 && !containsFold(want, r.Name) {
+			continue
+		}
+		dst = s.numeric(dst, rplList, "#"+r.Name, strconv.FormatUint(r.Members, 10), "["+r.Mode+"] "+r.Topic)
 	}
 	return s.numeric(dst, rplListEnd, "End of /LIST")
+}
+
+func containsFold(list []string, s string) bool {
+	for _, l := range list {
+		if strings.EqualFold(l, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// lusersUsers appends 251, 252, 254, 255, 265 and 266 from a Who of
+// everyone and the Rooms before it. 253 (connections not yet registered)
+// and the most users ever (265's and 266's optional numbers) are left
+// out: the hub does not count them.
+func (s *Session) lusersUsers(dst []byte, f *wire.Frame) []byte {
+	n := strconv.FormatUint(f.Count, 10)
+	dst = s.numeric(dst, rplLuserClient, "There are "+n+" users and 0 invisible on 1 servers")
+	dst = s.numeric(dst, rplLuserOp, "0", "operator(s) online")
+	dst = s.numeric(dst, rplLuserChannels, strconv.FormatUint(s.lusersRooms, 10), "channels formed")
+	dst = s.numeric(dst, rplLuserMe, "I have "+n+" clients and 0 servers")
+	dst = s.numeric(dst, rplLocalUsers, "Current local users: "+n)
+	return s.numeric(dst, rplGlobalUsers, "Current global users: "+n)
 }

@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"strings"
 	"time"
 
 	"chat/internal/wire"
@@ -12,6 +13,12 @@ type Config struct {
 	Server   string // the server's name in prefixes and numerics, and every user's host
 	Software string // the version, for 002, 004 and 351
 	Created  string // when the server started, for 003 (see Created)
+	// ChanLimit is how many channels a user may be in at once, as the
+	// hub's Config.MaxJoined (advertised as CHANLIMIT).
+	ChanLimit int
+	// Password, when set, is the server password every client must give
+	// with PASS before registering; account passwords then go by SASL.
+	Password string
 }
 
 // Created formats the server's start time for Config.Created.
@@ -33,17 +40,30 @@ type kind uint8
 const (
 	kindHello kind = iota
 	kindRegister
-	kindCreate // JOIN of a channel that may not exist yet
-	kindEnter
-	kindJoinNames // the names sent after a JOIN
+	kindSASL // the Login of an AUTHENTICATE
+	kindJoin
 	kindPart
+	kindPartAll // JOIN 0
 	kindSay
 	kindTell
 	kindNames
 	kindWho
 	kindWhois
 	kindIson
+	kindUserhost
 	kindList
+	kindTopic
+	kindTopicSet // nothing to say when it is set: the hub's notice says it
+	kindKick
+	kindMode
+	kindBans // MODE #chan +b: the ban list
+	kindInvite
+	kindAway
+	kindNick
+	kindOper
+	kindLusersUsers
+	kindLusersRooms
+	kindTime
 	kindQuit
 	kindSilent // nothing to say whatever the reply (Refuse)
 )
@@ -54,7 +74,7 @@ type pending struct {
 	kind   kind
 	target string // the channel or nick the command named
 	quiet  bool   // NOTICE: errors are not answered (RFC 2812 3.3.2)
-	words  string // PART's and QUIT's words
+	words  string // PART's and QUIT's words; a message's text (echo-message)
 }
 
 // Session is the codec state of one IRC connection.
@@ -65,15 +85,26 @@ type Session struct {
 	nick    string // NICK asked for; the logged-in name once registered
 	hasNick bool
 	hasUser bool
+	user    string // USER's user name, as others see it
+	real    string // USER's real name
 	pass    string // PASS, until it is sent in the Login
+	passOK  bool   // the server password was given
 	capHold bool   // CAP LS or REQ seen: registration waits for CAP END
-	room    string // the room (channel without '#') the user is in, "" if none
-	away    bool
-	// createErr is the failure of the Create that preceded a JOIN's
-	// Enter: the reason the JOIN fails.
-	createErr string
-	nextID    uint32
-	pending   []pending
+	caps    caps   // capabilities the client enabled (caps.go)
+	sasl    saslState
+	// joined are the rooms (channels without '#') the user is in, as the
+	// hub named them.
+	joined []string
+	// inherited are the rooms a login took over from another connection,
+	// announced to the client once it is welcomed.
+	inherited []string
+	away      bool
+	umodes    string // the user's own modes (MODE nick)
+	// lusersRooms is the room count LUSERS asked for, until its Who is
+	// answered.
+	lusersRooms uint64
+	nextID  uint32
+	pending []pending
 
 	// Effects for the loop: requests to hand to the hub, in order, and
 	// whether to close the connection once the output is written.
@@ -172,6 +203,44 @@ func (s *Session) me() string {
 // server's name: addresses are nobody else's business.
 func (s *Session) prefix(nick string) string {
 	return nick + "!" + nick + "@" + s.cfg.Server
+}
+
+// myPrefix is the user's own prefix, with the user name USER gave.
+func (s *Session) myPrefix() string {
+	return s.nick + "!" + s.ident() + "@" + s.cfg.Server
+}
+
+// ident is the user name the user is shown with.
+func (s *Session) ident() string {
+	if s.user != "" {
+		return s.user
+	}
+	return s.nick
+}
+
+// inChannel returns the index of a room in joined (case-insensitively),
+// -1 if the user is not in it.
+func (s *Session) inChannel(room string) int {
+	for i, r := range s.joined {
+		if strings.EqualFold(r, room) {
+			return i
+		}
+	}
+	return -1
+}
+
+// joinedRoom notes that the user is in room.
+func (s *Session) joinedRoom(room string) {
+	if s.inChannel(room) < 0 {
+		s.joined = append(s.joined, room)
+	}
+}
+
+// leftRoom notes that the user is out of room.
+func (s *Session) leftRoom(room string) {
+	if i := s.inChannel(room); i >= 0 {
+		s.joined = append(s.joined[:i], s.joined[i+1:]...)
+	}
 }
 
 // numeric appends a numeric reply from the server, addressed to me().

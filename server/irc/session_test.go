@@ -81,25 +81,29 @@ func TestSessionWalk(t *testing.T) {
 	if !strings.HasPrefix(welcome, ":srv 001 alice :Welcome to the chat network, alice\r\n"+
 		":srv 002 alice :Your host is srv, running version chat-server-1\r\n"+
 		":srv 003 alice :This server was created today\r\n"+
-		":srv 004 alice srv chat-server-1 i :n\r\n"+
-		":srv 005 alice CHANTYPES=# CHANLIMIT=#:1 MAXCHANNELS=1 NICKLEN=20 ") ||
+		":srv 004 alice srv chat-server-1 iow biklmnostv :bklov\r\n"+
+		":srv 005 alice CASEMAPPING=ascii CHANTYPES=# CHANLIMIT=#:1 MAXCHANNELS=1 CHANMODES=b,k,l,imnst PREFIX=(ov)@+ ") ||
 		!strings.HasSuffix(welcome, ":srv 376 alice :End of /MOTD command.\r\n") || !h.s.Welcomed() {
 		t.Fatalf("welcome %q, welcomed %v", welcome, h.s.Welcomed())
 	}
 
-	// JOIN creates the room if need be, enters it, and lists its names.
-	h.lines("JOIN #lounge\r\n")
-	join := h.requests(wire.TypeCreate, wire.TypeEnter, wire.TypeWho)
-	for _, r := range join {
-		if r.Room != "lounge" {
-			t.Fatalf("join request %+v", r)
-		}
+	// JOIN of two channels: one Join each; each reply is the JOIN, the
+	// topic if there is one, and the names.
+	h.lines("JOIN #lounge,#Den key1\r\n")
+	join := h.requests(wire.TypeJoin, wire.TypeJoin)
+	if join[0].Room != "lounge" || join[0].Secret != "key1" || join[1].Room != "Den" || join[1].Secret != "" {
+		t.Fatalf("join requests %+v", join)
 	}
-	h.render(&wire.Frame{Type: wire.TypeReply, ID: join[0].ID, Code: wire.ErrRoomExists, Text: "room lounge exists"}, "")
-	h.render(&wire.Frame{Type: wire.TypeReply, ID: join[1].ID, Code: wire.OK, Room: "lounge"},
-		":alice!alice@srv JOIN :#lounge\r\n:srv 331 alice #lounge :No topic is set\r\n")
-	h.render(&wire.Frame{Type: wire.TypeReply, ID: join[2].ID, Code: wire.OK, Users: []wire.User{{Name: "alice"}, {Name: "bob"}}},
-		":srv 353 alice = #lounge :alice bob\r\n:srv 366 alice #lounge :End of /NAMES list.\r\n")
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: join[0].ID, Code: wire.OK, Room: "lounge", Mode: "+nt",
+		Users: []wire.User{{Name: "bob", Prefix: "@"}, {Name: "alice"}}},
+		":alice!a@srv JOIN :#lounge\r\n:srv 353 alice = #lounge :@bob alice\r\n:srv 366 alice #lounge :End of /NAMES list.\r\n")
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: join[1].ID, Code: wire.OK, Room: "den", Mode: "+nst",
+		Words: "tea at 5", By: "cy", At: 1700000000000, Users: []wire.User{{Name: "alice", Prefix: "@"}}},
+		":alice!a@srv JOIN :#den\r\n:srv 332 alice #den :tea at 5\r\n:srv 333 alice #den cy :1700000000\r\n"+
+			":srv 353 alice @ #den :@alice\r\n:srv 366 alice #den :End of /NAMES list.\r\n")
+	h.lines("JOIN #attic\r\n")
+	attic := h.requests(wire.TypeJoin)
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: attic[0].ID, Code: wire.ErrInviteOnly}, ":srv 473 alice #attic :Cannot join channel (+i)\r\n")
 
 	// Messages out: to the channel, an ACTION, and to a nick nobody has.
 	h.lines("PRIVMSG #lounge :hello\r\nPRIVMSG #lounge :\x01ACTION waves\x01\r\nPRIVMSG carol :yo\r\n")
@@ -110,16 +114,32 @@ func TestSessionWalk(t *testing.T) {
 	h.render(reply(&msgs[0], wire.OK), "")
 	h.render(reply(&msgs[1], wire.OK), "")
 	h.render(reply(&msgs[2], wire.ErrNoSuchUser), ":srv 401 alice carol :No such nick/channel\r\n")
-	if out := h.lines("PRIVMSG #elsewhere :hi\r\n"); out != ":srv 404 alice #elsewhere :Cannot send to channel (you are not in it)\r\n" {
-		t.Fatalf("to a channel not joined: %q", out)
-	}
+	h.lines("PRIVMSG #elsewhere :hi\r\n")
+	elsewhere := h.requests(wire.TypeSay)
+	h.render(reply(&elsewhere[0], wire.ErrNotInRoom), ":srv 404 alice #elsewhere :Cannot send to channel (you are not in it)\r\n")
+	h.lines("PRIVMSG dan :hi\r\n")
+	dan := h.requests(wire.TypeTell)
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: dan[0].ID, Name: "dan", Words: "lunch"}, ":srv 301 alice dan :lunch\r\n")
 
 	// Messages and events in.
 	h.render(&wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "lounge", Text: "hi"}, ":bob!bob@srv PRIVMSG #lounge :hi\r\n")
 	h.render(&wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "lounge", Text: "/me grins"}, ":bob!bob@srv PRIVMSG #lounge :\x01ACTION grins\x01\r\n")
 	h.render(&wire.Frame{Type: wire.TypePrivate, From: "bob", Text: "psst\nbye"}, ":bob!bob@srv PRIVMSG alice :psst\r\n:bob!bob@srv PRIVMSG alice :bye\r\n")
+	h.render(&wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "lounge", Text: "psst", Code: wire.AsNotice}, ":bob!bob@srv NOTICE #lounge :psst\r\n")
+	h.render(&wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeLeft, Name: "bob", Room: "lounge", Text: "bob left lounge (tea)", Words: "tea"},
+		":bob!bob@srv PART #lounge :tea\r\n")
 	h.render(&wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeLeft, Name: "bob", Room: "lounge", Text: "bob left lounge"},
-		":bob!bob@srv PART #lounge :bob left lounge\r\n")
+		":bob!bob@srv PART :#lounge\r\n")
+	h.render(&wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeQuit, Name: "cy", Room: "den", Words: "Quit: bye"}, ":cy!cy@srv QUIT :Quit: bye\r\n")
+	h.render(&wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeLost, Name: "cy", Room: "den"}, ":cy!cy@srv QUIT :Connection lost\r\n")
+	h.render(&wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeTopic, By: "bob", Room: "den", Words: "new"}, ":bob!bob@srv TOPIC #den :new\r\n")
+	h.render(&wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeMode, By: "bob", Room: "den", Mode: "+o-v cy dan"}, ":bob!bob@srv MODE #den +o-v cy :dan\r\n")
+	h.render(&wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeInvited, By: "bob", Room: "attic", Name: "alice"}, ":bob!bob@srv INVITE alice :#attic\r\n")
+	h.render(&wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeRenamed, Name: "cy", To: "cyd"}, ":cy!cy@srv NICK :cyd\r\n")
+	h.render(&wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeKicked, By: "bob", Room: "den", Name: "alice"}, ":bob!bob@srv KICK #den alice :bob\r\n")
+	if h.s.inChannel("den") >= 0 || h.s.inChannel("lounge") < 0 {
+		t.Fatalf("after the kick, in %v", h.s.joined)
+	}
 	h.render(&wire.Frame{Type: wire.TypeServerPing}, "PING :srv\r\n")
 
 	// QUIT logs out, then closes the link.
@@ -144,12 +164,13 @@ func TestSessionTakeover(t *testing.T) {
 	if login[0].Name != "alice" || login[0].Secret != "secret" {
 		t.Fatalf("login %+v", login[0])
 	}
-	out := string(h.s.Render(nil, &wire.Frame{Type: wire.TypeReply, ID: login[0].ID, Code: wire.OK, Room: "lounge"}))
-	if !strings.HasSuffix(out, ":srv 376 alice :End of /MOTD command.\r\n:alice!alice@srv JOIN :#lounge\r\n") {
+	out := string(h.s.Render(nil, &wire.Frame{Type: wire.TypeReply, ID: login[0].ID, Code: wire.OK, Room: "lounge",
+		Rooms: []wire.Room{{Name: "lounge"}, {Name: "den"}}}))
+	if !strings.HasSuffix(out, ":srv 376 alice :End of /MOTD command.\r\n:alice!a@srv JOIN :#lounge\r\n:alice!a@srv JOIN :#den\r\n") {
 		t.Fatalf("takeover: %q", out)
 	}
-	names := h.requests(wire.TypeWho)
-	h.render(&wire.Frame{Type: wire.TypeReply, ID: names[0].ID, Code: wire.OK, Users: []wire.User{{Name: "alice"}}},
+	names := h.requests(wire.TypeWho, wire.TypeWho)
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: names[0].ID, Code: wire.OK, Room: "lounge", Users: []wire.User{{Name: "alice"}}},
 		":srv 353 alice = #lounge :alice\r\n:srv 366 alice #lounge :End of /NAMES list.\r\n")
 }
 
@@ -161,7 +182,7 @@ func TestSessionRegistrationRefused(t *testing.T) {
 	h.lines("NICK alice\r\nUSER a 0 * :A\r\n")
 	claim := h.requests(wire.TypeClaim)
 	h.render(&wire.Frame{Type: wire.TypeReply, ID: claim[0].ID, Code: wire.ErrNameTaken, Text: "alice is a registered name"},
-		":srv 433 * alice :Nickname is registered: connect with its password (PASS) or choose another\r\n")
+		":srv 433 * alice :Nickname is registered: log in to it (SASL, or PASS) or choose another\r\n")
 	h.lines("PASS wrong\r\nNICK alice\r\n")
 	login := h.requests(wire.TypeLogin)
 	h.render(reply(&login[0], wire.ErrBadLogin), ":srv 464 alice :Password incorrect\r\nERROR :Closing Link: alice (Bad password)\r\n")

@@ -23,6 +23,7 @@ import (
 const usage = `usage:
   chat-server [-addr HOST:PORT] [-users FILE] [-demo] [-guests] [-irc HOST:PORT] [-state DIR]
               [-tls-cert FILE -tls-key FILE [-tls-addr HOST:PORT] [-irc-tls HOST:PORT]]
+              [-irc-name NAME] [-irc-password PW | -irc-password-file FILE] [-opers NAME,...] [-chanlimit N]
               [-max-rooms N] [-history N] [-max-per-addr N] [-msg-rate N] [-msg-burst N] [-max-refused N]
               [-ping-interval D] [-peer-timeout D] [-hello-timeout D] [-frame-timeout D]
               [-login-delay D] [-login-delay-max D] [-shutdown-timeout D] [-poller poll|epoll] [-quiet] [PORT]
@@ -49,8 +50,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 // serveFlags is what the command line says beyond the server's Config.
 type serveFlags struct {
-	demo, quiet bool
-	tls         tlsFlags
+	demo, quiet     bool
+	tls             tlsFlags
+	ircPasswordFile string
 }
 
 // parseServe reads the command line into a Config that starts from the
@@ -90,6 +92,17 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 	fl.StringVar(&cfg.TLSAddr, "tls-addr", cfg.TLSAddr, "serve the chat protocol over TLS on `HOST:PORT`, leaving -addr plain; '' for no chat TLS listener (with -irc-tls)")
 	fl.StringVar(&cfg.IRCTLSAddr, "irc-tls", "", "also listen for IRC clients over TLS on `HOST:PORT`, for example :6697; off when empty")
 	fl.StringVar(&cfg.IRCName, "irc-name", cfg.IRCName, "the server's `name` on IRC")
+	fl.StringVar(&cfg.IRCPassword, "irc-password", "", "the server `password` IRC clients must give with PASS (accounts then log in with SASL); see also -irc-password-file")
+	fl.StringVar(&f.ircPasswordFile, "irc-password-file", "", "read the IRC server password from the first line of `FILE`, so it is not on the command line")
+	fl.IntVar(&cfg.MaxJoined, "chanlimit", cfg.MaxJoined, "most rooms one session may be in at once (IRC's CHANLIMIT; the rooms client is in one)")
+	fl.Func("opers", "comma-separated `accounts` that may become server operators (IRC's OPER, with the account's password)", func(v string) error {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				cfg.Operators = append(cfg.Operators, name)
+			}
+		}
+		return nil
+	})
 	fl.IntVar(&cfg.WriteHelpers, "write-helpers", runtime.NumCPU()-1, "goroutines that share the writes of a busy loop pass with the loop, so a pass writing to many sockets uses every core (0: the loop writes alone; default: one fewer than the CPUs)")
 	fl.StringVar(&cfg.Poller, "poller", "poll", "how the loop waits for its sockets: poll (poll(2)) or epoll (Linux epoll(7))")
 	if err := fl.Parse(args); err != nil {
@@ -111,6 +124,18 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 		fmt.Fprintf(stderr, "chat-server: too many arguments: %s\n", strings.Join(fl.Args(), " "))
 		fl.Usage()
 		return cfg, f, 2, false
+	}
+	if f.ircPasswordFile != "" {
+		b, err := os.ReadFile(f.ircPasswordFile)
+		pw, _, _ := strings.Cut(string(b), "\n")
+		if pw = strings.TrimRight(pw, "\r"); err == nil && pw == "" {
+			err = errors.New("its first line is empty")
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "chat-server: -irc-password-file %s: %v\n", f.ircPasswordFile, err)
+			return cfg, f, 2, false
+		}
+		cfg.IRCPassword = pw
 	}
 	tlsAddrGiven := false
 	fl.Visit(func(fl *flag.Flag) { tlsAddrGiven = tlsAddrGiven || fl.Name == "tls-addr" })

@@ -1,0 +1,128 @@
+package irc
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"chat/internal/wire"
+)
+
+func TestCapNegotiation(t *testing.T) {
+	h := &hubSide{t: t, s: NewSession(testConfig)}
+	h.s.Start()
+	steps := []struct{ line, want string }{
+		{"CAP LS", ":srv CAP * LS :cap-notify echo-message multi-prefix sasl server-time userhost-in-names\r\n"},
+		{"CAP LS 302", ":srv CAP * LS :cap-notify echo-message multi-prefix sasl=PLAIN server-time userhost-in-names\r\n"},
+		{"CAP REQ :server-time bogus", ":srv CAP * NAK :server-time bogus\r\n"},
+		{"CAP REQ :server-time echo-message", ":srv CAP * ACK :server-time echo-message\r\n"},
+		{"CAP REQ :-echo-message multi-prefix", ":srv CAP * ACK :-echo-message multi-prefix\r\n"},
+		{"CAP LIST", ":srv CAP * LIST :cap-notify multi-prefix server-time\r\n"},
+		{"CAP FOO", ":srv 410 * FOO :Invalid CAP command\r\n"},
+		// Registration waits for CAP END.
+		{"NICK alice", ""},
+		{"USER a 0 * :Alice", ""},
+	}
+	for _, st := range steps {
+		if got := h.lines(st.line + "\r\n"); got != st.want {
+			t.Fatalf("%q:\n got %q\nwant %q", st.line, got, st.want)
+		}
+	}
+	h.requests()
+	h.lines("CAP END\r\n")
+	claim := h.requests(wire.TypeClaim)
+	if claim[0].Ident != "a" || claim[0].Real != "Alice" {
+		t.Fatalf("claim %+v", claim[0])
+	}
+	h.s.Render(nil, reply(&claim[0], wire.OK))
+
+	// server-time tags what happened at a time; multi-prefix keeps every
+	// prefix.
+	h.render(&wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "lounge", Text: "hi", Time: 1700000000123},
+		"@time=2023-11-14T22:13:20.123Z :bob!bob@srv PRIVMSG #lounge :hi\r\n")
+	if h.s.Variant() != 1 {
+		t.Fatal("a server-time session renders room messages its own way")
+	}
+	h.lines("NAMES #lounge\r\n")
+	names := h.requests(wire.TypeWho)
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: names[0].ID, Room: "lounge", Users: []wire.User{{Name: "bob", Prefix: "@+"}}},
+		":srv 353 alice = #lounge :@+bob\r\n:srv 366 alice #lounge :End of /NAMES list.\r\n")
+}
+
+func TestEchoMessage(t *testing.T) {
+	h := &hubSide{t: t, s: newSessionIn(t, registered)}
+	h.lines("CAP REQ echo-message\r\n")
+	h.lines("PRIVMSG #lounge :hello\r\nNOTICE bob :psst\r\n")
+	reqs := h.requests(wire.TypeSay, wire.TypeTell)
+	if reqs[1].Code != wire.AsNotice {
+		t.Fatalf("notice sent as %+v", reqs[1])
+	}
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: reqs[0].ID, Room: "lounge", Seq: 4},
+		":alice!a@srv PRIVMSG #lounge :hello\r\n")
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: reqs[1].ID, Name: "bob", Words: "away"},
+		":alice!a@srv NOTICE bob :psst\r\n") // no 301 for a NOTICE
+}
+
+func TestSASLPlain(t *testing.T) {
+	plain := func(authz, user, pass string) string {
+		return base64.StdEncoding.EncodeToString([]byte(authz + "\x00" + user + "\x00" + pass))
+	}
+	h := &hubSide{t: t, s: NewSession(testConfig)}
+	h.s.Start()
+	h.lines("CAP LS 302\r\nNICK guest1\r\nUSER g 0 * :G\r\nCAP REQ sasl\r\n")
+	if got := h.lines("AUTHENTICATE SCRAM-SHA-1\r\n"); got != ":srv 908 guest1 PLAIN :are available SASL mechanisms\r\n:srv 904 guest1 :SASL authentication failed\r\n" {
+		t.Fatalf("other mechanism: %q", got)
+	}
+	if got := h.lines("AUTHENTICATE PLAIN\r\n"); got != "AUTHENTICATE :+\r\n" {
+		t.Fatalf("PLAIN: %q", got)
+	}
+	h.lines("AUTHENTICATE " + plain("", "alice", "pw") + "\r\n")
+	login := h.requests(wire.TypeLogin)
+	if login[0].Name != "alice" || login[0].Secret != "pw" || login[0].Ident != "g" {
+		t.Fatalf("login %+v", login[0])
+	}
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: login[0].ID, Code: wire.OK, Name: "alice"},
+		":srv 900 alice alice!g@srv alice :You are now logged in as alice\r\n:srv 903 alice :SASL authentication successful\r\n")
+	welcome := h.lines("CAP END\r\n")
+	if !strings.HasPrefix(welcome, ":srv 001 alice :Welcome") || !h.s.Welcomed() {
+		t.Fatalf("welcome %q", welcome)
+	}
+	h.requests() // logged in already: no Claim
+
+	// A wrong password, then an abort.
+	h = &hubSide{t: t, s: NewSession(testConfig)}
+	h.s.Start()
+	h.lines("CAP REQ sasl\r\nAUTHENTICATE PLAIN\r\nAUTHENTICATE " + plain("", "alice", "no") + "\r\n")
+	login = h.requests(wire.TypeLogin)
+	h.render(reply(&login[0], wire.ErrBadLogin), ":srv 904 * :SASL authentication failed\r\n")
+	if got := h.lines("AUTHENTICATE PLAIN\r\nAUTHENTICATE *\r\n"); got != "AUTHENTICATE :+\r\n:srv 906 * :SASL authentication aborted\r\n" {
+		t.Fatalf("abort: %q", got)
+	}
+	if got := h.lines("AUTHENTICATE PLAIN\r\nAUTHENTICATE :not base64!\r\n"); got != "AUTHENTICATE :+\r\n:srv 904 * :SASL authentication failed\r\n" {
+		t.Fatalf("garbage: %q", got)
+	}
+	// A payload over the bound is refused without decoding it.
+	h.lines("AUTHENTICATE PLAIN\r\n")
+	chunk := strings.Repeat("A", 400)
+	var got string
+	for i := 0; i < 20 && got == ""; i++ {
+		got = h.lines("AUTHENTICATE " + chunk + "\r\n")
+	}
+	if got != ":srv 905 * :SASL message too long\r\n" {
+		t.Fatalf("too long: %q", got)
+	}
+}
+
+func TestServerPassword(t *testing.T) {
+	cfg := *testConfig
+	cfg.Password = "letmein"
+	h := &hubSide{t: t, s: NewSession(&cfg)}
+	h.s.Start()
+	if got := h.lines("NICK bob\r\nUSER b 0 * :B\r\n"); got != ":srv 464 bob :Password incorrect: this server needs its password (PASS)\r\nERROR :Closing Link: bob (Bad password)\r\n" {
+		t.Fatalf("no password: %q", got)
+	}
+	h = &hubSide{t: t, s: NewSession(&cfg)}
+	h.s.Start()
+	h.lines("PASS letmein\r\nNICK bob\r\nUSER b 0 * :B\r\n")
+	h.requests(wire.TypeClaim) // the server password is no account's
+}
