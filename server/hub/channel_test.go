@@ -495,7 +495,7 @@ func TestRoomStatesRoundTrip(t *testing.T) {
 		t.Fatalf("join restored: %+v", r)
 	}
 	y.want(4, wire.Frame{Type: wire.TypeInvite, Room: "r", Name: "alice"}, wire.OK, "")
-	if r := y.join(1, "r"); !slices.Equal(prefixed(r.Users), []string{"root", "@alice"}) {
+	if r := y.join(1, "r"); !slices.Equal(prefixed(r.Users), []string{"*root", "@alice"}) {
 		t.Fatalf("the saved operator: %+v", r.Users)
 	}
 	y.want(3, wire.Frame{Type: wire.TypeJoin, Room: "r", Secret: "sesame"}, wire.ErrInviteOnly, "")
