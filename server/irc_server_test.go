@@ -335,7 +335,7 @@ func TestIRCTakeover(t *testing.T) {
 	p := dialIRC(t, s)
 	p.register("alice", "wonderland")
 	p.expect(`^:alice!\S+ JOIN :#den$`)
-	p.expect(` 353 alice = #den :alice$`)
+	p.expect(` 353 alice = #den :@alice$`)
 	old.expect(wire.TypeBye, wire.ByeTakeover, "")
 }
 
