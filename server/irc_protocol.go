@@ -76,7 +76,7 @@ func (p *ircProtocol) buffered() int    { return p.sess.Buffered() }
 // session.
 func (p *ircProtocol) encode(f *wire.Frame) []byte {
 	enc := &p.encs[p.sess.Variant()]
-	shared := f.Type == wire.TypeMessage && f.Room != ""
+	shared := f.Type == wire.TypeMessage && f.Room != "" && !p.sess.Replaying()
 	if shared && f == enc.last {
 		return enc.buf
 	}

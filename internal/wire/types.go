@@ -71,6 +71,18 @@ const (
 // TopicSet is the Code of a Topic request that sets the topic.
 const TopicSet Code = 1
 
+// Codes of a History request asking for a page of a room's history rather
+// than what came after Seq: up to Count messages (at most MaxHistoryPage)
+// sent before At (Unix ms; 0: now), or after At, whatever the session's
+// own joining; the requester must be in the room.
+const (
+	HistoryBefore Code = 1
+	HistoryAfter  Code = 2
+)
+
+// MaxHistoryPage bounds the messages of one page of history.
+const MaxHistoryPage = 1000
+
 // AsNotice, the Code of a Say or Tell, makes the message a notice (IRC's
 // NOTICE, which clients never answer automatically); the Message or
 // Private frame carries it on.

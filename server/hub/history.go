@@ -64,6 +64,10 @@ func (h *Hub) historyRequest(out *outputs, s *session, f *wire.Frame, now time.T
 		reply(wire.ErrNoSuchRoom, "no room named "+f.Room+"; create it with: create "+f.Room)
 		return
 	}
+	if f.Code == wire.HistoryBefore || f.Code == wire.HistoryAfter {
+		h.historyPage(out, s, r, f, now)
+		return
+	}
 	after := min(f.Seq, r.seq)
 	upto := r.seq
 	if i := s.in(r); i >= 0 {
@@ -96,4 +100,36 @@ func (h *Hub) historyRequest(out *outputs, s *session, f *wire.Frame, now time.T
 	}
 	rep := reply(wire.OK, text)
 	rep.Room, rep.Seq, rep.Count = r.name, r.seq, uint64(len(msgs))
+}
+
+// historyPage replays a page of a room's kept messages by time (IRC's
+// CHATHISTORY): the Count before At, or after it, oldest first. Only a
+// member may page through a room's history.
+func (h *Hub) historyPage(out *outputs, s *session, r *room, f *wire.Frame, now time.Time) {
+	if s.in(r) < 0 {
+		out.send(s.id, h.reply(now, f.ID, wire.ErrNotInRoom, "you are not in "+r.name))
+		return
+	}
+	limit := int(min(max(f.Count, 1), wire.MaxHistoryPage))
+	kept := r.history.msgs[r.history.head:]
+	var page []*wire.Frame
+	if f.Code == wire.HistoryBefore {
+		end := len(kept)
+		for end > 0 && f.At != 0 && kept[end-1].Time >= f.At {
+			end--
+		}
+		page = kept[max(0, end-limit):end]
+	} else {
+		start := 0
+		for start < len(kept) && kept[start].Time <= f.At {
+			start++
+		}
+		page = kept[start:min(len(kept), start+limit)]
+	}
+	for _, m := range page {
+		out.send(s.id, m)
+	}
+	rep := h.reply(now, f.ID, wire.OK, fmt.Sprintf("%s from %s", wire.Plural(len(page), "message", "messages"), r.name))
+	rep.Room, rep.Seq, rep.Count = r.name, r.seq, uint64(len(page))
+	out.send(s.id, rep)
 }

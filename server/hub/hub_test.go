@@ -65,8 +65,8 @@ func (x *fixture) reply(outs []Output, sid SessionID, id uint32) *wire.Frame {
 	if r == nil {
 		x.t.Fatalf("no reply in %+v", outs)
 	}
-	if r.ID != id || r.From != "*" || r.Time != t0.UnixMilli() {
-		x.t.Fatalf("reply %+v: want id %d from * at %d", r, id, t0.UnixMilli())
+	if r.ID != id || r.From != "*" || r.Time != x.now.UnixMilli() {
+		x.t.Fatalf("reply %+v: want id %d from * at %d", r, id, x.now.UnixMilli())
 	}
 	return r
 }

@@ -23,6 +23,8 @@ const (
 	capSASL
 	capCapNotify
 	capUserhostInNames
+	capBatch
+	capChathistory
 )
 
 // offered lists the capabilities the server offers, in the order CAP LS
@@ -32,7 +34,9 @@ var offered = []struct {
 	bit   caps
 	value string
 }{
+	{"batch", capBatch, ""},
 	{"cap-notify", capCapNotify, ""},
+	{"draft/chathistory", capChathistory, ""},
 	{"echo-message", capEchoMessage, ""},
 	{"multi-prefix", capMultiPrefix, ""},
 	{"sasl", capSASL, "PLAIN"},
@@ -203,23 +207,42 @@ func (s *Session) saslDone(dst []byte, f *wire.Frame) []byte {
 
 // tags appends the tags of a line about something that happened at ms
 // (Unix milliseconds): server-time's time, when the client asked for it.
-func (s *Session) tags(dst []byte, ms int64) []byte {
-	if s.caps&capServerTime == 0 || ms == 0 {
+func (s *Session) tags(dst []byte, ms int64) []byte { return s.tagsIn(dst, "", ms) }
+
+// tagsIn is tags for a line of a batch ("" for none).
+func (s *Session) tagsIn(dst []byte, batch string, ms int64) []byte {
+	withTime := s.caps&capServerTime != 0 && ms != 0
+	if batch == "" && !withTime {
 		return dst
 	}
-	dst = append(dst, "@time="...)
-	dst = time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z")
+	dst = append(dst, '@')
+	if batch != "" {
+		dst = append(dst, "batch="...)
+		dst = append(dst, batch...)
+		if withTime {
+			dst = append(dst, ';')
+		}
+	}
+	if withTime {
+		dst = append(dst, "time="...)
+		dst = time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z")
+	}
 	return append(dst, ' ')
 }
 
 // Variant says how this session renders a room message, which is the same
 // for every session of one variant: the loop renders it once per variant.
+// A page of history (Replaying) renders the session's own way.
 func (s *Session) Variant() int {
 	if s.caps&capServerTime != 0 {
 		return 1
 	}
 	return 0
 }
+
+// Replaying reports whether a CHATHISTORY page is under way: room
+// messages then render in its batch, for this session alone.
+func (s *Session) Replaying() bool { return s.replay != nil }
 
 // Variants is how many Variant values there are.
 const Variants = 2

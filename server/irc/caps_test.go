@@ -12,8 +12,8 @@ func TestCapNegotiation(t *testing.T) {
 	h := &hubSide{t: t, s: NewSession(testConfig)}
 	h.s.Start()
 	steps := []struct{ line, want string }{
-		{"CAP LS", ":srv CAP * LS :cap-notify echo-message multi-prefix sasl server-time userhost-in-names\r\n"},
-		{"CAP LS 302", ":srv CAP * LS :cap-notify echo-message multi-prefix sasl=PLAIN server-time userhost-in-names\r\n"},
+		{"CAP LS", ":srv CAP * LS :batch cap-notify draft/chathistory echo-message multi-prefix sasl server-time userhost-in-names\r\n"},
+		{"CAP LS 302", ":srv CAP * LS :batch cap-notify draft/chathistory echo-message multi-prefix sasl=PLAIN server-time userhost-in-names\r\n"},
 		{"CAP REQ :server-time bogus", ":srv CAP * NAK :server-time bogus\r\n"},
 		{"CAP REQ :server-time echo-message", ":srv CAP * ACK :server-time echo-message\r\n"},
 		{"CAP REQ :-echo-message multi-prefix", ":srv CAP * ACK :-echo-message multi-prefix\r\n"},
@@ -125,4 +125,49 @@ func TestServerPassword(t *testing.T) {
 	h.s.Start()
 	h.lines("PASS letmein\r\nNICK bob\r\nUSER b 0 * :B\r\n")
 	h.requests(wire.TypeClaim) // the server password is no account's
+}
+
+func TestChathistory(t *testing.T) {
+	h := &hubSide{t: t, s: newSessionIn(t, registered)}
+	h.lines("CAP REQ :batch server-time draft/chathistory\r\n")
+	fails := []struct{ line, want string }{
+		{"CHATHISTORY LATEST #a *", ":srv FAIL CHATHISTORY NEED_MORE_PARAMS LATEST :Missing parameters\r\n"},
+		{"CHATHISTORY LATEST bob * 10", ":srv FAIL CHATHISTORY INVALID_TARGET LATEST bob :Only channels have history here\r\n"},
+		{"CHATHISTORY BEFORE #a msgid=x 10", ":srv FAIL CHATHISTORY INVALID_PARAMS BEFORE msgid=x :Messages are referred to by timestamp=YYYY-MM-DDThh:mm:ss.sssZ here\r\n"},
+		{"CHATHISTORY AROUND #a * 10", ":srv FAIL CHATHISTORY INVALID_PARAMS AROUND :Unknown subcommand (LATEST, BEFORE, AFTER and BETWEEN are supported)\r\n"},
+		{"CHATHISTORY LATEST #a * x", ":srv FAIL CHATHISTORY INVALID_PARAMS LATEST x :Bad limit\r\n"},
+	}
+	for _, f := range fails {
+		if got := h.lines(f.line + "\r\n"); got != f.want {
+			t.Fatalf("%q:\n got %q\nwant %q", f.line, got, f.want)
+		}
+	}
+	h.requests()
+
+	// BETWEEN two times, newest first: a page before the later one, kept
+	// after the earlier one; messages for the page render in its batch.
+	h.lines("CHATHISTORY BETWEEN #a timestamp=2023-11-14T22:13:25.000Z timestamp=2023-11-14T22:13:20.000Z 5\r\n")
+	req := h.requests(wire.TypeHistory)[0]
+	if req.Room != "a" || req.Code != wire.HistoryBefore || req.At != 1700000005000 || req.Count != 5 {
+		t.Fatalf("request %+v", req)
+	}
+	if !h.s.Replaying() {
+		t.Fatal("not replaying")
+	}
+	h.render(&wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "a", Text: "too early", Time: 1700000000000}, "")
+	h.render(&wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "a", Text: "hi", Time: 1700000001000},
+		":srv BATCH +h3 chathistory :#a\r\n@batch=h3;time=2023-11-14T22:13:21.000Z :bob!bob@srv PRIVMSG #a :hi\r\n")
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: req.ID, Room: "a", Count: 2}, ":srv BATCH :-h3\r\n")
+	if h.s.Replaying() {
+		t.Fatal("still replaying")
+	}
+
+	// An empty page is an empty batch; a refusal is a FAIL.
+	h.lines("CHATHISTORY LATEST #a * 10\r\n")
+	req = h.requests(wire.TypeHistory)[0]
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: req.ID, Room: "a"}, ":srv BATCH +h4 chathistory :#a\r\n:srv BATCH :-h4\r\n")
+	h.lines("CHATHISTORY LATEST #b * 10\r\n")
+	req = h.requests(wire.TypeHistory)[0]
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: req.ID, Code: wire.ErrNotInRoom, Text: "you are not in b"},
+		":srv FAIL CHATHISTORY INVALID_TARGET #b :you are not in b\r\n")
 }

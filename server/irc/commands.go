@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"AUTHENTICATE": {handler: authenticateHandler, minParams: 1, usablePreReg: true},
 	"AWAY":         {handler: awayHandler},
 	"CAP":          {handler: capHandler, minParams: 1, emptyLast: true, usablePreReg: true},
+	"CHATHISTORY":  {handler: chathistoryHandler, minParams: 1},
 	"INFO":         {handler: infoHandler},
 	"INVITE":       {handler: inviteHandler, minParams: 2},
 	"ISON":         {handler: isonHandler, minParams: 1},

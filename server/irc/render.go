@@ -20,6 +20,9 @@ func (s *Session) Render(dst []byte, f *wire.Frame) []byte {
 	case wire.TypeReply:
 		return s.reply(dst, f)
 	case wire.TypeMessage:
+		if out, ok := s.replayed(dst, f); ok {
+			return out
+		}
 		command := "PRIVMSG"
 		if f.Code == wire.AsNotice {
 			command = "NOTICE"
@@ -98,6 +101,11 @@ func (s *Session) renderNotice(dst []byte, f *wire.Frame) []byte {
 // :piece", each within MaxLine and tagged with the time ms if the client
 // asked for server-time. Text that starts with "/me " is a CTCP ACTION.
 func (s *Session) appendText(dst []byte, ms int64, prefix, command, target, text string) []byte {
+	return s.appendTextIn(dst, "", ms, prefix, command, target, text)
+}
+
+// appendTextIn is appendText for lines of a batch ("" for none).
+func (s *Session) appendTextIn(dst []byte, batch string, ms int64, prefix, command, target, text string) []byte {
 	action := false
 	if rest, ok := strings.CutPrefix(text, "/me "); ok {
 		text, action = rest, true
@@ -110,7 +118,7 @@ func (s *Session) appendText(dst []byte, ms int64, prefix, command, target, text
 		if action {
 			piece = "\x01ACTION " + piece + "\x01"
 		}
-		dst = appendLine(s.tags(dst, ms), prefix, command, target, piece)
+		dst = appendLine(s.tagsIn(dst, batch, ms), prefix, command, target, piece)
 	}
 	return dst
 }

@@ -88,6 +88,8 @@ func (s *Session) reply(dst []byte, f *wire.Frame) []byte {
 		s.lusersRooms = f.Count
 	case kindLusersUsers:
 		return s.lusersUsers(dst, f)
+	case kindHistory:
+		return s.historyDone(dst, &p, f)
 	case kindTime:
 		return s.numeric(dst, rplTime, s.cfg.Server, time.UnixMilli(f.Time).UTC().Format("Monday January 2 2006 -- 15:04:05 UTC"))
 	case kindQuit:
@@ -135,6 +137,8 @@ func (s *Session) refused(dst []byte, p *pending, f *wire.Frame) []byte {
 		return s.numeric(dst, errNoNickChange, ch, "Nick change refused: "+f.Text)
 	case kindOper:
 		return s.numeric(dst, errPasswdMismatch, "Password incorrect")
+	case kindHistory:
+		return s.historyDone(dst, p, f)
 	case kindTime, kindAway, kindLusersUsers, kindLusersRooms, kindSilent:
 		return dst
 	}
@@ -271,7 +275,7 @@ func (s *Session) isupport(dst []byte) []byte {
 		"MODES=6", "NICKLEN=" + strconv.Itoa(wire.MaxNameRunes), "CHANNELLEN=" + strconv.Itoa(wire.MaxNameRunes+1),
 		"TOPICLEN=390", "AWAYLEN=300", "KICKLEN=300", "USERLEN=" + strconv.Itoa(maxUserLen),
 		"MAXTARGETS=" + strconv.Itoa(maxTargets), "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,KICK:,NAMES:",
-		"NETWORK=chat"}
+		"NETWORK=chat", "CHATHISTORY=" + strconv.Itoa(wire.MaxHistoryPage), "MSGREFTYPES=timestamp"}
 	for len(tokens) > 0 {
 		n := min(len(tokens), 13)
 		dst = appendLine(dst, s.cfg.Server, rplISupport, append(append([]string{s.nick}, tokens[:n]...), "are supported by this server")...)

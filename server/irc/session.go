@@ -64,6 +64,7 @@ const (
 	kindLusersUsers
 	kindLusersRooms
 	kindTime
+	kindHistory // CHATHISTORY (chathistory.go)
 	kindQuit
 	kindSilent // nothing to say whatever the reply (Refuse)
 )
@@ -100,6 +101,8 @@ type Session struct {
 	inherited []string
 	away      bool
 	umodes    string // the user's own modes (MODE nick)
+	// replay is the CHATHISTORY page under way, nil if none.
+	replay *replay
 	// lusersRooms is the room count LUSERS asked for, until its Who is
 	// answered.
 	lusersRooms uint64
