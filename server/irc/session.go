@@ -106,8 +106,8 @@ type Session struct {
 	// lusersRooms is the room count LUSERS asked for, until its Who is
 	// answered.
 	lusersRooms uint64
-	nextID  uint32
-	pending []pending
+	nextID      uint32
+	pending     []pending
 
 	// Effects for the loop: requests to hand to the hub, in order, and
 	// whether to close the connection once the output is written.
