@@ -119,7 +119,9 @@ func main() {
 	case "":
 	case "peers":
 		var b bytes.Buffer
-		writePeers(&b, runPeers(*bin), true)
+		var others otherCPU
+		rows := runPeers(*bin, &others)
+		writePeers(&b, rows, others.summary(), true)
 		old, _ := os.ReadFile(*out)
 		if err := os.WriteFile(*out, spliceSection(old, peersHeading, b.Bytes()), 0o644); err != nil {
 			fail(err)
@@ -151,11 +153,12 @@ func main() {
 		}
 	}
 
-	peers := runPeers(*bin)
+	var peerOthers otherCPU
+	peers := runPeers(*bin, &peerOthers)
 
 	var b bytes.Buffer
 	writeReport(&b, string(benchOut), goBench, results, others.summary(), time.Since(started))
-	writePeers(&b, peers, false)
+	writePeers(&b, peers, peerOthers.summary(), false)
 	b.Write(keptSection(*out))
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fail(err)

@@ -60,8 +60,9 @@ type peerRow struct {
 	user    string // whom a peer ran as
 }
 
-// runPeers runs every load against every server, ours first.
-func runPeers(bin string) []*peerRow {
+// runPeers runs every load against every server, ours first, counting
+// what other processes used meanwhile in others.
+func runPeers(bin string, others *otherCPU) []*peerRow {
 	rows := []*peerRow{
 		{name: "chat-server (poll)", poller: "poll"},
 		{name: "chat-server (epoll)", poller: "epoll"},
@@ -81,7 +82,7 @@ func runPeers(bin string) []*peerRow {
 		}
 		row.nodelay = noDelay(bin, row)
 		for _, r := range peerRuns {
-			row.results[r.name] = row.run(bin, r)
+			others.measure(func() { row.results[r.name] = row.run(bin, r) })
 		}
 	}
 	return rows
@@ -222,7 +223,7 @@ func apt(args ...string) ([]byte, error) {
 
 // writePeers writes the Peers section. alone says it was run by itself
 // (-only peers), apart from the rest of the report.
-func writePeers(b *bytes.Buffer, rows []*peerRow, alone bool) {
+func writePeers(b *bytes.Buffer, rows []*peerRow, others string, alone bool) {
 	fmt.Fprint(b, strings.TrimPrefix(peersHeading, "\n"), "\n")
 	when := "in the same sitting as the rest of this report"
 	if alone {
@@ -253,6 +254,10 @@ func writePeers(b *bytes.Buffer, rows []*peerRow, alone bool) {
 		fmt.Fprintf(b, " | %s |\n", strings.ReplaceAll(strings.Join(notes, "; "), "|", "/"))
 	}
 	fmt.Fprint(b, "\n")
+	if others != "" {
+		fmt.Fprintf(b, "%s On two cores, what other processes take shows in the\n", others)
+		fmt.Fprint(b, "latency of every server alike, most at 50,000 deliveries/s.\n\n")
+	}
 	writeNoDelay(b, rows)
 	writePeerSetup(b, rows)
 }
