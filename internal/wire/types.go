@@ -66,6 +66,7 @@ const (
 	TypeWhois  Type = 42 // Name: answered with one User and the user's Rooms
 	TypeNick   Type = 43 // Name: a guest takes another name
 	TypeOper   Type = 44 // Name, Secret: become a server operator (an account listed as one)
+	TypeWhowas Type = 45 // Name, Count: who held the name lately, newest first, in Users
 )
 
 // TopicSet is the Code of a Topic request that sets the topic.
@@ -130,6 +131,9 @@ var typeNames = map[Type]string{
 	TypeCreate: "create", TypeEnter: "enter", TypeLeave: "leave", TypeWho: "who",
 	TypeSay: "say", TypeTell: "tell", TypeRooms: "rooms", TypeHistory: "history",
 	TypePing: "ping", TypePong: "pong", TypeBroadcast: "broadcast",
+	TypeJoin: "join", TypeTopic: "topic", TypeKick: "kick", TypeMode: "mode",
+	TypeInvite: "invite", TypeAway: "away", TypeWhois: "whois", TypeNick: "nick",
+	TypeOper: "oper", TypeWhowas: "whowas",
 	TypeFetch: "fetch", TypeAttach: "attach", TypeRefuse: "refuse",
 	TypeFileHeader: "file-header", TypeFileEnd: "file-end",
 	TypeFileOffer: "file-offer", TypeFileFailed: "file-failed",
@@ -147,7 +151,7 @@ func (t Type) String() string {
 // IsRequest reports whether t is a client request that must be answered.
 func (t Type) IsRequest() bool {
 	return t >= TypeHello && t <= TypePing || t >= TypeBroadcast && t <= TypeMode ||
-		t >= TypeFetch && t <= TypeRefuse || t >= TypeInvite && t <= TypeOper
+		t >= TypeFetch && t <= TypeRefuse || t >= TypeInvite && t <= TypeWhowas
 }
 
 // Code is a Reply's result, a Bye's reason or a Notice's kind.

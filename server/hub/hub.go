@@ -197,10 +197,11 @@ type Hub struct {
 	names    map[string]*session
 	rooms    map[string]*room // by folded name (fold)
 	shutdown bool
-	mark     uint64  // the last notice generation (session.mark)
-	spare    outputs // a slice for Handle to reuse (Recycle)
-	handling outputs // the outputs of the request Handle is handling
-	stateVer uint64  // changes with the persistent state (state.go)
+	mark     uint64     // the last notice generation (session.mark)
+	departed []departed // who was here (whowas.go)
+	spare    outputs    // a slice for Handle to reuse (Recycle)
+	handling outputs    // the outputs of the request Handle is handling
+	stateVer uint64     // changes with the persistent state (state.go)
 	xfer     transferState
 }
 
@@ -302,6 +303,7 @@ func (h *Hub) dropName(s *session) {
 		return
 	}
 	delete(h.names, fold(s.name))
+	h.remember(s)
 	if s.guest && s.standing {
 		h.forgetGuest(s.name)
 	}

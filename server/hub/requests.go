@@ -106,6 +106,7 @@ var requestRules = [...]requestRule{
 	wire.TypeWhois:     {handler: (*Hub).whois, login: true, guestsToo: true},
 	wire.TypeNick:      {handler: (*Hub).nick, login: true},
 	wire.TypeOper:      {handler: (*Hub).oper, login: true},
+	wire.TypeWhowas:    {handler: (*Hub).whowas, login: true},
 }
 
 // handle checks a request against its rule and hands it to its handler.

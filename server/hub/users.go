@@ -135,6 +135,7 @@ func (h *Hub) nick(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	}
 	h.endTransfersOf(out, s, now)
 	delete(h.names, fold(old))
+	h.remember(s)
 	// What the old name held goes with it, unless it is the new one in
 	// another case, whose standing was just carried over.
 	if s.standing && fold(old) != fold(f.Name) {

@@ -55,6 +55,7 @@ var commands = map[string]command{
 	"VERSION":      {handler: versionHandler},
 	"WHO":          {handler: whoHandler},
 	"WHOIS":        {handler: whoisHandler},
+	"WHOWAS":       {handler: whowasHandler, minParams: 1},
 }
 
 // dispatch handles one line from the client: the checks every command

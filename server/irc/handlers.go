@@ -288,6 +288,19 @@ func whoisHandler(s *Session, dst []byte, m *message) []byte {
 	return dst
 }
 
+// WHOWAS <nickname> [<count>]
+func whowasHandler(s *Session, dst []byte, m *message) []byte {
+	nick := strings.Split(m.Params[0], ",")[0]
+	f := wire.Frame{Type: wire.TypeWhowas, Name: nick}
+	if len(m.Params) > 1 {
+		if n, err := strconv.Atoi(m.Params[1]); err == nil && n > 0 {
+			f.Count = uint64(n)
+		}
+	}
+	s.request(kindWhowas, nick, false, f)
+	return dst
+}
+
 // MODE <nickname> [<modes>]: the user's own modes, kept by the session:
 // i (invisible) and w (wallops) are accepted and change nothing else.
 func (s *Session) userMode(dst []byte, p []string) []byte {

@@ -66,6 +66,9 @@ const (
 	rplCreationTime     = "329" // RPL_CREATIONTIME (not in the RFCs; every modern ircd)
 	errInvalidModeParam = "696" // ERR_INVALIDMODEPARAM (modern IRC)
 	rplInviting         = "341" // RPL_INVITING
+	rplWhowasUser       = "314" // RPL_WHOWASUSER
+	rplEndOfWhowas      = "369" // RPL_ENDOFWHOWAS
+	errWasNoSuchNick    = "406" // ERR_WASNOSUCHNICK
 	rplBanList          = "367" // RPL_BANLIST
 	rplInfo             = "371" // RPL_INFO
 	rplEndOfInfo        = "374" // RPL_ENDOFINFO

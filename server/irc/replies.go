@@ -90,6 +90,12 @@ func (s *Session) reply(dst []byte, f *wire.Frame) []byte {
 		return s.lusersUsers(dst, f)
 	case kindHistory:
 		return s.historyDone(dst, &p, f)
+	case kindWhowas:
+		for _, u := range f.Users {
+			dst = s.numeric(dst, rplWhowasUser, u.Name, identOf(u), s.cfg.Server, "*", realOf(u))
+			dst = s.numeric(dst, rplWhoisServer, u.Name, s.cfg.Server, "chat-server")
+		}
+		return s.numeric(dst, rplEndOfWhowas, p.target, "End of WHOWAS")
 	case kindTime:
 		return s.numeric(dst, rplTime, s.cfg.Server, time.UnixMilli(f.Time).UTC().Format("Monday January 2 2006 -- 15:04:05 UTC"))
 	case kindQuit:
@@ -139,6 +145,9 @@ func (s *Session) refused(dst []byte, p *pending, f *wire.Frame) []byte {
 		return s.numeric(dst, errPasswdMismatch, "Password incorrect")
 	case kindHistory:
 		return s.historyDone(dst, p, f)
+	case kindWhowas:
+		dst = s.numeric(dst, errWasNoSuchNick, ch, "There was no such nickname")
+		return s.numeric(dst, rplEndOfWhowas, ch, "End of WHOWAS")
 	case kindTime, kindAway, kindLusersUsers, kindLusersRooms, kindSilent:
 		return dst
 	}

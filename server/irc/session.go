@@ -65,6 +65,7 @@ const (
 	kindLusersRooms
 	kindTime
 	kindHistory // CHATHISTORY (chathistory.go)
+	kindWhowas
 	kindQuit
 	kindSilent // nothing to say whatever the reply (Refuse)
 )
