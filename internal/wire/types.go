@@ -49,9 +49,9 @@ const (
 // room (the menu client's message, seed 002).
 const TypeBroadcast Type = 15
 
-// Channel requests (docs/PROTOCOL.md, "Rooms with several members at
-// once"): what an IRC client, and the chat client's own commands, use to be
-// in several rooms and to run them.
+// Channel requests (docs/PROTOCOL.md, "Rooms and channels"): what an IRC
+// client, and the chat client's own commands, use to be in several rooms
+// and to run them.
 const (
 	TypeJoin  Type = 16 // Room, Secret (key): enter Room keeping the others; created if missing
 	TypeTopic Type = 17 // Room; Code TopicSet with Text sets it (empty clears), else reads it
