@@ -239,7 +239,7 @@ func (h *Hub) fetch(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(wire.ErrBadName, wire.BadNameText("user", f.To))
 		return
 	}
-	if f.To == s.name {
+	if fold(f.To) == fold(s.name) {
 		reply(wire.ErrSelf, "you cannot ask yourself for a file")
 		return
 	}
@@ -247,7 +247,7 @@ func (h *Hub) fetch(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(wire.ErrBadRequest, msg)
 		return
 	}
-	owner := h.names[f.To]
+	owner := h.user(f.To)
 	if owner == nil || owner.closing {
 		reply(wire.ErrNoSuchUser, "no user named "+f.To+" is connected")
 		return
