@@ -14,7 +14,7 @@ import (
 // server sends: server-time, message-tags, echo-message, multi-prefix.
 
 // caps is the set of capabilities a client enabled.
-type caps uint8
+type caps uint16
 
 const (
 	capServerTime caps = 1 << iota
@@ -25,6 +25,8 @@ const (
 	capUserhostInNames
 	capBatch
 	capChathistory
+
+	allCaps caps = 1<<iota - 1
 )
 
 // offered lists the capabilities the server offers, in the order CAP LS
@@ -44,12 +46,12 @@ var offered = []struct {
 	{"userhost-in-names", capUserhostInNames, ""},
 }
 
-// capList writes the capabilities, those in only if only is nonzero,
-// with their values for a 302 client.
-func (s *Session) capList(only caps, values bool) string {
+// capList writes the capabilities in set, with their values for a 302
+// client.
+func (s *Session) capList(set caps, values bool) string {
 	var names []string
 	for _, c := range offered {
-		if only != 0 && only&c.bit == 0 {
+		if set&c.bit == 0 {
 			continue
 		}
 		n := c.name
@@ -77,9 +79,9 @@ func capHandler(s *Session, dst []byte, m *message) []byte {
 		if v302 {
 			s.caps |= capCapNotify // implied by 302
 		}
-		return appendLine(dst, s.cfg.Server, "CAP", s.me(), "LS", s.capList(0, v302))
+		return appendLine(dst, s.cfg.Server, "CAP", s.me(), "LS", s.capList(allCaps, v302))
 	case "LIST":
-		return appendLine(dst, s.cfg.Server, "CAP", s.me(), "LIST", s.capList(s.caps|notNone(s.caps), false))
+		return appendLine(dst, s.cfg.Server, "CAP", s.me(), "LIST", s.capList(s.caps, false))
 	case "REQ":
 		if s.state == unregistered {
 			s.capHold = true
@@ -104,13 +106,6 @@ func capHandler(s *Session, dst []byte, m *message) []byte {
 	return s.numeric(dst, errInvalidCapCmd, p[0], "Invalid CAP command")
 }
 
-// notNone keeps capList from listing every capability when none is on.
-func notNone(c caps) caps {
-	if c == 0 {
-		return 1 << 7 // a bit no capability has
-	}
-	return 0
-}
 
 // parseCapReq reads "a -b c": the capabilities to turn on and off; ok
 // false if one is not offered.
