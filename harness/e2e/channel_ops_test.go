@@ -29,7 +29,7 @@ var _ = Describe("Running a room from the rooms client", Label("rooms", "channel
 			expect(alice, server(`bob entered lounge\n`))
 		})
 
-		It("lets the creator set the topic, tells the room, and shows it to whoever asks or enters [I15.R1]", func() {
+		It("lets the creator set the topic, tells the room, and shows it to whoever asks or enters [I15.8]", func() {
 			send(alice, "topic tea at 5")
 			expect(alice, server(`alice set the topic of lounge to: tea at 5\n`))
 			expect(bob, server(`alice set the topic of lounge to: tea at 5\n`))
@@ -55,7 +55,7 @@ var _ = Describe("Running a room from the rooms client", Label("rooms", "channel
 			expect(carol, server(`no topic is set in lounge\n`))
 		})
 
-		It("refuses the topic and a kick to a member who is not an operator, saying why [I15.R1 I15.R2]", func() {
+		It("refuses the topic and a kick to a member who is not an operator, saying why [I15.8 I15.9]", func() {
 			send(bob, "topic mine now")
 			expect(bob, server(`only the operators of lounge may set its topic\n`))
 			send(bob, "kick alice too bossy")
@@ -66,7 +66,7 @@ var _ = Describe("Running a room from the rooms client", Label("rooms", "channel
 			Expect(alice.Contains(`kicked|set the topic`)).To(BeFalse(), "the room was told of a refused request:\n%s", alice.Output())
 		})
 
-		It("lets an operator make another member an operator, who may then kick [I15.R6 I15.R2]", func() {
+		It("lets an operator make another member an operator, who may then kick [I15.13 I15.9]", func() {
 			send(alice, "mode +o bob")
 			expect(alice, server(`alice set mode \+o bob on lounge\n`))
 			expect(bob, server(`alice set mode \+o bob on lounge\n`))
@@ -77,7 +77,7 @@ var _ = Describe("Running a room from the rooms client", Label("rooms", "channel
 			expect(bob, server(`bob kicked alice out of lounge \(bye\)\n`))
 		})
 
-		It("shows away messages in who, whois and to whoever tells the away user something [I15.R5]", func() {
+		It("shows away messages in who, whois and to whoever tells the away user something [I15.12]", func() {
 			send(bob, "away gone for lunch")
 			expect(bob, server(`you are marked as away: gone for lunch\n`))
 			send(alice, "whois bob")
@@ -92,7 +92,7 @@ var _ = Describe("Running a room from the rooms client", Label("rooms", "channel
 			expect(bob, server(`you are no longer marked as away\n`))
 		})
 
-		It("tells the room when a member logs out, with the server's quit notice [I15.R4 S0.20]", func() {
+		It("tells the room when a member logs out, with the server's quit notice [I15.11 S0.20]", func() {
 			// carol watches the frames: what the terminals show as "bob
 			// left lounge" is a Quit notice, not a Left.
 			carol := dialRaw(srv)
@@ -131,7 +131,7 @@ var _ = Describe("Running a room from the rooms client", Label("rooms", "channel
 			expect(alice, server(`alice kicked bob out of lounge \(too loud\)\n`))
 		})
 
-		It("tells bob in his own words, and bob is in no room: his messages go nowhere [I15.R2]", func() {
+		It("tells bob in his own words, and bob is in no room: his messages go nowhere [I15.9]", func() {
 			expect(bob, server(`alice kicked you out of lounge \(too loud\)\n`))
 			send(bob, "let me back in")
 			expect(bob, server(`you are not in a room; enter one with: enter ROOM\n`))
@@ -145,7 +145,7 @@ var _ = Describe("Running a room from the rooms client", Label("rooms", "channel
 			Expect(alice.Contains(`let me back in`)).To(BeFalse(), "a kicked user's message reached the room:\n%s", alice.Output())
 		})
 
-		It("does not take bob back into the room after a cut connection [I15.R3 S0.7]", func() {
+		It("does not take bob back into the room after a cut connection [I15.10 S0.7]", func() {
 			expect(bob, server(`alice kicked you out of lounge \(too loud\)\n`))
 			start := len(bob.Output())
 			Expect(r.proxy.Cut(harness.CutReset)).To(Equal(1))
