@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -58,6 +59,17 @@ type peerRow struct {
 	command string // how the server ran (a peer's command line)
 	config  string // a peer's configuration
 	user    string // whom a peer ran as
+	load    string // the machine's load average before its runs and after
+}
+
+// loadAverage is the machine's load average over the last minute, which
+// counts every process, those that come and go during a run too.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // runPeers runs every load against every server, ours first, counting
@@ -82,8 +94,12 @@ func runPeers(bin string, others *otherCPU) []*peerRow {
 		}
 		row.nodelay = noDelay(bin, row)
 		for _, r := range peerRuns {
+			if row.load == "" {
+				row.load = loadAverage()
+			}
 			others.measure(func() { row.results[r.name] = row.run(bin, r) })
 		}
+		row.load += " → " + loadAverage()
 	}
 	return rows
 }
@@ -254,10 +270,20 @@ func writePeers(b *bytes.Buffer, rows []*peerRow, others string, alone bool) {
 		fmt.Fprintf(b, " | %s |\n", strings.ReplaceAll(strings.Join(notes, "; "), "|", "/"))
 	}
 	fmt.Fprint(b, "\n")
-	if others != "" {
-		fmt.Fprintf(b, "%s On two cores, what other processes take shows in the\n", others)
-		fmt.Fprint(b, "latency of every server alike, most at 50,000 deliveries/s.\n\n")
+	var loads []string
+	for _, row := range rows {
+		if row.load != "" {
+			loads = append(loads, fmt.Sprintf("%s %s", row.name, row.load))
+		}
 	}
+	fmt.Fprintf(b, "The machine's load average (1 minute) before and after each server's runs: %s, on %d cores.\n",
+		strings.Join(loads, ", "), runtime.NumCPU())
+	if others != "" {
+		fmt.Fprintf(b, "%s (Processes that started during a run, such as\n", others)
+		fmt.Fprint(b, "builds and tests of other work, count in the load average only.)\n")
+	}
+	fmt.Fprint(b, "What else runs on the machine shows in every server's latency, most at 50,000 deliveries/s, and\n")
+	fmt.Fprint(b, "servers measured minutes apart may have met different loads: compare rows with the load beside them.\n\n")
 	writeNoDelay(b, rows)
 	writePeerSetup(b, rows)
 }
