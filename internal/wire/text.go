@@ -84,3 +84,26 @@ func RoundDuration(d time.Duration) time.Duration {
 func BadNameText(kind, name string) string {
 	return fmt.Sprintf("bad %s name %s: use 1 to %d characters without spaces", kind, QuoteName(name), MaxNameRunes)
 }
+
+// FoldName is the key user and room names are compared by: ASCII letters
+// in lower case, every other character as it is (IRC's CASEMAPPING=ascii).
+// Unicode case folding would need a normalisation policy the naming rules
+// do not have.
+func FoldName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' {
+			return foldFrom(name, i)
+		}
+	}
+	return name
+}
+
+func foldFrom(name string, i int) string {
+	b := []byte(name)
+	for ; i < len(b); i++ {
+		if c := b[i]; 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

@@ -64,6 +64,14 @@ func (h *Hub) historyRequest(out *outputs, s *session, f *wire.Frame, now time.T
 		reply(wire.ErrNoSuchRoom, "no room named "+f.Room+"; create it with: create "+f.Room)
 		return
 	}
+	if s.in(r) < 0 && r.modes&modeSecret != 0 {
+		reply(wire.ErrNoSuchRoom, "no room named "+f.Room)
+		return
+	}
+	if s.in(r) < 0 && (r.modes&modeInviteOnly != 0 || r.key != "") {
+		reply(wire.ErrNotInRoom, r.name+" is private: enter it to read its history")
+		return
+	}
 	if f.Code == wire.HistoryBefore || f.Code == wire.HistoryAfter {
 		h.historyPage(out, s, r, f, now)
 		return

@@ -276,7 +276,15 @@ func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, n
 	default:
 		r := h.reply(now, reqID, wire.OK, "welcome "+name)
 		r.Name = name
-		if old := h.user(name); old != nil {
+		if old := h.user(name); old != nil && old.guest {
+			// A guest took the name before the account was made (or with
+			// another case): the account's owner has it now.
+			h.endTransfersOf(&out, old, now)
+			h.quit(&out, old, "", now)
+			out.send(old.id, h.bye(now, wire.ByeTakeover, "the name "+old.name+" belongs to a registered user, who logged in"))
+			out = append(out, Output{To: old.id, Close: true})
+			h.detach(old)
+		} else if old != nil {
 			// Takeover: the new connection inherits the rooms, silently.
 			out.send(old.id, h.bye(now, wire.ByeTakeover, "you logged in from another connection"))
 			out = append(out, Output{To: old.id, Close: true})

@@ -21,28 +21,10 @@ type membership struct {
 	joinSeq uint64
 }
 
-// fold is the key names are compared by: ASCII letters in lower case,
-// every other character as it is (IRC's CASEMAPPING=ascii). "Bob" and
-// "bob" are one user and "#Lounge" and "#lounge" one room, as IRC users
-// expect; the name keeps the case it was given.
-func fold(name string) string {
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; 'A' <= c && c <= 'Z' {
-			return foldFrom(name, i)
-		}
-	}
-	return name
-}
-
-func foldFrom(name string, i int) string {
-	b := []byte(name)
-	for ; i < len(b); i++ {
-		if c := b[i]; 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
+// fold is the key names are compared by (wire.FoldName): "Bob" and "bob"
+// are one user and "#Lounge" and "#lounge" one room, as IRC users expect;
+// the name keeps the case it was given.
+func fold(name string) string { return wire.FoldName(name) }
 
 // room returns the room of that name, nil if there is none.
 func (h *Hub) room(name string) *room { return h.rooms[fold(name)] }

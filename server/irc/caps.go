@@ -106,7 +106,6 @@ func capHandler(s *Session, dst []byte, m *message) []byte {
 	return s.numeric(dst, errInvalidCapCmd, p[0], "Invalid CAP command")
 }
 
-
 // parseCapReq reads "a -b c": the capabilities to turn on and off; ok
 // false if one is not offered.
 func parseCapReq(asked string) (on, off caps, ok bool) {
