@@ -152,7 +152,13 @@ var _ = Describe("Hostile peers", func() {
 			said = append(said, text)
 			switch i % 5 {
 			case 0:
-				add(&wire.Frame{Type: wire.Type(42 + i)}, wire.ErrUnknown) // unknown request type
+				// An unknown type: the numbers the protocol gave to
+				// requests since (Whois is 42) are skipped.
+				t := wire.Type(42 + i)
+				for t.IsRequest() || t == wire.TypePong {
+					t++
+				}
+				add(&wire.Frame{Type: t}, wire.ErrUnknown)
 			case 1:
 				add(&wire.Frame{Type: wire.TypeMessage, Text: "forged"}, wire.ErrUnknown) // a server frame
 			case 2:

@@ -100,7 +100,7 @@ var _ = Describe("The wire protocol", func() {
 				{wire.Frame{Type: wire.TypeEnter, Room: "lounge"}, wire.OK},
 				{wire.Frame{Type: wire.TypeSay, Text: "hello"}, wire.OK},
 				{wire.Frame{Type: wire.TypeWho}, wire.OK},
-				{wire.Frame{Type: 42}, wire.ErrUnknown},
+				{wire.Frame{Type: 63}, wire.ErrUnknown}, // a request type nothing defines
 				{wire.Frame{Type: wire.TypeLogin, Name: "alice", Secret: accounts["alice"]}, wire.ErrLoggedIn},
 				{wire.Frame{Type: wire.TypePing}, wire.OK},
 			}
@@ -119,7 +119,8 @@ var _ = Describe("The wire protocol", func() {
 					Expect(r.Text).NotTo(BeEmpty(), "request %d (%v) got an error without words", i, requests[i].frame.Type)
 				}
 				if requests[i].frame.Type == wire.TypeWho && r.Code == wire.OK {
-					Expect(r.Users).To(ConsistOf(wire.User{Name: "alice", Room: "lounge"}))
+					// alice created lounge, so she is its operator.
+					Expect(r.Users).To(ConsistOf(wire.User{Name: "alice", Room: "lounge", Prefix: "@"}))
 				}
 			}
 			// No second reply to any of them: the next reply is the next
