@@ -343,7 +343,9 @@ func (c *Client) helloReply(f *wire.Frame) {
 func (c *Client) bye(f *wire.Frame) {
 	text := textOr(f.Text, fmt.Sprintf("reason %d", f.Code))
 	switch {
-	case f.Code == wire.ByeTakeover:
+	case f.Code == wire.ByeTakeover || f.Code == wire.ByeKilled:
+		// Another login took the session, or a server operator ended it:
+		// coming straight back would undo either.
 		c.dropConn()
 		c.report(fmt.Sprintf("disconnected by %s: %s; not reconnecting, exiting", c.cfg.Addr, text))
 		c.exit(ExitError)

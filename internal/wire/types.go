@@ -67,6 +67,7 @@ const (
 	TypeNick   Type = 43 // Name: a guest takes another name
 	TypeOper   Type = 44 // Name, Secret: become a server operator (an account listed as one)
 	TypeWhowas Type = 45 // Name, Count: who held the name lately, newest first, in Users
+	TypeKill   Type = 46 // Name, Text: a server operator ends Name's connection
 )
 
 // TopicSet is the Code of a Topic request that sets the topic.
@@ -133,7 +134,7 @@ var typeNames = map[Type]string{
 	TypePing: "ping", TypePong: "pong", TypeBroadcast: "broadcast",
 	TypeJoin: "join", TypeTopic: "topic", TypeKick: "kick", TypeMode: "mode",
 	TypeInvite: "invite", TypeAway: "away", TypeWhois: "whois", TypeNick: "nick",
-	TypeOper: "oper", TypeWhowas: "whowas",
+	TypeOper: "oper", TypeWhowas: "whowas", TypeKill: "kill",
 	TypeFetch: "fetch", TypeAttach: "attach", TypeRefuse: "refuse",
 	TypeFileHeader: "file-header", TypeFileEnd: "file-end",
 	TypeFileOffer: "file-offer", TypeFileFailed: "file-failed",
@@ -151,7 +152,7 @@ func (t Type) String() string {
 // IsRequest reports whether t is a client request that must be answered.
 func (t Type) IsRequest() bool {
 	return t >= TypeHello && t <= TypePing || t >= TypeBroadcast && t <= TypeMode ||
-		t >= TypeFetch && t <= TypeRefuse || t >= TypeInvite && t <= TypeWhowas
+		t >= TypeFetch && t <= TypeRefuse || t >= TypeInvite && t <= TypeKill
 }
 
 // Code is a Reply's result, a Bye's reason or a Notice's kind.
@@ -220,6 +221,7 @@ const (
 	ByeTimeout   Code = 204 // the peer stayed silent past the liveness timeout
 	ByeTakeover  Code = 205 // the same account logged in elsewhere
 	ByeLimit     Code = 206 // too many connections
+	ByeKilled    Code = 207 // a server operator ended the connection
 )
 
 // Frame is one protocol message. Only the fields its Type uses are set; the

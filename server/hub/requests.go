@@ -107,6 +107,7 @@ var requestRules = [...]requestRule{
 	wire.TypeNick:      {handler: (*Hub).nick, login: true},
 	wire.TypeOper:      {handler: (*Hub).oper, login: true},
 	wire.TypeWhowas:    {handler: (*Hub).whowas, login: true},
+	wire.TypeKill:      {handler: (*Hub).kill, login: true},
 }
 
 // handle checks a request against its rule and hands it to its handler.

@@ -188,3 +188,35 @@ func (h *Hub) operFailed(out *outputs, s *session, id uint32, now time.Time) {
 	out.send(s.id, h.reply(now, id, wire.ErrNotAllowed, "oper failed: wrong name or password, or not an operator"))
 	h.tooManyFailures(out, s, now)
 }
+
+// kill ends another user's connection: server operators only. The user's
+// rooms hear it was lost, with the operator's reason.
+func (h *Hub) kill(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	target := h.user(f.Name)
+	switch {
+	case !s.oper:
+		out.send(s.id, h.reply(now, f.ID, wire.ErrNotAllowed, "only server operators may disconnect users"))
+		return
+	case target == nil || target.closing:
+		out.send(s.id, h.reply(now, f.ID, wire.ErrNoSuchUser, "no user named "+wire.QuoteName(f.Name)+" is connected"))
+		return
+	}
+	why := "Killed (" + s.name
+	if reason := partingWords(f.Text); reason != "" {
+		why += " (" + reason + ")"
+	}
+	why += ")"
+	name := target.name
+	h.endTransfersOf(out, target, now)
+	h.tellSharers(out, target, func(r *room) *wire.Frame {
+		n := h.notice(now, wire.NoticeLost, target.name, r.name, target.name+" was disconnected by "+s.name)
+		n.Words = why
+		return n
+	})
+	out.send(target.id, h.bye(now, wire.ByeKilled, why))
+	*out = append(*out, Output{To: target.id, Close: true})
+	h.detach(target)
+	if target != s {
+		out.send(s.id, h.reply(now, f.ID, wire.OK, "you disconnected "+name))
+	}
+}

@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"INVITE":       {handler: inviteHandler, minParams: 2},
 	"ISON":         {handler: isonHandler, minParams: 1},
 	"JOIN":         {handler: joinHandler, minParams: 1},
+	"KILL":         {handler: killHandler, minParams: 1},
 	"KICK":         {handler: kickHandler, minParams: 2},
 	"LIST":         {handler: listHandler},
 	"LUSERS":       {handler: lusersHandler},

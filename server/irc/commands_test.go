@@ -107,6 +107,8 @@ func TestDispatch(t *testing.T) {
 		{registered, "AWAY :lunch", "", []wire.Type{wire.TypeAway}},
 		{registered, "WHOIS bob", "", []wire.Type{wire.TypeWhois}},
 		{registered, "OPER root pw", "", []wire.Type{wire.TypeOper}},
+		{registered, "KILL bob :spam", "", []wire.Type{wire.TypeKill}},
+		{registered, "WHOWAS bob 2", "", []wire.Type{wire.TypeWhowas}},
 		{registered, "LUSERS", "", []wire.Type{wire.TypeRooms, wire.TypeWho}},
 		{registered, "TIME", "", []wire.Type{wire.TypePing}},
 		{registered, "NICK alice", "", nil},

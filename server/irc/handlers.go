@@ -163,6 +163,18 @@ func isonHandler(s *Session, dst []byte, m *message) []byte {
 	return dst
 }
 
+// KILL <nickname> [<comment>]
+//
+// Server operators only.
+func killHandler(s *Session, dst []byte, m *message) []byte {
+	f := wire.Frame{Type: wire.TypeKill, Name: m.Params[0]}
+	if len(m.Params) > 1 {
+		f.Text = decodeText(m.Params[1])
+	}
+	s.request(kindKill, m.Params[0], false, f)
+	return dst
+}
+
 // LUSERS
 func lusersHandler(s *Session, dst []byte, _ *message) []byte {
 	s.request(kindLusersRooms, "", false, wire.Frame{Type: wire.TypeRooms})

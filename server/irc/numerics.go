@@ -89,6 +89,7 @@ const (
 	errInviteOnlyChan   = "473" // ERR_INVITEONLYCHAN
 	errBannedFromChan   = "474" // ERR_BANNEDFROMCHAN
 	errBadChannelKey    = "475" // ERR_BADCHANNELKEY
+	errNoPrivileges     = "481" // ERR_NOPRIVILEGES
 	errUModeUnknownFlag = "501" // ERR_UMODEUNKNOWNFLAG
 	rplLoggedIn         = "900" // RPL_LOGGEDIN (IRCv3 SASL)
 	rplSASLSuccess      = "903" // RPL_SASLSUCCESS

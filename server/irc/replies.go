@@ -143,6 +143,11 @@ func (s *Session) refused(dst []byte, p *pending, f *wire.Frame) []byte {
 		return s.numeric(dst, errNoNickChange, ch, "Nick change refused: "+f.Text)
 	case kindOper:
 		return s.numeric(dst, errPasswdMismatch, "Password incorrect")
+	case kindKill:
+		if f.Code == wire.ErrNotAllowed {
+			return s.numeric(dst, errNoPrivileges, "Permission Denied- You're not an IRC operator")
+		}
+		return s.numeric(dst, errNoSuchNick, ch, "No such nick/channel")
 	case kindHistory:
 		return s.historyDone(dst, p, f)
 	case kindWhowas:

@@ -66,6 +66,7 @@ const (
 	kindTime
 	kindHistory // CHATHISTORY (chathistory.go)
 	kindWhowas
+	kindKill
 	kindQuit
 	kindSilent // nothing to say whatever the reply (Refuse)
 )
