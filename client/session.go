@@ -240,6 +240,9 @@ func (c *Client) transmit(req request) {
 // frame handles one frame from the server.
 func (c *Client) frame(f *wire.Frame) {
 	now := c.now()
+	if (f.Type == wire.TypeMessage || f.Type == wire.TypePrivate) && f.Text == "" {
+		return // an IRC client's tags alone (a reaction): nothing to show
+	}
 	switch f.Type {
 	case wire.TypeReply:
 		c.reply(f)

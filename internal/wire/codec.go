@@ -39,6 +39,7 @@ const (
 	fieldBy      = 20
 	fieldPrefix  = 21 // nested only
 	fieldAt      = 22
+	fieldTags    = 23
 )
 
 const (
@@ -103,6 +104,7 @@ func Append(dst []byte, f *Frame) []byte {
 	dst = appendString(dst, fieldReal, f.Real)
 	dst = appendString(dst, fieldBy, f.By)
 	dst = appendUint(dst, fieldAt, uint64(f.At))
+	dst = appendString(dst, fieldTags, f.Tags)
 	for _, u := range f.Users {
 		var inner [256]byte
 		row := appendString(inner[:0], fieldName, u.Name)
@@ -218,6 +220,8 @@ func Unmarshal(body []byte, f *Frame) error {
 			f.By = string(b)
 		case fieldAt:
 			f.At = int64(v)
+		case fieldTags:
+			f.Tags = string(b)
 		case fieldUser:
 			var u User
 			err := eachField(b, func(num uint64, _ uint64, b []byte) error {
@@ -277,6 +281,7 @@ var fieldKinds = [...]int8{
 	fieldRoomRow: kindBytes, fieldCount: kindVarint, fieldToken: kindBytes,
 	fieldWords: kindBytes, fieldMode: kindBytes, fieldIdent: kindBytes,
 	fieldReal: kindBytes, fieldBy: kindBytes, fieldPrefix: kindBytes, fieldAt: kindVarint,
+	fieldTags: kindBytes,
 }
 
 // eachField walks the fields of b, calling fn with the field number and the

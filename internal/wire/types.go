@@ -75,8 +75,9 @@ const TopicSet Code = 1
 
 // Codes of a History request asking for a page of a room's history rather
 // than what came after Seq: up to Count messages (at most MaxHistoryPage)
-// sent before At (Unix ms; 0: now), or after At, whatever the session's
-// own joining; the requester must be in the room.
+// before Seq, or when Seq is 0 sent before At (Unix ms; 0: now), or after
+// them, whatever the session's own joining; the requester must be in the
+// room.
 const (
 	HistoryBefore Code = 1
 	HistoryAfter  Code = 2
@@ -258,7 +259,16 @@ type Frame struct {
 	// in USER (Login, Claim); others see them in who and whois.
 	Ident string
 	Real  string
+	// Tags are an IRC client's client-only message tags ("+a=b;+c", as
+	// IRC escapes them, at most MaxTagsBytes) on a Say or Tell, carried
+	// to the Message or Private frame. A message with Tags may have no
+	// Text (IRC's TAGMSG: a reaction, a typing notice): clients that do
+	// not show tags show nothing of it.
+	Tags string
 }
+
+// MaxTagsBytes bounds the client-only tags of one message.
+const MaxTagsBytes = 4094
 
 // User is one entry of a who or whois reply, or of a room's names.
 type User struct {

@@ -110,9 +110,9 @@ func (h *Hub) historyRequest(out *outputs, s *session, f *wire.Frame, now time.T
 	rep.Room, rep.Seq, rep.Count = r.name, r.seq, uint64(len(msgs))
 }
 
-// historyPage replays a page of a room's kept messages by time (IRC's
-// CHATHISTORY): the Count before At, or after it, oldest first. Only a
-// member may page through a room's history.
+// historyPage replays a page of a room's kept messages (IRC's
+// CHATHISTORY): the Count before Seq or At, or after it, oldest first.
+// Only a member may page through a room's history.
 func (h *Hub) historyPage(out *outputs, s *session, r *room, f *wire.Frame, now time.Time) {
 	if s.in(r) < 0 {
 		out.send(s.id, h.reply(now, f.ID, wire.ErrNotInRoom, "you are not in "+r.name))
@@ -121,15 +121,22 @@ func (h *Hub) historyPage(out *outputs, s *session, r *room, f *wire.Frame, now 
 	limit := int(min(max(f.Count, 1), wire.MaxHistoryPage))
 	kept := r.history.msgs[r.history.head:]
 	var page []*wire.Frame
+	// The bound is Seq when given (a message's place), else At (a time).
+	before := func(m *wire.Frame) bool { return f.At != 0 && m.Time >= f.At }
+	after := func(m *wire.Frame) bool { return m.Time <= f.At }
+	if f.Seq != 0 {
+		before = func(m *wire.Frame) bool { return m.Seq >= f.Seq }
+		after = func(m *wire.Frame) bool { return m.Seq <= f.Seq }
+	}
 	if f.Code == wire.HistoryBefore {
 		end := len(kept)
-		for end > 0 && f.At != 0 && kept[end-1].Time >= f.At {
+		for end > 0 && before(kept[end-1]) {
 			end--
 		}
 		page = kept[max(0, end-limit):end]
 	} else {
 		start := 0
-		for start < len(kept) && kept[start].Time <= f.At {
+		for start < len(kept) && after(kept[start]) {
 			start++
 		}
 		page = kept[start:min(len(kept), start+limit)]

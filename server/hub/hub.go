@@ -199,9 +199,12 @@ type Hub struct {
 	shutdown bool
 	mark     uint64     // the last notice generation (session.mark)
 	departed []departed // who was here (whowas.go)
-	spare    outputs    // a slice for Handle to reuse (Recycle)
-	handling outputs    // the outputs of the request Handle is handling
-	stateVer uint64     // changes with the persistent state (state.go)
+	// serial numbers the messages that have no room Seq (private ones,
+	// tags alone), in Count: with their time, an IRC msgid.
+	serial   uint64
+	spare    outputs // a slice for Handle to reuse (Recycle)
+	handling outputs // the outputs of the request Handle is handling
+	stateVer uint64  // changes with the persistent state (state.go)
 	xfer     transferState
 }
 

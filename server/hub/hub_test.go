@@ -381,7 +381,7 @@ func TestHubTell(t *testing.T) {
 		t.Fatalf("tell: %+v", r)
 	}
 	fs := to(outs, 2)
-	if len(fs) != 1 || !reflect.DeepEqual(*fs[0], wire.Frame{Type: wire.TypePrivate, From: "alice", To: "bob", Text: "psst", Time: t0.UnixMilli()}) {
+	if len(fs) != 1 || !reflect.DeepEqual(*fs[0], wire.Frame{Type: wire.TypePrivate, From: "alice", To: "bob", Text: "psst", Time: t0.UnixMilli(), Count: 1}) {
 		t.Fatalf("private: %+v", fs)
 	}
 }

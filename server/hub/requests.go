@@ -562,19 +562,42 @@ func (h *Hub) say(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(code, text)
 		return
 	}
-	if code, text := checkText(f.Text); code != wire.OK {
+	if code, text := checkMessage(f); code != wire.OK {
 		reply(code, text)
 		return
 	}
-	m := &wire.Frame{Type: wire.TypeMessage, From: s.name, Room: r.name, Text: f.Text, Time: ms(now), Seq: h.nextSeq(r)}
+	m := &wire.Frame{Type: wire.TypeMessage, From: s.name, Room: r.name, Text: f.Text, Time: ms(now), Tags: f.Tags}
 	if f.Code == wire.AsNotice {
 		m.Code = wire.AsNotice
 	}
-	r.history.add(m, h.cfg.HistoryLen, h.cfg.HistoryBytes)
-	out.toRoom(r, s, m)
 	rep := h.reply(now, f.ID, wire.OK, "")
-	rep.Room, rep.Seq = r.name, r.seq
+	if f.Text == "" {
+		// Tags alone (a reaction, a typing notice): passed on, neither
+		// numbered nor kept, so a client resuming sees no gap for it.
+		h.serial++
+		m.Count = h.serial
+		rep.Count = h.serial
+	} else {
+		m.Seq = h.nextSeq(r)
+		r.history.add(m, h.cfg.HistoryLen, h.cfg.HistoryBytes)
+	}
+	out.toRoom(r, s, m)
+	rep.Room, rep.Seq = r.name, m.Seq
 	out.send(s.id, rep)
+}
+
+// checkMessage applies the rules of a Say's or Tell's Text and Tags: text,
+// or client tags alone, within their bounds.
+func checkMessage(f *wire.Frame) (wire.Code, string) {
+	switch {
+	case len(f.Tags) > wire.MaxTagsBytes:
+		return wire.ErrTooLong, fmt.Sprintf("message tags too long: %d bytes, the limit is %d", len(f.Tags), wire.MaxTagsBytes)
+	case !utf8.ValidString(f.Tags) || strings.ContainsAny(f.Tags, " \r\n\x00"):
+		return wire.ErrBadRequest, "message tags hold a space, a line break or bad UTF-8"
+	case f.Text == "" && f.Tags != "":
+		return wire.OK, ""
+	}
+	return checkText(f.Text)
 }
 
 // maySpeak says whether s may send a message to r: a member, or anyone
@@ -609,7 +632,7 @@ func (h *Hub) tell(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(wire.ErrSelf, "you cannot send a private message to yourself")
 		return
 	}
-	if code, text := checkText(f.Text); code != wire.OK {
+	if code, text := checkMessage(f); code != wire.OK {
 		reply(code, text)
 		return
 	}
@@ -617,7 +640,8 @@ func (h *Hub) tell(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(wire.ErrNoSuchUser, "no user named "+f.To+" is connected")
 		return
 	}
-	p := &wire.Frame{Type: wire.TypePrivate, From: s.name, To: to.name, Text: f.Text, Time: ms(now)}
+	h.serial++
+	p := &wire.Frame{Type: wire.TypePrivate, From: s.name, To: to.name, Text: f.Text, Time: ms(now), Tags: f.Tags, Count: h.serial}
 	if f.Code == wire.AsNotice {
 		p.Code = wire.AsNotice
 	}
@@ -627,7 +651,7 @@ func (h *Hub) tell(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		text += "; " + to.name + " is away: " + to.away
 	}
 	rep := reply(wire.OK, text)
-	rep.Name, rep.Words = to.name, to.away
+	rep.Name, rep.Words, rep.Count = to.name, to.away, h.serial
 }
 
 // fitFrame returns how many of n list entries fit in one frame, given each

@@ -25,6 +25,7 @@ const (
 	capUserhostInNames
 	capBatch
 	capChathistory
+	capMessageTags
 
 	allCaps caps = 1<<iota - 1
 )
@@ -40,6 +41,7 @@ var offered = []struct {
 	{"cap-notify", capCapNotify, ""},
 	{"draft/chathistory", capChathistory, ""},
 	{"echo-message", capEchoMessage, ""},
+	{"message-tags", capMessageTags, ""},
 	{"multi-prefix", capMultiPrefix, ""},
 	{"sasl", capSASL, "PLAIN"},
 	{"server-time", capServerTime, ""},
@@ -95,6 +97,7 @@ func capHandler(s *Session, dst []byte, m *message) []byte {
 			return appendLine(dst, s.cfg.Server, "CAP", s.me(), "NAK", asked)
 		}
 		s.caps = s.caps&^off | on
+		s.lines.tagged = s.caps&capMessageTags != 0
 		return appendLine(dst, s.cfg.Server, "CAP", s.me(), "ACK", strings.TrimSpace(asked))
 	case "END":
 		s.capHold = false
@@ -228,10 +231,14 @@ func (s *Session) tagsIn(dst []byte, batch string, ms int64) []byte {
 // for every session of one variant: the loop renders it once per variant.
 // A page of history (Replaying) renders the session's own way.
 func (s *Session) Variant() int {
+	v := 0
 	if s.caps&capServerTime != 0 {
-		return 1
+		v |= 1
 	}
-	return 0
+	if s.caps&capMessageTags != 0 {
+		v |= 2
+	}
+	return v
 }
 
 // Replaying reports whether a CHATHISTORY page is under way: room
@@ -239,4 +246,4 @@ func (s *Session) Variant() int {
 func (s *Session) Replaying() bool { return s.replay != nil }
 
 // Variants is how many Variant values there are.
-const Variants = 2
+const Variants = 4

@@ -12,8 +12,8 @@ func TestCapNegotiation(t *testing.T) {
 	h := &hubSide{t: t, s: NewSession(testConfig)}
 	h.s.Start()
 	steps := []struct{ line, want string }{
-		{"CAP LS", ":srv CAP * LS :batch cap-notify draft/chathistory echo-message multi-prefix sasl server-time userhost-in-names\r\n"},
-		{"CAP LS 302", ":srv CAP * LS :batch cap-notify draft/chathistory echo-message multi-prefix sasl=PLAIN server-time userhost-in-names\r\n"},
+		{"CAP LS", ":srv CAP * LS :batch cap-notify draft/chathistory echo-message message-tags multi-prefix sasl server-time userhost-in-names\r\n"},
+		{"CAP LS 302", ":srv CAP * LS :batch cap-notify draft/chathistory echo-message message-tags multi-prefix sasl=PLAIN server-time userhost-in-names\r\n"},
 		{"CAP REQ :server-time bogus", ":srv CAP * NAK :server-time bogus\r\n"},
 		{"CAP REQ :server-time echo-message", ":srv CAP * ACK :server-time echo-message\r\n"},
 		{"CAP REQ :-echo-message multi-prefix", ":srv CAP * ACK :-echo-message multi-prefix\r\n"},
@@ -133,7 +133,9 @@ func TestChathistory(t *testing.T) {
 	fails := []struct{ line, want string }{
 		{"CHATHISTORY LATEST #a *", ":srv FAIL CHATHISTORY NEED_MORE_PARAMS LATEST :Missing parameters\r\n"},
 		{"CHATHISTORY LATEST bob * 10", ":srv FAIL CHATHISTORY INVALID_TARGET LATEST bob :Only channels have history here\r\n"},
-		{"CHATHISTORY BEFORE #a msgid=x 10", ":srv FAIL CHATHISTORY INVALID_PARAMS BEFORE msgid=x :Messages are referred to by timestamp=YYYY-MM-DDThh:mm:ss.sssZ here\r\n"},
+		{"CHATHISTORY BEFORE #a msgid=x 10", ":srv FAIL CHATHISTORY INVALID_PARAMS BEFORE msgid=x :A msgid here is one of the channel's messages, and BETWEEN takes timestamps\r\n"},
+		{"CHATHISTORY BEFORE #a msgid=b/3 10", ":srv FAIL CHATHISTORY INVALID_PARAMS BEFORE msgid=b/3 :A msgid here is one of the channel's messages, and BETWEEN takes timestamps\r\n"},
+		{"CHATHISTORY BEFORE #a when 10", ":srv FAIL CHATHISTORY INVALID_PARAMS BEFORE when :Messages are referred to by timestamp=YYYY-MM-DDThh:mm:ss.sssZ or msgid= here\r\n"},
 		{"CHATHISTORY AROUND #a * 10", ":srv FAIL CHATHISTORY INVALID_PARAMS AROUND :Unknown subcommand (LATEST, BEFORE, AFTER and BETWEEN are supported)\r\n"},
 		{"CHATHISTORY LATEST #a * x", ":srv FAIL CHATHISTORY INVALID_PARAMS LATEST x :Bad limit\r\n"},
 	}
@@ -170,4 +172,42 @@ func TestChathistory(t *testing.T) {
 	req = h.requests(wire.TypeHistory)[0]
 	h.render(&wire.Frame{Type: wire.TypeReply, ID: req.ID, Code: wire.ErrNotInRoom, Text: "you are not in b"},
 		":srv FAIL CHATHISTORY INVALID_TARGET #b :you are not in b\r\n")
+}
+
+func TestMessageTags(t *testing.T) {
+	h := &hubSide{t: t, s: newSessionIn(t, registered)}
+	// Without message-tags, a client's tags are not passed on and TAGMSG
+	// sends nothing.
+	h.lines("@+react=x;msgid=forged PRIVMSG #a :hi\r\nTAGMSG #a\r\n")
+	if reqs := h.requests(wire.TypeSay); reqs[0].Tags != "" {
+		t.Fatalf("tags passed on without the capability: %+v", reqs[0])
+	}
+	h.lines("CAP REQ :message-tags echo-message\r\n")
+	h.lines("@+react=\\:);time=x;+draft/reply=a/1;bad_key=1 PRIVMSG #a,bob :hi\r\n@+typing=active TAGMSG #a\r\n")
+	reqs := h.requests(wire.TypeSay, wire.TypeTell, wire.TypeSay)
+	if reqs[0].Tags != "+react=\\:);+draft/reply=a/1" || reqs[1].Tags != reqs[0].Tags || reqs[2].Tags != "+typing=active" || reqs[2].Text != "" {
+		t.Fatalf("requests %+v", reqs)
+	}
+	// Echoes carry the msgid the recipients see.
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: reqs[0].ID, Room: "a", Seq: 7, Time: 1700000000000},
+		"@msgid=a/7;+react=\\:);+draft/reply=a/1 :alice!a@srv PRIVMSG #a :hi\r\n")
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: reqs[1].ID, Name: "bob", Count: 3, Time: 1700000000000},
+		"@msgid=~3.1700000000000;+react=\\:);+draft/reply=a/1 :alice!a@srv PRIVMSG bob :hi\r\n")
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: reqs[2].ID, Room: "a", Count: 4, Time: 1700000000000},
+		"@msgid=~4.1700000000000;+typing=active :alice!a@srv TAGMSG :#a\r\n")
+	h.render(&wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "A b", Seq: 2, Text: "yo", Tags: "+x=1"},
+		"@msgid=a\\sb/2;+x=1 :bob!bob@srv PRIVMSG #A b :yo\r\n")
+	h.render(&wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "a", Count: 9, Time: 5, Tags: "+typing=done"},
+		"@msgid=~9.5;+typing=done :bob!bob@srv TAGMSG :#a\r\n")
+	if h.s.Variant() != 2 {
+		t.Fatalf("variant %d", h.s.Variant())
+	}
+	// Lines may now hold 4096 bytes of tags.
+	long := "@+big=" + strings.Repeat("a", 4000) + " PRIVMSG #a :x\r\n"
+	if out := h.lines(long); out != "" {
+		t.Fatalf("a long tagged line: %q", out)
+	}
+	if reqs := h.requests(wire.TypeSay); len(reqs[0].Tags) != len("+big=")+4000 {
+		t.Fatalf("long tags: %d bytes", len(reqs[0].Tags))
+	}
 }

@@ -11,8 +11,7 @@ import (
 // IRCv3 draft/chathistory (https://ircv3.net/specs/extensions/chathistory):
 // a client asks for what was said in a channel it is in, by time, and gets
 // it in a batch. The messages are the room history the hub keeps; they are
-// referred to by timestamp (MSGREFTYPES=timestamp), as the server offers no
-// message IDs.
+// referred to by timestamp or by msgid (MSGREFTYPES=msgid,timestamp).
 
 // replay is a CHATHISTORY request under way: the hub's Message frames
 // for its room that come before its Reply are the page (the hub's outputs
@@ -20,7 +19,8 @@ import (
 type replay struct {
 	id            uint32 // the History request
 	room          string
-	after, before int64 // Unix ms bounds, exclusive; 0: none
+	after, before int64  // Unix ms bounds, exclusive; 0: none
+	afterSeq      uint64 // a Seq bound, exclusive; 0: none
 	batch         string
 	opened        bool
 }
@@ -53,14 +53,24 @@ func chathistoryHandler(s *Session, dst []byte, m *message) []byte {
 		return fail("INVALID_PARAMS", "Bad limit", sub, p[need-1])
 	}
 	refs := make([]int64, 0, 2)
+	var bySeq uint64 // a msgid reference: the message's Seq
 	for _, ref := range p[2 : need-1] {
 		if ref == "*" && sub == "LATEST" {
 			refs = append(refs, 0)
 			continue
 		}
+		if id, isID := strings.CutPrefix(ref, "msgid="); isID {
+			idRoom, seq, ok := parseMsgID(id)
+			if !ok || !strings.EqualFold(idRoom, room) || sub == "BETWEEN" {
+				return fail("INVALID_PARAMS", "A msgid here is one of the channel's messages, and BETWEEN takes timestamps", sub, ref)
+			}
+			bySeq = seq
+			refs = append(refs, 0)
+			continue
+		}
 		ms, ok := timestampRef(ref)
 		if !ok {
-			return fail("INVALID_PARAMS", "Messages are referred to by timestamp=YYYY-MM-DDThh:mm:ss.sssZ here", sub, ref)
+			return fail("INVALID_PARAMS", "Messages are referred to by timestamp=YYYY-MM-DDThh:mm:ss.sssZ or msgid= here", sub, ref)
 		}
 		refs = append(refs, ms)
 	}
@@ -79,6 +89,13 @@ func chathistoryHandler(s *Session, dst []byte, m *message) []byte {
 			f.Code, f.At, r.before = wire.HistoryAfter, lo, hi
 		} else {
 			f.Code, f.At, r.after = wire.HistoryBefore, hi, lo
+		}
+	}
+	if bySeq != 0 {
+		// A msgid bounds the page by the room's sequence numbers.
+		f.At, f.Seq = 0, bySeq
+		if sub == "LATEST" {
+			f.Code, f.Seq, r.afterSeq = wire.HistoryBefore, 0, bySeq
 		}
 	}
 	pend := s.request(kindHistory, p[1], false, f)
@@ -108,17 +125,13 @@ func (s *Session) replayed(dst []byte, f *wire.Frame) ([]byte, bool) {
 	if r == nil || f.Type != wire.TypeMessage || !strings.EqualFold(f.Room, r.room) {
 		return dst, false
 	}
-	if (r.after != 0 && f.Time <= r.after) || (r.before != 0 && f.Time >= r.before) {
+	if (r.after != 0 && f.Time <= r.after) || (r.before != 0 && f.Time >= r.before) || (r.afterSeq != 0 && f.Seq <= r.afterSeq) {
 		return dst, true
 	}
 	if !r.opened {
 		dst = s.openBatch(dst, r)
 	}
-	command := "PRIVMSG"
-	if f.Code == wire.AsNotice {
-		command = "NOTICE"
-	}
-	return s.appendTextIn(dst, r.batchTag(s), f.Time, s.prefix(f.From), command, "#"+f.Room, f.Text), true
+	return s.appendMessage(dst, r.batchTag(s), f, "#"+f.Room), true
 }
 
 // batchTag is the tag of the page's batch, for a client that asked for

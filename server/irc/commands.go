@@ -49,6 +49,7 @@ var commands = map[string]command{
 	"PONG":         {handler: pongHandler, usablePreReg: true},
 	"PRIVMSG":      {handler: privmsgHandler, minParams: 2, tooFew: noRecipientOrText},
 	"QUIT":         {handler: quitHandler, usablePreReg: true},
+	"TAGMSG":       {handler: tagmsgHandler, minParams: 1},
 	"TIME":         {handler: timeHandler},
 	"TOPIC":        {handler: topicHandler, minParams: 1},
 	"USER":         {handler: userHandler, minParams: 4, emptyLast: true, usablePreReg: true, registration: true},

@@ -187,7 +187,7 @@ func motdHandler(s *Session, dst []byte, _ *message) []byte { return s.motd(dst)
 
 // NOTICE <msgtarget> <text>
 func noticeHandler(s *Session, dst []byte, m *message) []byte {
-	return s.message(dst, m.Params[0], m.Params[1], true)
+	return s.message(dst, m, true)
 }
 
 // OPER <name> <password>
@@ -201,16 +201,21 @@ func operHandler(s *Session, dst []byte, m *message) []byte {
 
 // PRIVMSG <msgtarget> <text>
 func privmsgHandler(s *Session, dst []byte, m *message) []byte {
-	return s.message(dst, m.Params[0], m.Params[1], false)
+	return s.message(dst, m, false)
 }
 
 // maxTargets is MAXTARGETS: the targets of one PRIVMSG or NOTICE.
 const maxTargets = 4
 
-// message sends PRIVMSG or NOTICE text to a list of channels and nicks.
-// A NOTICE (quiet) is never answered with an error.
-func (s *Session) message(dst []byte, targets, text string, quiet bool) []byte {
-	text = decodeText(text)
+// message sends PRIVMSG or NOTICE text to a list of channels and nicks,
+// with its client-only tags for a client with message-tags. A NOTICE
+// (quiet) is never answered with an error.
+func (s *Session) message(dst []byte, m *message, quiet bool) []byte {
+	targets, text := m.Params[0], decodeText(m.Params[1])
+	tags := ""
+	if s.caps&capMessageTags != 0 {
+		tags = m.Tags
+	}
 	if strings.HasPrefix(text, "\x01") {
 		// CTCP: an ACTION is "/me"; other queries (VERSION, PING) have
 		// no answerer on a rooms client and are dropped.
@@ -235,16 +240,18 @@ func (s *Session) message(dst []byte, targets, text string, quiet bool) []byte {
 		switch {
 		case t == "":
 		case strings.HasPrefix(t, "#"):
-			s.request(kindSay, t, quiet, wire.Frame{Type: wire.TypeSay, Room: t[1:], Text: text, Code: code}).words = text
+			p := s.request(kindSay, t, quiet, wire.Frame{Type: wire.TypeSay, Room: t[1:], Text: text, Code: code, Tags: tags})
+			p.words, p.tags = text, tags
 		case strings.EqualFold(t, s.nick):
 			// The hub refuses a message to oneself; IRC delivers it.
 			command := "PRIVMSG"
 			if quiet {
 				command = "NOTICE"
 			}
-			dst = s.appendText(dst, 0, s.myPrefix(), command, s.nick, text)
+			dst = s.appendText(dst, s.messageTags("", "", 0, tags), s.myPrefix(), command, s.nick, text)
 		default:
-			s.request(kindTell, t, quiet, wire.Frame{Type: wire.TypeTell, To: t, Text: text, Code: code}).words = text
+			p := s.request(kindTell, t, quiet, wire.Frame{Type: wire.TypeTell, To: t, Text: text, Code: code, Tags: tags})
+			p.words, p.tags = text, tags
 		}
 	}
 	return dst

@@ -30,12 +30,13 @@ type message struct {
 	Prefix  string
 	Command string // upper-cased
 	Params  []string
+	Tags    string // the client-only tags (tags.go), "" if none
 }
 
 // parseLine parses one line without its LF. ok is false for a line that
 // holds no command (empty, spaces only, a prefix alone): such lines are
-// ignored, as servers do. Message tags ("@a=b ") are skipped: no
-// capability that makes clients send them is offered.
+// ignored, as servers do. Of the message tags ("@a=b "), the client-only
+// ones are kept in Tags.
 //
 // Only the last parameter can be empty (a trailing ":"): middle ones are
 // runs of non-space bytes.
@@ -46,6 +47,7 @@ func parseLine(line []byte) (m message, ok bool) {
 		if i < 0 {
 			return m, false
 		}
+		m.Tags = clientTags(string(line[1:i]))
 		line = line[i+1:]
 	}
 	line = bytes.TrimLeft(line, " ")
@@ -110,6 +112,15 @@ type lineReader struct {
 	buf      []byte
 	off      int
 	skipping bool // dropping the rest of an overlong line
+	tagged   bool // the client sends message tags: lines may be maxTaggedLine
+}
+
+// limit is the longest line the reader takes.
+func (r *lineReader) limit() int {
+	if r.tagged {
+		return maxTaggedLine
+	}
+	return MaxLine
 }
 
 // feed appends a copy of what was read.
@@ -137,7 +148,7 @@ func (r *lineReader) next() (line []byte, tooLong, ok bool) {
 			continue
 		}
 		if i < 0 {
-			if len(rest) > MaxLine {
+			if len(rest) > r.limit() {
 				r.skipping = true
 				r.off = len(r.buf)
 				return nil, true, true
@@ -146,7 +157,7 @@ func (r *lineReader) next() (line []byte, tooLong, ok bool) {
 			return nil, false, false
 		}
 		r.off += i + 1
-		if i+1 > MaxLine {
+		if i+1 > r.limit() {
 			return nil, true, true
 		}
 		return rest[:i], false, true

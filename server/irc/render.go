@@ -23,22 +23,14 @@ func (s *Session) Render(dst []byte, f *wire.Frame) []byte {
 		if out, ok := s.replayed(dst, f); ok {
 			return out
 		}
-		command := "PRIVMSG"
-		if f.Code == wire.AsNotice {
-			command = "NOTICE"
-		}
 		if f.Room == "" {
 			// A broadcast to everyone (mode menu): an announcement, which
 			// IRC clients show as a notice from the sender.
-			return s.appendText(dst, f.Time, s.prefix(f.From), "NOTICE", s.nick, f.Text)
+			return s.appendText(dst, s.frameTags("", f), s.prefix(f.From), "NOTICE", s.nick, f.Text)
 		}
-		return s.appendText(dst, f.Time, s.prefix(f.From), command, "#"+f.Room, f.Text)
+		return s.appendMessage(dst, "", f, "#"+f.Room)
 	case wire.TypePrivate:
-		command := "PRIVMSG"
-		if f.Code == wire.AsNotice {
-			command = "NOTICE"
-		}
-		return s.appendText(dst, f.Time, s.prefix(f.From), command, s.nick, f.Text)
+		return s.appendMessage(dst, "", f, s.nick)
 	case wire.TypeNotice:
 		return s.renderNotice(dst, f)
 	case wire.TypeServerPing:
@@ -97,15 +89,28 @@ func (s *Session) renderNotice(dst []byte, f *wire.Frame) []byte {
 	return s.serverNotice(dst, f.Text)
 }
 
-// appendText appends text as one or more lines "prefix COMMAND target
-// :piece", each within MaxLine and tagged with the time ms if the client
-// asked for server-time. Text that starts with "/me " is a CTCP ACTION.
-func (s *Session) appendText(dst []byte, ms int64, prefix, command, target, text string) []byte {
-	return s.appendTextIn(dst, "", ms, prefix, command, target, text)
+// appendMessage appends a Message or Private frame sent to target, in the
+// batch ("" for none): PRIVMSG, NOTICE, or TAGMSG for tags alone (which
+// only a client with message-tags is sent).
+func (s *Session) appendMessage(dst []byte, batch string, f *wire.Frame, target string) []byte {
+	tags := s.frameTags(batch, f)
+	if f.Text == "" {
+		if s.caps&capMessageTags == 0 {
+			return dst
+		}
+		return appendLine(append(dst, tags...), s.prefix(f.From), "TAGMSG", target)
+	}
+	command := "PRIVMSG"
+	if f.Code == wire.AsNotice {
+		command = "NOTICE"
+	}
+	return s.appendText(dst, tags, s.prefix(f.From), command, target, f.Text)
 }
 
-// appendTextIn is appendText for lines of a batch ("" for none).
-func (s *Session) appendTextIn(dst []byte, batch string, ms int64, prefix, command, target, text string) []byte {
+// appendText appends text as one or more lines "tags prefix COMMAND
+// target :piece", each within MaxLine (the tags aside). Text that starts
+// with "/me " is a CTCP ACTION.
+func (s *Session) appendText(dst []byte, tags, prefix, command, target, text string) []byte {
 	action := false
 	if rest, ok := strings.CutPrefix(text, "/me "); ok {
 		text, action = rest, true
@@ -118,7 +123,7 @@ func (s *Session) appendTextIn(dst []byte, batch string, ms int64, prefix, comma
 		if action {
 			piece = "\x01ACTION " + piece + "\x01"
 		}
-		dst = appendLine(s.tagsIn(dst, batch, ms), prefix, command, target, piece)
+		dst = appendLine(append(dst, tags...), prefix, command, target, piece)
 	}
 	return dst
 }

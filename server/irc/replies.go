@@ -289,7 +289,7 @@ func (s *Session) isupport(dst []byte) []byte {
 		"MODES=6", "NICKLEN=" + strconv.Itoa(wire.MaxNameRunes), "CHANNELLEN=" + strconv.Itoa(wire.MaxNameRunes+1),
 		"TOPICLEN=390", "AWAYLEN=300", "KICKLEN=300", "USERLEN=" + strconv.Itoa(maxUserLen),
 		"MAXTARGETS=" + strconv.Itoa(maxTargets), "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,KICK:,NAMES:",
-		"NETWORK=chat", "CHATHISTORY=" + strconv.Itoa(wire.MaxHistoryPage), "MSGREFTYPES=timestamp"}
+		"NETWORK=chat", "CHATHISTORY=" + strconv.Itoa(wire.MaxHistoryPage), "MSGREFTYPES=msgid,timestamp"}
 	for len(tokens) > 0 {
 		n := min(len(tokens), 13)
 		dst = appendLine(dst, s.cfg.Server, rplISupport, append(append([]string{s.nick}, tokens[:n]...), "are supported by this server")...)
@@ -355,7 +355,15 @@ func (s *Session) sent(dst []byte, p *pending, f *wire.Frame) []byte {
 		} else if f.Name != "" {
 			target = f.Name
 		}
-		dst = s.appendText(dst, f.Time, s.myPrefix(), command, target, p.words)
+		// The reply carries what the recipients' frame had: the room and
+		// Seq, or the serial, and the time.
+		id := msgID(&wire.Frame{Room: f.Room, Seq: f.Seq, Count: f.Count, Time: f.Time})
+		tags := s.messageTags("", id, f.Time, p.tags)
+		if p.words == "" {
+			dst = appendLine(append(dst, tags...), s.myPrefix(), "TAGMSG", target)
+		} else {
+			dst = s.appendText(dst, tags, s.myPrefix(), command, target, p.words)
+		}
 	}
 	if p.kind == kindTell && f.Words != "" && !p.quiet {
 		dst = s.numeric(dst, rplAway, f.Name, f.Words)

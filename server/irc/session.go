@@ -78,6 +78,7 @@ type pending struct {
 	target string // the channel or nick the command named
 	quiet  bool   // NOTICE: errors are not answered (RFC 2812 3.3.2)
 	words  string // PART's and QUIT's words; a message's text (echo-message)
+	tags   string // a message's client-only tags (echo-message)
 }
 
 // Session is the codec state of one IRC connection.
