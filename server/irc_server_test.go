@@ -115,15 +115,16 @@ func TestIRCCrossProtocol(t *testing.T) {
 	s := ircServer(t, Config{Guests: true})
 	irc := dialIRC(t, s)
 	irc.send("CAP LS 302")
-	irc.expect(`^:chat\.server CAP \* LS :$`)
+	irc.expect(`^:chat\.server CAP \* LS :.*\bmulti-prefix\b`)
 	irc.send("CAP REQ :multi-prefix")
-	irc.expect(`^:chat\.server CAP \* NAK :multi-prefix$`)
+	irc.expect(`^:chat\.server CAP \* ACK :multi-prefix$`)
 	irc.send("CAP END")
 	irc.register("alice", "wonderland")
 
+	// alice made #lounge by joining it: she is its operator.
 	irc.send("JOIN #lounge")
 	irc.expect(`^:alice!alice@chat\.server JOIN :#lounge$`)
-	irc.expect(` 353 alice = #lounge :alice$`)
+	irc.expect(` 353 alice = #lounge :@alice$`)
 	irc.expect(` 366 alice #lounge `)
 
 	bob := dial(t, s.Addr())
@@ -154,19 +155,20 @@ func TestIRCCrossProtocol(t *testing.T) {
 	irc.expect("^:bob!\\S+ PRIVMSG #lounge :\x01ACTION bows\x01$")
 
 	irc.send("WHO #lounge", "WHOIS bob", "LIST", "NAMES #lounge", "TOPIC #lounge")
-	irc.expect(` 352 alice #lounge alice `)
-	irc.expect(` 352 alice #lounge bob `)
+	irc.expect(` 352 alice #lounge alice \S+ \S+ alice H@ `)
+	irc.expect(` 352 alice #lounge bob \S+ \S+ bob H `)
 	irc.expect(` 315 alice #lounge `)
 	irc.expect(` 311 alice bob bob chat\.server \* :bob$`)
 	irc.expect(` 319 alice bob :#lounge$`)
 	irc.expect(` 318 alice bob `)
 	irc.expect(` 322 alice #lounge 2 `)
 	irc.expect(` 323 alice `)
-	irc.expect(` 353 alice = #lounge :alice bob$`)
+	irc.expect(` 353 alice = #lounge :@alice bob$`)
 	irc.expect(` 331 alice #lounge :No topic is set$`)
 
+	// A leave without words is a PART without them.
 	bob.call(&wire.Frame{Type: wire.TypeLeave})
-	irc.expect(`^:bob!\S+ PART #lounge :bob left lounge$`)
+	irc.expect(`^:bob!\S+ PART :?#lounge$`)
 	bob.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
 	irc.expect(`^:bob!\S+ JOIN :#lounge$`)
 
@@ -230,8 +232,13 @@ func TestIRCRegistrationErrors(t *testing.T) {
 		p.expect(` 461 \* USER :Not enough parameters$`)
 		p.send("NICK dave", "USER d 0 * :D")
 		p.expect(` 001 dave `)
+		// A guest may take another free nick; an account's name stays.
 		p.send("NICK other")
-		p.expect(` 447 dave other `)
+		p.expect(`^:dave!\S+ NICK :other$`)
+		acct := dialIRC(t, s)
+		acct.register("alice", "wonderland")
+		acct.send("NICK alicia")
+		acct.expect(` 447 alice alicia :Nick change refused: `)
 	})
 }
 
@@ -284,8 +291,9 @@ func TestIRCShutdown(t *testing.T) {
 	p.expectClosed()
 }
 
-// A second JOIN leaves the first channel: one room at a time.
-func TestIRCOneChannelAtATime(t *testing.T) {
+// A second JOIN keeps the first channel: a user is in several rooms at
+// once, until JOIN 0 parts them all.
+func TestIRCSeveralChannels(t *testing.T) {
 	s := ircServer(t, Config{Guests: true})
 	p := dialIRC(t, s)
 	p.register("gus", "")
@@ -297,14 +305,20 @@ func TestIRCOneChannelAtATime(t *testing.T) {
 	p.expect(` 366 gus #a `)
 	watcher.expect(`^:gus!\S+ JOIN :#a$`)
 	p.send("JOIN #b,#c")
-	p.expect(`NOTICE gus :You can be in one channel at a time here: joining #b only$`)
-	p.expect(`^:gus!\S+ PART #a :joined #b$`)
-	p.expect(`NOTICE gus :You can be in one channel at a time here: you left #a to join #b$`)
 	p.expect(`^:gus!\S+ JOIN :#b$`)
-	watcher.expect(`^:gus!\S+ PART #a :gus left a$`)
-	p.send("PRIVMSG #a :still there?", "JOIN 0")
+	p.expect(` 353 gus = #b :@gus$`)
+	p.expect(` 366 gus #b `)
+	p.expect(`^:gus!\S+ JOIN :#c$`)
+	p.expect(` 366 gus #c `)
+	p.send("PRIVMSG #a :still there?")
+	watcher.expect(`^:gus!\S+ PRIVMSG #a :still there\?$`)
+	p.send("JOIN 0")
+	p.expect(`^:gus!\S+ PART :?#a$`)
+	p.expect(`^:gus!\S+ PART :?#b$`)
+	p.expect(`^:gus!\S+ PART :?#c$`)
+	watcher.expect(`^:gus!\S+ PART :?#a$`)
+	p.send("PRIVMSG #a :and now?")
 	p.expect(` 404 gus #a `)
-	p.expect(`^:gus!\S+ PART #b :left$`)
 }
 
 // A file asked of an IRC user is refused at once: IRC cannot send it.
