@@ -211,3 +211,31 @@ func TestMessageTags(t *testing.T) {
 		t.Fatalf("long tags: %d bytes", len(reqs[0].Tags))
 	}
 }
+
+func TestTagsWithin(t *testing.T) {
+	tags := func(n int) string { return "@+t=" + strings.Repeat("a", n-len("@+t= ")) + " " }
+	for _, tc := range []struct {
+		line string
+		ok   bool
+	}{
+		{tags(4096) + "PRIVMSG #a :" + strings.Repeat("b", 512-len("PRIVMSG #a :")-2) + "\r", true},
+		{tags(4097) + "TAGMSG #a\r", false},
+		{tags(100) + "PRIVMSG #a :" + strings.Repeat("b", 512-len("PRIVMSG #a :")-1) + "\r", false},
+		{"PRIVMSG #a :" + strings.Repeat("b", 512-len("PRIVMSG #a :")-2), true},
+		{"@unterminated", false},
+	} {
+		if got := tagsWithin([]byte(tc.line)); got != tc.ok {
+			t.Errorf("%d bytes: %v, want %v", len(tc.line), got, tc.ok)
+		}
+	}
+}
+
+func TestExcessTaggedPrivmsg(t *testing.T) {
+	h := &hubSide{t: t, s: newSessionIn(t, registered)}
+	h.lines("CAP REQ :message-tags echo-message\r\n")
+	h.requests()
+	line := "@foo=bar;+baz=" + strings.Repeat("a", 4082) + " PRIVMSG #test " + strings.Repeat("b", 495) + "\r\n"
+	if out := h.lines(line); !strings.Contains(out, " 417 ") {
+		t.Fatalf("answered %q", out)
+	}
+}

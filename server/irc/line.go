@@ -157,7 +157,7 @@ func (r *lineReader) next() (line []byte, tooLong, ok bool) {
 			return nil, false, false
 		}
 		r.off += i + 1
-		if i+1 > r.limit() {
+		if i+1 > r.limit() || (r.tagged && !tagsWithin(rest[:i])) {
 			return nil, true, true
 		}
 		return rest[:i], false, true

@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,23 @@ import (
 // maxTaggedLine bounds a line with tags from a client with message-tags:
 // 4096 bytes of tags ('@' and the space included) before the 512.
 const maxTaggedLine = MaxLine + 4096
+
+// tagsWithin reports whether a tagged line keeps to the two bounds: 4096
+// bytes of tags with their '@' and space, 512 for the rest with its CR LF.
+func tagsWithin(line []byte) bool {
+	rest := len(line) + 1 // the LF
+	if len(line) > 0 && line[0] == '@' {
+		i := bytes.IndexByte(line, ' ')
+		if i < 0 || i+1 > maxTaggedLine-MaxLine {
+			return false
+		}
+		rest -= i + 1
+	}
+	if bytes.HasSuffix(line, []byte("\r")) {
+		rest-- // the bound counts CR LF as two bytes, as the client sent them
+	}
+	return rest+1 <= MaxLine
+}
 
 // clientTags returns the client-only tags of a line's tag part (without
 // its '@'), as "+a=b;+c" with their values as the client escaped them;
