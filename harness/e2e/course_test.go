@@ -19,12 +19,12 @@ var _ = Describe("Mode course on the wire", func() {
 		srv  *harness.Server
 		tap  *frameTap
 		john *harness.Terminal
-		bob  *harness.RawClient
+		ben  *harness.RawClient
 	)
 
 	BeforeEach(func() {
 		srv = startGuestServer()
-		bob = claimGuest(srv.Addr, "Bob")
+		ben = claimGuest(srv.Addr, "Ben")
 		tap = startFrameTap(srv.Addr)
 		john = startModeClient(tap.addr(), "course")
 	})
@@ -42,23 +42,23 @@ var _ = Describe("Mode course on the wire", func() {
 			shown string      // the one line the client prints
 			sends *wire.Frame // the request it sends, or nil for nothing
 		}{
-			{"list", "Bob", &wire.Frame{Type: wire.TypeWho}},
+			{"list", "Ben", &wire.Frame{Type: wire.TypeWho}},
 			{"login", "Bad username", nil},
 			{"login John Doe", "Bad username", nil},
 			{"login abcdefghijklmnopqrstu", "Bad username", nil},
 			{"login John", "Success", &wire.Frame{Type: wire.TypeClaim, Name: "John"}},
 			{"login Jim", "Failure", &wire.Frame{Type: wire.TypeClaim, Name: "Jim"}},
 			{"list bob", "Invalid command", nil},
-			{"list", "Bob John", &wire.Frame{Type: wire.TypeWho}},
+			{"list", "Ben John", &wire.Frame{Type: wire.TypeWho}},
 			{"sendto", "Bad username", nil},
-			{"sendto Bob", "Bad username", nil},
+			{"sendto Ben", "Bad username", nil},
 			{"sendto abcdefghijklmnopqrstu hi", "Bad username", nil},
-			{"sendto Bob hi there", "Success", &wire.Frame{Type: wire.TypeTell, To: "Bob", Text: "hi there"}},
+			{"sendto Ben hi there", "Success", &wire.Frame{Type: wire.TypeTell, To: "Ben", Text: "hi there"}},
 			{"sendto Nobody hi", "Failure", &wire.Frame{Type: wire.TypeTell, To: "Nobody", Text: "hi"}},
 			{"sendto John me", "Failure", &wire.Frame{Type: wire.TypeTell, To: "John", Text: "me"}},
 			{"logout Joe", "Invalid command", nil},
 			{"logout", "Success", &wire.Frame{Type: wire.TypeLogout}},
-			{"list", "Bob", &wire.Frame{Type: wire.TypeWho}},
+			{"list", "Ben", &wire.Frame{Type: wire.TypeWho}},
 			{"logout", "Failure", &wire.Frame{Type: wire.TypeLogout}},
 			{"exit client", "Invalid command", nil},
 			{"LIST", "Invalid command", nil},
@@ -104,9 +104,9 @@ var _ = Describe("Mode course on the wire", func() {
 		Expect(john.Wait(deadline)).To(Equal(0))
 		last := tap.waitSent(len(want) + 2)
 		Expect(last[len(last)-1].Type).To(Equal(wire.TypeLogout))
-		r, err := bob.Call(&wire.Frame{Type: wire.TypeWho}, deadline)
+		r, err := ben.Call(&wire.Frame{Type: wire.TypeWho}, deadline)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(r.Users).To(ConsistOf(wire.User{Name: "Bob"}))
+		Expect(r.Users).To(ConsistOf(wire.User{Name: "Ben"}))
 	})
 
 	It("prints an incoming message as USER: TEXT and sends nothing in answer [S3.11 S3.12 S3.13]", func() {
@@ -114,18 +114,18 @@ var _ = Describe("Mode course on the wire", func() {
 		expect(john, `\Alogin John\nSuccess\n`)
 		before := len(tap.waitSent(2)) // Hello, Claim
 
-		for _, text := range []string{"are you there?", "sendto Bob hi", "list"} {
-			r, err := bob.Call(&wire.Frame{Type: wire.TypeTell, To: "John", Text: text}, deadline)
+		for _, text := range []string{"are you there?", "sendto Ben hi", "list"} {
+			r, err := ben.Call(&wire.Frame{Type: wire.TypeTell, To: "John", Text: text}, deadline)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(r.Code).To(Equal(wire.OK), r.Text)
 			expect(john, `\ABob: `+regexp.QuoteMeta(text)+`\n`)
 		}
-		// Had John's client answered any of them, Bob would have got it
+		// Had John's client answered any of them, Ben would have got it
 		// before the reply to his next request.
-		r, err := bob.Call(&wire.Frame{Type: wire.TypePing}, deadline)
+		r, err := ben.Call(&wire.Frame{Type: wire.TypePing}, deadline)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(r.Code).To(Equal(wire.OK))
-		Expect(bob.Events).To(BeEmpty(), "John's client answered a message")
+		Expect(ben.Events).To(BeEmpty(), "John's client answered a message")
 
 		// On the wire: the next frame John's client sends after the three
 		// messages is the one the next command asks for.
@@ -137,7 +137,7 @@ var _ = Describe("Mode course on the wire", func() {
 		for _, f := range tap.received() {
 			if f.Type == wire.TypePrivate {
 				privates++
-				Expect(f.From).To(Equal("Bob"))
+				Expect(f.From).To(Equal("Ben"))
 			}
 		}
 		Expect(privates).To(Equal(3))
@@ -146,16 +146,16 @@ var _ = Describe("Mode course on the wire", func() {
 	It("keeps a half-typed line through an incoming message [S3.11 S1.10]", func() {
 		send(john, "login John")
 		expect(john, `\Alogin John\nSuccess\n`)
-		typeText(john, "sendto Bob half")
-		typed(john, "sendto Bob half")
-		_, err := bob.Call(&wire.Frame{Type: wire.TypeTell, To: "John", Text: "interrupting"}, deadline)
+		typeText(john, "sendto Ben half")
+		typed(john, "sendto Ben half")
+		_, err := ben.Call(&wire.Frame{Type: wire.TypeTell, To: "John", Text: "interrupting"}, deadline)
 		Expect(err).NotTo(HaveOccurred())
-		expect(john, `Bob: interrupting\n`)
-		typed(john, "sendto Bob half")
+		expect(john, `Ben: interrupting\n`)
+		typed(john, "sendto Ben half")
 		typeText(john, " done")
 		keys(john, harness.Enter)
 		expect(john, `(?m)^Success\n`)
-		m, err := bob.NextEvent(deadline)
+		m, err := ben.NextEvent(deadline)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(m.Type).To(Equal(wire.TypePrivate))
 		Expect(m.Text).To(Equal("half done"))
