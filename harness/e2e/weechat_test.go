@@ -20,7 +20,7 @@ var _ = Describe("WeeChat on the IRC listener", Label("irc", "weechat"), func() 
 		weechat := programFromApt("weechat", "weechat-curses")
 		srv := startServerWithIRC(accounts)
 		alice := startWeechat(weechat, srv, "alice", accounts["alice"], overTLS)
-		alice.expect(`-- \| Welcome`)
+		alice.expect(`Welcome to the chat network, alice`)
 		send(alice.term, "/join #lounge")
 		alice.expect(`alice \(alice@\S+\) has joined #lounge`)
 
