@@ -118,7 +118,7 @@ var _ = Describe("Mode course on the wire", func() {
 			r, err := ben.Call(&wire.Frame{Type: wire.TypeTell, To: "John", Text: text}, deadline)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(r.Code).To(Equal(wire.OK), r.Text)
-			expect(john, `\ABob: `+regexp.QuoteMeta(text)+`\n`)
+			expect(john, `\ABen: `+regexp.QuoteMeta(text)+`\n`)
 		}
 		// Had John's client answered any of them, Ben would have got it
 		// before the reply to his next request.
@@ -130,7 +130,7 @@ var _ = Describe("Mode course on the wire", func() {
 		// On the wire: the next frame John's client sends after the three
 		// messages is the one the next command asks for.
 		send(john, "list")
-		expect(john, `\Alist\nBob John\n`)
+		expect(john, `\Alist\nBen John\n`)
 		sent := tap.waitSent(before + 1)
 		Expect(typesOf(sent[before:])).To(Equal([]string{wire.TypeWho.String()}))
 		privates := 0
