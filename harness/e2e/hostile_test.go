@@ -346,10 +346,13 @@ func newHostilePair(addr, room string) *hostilePair {
 // newHostilePairOn is newHostilePair with the connections dial makes.
 func newHostilePairOn(dial func() *harness.RawClient, room string) *hostilePair {
 	GinkgoHelper()
-	p := &hostilePair{alice: dial(), bob: dial(), notices: map[*harness.RawClient][]wire.Frame{}}
+	// bob dials once alice is in: a login can take longer than a short
+	// -hello-timeout on a busy machine, and bob's Hello must not wait for it.
+	p := &hostilePair{alice: dial(), notices: map[*harness.RawClient][]wire.Frame{}}
 	Expect(p.alice.Hello(deadline)).To(Succeed())
 	Expect(p.alice.Login("alice", accounts["alice"], deadline)).To(Succeed())
 	Expect(p.alice.Enter(room, true, deadline)).To(Succeed())
+	p.bob = dial()
 	Expect(p.bob.Hello(deadline)).To(Succeed())
 	Expect(p.bob.Login("bob", accounts["bob"], deadline)).To(Succeed())
 	Expect(p.bob.Enter(room, false, deadline)).To(Succeed())
