@@ -44,7 +44,10 @@ var _ = Describe("WeeChat on the IRC listener", Label("irc", "weechat"), func() 
 	)
 })
 
-type weechatSession struct{ term *harness.Terminal }
+type weechatSession struct {
+	term *harness.Terminal
+	dir  string // WeeChat's home: its configuration, and logs/ with weechatRun.logs
+}
 
 // startWeechat runs WeeChat on a terminal with a new home directory, no
 // scripts, the irc plugin only and no automatic connection but the one to
@@ -53,8 +56,26 @@ type weechatSession struct{ term *harness.Terminal }
 // given.
 func startWeechat(weechat string, srv *harness.Server, nick, password string, overTLS bool) *weechatSession {
 	GinkgoHelper()
+	return startWeechatWith(weechat, srv, nick, weechatRun{overTLS: overTLS, server: "-password=" + password})
+}
+
+// weechatRun says how startWeechatWith runs WeeChat.
+type weechatRun struct {
+	overTLS bool
+	server  string // options of /server add ("-name=value ...")
+	// logs loads the logger plugin too, writing each line of a buffer to
+	// its file at once, and turns paste detection off, which holds back
+	// lines typed in quick succession until a key confirms them. Quietly:
+	// curses draws only what changed, so a spec that matches WeeChat's
+	// output depends on what else is on its screen.
+	logs bool
+}
+
+// startWeechatWith is startWeechat with the options of run.
+func startWeechatWith(weechat string, srv *harness.Server, nick string, run weechatRun) *weechatSession {
+	GinkgoHelper()
 	addr, tlsOpts := srv.IRCAddr, "-notls"
-	if overTLS {
+	if run.overTLS {
 		addr = srv.IRCTLSAddr
 		tlsOpts = "-tls -tls_fingerprint=" + strings.TrimPrefix(srv.Cert.Fingerprint, "SHA256:")
 	}
@@ -65,18 +86,28 @@ func startWeechat(weechat string, srv *harness.Server, nick, password string, ov
 	}
 	host, port, err := net.SplitHostPort(addr)
 	Expect(err).NotTo(HaveOccurred())
-	add := fmt.Sprintf("/server add chat %s/%s %s -password=%s -nicks=%s -username=%s -realname=%s",
-		host, port, tlsOpts, password, nick, nick, nick)
-	term, err := harness.StartTerminal(weechat, "--dir", GinkgoT().TempDir(), "--no-connect", "--no-script",
-		"--plugins", "irc", "--run-command", add+";/connect chat")
+	add := fmt.Sprintf("/server add chat %s/%s %s %s -nicks=%s -username=%s -realname=%s",
+		host, port, tlsOpts, run.server, nick, nick, nick)
+	plugins, commands := "irc", add+";/connect chat"
+	if run.logs {
+		plugins = "irc,logger"
+		commands = "/mute /set weechat.look.paste_max_lines -1;/mute /set logger.file.flush_delay 0;" + commands
+	}
+	dir := GinkgoT().TempDir()
+	term, err := harness.StartTerminal(weechat, "--dir", dir, "--no-connect", "--no-script",
+		"--plugins", plugins, "--run-command", commands)
 	Expect(err).NotTo(HaveOccurred())
+	s := &weechatSession{term: term, dir: dir}
 	DeferCleanup(func() {
 		if CurrentSpecReport().Failed() {
 			AddReportEntry("WeeChat output", term.Tail(4000))
+			if run.logs {
+				AddReportEntry("WeeChat logs", s.logs())
+			}
 		}
 		term.Close()
 	})
-	return &weechatSession{term: term}
+	return s
 }
 
 func (s *weechatSession) expect(re string) []string {
