@@ -96,6 +96,8 @@ func (h *Hub) whois(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	}
 	if u.guest {
 		rep.Text += " as a guest"
+	} else {
+		rep.Name = u.name // logged in to the account of that name
 	}
 	out.send(s.id, rep)
 }

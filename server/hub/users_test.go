@@ -93,7 +93,7 @@ func TestWhois(t *testing.T) {
 	x.mode(1, "b", "+v g")
 
 	r := x.want(3, wire.Frame{Type: wire.TypeWhois, Name: "ALICE"}, wire.OK, "alice is connected")
-	if !reflect.DeepEqual(r.Users, []wire.User{{Name: "alice", Ident: "~alice", Real: "Alice A"}}) ||
+	if r.Name != "alice" || !reflect.DeepEqual(r.Users, []wire.User{{Name: "alice", Ident: "~alice", Real: "Alice A"}}) ||
 		!reflect.DeepEqual(r.Rooms, []wire.Room{{Name: "a", Members: 2, Prefix: "@"}, {Name: "b", Members: 2, Prefix: "@"}}) {
 		t.Fatalf("whois alice: %+v", r)
 	}
@@ -102,7 +102,7 @@ func TestWhois(t *testing.T) {
 		t.Fatalf("whois self: %+v", r.Rooms)
 	}
 	r = x.want(3, wire.Frame{Type: wire.TypeWhois, Name: "g"}, wire.OK, "g is connected as a guest")
-	if !reflect.DeepEqual(r.Users, []wire.User{{Name: "g", Ident: "gee"}}) ||
+	if r.Name != "" || !reflect.DeepEqual(r.Users, []wire.User{{Name: "g", Ident: "gee"}}) ||
 		!reflect.DeepEqual(r.Rooms, []wire.Room{{Name: "a", Members: 2}, {Name: "b", Members: 2, Prefix: "+"}}) {
 		t.Fatalf("whois g: %+v", r)
 	}

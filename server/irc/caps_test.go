@@ -239,3 +239,13 @@ func TestExcessTaggedPrivmsg(t *testing.T) {
 		t.Fatalf("answered %q", out)
 	}
 }
+
+func TestWhoisAccount(t *testing.T) {
+	h := &hubSide{t: t, s: newSessionIn(t, registered)}
+	h.lines("WHOIS bob\r\n")
+	req := h.requests(wire.TypeWhois)[0]
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: req.ID, Name: "bob", Users: []wire.User{{Name: "bob", Ident: "b", Real: "Bob", Prefix: "*", Away: "out"}},
+		Rooms: []wire.Room{{Name: "a", Prefix: "@"}}},
+		":srv 311 alice bob b srv * :Bob\r\n:srv 319 alice bob :@#a\r\n:srv 312 alice bob srv :chat-server\r\n"+
+			":srv 313 alice bob :is an IRC operator\r\n:srv 330 alice bob bob :is logged in as\r\n:srv 301 alice bob :out\r\n:srv 318 alice bob :End of /WHOIS list.\r\n")
+}

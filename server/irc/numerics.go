@@ -61,6 +61,7 @@ const (
 const (
 	rplAway             = "301" // RPL_AWAY
 	rplWhoisOperator    = "313" // RPL_WHOISOPERATOR
+	rplWhoisAccount     = "330" // RPL_WHOISACCOUNT (not in the RFCs; every modern ircd)
 	rplTopic            = "332" // RPL_TOPIC
 	rplTopicWhoTime     = "333" // RPL_TOPICWHOTIME (not in the RFCs; every modern ircd)
 	rplCreationTime     = "329" // RPL_CREATIONTIME (not in the RFCs; every modern ircd)

@@ -495,6 +495,9 @@ func (s *Session) whois(dst []byte, nick string, f *wire.Frame) []byte {
 	if u.Prefix == "*" {
 		dst = s.numeric(dst, rplWhoisOperator, u.Name, "is an IRC operator")
 	}
+	if f.Name != "" {
+		dst = s.numeric(dst, rplWhoisAccount, u.Name, f.Name, "is logged in as")
+	}
 	if u.Away != "" {
 		dst = s.numeric(dst, rplAway, u.Name, u.Away)
 	}
