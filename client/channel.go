@@ -192,7 +192,7 @@ func inParens(words string) string {
 // it is worded to the user ("bob kicked you out of lounge"), and the room
 // is not entered again after a reconnection.
 func (c *Client) notice(f *wire.Frame, now time.Time) {
-	if f.Code == wire.NoticeKicked && c.loggedIn && sameName(f.Name, c.user) {
+	if f.Code == wire.NoticeKicked && c.loggedIn && f.Name == c.user {
 		c.kickedOut(f.Room)
 		you := *f
 		you.Text = kickedYouText(f)
@@ -206,7 +206,7 @@ func (c *Client) notice(f *wire.Frame, now time.Time) {
 // kickedOut forgets room, if it is the user's: the user is in no room,
 // and a re-entry under way ends there.
 func (c *Client) kickedOut(room string) {
-	if c.room == "" || !sameName(room, c.room) {
+	if c.room == "" || !sameRoom(room, c.room) {
 		return
 	}
 	c.room, c.lastSeq = "", 0
@@ -219,24 +219,6 @@ func kickedYouText(f *wire.Frame) string {
 	return textOr(f.By, "an operator") + " kicked you out of " + f.Room + inParens(f.Words)
 }
 
-// sameName reports whether two user or room names are one, as the server
-// compares them: ASCII letters without regard to case, every other
-// character as it is.
-func sameName(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if lowerASCII(a[i]) != lowerASCII(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
+// sameRoom reports whether two room names are one, as the server
+// compares them (wire.FoldName). User names are compared exactly.
+func sameRoom(a, b string) bool { return wire.FoldName(a) == wire.FoldName(b) }

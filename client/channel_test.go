@@ -191,9 +191,12 @@ func TestKickedOut(t *testing.T) {
 	}
 	out.waitFor(t, " only the operators of lounge may kick\n")
 
-	// Its own kick, named in another case, is worded to the user.
-	p.send(wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeKicked, Name: "Alice", By: "bob", Room: "Lounge", Words: "spam",
-		Text: "bob kicked Alice out of Lounge (spam)"})
+	// Another user whose name differs only in case is another user.
+	p.send(wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeKicked, Name: "Alice", By: "bob", Room: "lounge", Text: "bob kicked Alice out of lounge"})
+	out.waitFor(t, " bob kicked Alice out of lounge\n")
+	// Its own kick, the room named in another case, is worded to the user.
+	p.send(wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeKicked, Name: "alice", By: "bob", Room: "Lounge", Words: "spam",
+		Text: "bob kicked alice out of Lounge (spam)"})
 	out.waitFor(t, " bob kicked you out of Lounge (spam)\n")
 	typeLine(t, in, "topic new")
 	out.waitFor(t, " not sent: you are not in a room; enter one with: enter ROOM\n")

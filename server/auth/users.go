@@ -129,8 +129,6 @@ func CheckPassword(hash, password string) bool {
 type Users struct {
 	names  []string
 	hashes map[string]string
-	// folded counts the accounts by wire.FoldName, for HasFolded.
-	folded map[string]int
 }
 
 // Len returns the number of accounts.
@@ -143,22 +141,6 @@ func (u *Users) Names() []string { return slices.Clone(u.names) }
 func (u *Users) Has(name string) bool {
 	_, ok := u.hashes[name]
 	return ok
-}
-
-// HasFolded reports whether an account's name is name but for the case
-// of its ASCII letters: a guest may not take "Alice" while "alice" is an
-// account, since the server compares names so.
-func (u *Users) HasFolded(name string) bool { return u.folded[wire.FoldName(name)] > 0 }
-
-// index adds name to the folded count.
-func (u *Users) index(name string, by int) {
-	if u.folded == nil {
-		u.folded = make(map[string]int)
-	}
-	key := wire.FoldName(name)
-	if u.folded[key] += by; u.folded[key] <= 0 {
-		delete(u.folded, key)
-	}
 }
 
 // Hash returns name's stored hash.
@@ -203,7 +185,6 @@ func ParseUsers(path string, data []byte) (*Users, error) {
 		}
 		u.names = append(u.names, name)
 		u.hashes[name] = hash
-		u.index(name, 1)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -224,7 +205,6 @@ func (u *Users) Add(name, hash string) error {
 	}
 	u.names = append(u.names, name)
 	u.hashes[name] = hash
-	u.index(name, 1)
 	return nil
 }
 
@@ -243,7 +223,6 @@ func (u *Users) Delete(name string) error {
 		return fmt.Errorf("%w: %s", ErrNoSuchUser, name)
 	}
 	delete(u.hashes, name)
-	u.index(name, -1)
 	u.names = slices.DeleteFunc(u.names, func(n string) bool { return n == name })
 	return nil
 }

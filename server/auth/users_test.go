@@ -200,26 +200,3 @@ func TestDummyHashHasCurrentParameters(t *testing.T) {
 		t.Error("the dummy hash is not of its documented password")
 	}
 }
-
-// TestUsersHasFolded: an account's name matches whatever the case of its
-// ASCII letters, through edits too.
-func TestUsersHasFolded(t *testing.T) {
-	u, err := ParseUsers("users", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := cheapHash(t, "pw")
-	for _, n := range []string{"alice", "Ölaf"} {
-		if err := u.Add(n, h); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for name, want := range map[string]bool{"alice": true, "ALICE": true, "aLiCe": true, "Ölaf": true, "ölaf": false, "bob": false} {
-		if got := u.HasFolded(name); got != want {
-			t.Errorf("HasFolded(%q) = %v", name, got)
-		}
-	}
-	if err := u.Delete("alice"); err != nil || u.HasFolded("Alice") {
-		t.Fatalf("after delete: %v %v", err, u.HasFolded("Alice"))
-	}
-}

@@ -126,12 +126,11 @@ func (v *Verifier) Submit(r hub.VerifyRequest) bool {
 // goroutine.
 func (v *Verifier) Hashing() bool { return v.busy.Load() > 0 }
 
-// Registered reports whether name is an account in the last file read,
-// the case of ASCII letters aside (the server compares names so).
+// Registered reports whether name is an account in the last file read.
 func (v *Verifier) Registered(name string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.users.HasFolded(name)
+	return v.users.Has(name)
 }
 
 // Close stops the workers and waits for them; a check under way finishes

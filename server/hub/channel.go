@@ -66,8 +66,8 @@ const (
 	maxMaskLen  = 100
 )
 
-func (c *channel) isOp(name string) bool     { return c.ops[fold(name)] }
-func (c *channel) isVoiced(name string) bool { return c.voiced[fold(name)] }
+func (c *channel) isOp(name string) bool     { return c.ops[name] }
+func (c *channel) isVoiced(name string) bool { return c.voiced[name] }
 
 func (c *channel) setOp(name string, on bool)    { setFlag(&c.ops, name, on) }
 func (c *channel) setVoice(name string, on bool) { setFlag(&c.voiced, name, on) }
@@ -75,11 +75,11 @@ func (c *channel) setVoice(name string, on bool) { setFlag(&c.voiced, name, on) 
 func setFlag(m *map[string]bool, name string, on bool) {
 	switch {
 	case on && *m == nil:
-		*m = map[string]bool{fold(name): true}
+		*m = map[string]bool{name: true}
 	case on:
-		(*m)[fold(name)] = true
+		(*m)[name] = true
 	default:
-		delete(*m, fold(name))
+		delete(*m, name)
 	}
 }
 

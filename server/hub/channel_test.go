@@ -104,7 +104,8 @@ func TestKick(t *testing.T) {
 	x.want(1, kick("nobody", ""), wire.ErrNoSuchUser, `no user named "nobody" is connected`)
 	x.want(1, wire.Frame{Type: wire.TypeKick, Room: "none", Name: "bob"}, wire.ErrNoSuchRoom, "")
 
-	r, outs := x.do(1, kick("BOB", "spam"))
+	x.want(1, kick("BOB", ""), wire.ErrNoSuchUser, `no user named "BOB" is connected`) // user names keep their case
+	r, outs := x.do(1, kick("bob", "spam"))
 	if r.Code != wire.OK || r.Text != "you kicked bob out of r" {
 		t.Fatalf("kick: %+v", r)
 	}
@@ -187,7 +188,7 @@ func TestModeLimitInviteSecret(t *testing.T) {
 	x.want(1, invite("bob"), wire.ErrInRoom, "bob is already in r")
 	x.want(1, invite("zed"), wire.ErrNoSuchUser, `no user named "zed" is connected`)
 	x.want(1, wire.Frame{Type: wire.TypeInvite, Room: "none", Name: "eve"}, wire.ErrNoSuchRoom, "")
-	r, outs := x.do(1, invite("EVE"))
+	r, outs := x.do(1, invite("eve"))
 	if r.Code != wire.OK || r.Text != "you invited eve to r" || r.Room != "r" || r.Name != "eve" {
 		t.Fatalf("invite: %+v", r)
 	}
@@ -252,7 +253,7 @@ func TestModeChanges(t *testing.T) {
 	}
 
 	// The notice gives the change as applied, with the names as they are.
-	r, outs := x.do(1, mode("+o-v BOB Ann"))
+	r, outs := x.do(1, mode("+o-v bob ann"))
 	if r.Code != wire.OK || r.Mode != "+o-v bob ann" {
 		t.Fatalf("+o-v: %+v", r)
 	}

@@ -302,10 +302,10 @@ func (h *Hub) detach(s *session) {
 // dropName forgets s's name, if it still holds it, and a guest's standing
 // in the rooms (a guest name is anyone's once let go).
 func (h *Hub) dropName(s *session) {
-	if s.name == "" || h.names[fold(s.name)] != s {
+	if s.name == "" || h.names[s.name] != s {
 		return
 	}
-	delete(h.names, fold(s.name))
+	delete(h.names, s.name)
 	h.remember(s)
 	if s.guest && s.standing {
 		h.forgetGuest(s.name)

@@ -125,7 +125,7 @@ func checkChannel(t *testing.T, r *room) {
 	}
 	for _, m := range []map[string]bool{r.ops, r.voiced, r.invited} {
 		for name, on := range m {
-			if !on || fold(name) != name {
+			if !on || wire.ValidName(name) != nil {
 				t.Fatalf("flag %q: %v", name, on)
 			}
 		}

@@ -7,7 +7,7 @@ import (
 )
 
 // TestAccountDisplacesGuest: a guest who holds a name before its account
-// logs in (made since, or claimed in another case) is put out: its rooms
+// logs in (the account was made since the guest claimed it) is put out: its rooms
 // hear it left, it gets a Bye saying why, and the account inherits nothing.
 func TestAccountDisplacesGuest(t *testing.T) {
 	x := newFixture(t, Config{Guests: true})
@@ -15,7 +15,7 @@ func TestAccountDisplacesGuest(t *testing.T) {
 	x.enter(1, "r")
 	x.connect(2)
 	x.do(2, wire.Frame{Type: wire.TypeHello, Version: wire.Version})
-	x.do(2, wire.Frame{Type: wire.TypeClaim, Name: "Alice"})
+	x.do(2, wire.Frame{Type: wire.TypeClaim, Name: "alice"})
 	x.do(2, wire.Frame{Type: wire.TypeEnter, Room: "r"})
 	x.connect(3)
 	x.do(3, wire.Frame{Type: wire.TypeHello, Version: wire.Version})
@@ -25,10 +25,10 @@ func TestAccountDisplacesGuest(t *testing.T) {
 	}
 	fs := to(outs, 2)
 	if len(fs) != 1 || fs[0].Type != wire.TypeBye || fs[0].Code != wire.ByeTakeover ||
-		fs[0].Text != "the name Alice belongs to a registered user, who logged in" || !closes(outs, 2) {
+		fs[0].Text != "the name alice belongs to a registered user, who logged in" || !closes(outs, 2) {
 		t.Fatalf("the guest got %+v", outs)
 	}
-	if fs := to(outs, 1); len(fs) != 1 || fs[0].Code != wire.NoticeQuit || fs[0].Name != "Alice" {
+	if fs := to(outs, 1); len(fs) != 1 || fs[0].Code != wire.NoticeQuit || fs[0].Name != "alice" {
 		t.Fatalf("the room heard %+v", fs)
 	}
 	if u := x.h.user("alice"); u == nil || u.id != 3 || u.guest || len(u.joined) != 0 {

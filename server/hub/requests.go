@@ -298,7 +298,7 @@ func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, n
 			h.detach(old)
 		}
 		s.name, s.guest, s.failures = name, false, 0
-		h.names[fold(name)] = s
+		h.names[name] = s
 		out.send(sid, r)
 	}
 	return out
@@ -336,7 +336,7 @@ func (h *Hub) claim(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	default:
 		s.name, s.guest = f.Name, true
 		s.setIdentity(f)
-		h.names[fold(f.Name)] = s
+		h.names[f.Name] = s
 		r := h.reply(now, f.ID, wire.OK, "welcome "+f.Name)
 		r.Name = f.Name
 		out.send(s.id, r)

@@ -21,16 +21,17 @@ type membership struct {
 	joinSeq uint64
 }
 
-// fold is the key names are compared by (wire.FoldName): "Bob" and "bob"
-// are one user and "#Lounge" and "#lounge" one room, as IRC users expect;
-// the name keeps the case it was given.
+// fold is the key room names are compared by (wire.FoldName): "#Lounge"
+// and "#lounge" are one room, as IRC users expect; the room keeps the case
+// it was given. User names are compared exactly, as seeds 001 and 003 say
+// ("case sensitive"): "Bob" and "bob" are two users.
 func fold(name string) string { return wire.FoldName(name) }
 
 // room returns the room of that name, nil if there is none.
 func (h *Hub) room(name string) *room { return h.rooms[fold(name)] }
 
 // user returns the logged-in session of that name, nil if there is none.
-func (h *Hub) user(name string) *session { return h.names[fold(name)] }
+func (h *Hub) user(name string) *session { return h.names[name] }
 
 // in returns the index of r among s's rooms, -1 if s is not in it.
 func (s *session) in(r *room) int {
@@ -53,7 +54,7 @@ func (s *session) only() *room {
 // admit checks that s may enter r (bans, invitation, key, member limit,
 // how many rooms s is in) and returns the refusal, OK if none.
 func (h *Hub) admit(s *session, r *room, key string, leavingOthers bool) (wire.Code, string) {
-	invited := r.invited[fold(s.name)]
+	invited := r.invited[s.name]
 	switch {
 	case r.banned(s) && !invited:
 		return wire.ErrBanned, "you are banned from " + r.name
@@ -84,7 +85,7 @@ func (h *Hub) enterRoom(out *outputs, s *session, r *room, id uint32, now time.T
 		r.setOp(s.name, true)
 		h.stateVer++ // a registered operator is saved
 	}
-	delete(r.invited, fold(s.name))
+	delete(r.invited, s.name)
 	r.members = append(r.members, s)
 	s.joined = append(s.joined, membership{room: r, joinSeq: r.seq})
 	text := "you entered " + r.name
@@ -200,12 +201,11 @@ func (h *Hub) quit(out *outputs, s *session, words string, now time.Time) {
 // forgetGuest drops a guest's name from every room's operators, voices
 // and invitations, so that whoever takes the name next inherits nothing.
 func (h *Hub) forgetGuest(name string) {
-	key := fold(name)
 	for _, r := range h.rooms {
-		if r.ops[key] || r.voiced[key] || r.invited[key] {
-			delete(r.ops, key)
-			delete(r.voiced, key)
-			delete(r.invited, key)
+		if r.ops[name] || r.voiced[name] || r.invited[name] {
+			delete(r.ops, name)
+			delete(r.voiced, name)
+			delete(r.invited, name)
 		}
 	}
 }

@@ -18,10 +18,8 @@ func TestHubRoomsSimulation(t *testing.T) {
 	for seed := uint64(1); seed <= 8; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			s := newSim(t, seed, Config{MaxRooms: 5, MaxJoined: 3, Guests: true, HistoryLen: 5, MaxLoginFailures: 3,
-				// The registry compares names as the hub does (see the
-				// report: auth's does not yet), so no guest holds an
-				// account's name in another case.
-				IsRegistered: func(n string) bool { return fold(n) == "alice" || fold(n) == "bob" },
+				// User names keep their case: "Alice" is a guest name.
+				IsRegistered: func(n string) bool { return n == "alice" || n == "bob" },
 				IsOperator:   func(n string) bool { return n == "alice" }})
 			s.request = s.roomsRequest
 			s.run(10000)

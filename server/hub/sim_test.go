@@ -16,7 +16,7 @@ import (
 // and checks the invariants after every step:
 //   - room membership is consistent: each member of a room has it among its
 //     rooms and each session is a member of each of its rooms, once, at
-//     most Config.MaxJoined; the name index is keyed by fold(name); every
+//     most Config.MaxJoined; the name index is keyed by the name; every
 //     room's channel state is valid (checkChannel);
 //   - every request gets exactly one reply, with its id, in order;
 //   - a room message reaches each other member once, and nobody else;
@@ -472,7 +472,7 @@ func (s *sim) checkState() {
 		}
 	}
 	for name, ss := range h.names {
-		if fold(ss.name) != name || h.sessions[ss.id] != ss || ss.closing {
+		if ss.name != name || h.sessions[ss.id] != ss || ss.closing {
 			t.Fatalf("names[%s] = %+v", name, ss)
 		}
 	}

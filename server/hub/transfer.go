@@ -239,7 +239,7 @@ func (h *Hub) fetch(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(wire.ErrBadName, wire.BadNameText("user", f.To))
 		return
 	}
-	if fold(f.To) == fold(s.name) {
+	if f.To == s.name {
 		reply(wire.ErrSelf, "you cannot ask yourself for a file")
 		return
 	}

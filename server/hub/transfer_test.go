@@ -174,7 +174,7 @@ func TestHubFetchRules(t *testing.T) {
 		{sAlice, "", "f", wire.ErrBadName, ""},
 		{sAlice, "a b", "f", wire.ErrBadName, `bad user name "a b": use 1 to 20 characters without spaces`},
 		{sAlice, "alice", "f", wire.ErrSelf, "you cannot ask yourself for a file"},
-		{sAlice, "Alice", "f", wire.ErrSelf, "you cannot ask yourself for a file"},
+		{sAlice, "Alice", "f", wire.ErrNoSuchUser, "no user named Alice is connected"}, // names keep their case
 		{sAlice, "dave", "f", wire.ErrNoSuchUser, "no user named dave is connected"},
 		{sAlice, "bob", "", wire.ErrBadRequest, "a file request needs a file name"},
 		{sAlice, "bob", strings.Repeat("n", 256), wire.ErrBadRequest, "file name too long: 256 bytes, the limit is 255"},
@@ -186,9 +186,8 @@ func TestHubFetchRules(t *testing.T) {
 			t.Errorf("fetch %q %.20q: %+v (%d outputs), want %d %q", tc.owner, tc.file, r, len(outs), tc.code, tc.text)
 		}
 	}
-	// Names compare case-insensitively: "Bob" is bob, and the reply names
-	// him as he logged in.
-	if r, _ := x.do(sAlice, wire.Frame{Type: wire.TypeFetch, To: "Bob", Name: "f"}); r.Code != wire.OK || r.To != "bob" {
+	// User names keep their case: "Bob" is not bob.
+	if r, _ := x.do(sAlice, wire.Frame{Type: wire.TypeFetch, To: "Bob", Name: "f"}); r.Code != wire.ErrNoSuchUser {
 		t.Fatalf("fetch from Bob: %+v", r)
 	}
 	// The longest name is fine; the owner judges what it may reach.

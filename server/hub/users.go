@@ -136,16 +136,16 @@ func (h *Hub) nick(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		r.setVoice(f.Name, voiced)
 	}
 	h.endTransfersOf(out, s, now)
-	delete(h.names, fold(old))
+	delete(h.names, old)
 	h.remember(s)
-	// What the old name held goes with it, unless it is the new one in
-	// another case, whose standing was just carried over.
-	if s.standing && fold(old) != fold(f.Name) {
+	// What the old name held goes with it; its standing in the rooms the
+	// user is in was just carried over to the new one.
+	if s.standing {
 		h.forgetGuest(old)
 		s.standing = false
 	}
 	s.name = f.Name
-	h.names[fold(s.name)] = s
+	h.names[s.name] = s
 	h.tellSharers(out, s, func(r *room) *wire.Frame {
 		n := h.notice(now, wire.NoticeRenamed, old, r.name, old+" is now known as "+s.name)
 		n.To = s.name

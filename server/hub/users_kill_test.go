@@ -26,7 +26,7 @@ func TestKill(t *testing.T) {
 	if r, _ := x.do(1, wire.Frame{Type: wire.TypeKill, Name: "nobody"}); r.Code != wire.ErrNoSuchUser {
 		t.Fatalf("kill of nobody: %+v", r)
 	}
-	r, outs := x.do(1, wire.Frame{Type: wire.TypeKill, Name: "Carol", Text: "spam"})
+	r, outs := x.do(1, wire.Frame{Type: wire.TypeKill, Name: "carol", Text: "spam"})
 	if r.Code != wire.OK || r.Text != "you disconnected carol" {
 		t.Fatalf("kill: %+v", r)
 	}

@@ -36,10 +36,10 @@ func (h *Hub) whowas(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	if f.Count > 0 {
 		limit = int(min(f.Count, maxWhowas))
 	}
-	key := fold(f.Name)
+
 	var rows []wire.User
 	for i := len(h.departed) - 1; i >= 0 && len(rows) < limit; i-- {
-		if d := h.departed[i]; fold(d.name) == key {
+		if d := h.departed[i]; d.name == f.Name {
 			rows = append(rows, wire.User{Name: d.name, Ident: d.ident, Real: d.real})
 		}
 	}

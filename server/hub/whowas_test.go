@@ -15,11 +15,11 @@ func TestWhowas(t *testing.T) {
 	x.do(1, wire.Frame{Type: wire.TypeHello, Version: wire.Version})
 	x.do(1, wire.Frame{Type: wire.TypeClaim, Name: "g", Ident: "first", Real: "First G"})
 	x.do(1, wire.Frame{Type: wire.TypeLogout})
-	x.do(1, wire.Frame{Type: wire.TypeClaim, Name: "G", Ident: "second"})
+	x.do(1, wire.Frame{Type: wire.TypeClaim, Name: "g", Ident: "second"})
 	x.do(1, wire.Frame{Type: wire.TypeNick, Name: "h"})
 	x.login(2, "alice")
 	r, _ := x.do(2, wire.Frame{Type: wire.TypeWhowas, Name: "g"})
-	if r.Code != wire.OK || len(r.Users) != 2 || r.Users[0] != (wire.User{Name: "G", Ident: "second"}) ||
+	if r.Code != wire.OK || len(r.Users) != 2 || r.Users[0] != (wire.User{Name: "g", Ident: "second"}) ||
 		r.Users[1] != (wire.User{Name: "g", Ident: "first", Real: "First G"}) {
 		t.Fatalf("whowas g: %+v", r)
 	}
@@ -30,7 +30,7 @@ func TestWhowas(t *testing.T) {
 		t.Fatalf("whowas nobody: %+v", r)
 	}
 	x.h.Disconnect(1, ReasonLost, x.now)
-	if r, _ := x.do(2, wire.Frame{Type: wire.TypeWhowas, Name: "H"}); len(r.Users) != 1 || r.Users[0].Name != "h" {
+	if r, _ := x.do(2, wire.Frame{Type: wire.TypeWhowas, Name: "h"}); len(r.Users) != 1 || r.Users[0].Name != "h" {
 		t.Fatalf("whowas h: %+v", r)
 	}
 	for i := 0; i < maxDeparted+10; i++ {

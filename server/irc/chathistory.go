@@ -61,7 +61,7 @@ func chathistoryHandler(s *Session, dst []byte, m *message) []byte {
 		}
 		if id, isID := strings.CutPrefix(ref, "msgid="); isID {
 			idRoom, seq, ok := parseMsgID(id)
-			if !ok || !strings.EqualFold(idRoom, room) || sub == "BETWEEN" {
+			if !ok || !sameRoom(idRoom, room) || sub == "BETWEEN" {
 				return fail("INVALID_PARAMS", "A msgid here is one of the channel's messages, and BETWEEN takes timestamps", sub, ref)
 			}
 			bySeq = seq
@@ -122,7 +122,7 @@ func timestampRef(ref string) (int64, bool) {
 // for one that is not part of it.
 func (s *Session) replayed(dst []byte, f *wire.Frame) ([]byte, bool) {
 	r := s.replay
-	if r == nil || f.Type != wire.TypeMessage || !strings.EqualFold(f.Room, r.room) {
+	if r == nil || f.Type != wire.TypeMessage || !sameRoom(f.Room, r.room) {
 		return dst, false
 	}
 	if (r.after != 0 && f.Time <= r.after) || (r.before != 0 && f.Time >= r.before) || (r.afterSeq != 0 && f.Seq <= r.afterSeq) {

@@ -242,7 +242,7 @@ func (s *Session) message(dst []byte, m *message, quiet bool) []byte {
 		case strings.HasPrefix(t, "#"):
 			p := s.request(kindSay, t, quiet, wire.Frame{Type: wire.TypeSay, Room: t[1:], Text: text, Code: code, Tags: tags})
 			p.words, p.tags = text, tags
-		case strings.EqualFold(t, s.nick):
+		case t == s.nick:
 			// The hub refuses a message to oneself; IRC delivers it.
 			command := "PRIVMSG"
 			if quiet {
@@ -323,7 +323,7 @@ func whowasHandler(s *Session, dst []byte, m *message) []byte {
 // MODE <nickname> [<modes>]: the user's own modes, kept by the session:
 // i (invisible) and w (wallops) are accepted and change nothing else.
 func (s *Session) userMode(dst []byte, p []string) []byte {
-	if !strings.EqualFold(p[0], s.nick) {
+	if p[0] != s.nick {
 		return s.numeric(dst, errUsersDontMatch, "Cannot change mode for other users")
 	}
 	if len(p) == 1 {

@@ -71,7 +71,7 @@ func (s *Session) renderNotice(dst []byte, f *wire.Frame) []byte {
 	case wire.NoticeTopic:
 		return appendLine(s.tags(dst, f.Time), s.prefix(f.By), "TOPIC", ch, f.Words)
 	case wire.NoticeKicked:
-		if strings.EqualFold(f.Name, s.nick) {
+		if f.Name == s.nick {
 			s.leftRoom(f.Room)
 		}
 		reason := f.Words

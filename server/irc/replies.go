@@ -284,7 +284,7 @@ func (s *Session) welcome(dst []byte) []byte {
 // most 13 to a line as the protocol allows.
 func (s *Session) isupport(dst []byte) []byte {
 	chanLimit := strconv.Itoa(max(s.cfg.ChanLimit, 1))
-	tokens := []string{"CASEMAPPING=ascii", "CHANTYPES=#",
+	tokens := []string{"CHANTYPES=#",
 		"CHANLIMIT=#:" + chanLimit, "MAXCHANNELS=" + chanLimit, "CHANMODES=b,k,l,imnst", "PREFIX=(ov)@+",
 		"MODES=6", "NICKLEN=" + strconv.Itoa(wire.MaxNameRunes), "CHANNELLEN=" + strconv.Itoa(wire.MaxNameRunes+1),
 		"TOPICLEN=390", "AWAYLEN=300", "KICKLEN=300", "USERLEN=" + strconv.Itoa(maxUserLen),
@@ -304,6 +304,7 @@ var motdLines = []string{
 	"Rooms here are IRC channels: #lounge is the room lounge.",
 	"JOIN creates a channel that does not exist yet; its creator is its operator.",
 	"People on the chat client share channels and private messages with you.",
+	"Nicks keep their case: Bob and bob are two people; #Lounge and #lounge are one channel.",
 	"Log in to your account with SASL PLAIN (or PASS); without, your nick is a guest name.",
 	"File transfers are not available over IRC.",
 }
@@ -408,13 +409,13 @@ func (s *Session) names(dst []byte, ch, modes string, users []wire.User) []byte 
 	return s.numeric(dst, rplEndOfNames, ch, "End of /NAMES list.")
 }
 
-// maskMatch reports whether a nick matches a WHO mask with * and ?,
-// case-insensitively.
+// maskMatch reports whether a nick matches a WHO mask with * and ?. Nicks
+// keep their case, so masks do too.
 func maskMatch(mask, nick string) bool {
 	if !strings.ContainsAny(mask, "*?") {
-		return strings.EqualFold(mask, nick)
+		return mask == nick
 	}
-	ok, _ := path.Match(globToPath(strings.ToLower(mask)), strings.ToLower(nick))
+	ok, _ := path.Match(globToPath(mask), nick)
 	return ok
 }
 
@@ -537,7 +538,7 @@ func (s *Session) userhost(dst []byte, asked string, f *wire.Frame) []byte {
 
 func findUser(users []wire.User, nick string) (wire.User, bool) {
 	for _, u := range users {
-		if strings.EqualFold(u.Name, nick) {
+		if u.Name == nick {
 			return u, true
 		}
 	}
@@ -565,7 +566,7 @@ func (s *Session) list(dst []byte, only string, f *wire.Frame) []byte {
 
 func containsFold(list []string, s string) bool {
 	for _, l := range list {
-		if strings.EqualFold(l, s) {
+		if sameRoom(l, s) {
 			return true
 		}
 	}

@@ -1,7 +1,6 @@
 package irc
 
 import (
-	"strings"
 	"time"
 
 	"chat/internal/wire"
@@ -224,11 +223,16 @@ func (s *Session) ident() string {
 	return s.nick
 }
 
-// inChannel returns the index of a room in joined (case-insensitively),
-// -1 if the user is not in it.
+// sameRoom reports whether two room names are one room: the hub compares
+// them with ASCII letters folded (wire.FoldName). Nicks are compared
+// exactly, as the seeds want user names case sensitive.
+func sameRoom(a, b string) bool { return wire.FoldName(a) == wire.FoldName(b) }
+
+// inChannel returns the index of a room in joined, -1 if the user is not
+// in it.
 func (s *Session) inChannel(room string) int {
 	for i, r := range s.joined {
-		if strings.EqualFold(r, room) {
+		if sameRoom(r, room) {
 			return i
 		}
 	}

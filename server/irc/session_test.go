@@ -82,7 +82,7 @@ func TestSessionWalk(t *testing.T) {
 		":srv 002 alice :Your host is srv, running version chat-server-1\r\n"+
 		":srv 003 alice :This server was created today\r\n"+
 		":srv 004 alice srv chat-server-1 iow biklmnostv :bklov\r\n"+
-		":srv 005 alice CASEMAPPING=ascii CHANTYPES=# CHANLIMIT=#:1 MAXCHANNELS=1 CHANMODES=b,k,l,imnst PREFIX=(ov)@+ ") ||
+		":srv 005 alice CHANTYPES=# CHANLIMIT=#:1 MAXCHANNELS=1 CHANMODES=b,k,l,imnst PREFIX=(ov)@+ ") ||
 		!strings.HasSuffix(welcome, ":srv 376 alice :End of /MOTD command.\r\n") || !h.s.Welcomed() {
 		t.Fatalf("welcome %q, welcomed %v", welcome, h.s.Welcomed())
 	}
