@@ -343,7 +343,8 @@ func (s *sim) observe(sid SessionID, typ wire.Type, call func() []Output) {
 			if typ == wire.TypeSay && (o.To == sid || f.From != senderName) {
 				t.Fatalf("message %+v to %d (sender %d %s)", f, o.To, sid, senderName)
 			}
-			if typ != wire.TypeHistory {
+			if typ != wire.TypeHistory && f.Room != "" {
+				// A room message; a Broadcast's (no Room) reaches everyone.
 				heard[o.To]++
 			}
 		case wire.TypeNotice:
