@@ -240,7 +240,7 @@ func (h *Hub) topicRequest(out *outputs, s *session, f *wire.Frame, now time.Tim
 		return
 	}
 	switch {
-	case s.in(r) < 0:
+	case s.in(r) < 0 && !s.oper:
 		reply(wire.ErrNotInRoom, "you are not in "+r.name)
 		return
 	case r.modes&modeTopicOps != 0 && !r.runs(s):
@@ -383,6 +383,9 @@ func (h *Hub) modeRequest(out *outputs, s *session, f *wire.Frame, now time.Time
 		if c.letter != 'o' && c.letter != 'v' {
 			continue
 		}
+		if c.letter == 'o' && !c.on && r.isOp(c.arg) {
+			continue // a registered operator away from the room can be removed
+		}
 		switch u := h.user(c.arg); {
 		case u == nil:
 			reply(wire.ErrNoSuchUser, "no user named "+wire.QuoteName(c.arg)+" is connected")
@@ -481,8 +484,9 @@ func (h *Hub) applyModes(r *room, changes []modeChange) []modeChange {
 		case 'o':
 			changed = r.isOp(c.arg) != c.on
 			r.setOp(c.arg, c.on)
-			c.arg = h.user(c.arg).name
-			h.user(c.arg).standing = true
+			if u := h.user(c.arg); u != nil {
+				u.standing = true
+			}
 		case 'v':
 			changed = r.isVoiced(c.arg) != c.on
 			r.setVoice(c.arg, c.on)

@@ -483,15 +483,15 @@ func TestRoomStatesRoundTrip(t *testing.T) {
 	if got := y.h.RoomStates(true); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after restore:\n got %+v\nwant %+v", got, want)
 	}
-	// The restored room works as the old one did. (A server operator gets
-	// past +i, its own operators do not: see the report's open questions.)
+	// The restored room works as the old one did. A server operator, like
+	// the room's own operators, gets past +i, +k and +l.
 	y.login(1, "alice")
 	y.login(2, "eve")
 	y.claim(3, "g")
 	y.login(4, "root")
 	y.oper(4, "root")
-	y.want(4, wire.Frame{Type: wire.TypeJoin, Room: "r"}, wire.ErrBadKey, "")
-	if r := y.want(4, wire.Frame{Type: wire.TypeJoin, Room: "r", Secret: "sesame"}, wire.OK, ""); r.Mode != "+iklmst sesame 7" ||
+	y.want(3, wire.Frame{Type: wire.TypeJoin, Room: "r", Secret: "sesame"}, wire.ErrInviteOnly, "")
+	if r := y.want(4, wire.Frame{Type: wire.TypeJoin, Room: "r"}, wire.OK, ""); r.Mode != "+iklmst sesame 7" ||
 		r.Words != "tea at 5" || r.By != "alice" || !slices.Equal(prefixed(r.Users), []string{"*root"}) {
 		t.Fatalf("join restored: %+v", r)
 	}

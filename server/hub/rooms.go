@@ -52,17 +52,21 @@ func (s *session) only() *room {
 }
 
 // admit checks that s may enter r (bans, invitation, key, member limit,
-// how many rooms s is in) and returns the refusal, OK if none.
+// how many rooms s is in) and returns the refusal, OK if none. An
+// invitation opens an invite-only room, as RFC 2811 says, and nothing
+// else: a ban, a key or a limit still hold, so a member cannot let a
+// banned user back in. The room's own operators and server operators
+// pass all of them.
 func (h *Hub) admit(s *session, r *room, key string, leavingOthers bool) (wire.Code, string) {
-	invited := r.invited[s.name]
+	runs := r.runs(s)
 	switch {
-	case r.banned(s) && !invited:
+	case r.banned(s) && !runs:
 		return wire.ErrBanned, "you are banned from " + r.name
-	case r.modes&modeInviteOnly != 0 && !invited && !s.oper:
+	case r.modes&modeInviteOnly != 0 && !r.invited[s.name] && !runs:
 		return wire.ErrInviteOnly, r.name + " is invite only; ask one of its operators for an invitation"
-	case r.key != "" && key != r.key && !invited:
+	case r.key != "" && key != r.key && !runs:
 		return wire.ErrBadKey, r.name + " has a key; enter it with the key"
-	case r.limit > 0 && len(r.members) >= r.limit && !invited:
+	case r.limit > 0 && len(r.members) >= r.limit && !runs:
 		return wire.ErrRoomFull, r.name + " is full"
 	case !leavingOthers && len(s.joined) >= h.cfg.MaxJoined:
 		return wire.ErrLimit, h.joinLimitText(s)
@@ -79,9 +83,11 @@ func (h *Hub) enterRoom(out *outputs, s *session, r *room, id uint32, now time.T
 	}
 	slices.Sort(others)
 	out.toRoom(r, nil, h.notice(now, wire.NoticeEntered, s.name, r.name, s.name+" entered "+r.name))
-	if !r.hasOperator(h) {
-		// A room nobody runs (new, or its last operator was a guest who
-		// left) is run by whoever enters it, as on IRC.
+	if len(r.members) == 0 && !r.hasOperator(h) {
+		// An empty room nobody runs (new, or its last operator was a
+		// guest who left) is run by whoever enters it, as an IRC channel
+		// that emptied is made again; a room with members and no
+		// operator stays so until a server operator gives it one.
 		r.setOp(s.name, true)
 		h.stateVer++ // a registered operator is saved
 	}

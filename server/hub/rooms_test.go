@@ -277,7 +277,8 @@ func TestJoinLimits(t *testing.T) {
 }
 
 // Who runs a room: its creator; when nobody does (its guest operator
-// left), whoever enters next; a registered operator stays one while away.
+// left) and it is empty, whoever enters next; a room with members and no
+// operator stays so; a registered operator stays one while away.
 func TestOperatorSuccession(t *testing.T) {
 	x := newFixture(t, Config{Guests: true})
 	x.claim(1, "g1")
@@ -290,13 +291,17 @@ func TestOperatorSuccession(t *testing.T) {
 		t.Fatalf("after the guest operator left: %v", got)
 	}
 	x.join(3, "r")
-	if got := x.whoIn(2, "r"); !slices.Equal(got, []string{"g2", "@g3"}) {
-		t.Fatalf("the next to enter runs the room: %v", got)
+	if got := x.whoIn(2, "r"); !slices.Equal(got, []string{"g2", "g3"}) {
+		t.Fatalf("entering a room with members makes nobody its operator: %v", got)
 	}
+	// Once it is empty, whoever enters next runs it, as on IRC.
+	x.do(2, wire.Frame{Type: wire.TypeLeave, Room: "r"})
+	x.do(3, wire.Frame{Type: wire.TypeLeave, Room: "r"})
+	x.join(3, "r")
 	// The guest who left comes back as anyone else.
 	x.join(1, "r")
-	if got := x.whoIn(2, "r"); !slices.Equal(got, []string{"g2", "@g3", "g1"}) {
-		t.Fatalf("the guest came back: %v", got)
+	if got := x.whoIn(3, "r"); !slices.Equal(got, []string{"@g3", "g1"}) {
+		t.Fatalf("the next to enter an empty room runs it: %v", got)
 	}
 }
 

@@ -89,7 +89,7 @@ func (h *Hub) whois(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	rep.Users = []wire.User{row}
 	for _, j := range u.joined {
 		r := j.room
-		if r.modes&modeSecret != 0 && s.in(r) < 0 && s != u {
+		if r.modes&modeSecret != 0 && s.in(r) < 0 && s != u && !s.oper {
 			continue
 		}
 		rep.Rooms = append(rep.Rooms, wire.Room{Name: r.name, Members: uint64(len(r.members)), Prefix: r.prefix(u)})
