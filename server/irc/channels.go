@@ -178,14 +178,26 @@ func namesHandler(s *Session, dst []byte, m *message) []byte {
 			return s.numeric(dst, rplEndOfNames, "*", "End of /NAMES list.")
 		}
 	}
-	for _, ch := range chans {
-		room, ok := channelRoom(ch)
+	if len(chans) == 1 {
+		room, ok := channelRoom(chans[0])
 		if !ok || wire.ValidName(room) != nil {
-			dst = s.numeric(dst, rplEndOfNames, ch, "End of /NAMES list.")
-			continue
+			return s.numeric(dst, rplEndOfNames, chans[0], "End of /NAMES list.")
 		}
-		s.request(kindNames, ch, false, wire.Frame{Type: wire.TypeWho, Room: room})
+		s.request(kindNames, chans[0], false, wire.Frame{Type: wire.TypeWho, Room: room}).words = chans[0]
+		return dst
 	}
+	// Several channels: their 353s, then one 366 naming the list, as
+	// modern servers answer (the words of the last request carry it).
+	var last *pending
+	for _, ch := range chans {
+		if room, ok := channelRoom(ch); ok && wire.ValidName(room) == nil {
+			last = s.request(kindNames, ch, false, wire.Frame{Type: wire.TypeWho, Room: room})
+		}
+	}
+	if last == nil {
+		return s.numeric(dst, rplEndOfNames, m.Params[0], "End of /NAMES list.")
+	}
+	last.words = m.Params[0]
 	return dst
 }
 

@@ -39,7 +39,7 @@ func (s *Session) reply(dst []byte, f *wire.Frame) []byte {
 	case kindSay, kindTell:
 		return s.sent(dst, &p, f)
 	case kindNames:
-		return s.names(dst, p.target, f.Mode, f.Users)
+		return s.names(dst, p.target, f.Mode, f.Users, p.words)
 	case kindWho:
 		return s.who(dst, p.target, f)
 	case kindWhois:
@@ -127,7 +127,10 @@ func (s *Session) refused(dst []byte, p *pending, f *wire.Frame) []byte {
 			return dst
 		}
 	case kindNames:
-		return s.numeric(dst, rplEndOfNames, ch, "End of /NAMES list.")
+		if p.words == "" {
+			return dst // one of several channels: the last one's 366 names them all
+		}
+		return s.numeric(dst, rplEndOfNames, p.words, "End of /NAMES list.")
 	case kindWho:
 		return s.numeric(dst, rplEndOfWho, ch, "End of /WHO list.")
 	case kindWhois:
@@ -274,7 +277,7 @@ func (s *Session) welcome(dst []byte) []byte {
 	for _, r := range s.inherited {
 		s.joinedRoom(r)
 		dst = appendLine(dst, s.myPrefix(), "JOIN", "#"+r)
-		s.request(kindNames, "#"+r, false, wire.Frame{Type: wire.TypeWho, Room: r})
+		s.request(kindNames, "#"+r, false, wire.Frame{Type: wire.TypeWho, Room: r}).words = "#" + r
 	}
 	s.inherited = nil
 	return dst
@@ -330,7 +333,7 @@ func (s *Session) joined1(dst []byte, f *wire.Frame) []byte {
 	if f.Words != "" {
 		dst = s.topic(dst, ch, f)
 	}
-	return s.names(dst, ch, f.Mode, f.Users)
+	return s.names(dst, ch, f.Mode, f.Users, ch)
 }
 
 // topic appends 332 and 333: the topic, who set it and when.
@@ -382,8 +385,9 @@ func (s *Session) prefixOf(prefix string) string {
 }
 
 // names appends the 353 lines (as many as needed to stay within MaxLine)
-// and 366, for a channel with those modes: "@" marks a secret one.
-func (s *Session) names(dst []byte, ch, modes string, users []wire.User) []byte {
+// for a channel with those modes ("@" marks a secret one), then 366 for
+// end, unless end is "" (more channels follow).
+func (s *Session) names(dst []byte, ch, modes string, users []wire.User, end string) []byte {
 	kind := "="
 	if strings.Contains(strings.Fields(modes + " +")[0], "s") {
 		kind = "@"
@@ -406,7 +410,10 @@ func (s *Session) names(dst []byte, ch, modes string, users []wire.User) []byte 
 	if len(line) > 0 {
 		dst = s.numeric(dst, rplNamReply, kind, ch, strings.Join(line, " "))
 	}
-	return s.numeric(dst, rplEndOfNames, ch, "End of /NAMES list.")
+	if end == "" {
+		return dst
+	}
+	return s.numeric(dst, rplEndOfNames, end, "End of /NAMES list.")
 }
 
 // maskMatch reports whether a nick matches a WHO mask with * and ?. Nicks

@@ -201,3 +201,16 @@ func TestRenderFileOfferRefused(t *testing.T) {
 	}
 	h.render(reply(&refuse[0], wire.OK), "")
 }
+
+// TestNamesOfSeveralChannels: a 353 per channel, then one 366 naming the
+// list.
+func TestNamesOfSeveralChannels(t *testing.T) {
+	h := &hubSide{t: t, s: newSessionIn(t, registered)}
+	h.lines("NAMES #a,#b\r\n")
+	reqs := h.requests(wire.TypeWho, wire.TypeWho)
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: reqs[0].ID, Users: []wire.User{{Name: "alice", Prefix: "@"}}}, ":srv 353 alice = #a :@alice\r\n")
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: reqs[1].ID, Code: wire.ErrNoSuchRoom}, ":srv 366 alice #a,#b :End of /NAMES list.\r\n")
+	if out := h.lines("NAMES c,d\r\n"); out != ":srv 366 alice c,d :End of /NAMES list.\r\n" {
+		t.Fatalf("no channel: %q", out)
+	}
+}
