@@ -272,17 +272,7 @@ func nobody() (*syscall.Credential, error) {
 // Log returns the end of the server's output, to say what went wrong.
 func (s *PeerServer) Log() string { return s.failure() }
 
-func (s *PeerServer) failure() string {
-	log, _ := os.ReadFile(s.logPath)
-	text := strings.TrimSpace(string(log))
-	if len(text) > 2000 {
-		text = "..." + text[len(text)-2000:]
-	}
-	if s.cmd.ProcessState != nil {
-		text = s.cmd.ProcessState.String() + ": " + text
-	}
-	return text
-}
+func (s *PeerServer) failure() string { return logTail(s.logPath, s.cmd.ProcessState) }
 
 // Stop ends the server (SIGTERM, SIGKILL after 10 s) and removes its
 // directory. It returns an error if the server had died during the run.

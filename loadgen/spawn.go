@@ -170,14 +170,18 @@ func SpawnServer(path string, opts SpawnOptions) (*SpawnedServer, error) {
 
 // failure describes why the server failed, from its log. It is called
 // only once the server has exited.
-func (s *SpawnedServer) failure() string {
-	log, _ := os.ReadFile(s.logPath)
+func (s *SpawnedServer) failure() string { return logTail(s.logPath, s.cmd.ProcessState) }
+
+// logTail is the end of a server's log (its last 2000 bytes), after how
+// the process ended if it has.
+func logTail(logPath string, state *os.ProcessState) string {
+	log, _ := os.ReadFile(logPath)
 	text := strings.TrimSpace(string(log))
 	if len(text) > 2000 {
 		text = "..." + text[len(text)-2000:]
 	}
-	if s.cmd.ProcessState != nil {
-		text = s.cmd.ProcessState.String() + ": " + text
+	if state != nil {
+		text = state.String() + ": " + text
 	}
 	return text
 }
