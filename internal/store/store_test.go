@@ -1,0 +1,313 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"chat/server/hub"
+)
+
+// wait bounds every wait on a callback.
+const wait = 10 * time.Second
+
+func open(t testing.TB, cfg Config) *Store {
+	t.Helper()
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	s, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(s.Close)
+	if s.srv.Addr() != nil {
+		t.Fatalf("the embedded NATS server listens on %v; it must open no port", s.srv.Addr())
+	}
+	return s
+}
+
+type result struct {
+	st  Stored
+	err error
+}
+
+// appendAsync queues an Append whose result arrives on the returned
+// channel.
+func appendAsync(t testing.TB, s *Store, room, text string) <-chan result {
+	t.Helper()
+	ch := make(chan result, 1)
+	err := s.Append(room, Message{From: "ann", Room: room, Text: text, Time: 1700000000000}, func(st Stored, err error) {
+		ch <- result{st, err}
+	})
+	if err != nil {
+		t.Fatalf("Append(%s, %q): %v", room, text, err)
+	}
+	return ch
+}
+
+func await[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(wait):
+		t.Fatalf("%s: no callback within %v", what, wait)
+		panic("unreachable")
+	}
+}
+
+func appendWait(t testing.TB, s *Store, room, text string) Stored {
+	t.Helper()
+	r := await(t, appendAsync(t, s, room, text), "append "+text)
+	if r.err != nil {
+		t.Fatalf("append %q to %s: %v", text, room, r.err)
+	}
+	return r.st
+}
+
+func replayWait(t testing.TB, s *Store, room string, after uint64, limit int) []Stored {
+	t.Helper()
+	type page struct {
+		msgs []Stored
+		err  error
+	}
+	ch := make(chan page, 1)
+	if err := s.Replay(room, after, limit, func(m []Stored, err error) { ch <- page{m, err} }); err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	p := await(t, ch, "replay "+room)
+	if p.err != nil {
+		t.Fatalf("replay %s after %d: %v", room, after, p.err)
+	}
+	return p.msgs
+}
+
+func lastWait(t testing.TB, s *Store, room string, n int) []Stored {
+	t.Helper()
+	type page struct {
+		msgs []Stored
+		err  error
+	}
+	ch := make(chan page, 1)
+	if err := s.Last(room, n, func(m []Stored, err error) { ch <- page{m, err} }); err != nil {
+		t.Fatalf("Last: %v", err)
+	}
+	p := await(t, ch, "last "+room)
+	if p.err != nil {
+		t.Fatalf("last %d of %s: %v", n, room, p.err)
+	}
+	return p.msgs
+}
+
+// summary shows a page as "seq:text ..." for comparisons and failures.
+func summary(msgs []Stored) string {
+	var b strings.Builder
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%d:%s", m.Seq, m.Text)
+	}
+	return b.String()
+}
+
+func expectPage(t testing.TB, what string, got []Stored, want string) {
+	t.Helper()
+	if s := summary(got); s != want {
+		t.Fatalf("%s:\n got %s\nwant %s", what, s, want)
+	}
+}
+
+func TestTokenRoundTrip(t *testing.T) {
+	for _, name := range []string{"lounge", "Lounge", "#ops.*>", "zürich", "a/b\\c", "日本語"} {
+		tok := Token(name)
+		if strings.Trim(tok, "0123456789ABCDEFGHIJKLMNOPQRSTUV") != "" {
+			t.Errorf("Token(%q) = %q: not only base32hex characters", name, tok)
+		}
+		back, err := RoomOf(tok)
+		if err != nil || back != strings.ToLower(name) && back != name {
+			t.Errorf("RoomOf(Token(%q)) = %q, %v", name, back, err)
+		}
+	}
+	if Token("Lounge") != Token("lounge") {
+		t.Errorf("Lounge and lounge have different tokens: a room's case must not split it")
+	}
+}
+
+func TestAppendReplayInOrderPerRoom(t *testing.T) {
+	s := open(t, Config{})
+	var chans []<-chan result
+	for i := 1; i <= 5; i++ {
+		chans = append(chans, appendAsync(t, s, "lounge", fmt.Sprint("l", i)), appendAsync(t, s, "Kitchen", fmt.Sprint("k", i)))
+	}
+	var lastStream uint64
+	for i, ch := range chans {
+		r := await(t, ch, fmt.Sprint("append ", i))
+		if r.err != nil {
+			t.Fatalf("append %d: %v", i, r.err)
+		}
+		if want := uint64(i/2 + 1); r.st.Seq != want {
+			t.Errorf("append %d (%s): room seq %d, want %d", i, r.st.Text, r.st.Seq, want)
+		}
+		if r.st.StreamSeq <= lastStream {
+			t.Errorf("append %d: stream seq %d after %d", i, r.st.StreamSeq, lastStream)
+		}
+		lastStream = r.st.StreamSeq
+	}
+	expectPage(t, "lounge", replayWait(t, s, "lounge", 0, 100), "1:l1 2:l2 3:l3 4:l4 5:l5")
+	expectPage(t, "kitchen (asked as KITCHEN)", replayWait(t, s, "KITCHEN", 0, 100), "1:k1 2:k2 3:k3 4:k4 5:k5")
+	expectPage(t, "lounge after 2, 2 of them", replayWait(t, s, "lounge", 2, 2), "3:l3 4:l4")
+	expectPage(t, "lounge after 5", replayWait(t, s, "lounge", 5, 10), "")
+	expectPage(t, "a room never written", replayWait(t, s, "attic", 0, 10), "")
+	expectPage(t, "last 2 of lounge", lastWait(t, s, "lounge", 2), "4:l4 5:l5")
+	expectPage(t, "last 9 of kitchen", lastWait(t, s, "kitchen", 9), "1:k1 2:k2 3:k3 4:k4 5:k5")
+
+	got := replayWait(t, s, "lounge", 0, 1)[0]
+	want := Message{From: "ann", Room: "lounge", Text: "l1", Time: 1700000000000, Seq: 1}
+	if got.Message != want {
+		t.Errorf("stored message %+v, want %+v", got.Message, want)
+	}
+}
+
+func TestReplayFindsItsPlaceInALongHistory(t *testing.T) {
+	s := open(t, Config{})
+	var chans []<-chan result
+	for i := 1; i <= 300; i++ {
+		room := []string{"a", "b", "c"}[i%3]
+		chans = append(chans, appendAsync(t, s, room, fmt.Sprint(i)))
+	}
+	for i, ch := range chans {
+		if r := await(t, ch, fmt.Sprint("append ", i)); r.err != nil {
+			t.Fatalf("append %d: %v", i, r.err)
+		}
+	}
+	// Room a holds 3, 6, ... 300 as its Seqs 1..100.
+	for _, after := range []uint64{0, 1, 37, 98, 99} {
+		got := replayWait(t, s, "a", after, 2)
+		want := fmt.Sprintf("%d:%d", after+1, 3*(after+1))
+		if after < 99 {
+			want += fmt.Sprintf(" %d:%d", after+2, 3*(after+2))
+		}
+		expectPage(t, fmt.Sprint("a after ", after), got, want)
+	}
+}
+
+func TestMaxMsgsPerSubjectDropsOnlyThatRoomsOldest(t *testing.T) {
+	s := open(t, Config{MaxMsgsPerSubject: 3})
+	for i := 1; i <= 5; i++ {
+		appendWait(t, s, "busy", fmt.Sprint("b", i))
+	}
+	for i := 1; i <= 2; i++ {
+		appendWait(t, s, "quiet", fmt.Sprint("q", i))
+	}
+	expectPage(t, "busy keeps its last 3", replayWait(t, s, "busy", 0, 100), "3:b3 4:b4 5:b5")
+	expectPage(t, "quiet keeps all", replayWait(t, s, "quiet", 0, 100), "1:q1 2:q2")
+	expectPage(t, "busy after 1 (gone)", replayWait(t, s, "busy", 1, 100), "3:b3 4:b4 5:b5")
+}
+
+func TestReopenKeepsMessagesAndRooms(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, Config{Dir: dir})
+	for i := 1; i <= 20; i++ {
+		appendWait(t, s, "lounge", fmt.Sprint("m", i))
+	}
+	saved := make(chan error, 1)
+	if err := s.SaveRoom(hub.RoomState{Name: "Lounge", Seq: 20, Topic: "tea", Modes: "+nt"}, func(err error) { saved <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := await(t, saved, "save room"); err != nil {
+		t.Fatalf("save room: %v", err)
+	}
+	s.Close()
+	s.Close() // idempotent
+	if err := s.Append("lounge", Message{}, func(Stored, error) {}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Append after Close: %v, want ErrClosed", err)
+	}
+
+	s = open(t, Config{Dir: dir})
+	msgs := replayWait(t, s, "lounge", 0, 100)
+	if len(msgs) != 20 || msgs[0].Text != "m1" || msgs[19].Seq != 20 {
+		t.Fatalf("after reopening: %s", summary(msgs))
+	}
+	if st := appendWait(t, s, "lounge", "m21"); st.Seq != 21 {
+		t.Errorf("the first message after reopening has Seq %d, want 21", st.Seq)
+	}
+	rooms, err := s.LoadRooms()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rooms) != 1 || rooms[0].Name != "Lounge" || rooms[0].Topic != "tea" || rooms[0].Seq != 20 {
+		t.Fatalf("rooms after reopening: %+v", rooms)
+	}
+}
+
+func TestSeqFloorFromCaller(t *testing.T) {
+	s := open(t, Config{})
+	ch := make(chan result, 1)
+	s.Append("lounge", Message{Text: "x", Seq: 1000}, func(st Stored, err error) { ch <- result{st, err} })
+	if r := await(t, ch, "append with floor"); r.err != nil || r.st.Seq != 1000 {
+		t.Fatalf("append with a floor of 1000: seq %d, %v", r.st.Seq, r.err)
+	}
+	if st := appendWait(t, s, "lounge", "y"); st.Seq != 1001 {
+		t.Fatalf("next append: seq %d, want 1001", st.Seq)
+	}
+}
+
+func TestFullStoreRefusesAndRecovers(t *testing.T) {
+	s := open(t, Config{MaxBytes: 4 << 10, DiscardNew: true})
+	text := strings.Repeat("x", 200)
+	var full error
+	for i := 0; i < 100 && full == nil; i++ {
+		full = await(t, appendAsync(t, s, "lounge", text), "append").err
+	}
+	if !errors.Is(full, ErrFull) {
+		t.Fatalf("appending past MaxBytes: %v, want ErrFull", full)
+	}
+	t.Logf("full: %v", full)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := s.stream.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := await(t, appendAsync(t, s, "lounge", "again"), "append after purge"); r.err != nil {
+		t.Fatalf("append once room was made: %v", r.err)
+	}
+}
+
+func TestManyAppendsCallbacksOnAnotherGoroutine(t *testing.T) {
+	s := open(t, Config{MaxPending: 256})
+	const n = 5000
+	results := make(chan result, n)
+	// slots bounds the Appends outstanding to what the store queues, so
+	// Append never says ErrBusy; each callback frees one.
+	slots := make(chan struct{}, 256)
+	go func() {
+		for i := 1; i <= n; i++ {
+			slots <- struct{}{}
+			room := []string{"a", "b"}[i%2]
+			err := s.Append(room, Message{Room: room, Text: fmt.Sprint(i)}, func(st Stored, err error) {
+				<-slots
+				results <- result{st, err}
+			})
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+		}
+	}()
+	next := map[string]uint64{"a": 1, "b": 1}
+	for i := 1; i <= n; i++ {
+		r := await(t, results, fmt.Sprint("append ", i))
+		if r.err != nil {
+			t.Fatalf("append %d: %v", i, r.err)
+		}
+		if r.st.Text != fmt.Sprint(i) || r.st.Seq != next[r.st.Room] {
+			t.Fatalf("callback %d: %s seq %d %q; want text %d, seq %d", i, r.st.Room, r.st.Seq, r.st.Text, i, next[r.st.Room])
+		}
+		next[r.st.Room]++
+	}
+}
