@@ -13,7 +13,7 @@ FUZZ_TARGETS := ./internal/wire:FuzzDecoder ./internal/term:FuzzDecodeKey ./clie
                 ./server/hub:FuzzHub ./server/auth:FuzzParseUsers ./server/irc:FuzzIRCLine \
                 ./server/irc:FuzzIRCSession ./internal/term:FuzzPasswordEditor \
                 ./internal/tlspipe:FuzzPipeRecords ./internal/tlspipe:FuzzPipeHandshake \
-                ./internal/tlspipe:FuzzOwnRecords ./server/hub:FuzzMode ./server/hub:FuzzMatchMask
+                ./internal/tlspipe:FuzzOwnRecords ./server/hub:FuzzMode ./internal/wire:FuzzMatchMask
 
 .PHONY: all build test unit e2e scenarios fuzz fuzz-smoke lint bench clean demo
 

@@ -129,48 +129,11 @@ func (r *room) banned(s *session) bool {
 	}
 	m := s.mask()
 	for _, b := range r.bans {
-		if matchMask(fold(b), m) {
+		if wire.MatchMask(fold(b), m) {
 			return true
 		}
 	}
 	return false
-}
-
-// matchMask reports whether an IRC mask matches s: "*" stands for any
-// run of characters, "/" included, "?" for any one character, and every
-// other character for itself. The caller folds both.
-func matchMask(mask, s string) bool {
-	i, j := 0, 0
-	star, back := -1, 0 // after the last "*" seen, and where s resumes
-	for j < len(s) {
-		if i < len(mask) {
-			c, n := utf8.DecodeRuneInString(mask[i:])
-			switch {
-			case c == '*':
-				i += n
-				star, back = i, j
-				continue
-			case c == '?':
-				_, m := utf8.DecodeRuneInString(s[j:])
-				i, j = i+n, j+m
-				continue
-			case strings.HasPrefix(s[j:], mask[i:i+n]):
-				i, j = i+n, j+n
-				continue
-			}
-		}
-		if star < 0 {
-			return false
-		}
-		// Let the last "*" take one more character and try again.
-		_, m := utf8.DecodeRuneInString(s[back:])
-		back += m
-		i, j = star, back
-	}
-	for i < len(mask) && mask[i] == '*' {
-		i++
-	}
-	return i == len(mask)
 }
 
 // normalMask completes a ban mask to nick!user@host: "bob" bans bob from

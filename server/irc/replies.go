@@ -1,7 +1,6 @@
 package irc
 
 import (
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -416,36 +415,11 @@ func (s *Session) names(dst []byte, ch, modes string, users []wire.User, end str
 	return s.numeric(dst, rplEndOfNames, end, "End of /NAMES list.")
 }
 
-// maskMatch reports whether a nick matches a WHO mask with * and ?. Nicks
-// keep their case, so masks do too.
-func maskMatch(mask, nick string) bool {
-	if !strings.ContainsAny(mask, "*?") {
-		return mask == nick
-	}
-	ok, _ := path.Match(globToPath(mask), nick)
-	return ok
-}
-
-// globToPath makes an IRC mask a path.Match pattern: "*" and "?" keep
-// their meaning and the characters path.Match treats specially are
-// escaped.
-func globToPath(mask string) string {
-	var b strings.Builder
-	for _, c := range mask {
-		switch c {
-		case '\\', '[', ']', '/':
-			b.WriteByte('\\')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 // who appends a 352 line per matching user and 315.
 func (s *Session) who(dst []byte, mask string, f *wire.Frame) []byte {
 	channel := strings.HasPrefix(mask, "#")
 	for _, u := range f.Users {
-		if !channel && mask != "*" && mask != "0" && !maskMatch(mask, u.Name) {
+		if !channel && mask != "*" && mask != "0" && !wire.MatchMask(mask, u.Name) {
 			continue
 		}
 		ch := "*"

@@ -214,3 +214,13 @@ func TestNamesOfSeveralChannels(t *testing.T) {
 		t.Fatalf("no channel: %q", out)
 	}
 }
+
+// TestWhoMask: a mask's "*" takes any characters, "/" too, and case
+// counts, as in user names.
+func TestWhoMask(t *testing.T) {
+	h := &hubSide{t: t, s: newSessionIn(t, registered)}
+	h.lines("WHO a*\r\n")
+	req := h.requests(wire.TypeWho)[0]
+	h.render(&wire.Frame{Type: wire.TypeReply, ID: req.ID, Users: []wire.User{{Name: "a/b"}, {Name: "Ab"}, {Name: "b"}}},
+		":srv 352 alice * a/b srv srv a/b H :0 a/b\r\n:srv 315 alice a* :End of /WHO list.\r\n")
+}
