@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"strings"
-	"time"
 
 	"chat/internal/wire"
 )
@@ -204,27 +203,8 @@ func (s *Session) saslDone(dst []byte, f *wire.Frame) []byte {
 
 // tags appends the tags of a line about something that happened at ms
 // (Unix milliseconds): server-time's time, when the client asked for it.
-func (s *Session) tags(dst []byte, ms int64) []byte { return s.tagsIn(dst, "", ms) }
-
-// tagsIn is tags for a line of a batch ("" for none).
-func (s *Session) tagsIn(dst []byte, batch string, ms int64) []byte {
-	withTime := s.caps&capServerTime != 0 && ms != 0
-	if batch == "" && !withTime {
-		return dst
-	}
-	dst = append(dst, '@')
-	if batch != "" {
-		dst = append(dst, "batch="...)
-		dst = append(dst, batch...)
-		if withTime {
-			dst = append(dst, ';')
-		}
-	}
-	if withTime {
-		dst = append(dst, "time="...)
-		dst = time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z")
-	}
-	return append(dst, ' ')
+func (s *Session) tags(dst []byte, ms int64) []byte {
+	return append(dst, s.messageTags("", "", ms, "")...)
 }
 
 // Variant says how this session renders a room message, which is the same
