@@ -381,7 +381,7 @@ func (h *Hub) enter(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	// A member is not admitted again: the key, limit, invitation and bans
 	// are for coming in, and one who is in stays while leaving the others.
 	if s.in(r) < 0 {
-		if code, text := h.admit(s, r, f.Secret, true); code != wire.OK {
+		if code, text := h.admit(s, r, f.Secret); code != wire.OK {
 			out.send(s.id, h.reply(now, f.ID, code, text))
 			return
 		}
@@ -417,7 +417,7 @@ func (h *Hub) join(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	case r == nil:
 		r = h.newRoom(f.Room, now)
 	}
-	if code, text := h.admit(s, r, f.Secret, false); code != wire.OK {
+	if code, text := h.admit(s, r, f.Secret); code != wire.OK {
 		reply(code, text)
 		return
 	}

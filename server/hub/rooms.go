@@ -51,13 +51,14 @@ func (s *session) only() *room {
 	return nil
 }
 
-// admit checks that s may enter r (bans, invitation, key, member limit,
-// how many rooms s is in) and returns the refusal, OK if none. An
+// admit checks that s may enter r (bans, invitation, key, member limit)
+// and returns the refusal, OK if none. How many rooms s is in is Join's
+// to check, before it makes a room. An
 // invitation opens an invite-only room, as RFC 2811 says, and nothing
 // else: a ban, a key or a limit still hold, so a member cannot let a
 // banned user back in. The room's own operators and server operators
 // pass all of them.
-func (h *Hub) admit(s *session, r *room, key string, leavingOthers bool) (wire.Code, string) {
+func (h *Hub) admit(s *session, r *room, key string) (wire.Code, string) {
 	runs := r.runs(s)
 	switch {
 	case r.banned(s) && !runs:
@@ -68,8 +69,6 @@ func (h *Hub) admit(s *session, r *room, key string, leavingOthers bool) (wire.C
 		return wire.ErrBadKey, r.name + " has a key; enter it with the key"
 	case r.limit > 0 && len(r.members) >= r.limit && !runs:
 		return wire.ErrRoomFull, r.name + " is full"
-	case !leavingOthers && len(s.joined) >= h.cfg.MaxJoined:
-		return wire.ErrLimit, h.joinLimitText(s)
 	}
 	return wire.OK, ""
 }
