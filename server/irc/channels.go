@@ -12,22 +12,22 @@ import (
 // its requests, and replies.go its answers into IRC's numerics.
 
 // channelRoom returns the room a channel parameter names, ok false if it
-// is not a channel name (it must start with '#').
+// names none we could have: not a channel name (it must start with '#'),
+// or a room name the naming rules do not allow.
 func channelRoom(ch string) (string, bool) {
-	if len(ch) < 2 || ch[0] != '#' {
+	if len(ch) < 2 || ch[0] != '#' || wire.ValidName(ch[1:]) != nil {
 		return "", false
 	}
 	return ch[1:], true
 }
 
-// badChannel answers a channel parameter that names no room we could
-// have: 403, or 479 for a name the rooms do not allow.
+// badChannel answers a JOIN of a channel parameter that names no room we
+// could have: 403, or 479 for a channel name the rooms do not allow.
 func (s *Session) badChannel(dst []byte, ch string) []byte {
-	room, ok := channelRoom(ch)
-	if !ok {
+	if len(ch) < 2 || ch[0] != '#' {
 		return s.numeric(dst, errNoSuchChannel, ch, "No such channel")
 	}
-	return s.numeric(dst, errBadChanName, ch, "Illegal channel name: "+wire.BadNameText("room", room))
+	return s.numeric(dst, errBadChanName, ch, "Illegal channel name: "+wire.BadNameText("room", ch[1:]))
 }
 
 // JOIN <channel>{,<channel>} [<key>{,<key>}] / JOIN 0
@@ -47,7 +47,7 @@ func joinHandler(s *Session, dst []byte, m *message) []byte {
 	}
 	for i, ch := range strings.Split(list, ",") {
 		room, ok := channelRoom(ch)
-		if !ok || wire.ValidName(room) != nil {
+		if !ok {
 			dst = s.badChannel(dst, ch)
 			continue
 		}
@@ -68,7 +68,7 @@ func partHandler(s *Session, dst []byte, m *message) []byte {
 	}
 	for _, ch := range strings.Split(m.Params[0], ",") {
 		room, ok := channelRoom(ch)
-		if !ok || wire.ValidName(room) != nil {
+		if !ok {
 			dst = s.numeric(dst, errNoSuchChannel, ch, "No such channel")
 			continue
 		}
@@ -83,7 +83,7 @@ func partHandler(s *Session, dst []byte, m *message) []byte {
 func topicHandler(s *Session, dst []byte, m *message) []byte {
 	ch := m.Params[0]
 	room, ok := channelRoom(ch)
-	if !ok || wire.ValidName(room) != nil {
+	if !ok {
 		return s.numeric(dst, errNoSuchChannel, ch, "No such channel")
 	}
 	if len(m.Params) > 1 {
@@ -111,7 +111,7 @@ func kickHandler(s *Session, dst []byte, m *message) []byte {
 	for i, nick := range nicks {
 		ch := chans[min(i, len(chans)-1)]
 		room, ok := channelRoom(ch)
-		if !ok || wire.ValidName(room) != nil {
+		if !ok {
 			dst = s.numeric(dst, errNoSuchChannel, ch, "No such channel")
 			continue
 		}
@@ -124,7 +124,7 @@ func kickHandler(s *Session, dst []byte, m *message) []byte {
 func inviteHandler(s *Session, dst []byte, m *message) []byte {
 	nick, ch := m.Params[0], m.Params[1]
 	room, ok := channelRoom(ch)
-	if !ok || wire.ValidName(room) != nil {
+	if !ok {
 		return s.numeric(dst, errNoSuchChannel, ch, "No such channel")
 	}
 	s.request(kindInvite, ch, false, wire.Frame{Type: wire.TypeInvite, Room: room, Name: nick}).words = nick
@@ -141,7 +141,7 @@ func modeHandler(s *Session, dst []byte, m *message) []byte {
 	}
 	ch := p[0]
 	room, ok := channelRoom(ch)
-	if !ok || wire.ValidName(room) != nil {
+	if !ok {
 		return s.numeric(dst, errNoSuchChannel, ch, "No such channel")
 	}
 	for _, arg := range p[min(len(p), 2):] {
@@ -180,7 +180,7 @@ func namesHandler(s *Session, dst []byte, m *message) []byte {
 	}
 	if len(chans) == 1 {
 		room, ok := channelRoom(chans[0])
-		if !ok || wire.ValidName(room) != nil {
+		if !ok {
 			return s.numeric(dst, rplEndOfNames, chans[0], "End of /NAMES list.")
 		}
 		s.request(kindNames, chans[0], false, wire.Frame{Type: wire.TypeWho, Room: room}).words = chans[0]
@@ -190,7 +190,7 @@ func namesHandler(s *Session, dst []byte, m *message) []byte {
 	// modern servers answer (the words of the last request carry it).
 	var last *pending
 	for _, ch := range chans {
-		if room, ok := channelRoom(ch); ok && wire.ValidName(room) == nil {
+		if room, ok := channelRoom(ch); ok {
 			last = s.request(kindNames, ch, false, wire.Frame{Type: wire.TypeWho, Room: room})
 		}
 	}

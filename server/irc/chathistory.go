@@ -45,7 +45,7 @@ func chathistoryHandler(s *Session, dst []byte, m *message) []byte {
 		return fail("NEED_MORE_PARAMS", "Missing parameters", sub)
 	}
 	room, ok := channelRoom(p[1])
-	if !ok || wire.ValidName(room) != nil {
+	if !ok {
 		return fail("INVALID_TARGET", "Only channels have history here", sub, p[1])
 	}
 	limit, err := strconv.Atoi(p[need-1])
