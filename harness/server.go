@@ -80,8 +80,8 @@ type Server struct {
 	Cert       Cert // with ServerOptions.TLS or IRCTLS
 
 	cmd     *exec.Cmd
-	stdout  lockedBuffer
-	stderr  lockedBuffer
+	stdout  LockedBuffer
+	stderr  LockedBuffer
 	exited  chan struct{}
 	state   *os.ProcessState
 	cleanup func()
@@ -345,19 +345,20 @@ func RunServer(timeout time.Duration, args ...string) (exitCode int, stdout, std
 	}
 }
 
-// lockedBuffer is a bytes.Buffer that one goroutine writes while others read.
-type lockedBuffer struct {
+// LockedBuffer is a bytes.Buffer that one goroutine writes while others
+// read: a server's output while a test polls it.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()

@@ -7,11 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"chat/harness"
 	"chat/internal/wire"
 	"chat/internal/wireconn"
 )
@@ -34,7 +34,7 @@ const badLogin = "login failed: wrong name or password"
 func TestBinaryGuestsWithoutUsersFile(t *testing.T) {
 	bin := buildBinary(t)
 	users := filepath.Join(t.TempDir(), "users.db")
-	var stderr lockedBuffer
+	var stderr harness.LockedBuffer
 	cmd := exec.Command(bin, "-guests", "-addr", "127.0.0.1:0", "-users", users)
 	cmd.Dir = t.TempDir()
 	cmd.Stderr = &stderr
@@ -194,7 +194,7 @@ func runToExit(t *testing.T, cmd *exec.Cmd) (int, string) {
 }
 
 // waitForText polls what the server wrote to standard error for text.
-func waitForText(t *testing.T, out *lockedBuffer, text string) {
+func waitForText(t *testing.T, out *harness.LockedBuffer, text string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), text) {
@@ -203,23 +203,4 @@ func waitForText(t *testing.T, out *lockedBuffer, text string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer the command's copier writes while the
-// test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
