@@ -453,7 +453,6 @@ func (h *Hub) applyModes(r *room, changes []modeChange) []modeChange {
 		case 'v':
 			changed = r.isVoiced(c.arg) != c.on
 			r.setVoice(c.arg, c.on)
-			c.arg = h.user(c.arg).name
 		case 'k':
 			key := c.arg
 			if !c.on {
