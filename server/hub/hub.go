@@ -35,6 +35,12 @@ type Config struct {
 	HistoryLen int
 	// HistoryBytes bounds the text each room keeps (default 1 MiB).
 	HistoryBytes int
+	// Durable says a message store keeps every room and private message
+	// (store.go): nobody is shown a message, nor its sender told it was
+	// sent, until the store has it, and the history above is then a cache
+	// of the store's, which History reads past. It also keeps private
+	// messages for registered accounts that are not connected.
+	Durable bool
 	// Software is the Text of the Hello reply (default "chat-server 1").
 	Software string
 	// Transfer bounds file transfers (transfer.go).
@@ -102,6 +108,10 @@ type Output struct {
 	Verify *VerifyRequest
 	// Relay is about a data connection of a file transfer (transfer.go).
 	Relay *RelayOp
+	// Store is work for the message store (store.go). The loop hands its
+	// outcome back with StoreDone; while an op that Holds is under way,
+	// the loop hands the hub no further frames of that session.
+	Store *StoreOp
 }
 
 // VerifyRequest is a password check the hub needs.
@@ -177,7 +187,12 @@ type session struct {
 type room struct {
 	name    string
 	members []*session // in order of entry
+	// seq is the last Seq the room's members were shown; with a durable
+	// store, next is the last handed to a message on its way to the store
+	// (store.go), so seq ≤ next and the messages between are not yet
+	// stored.
 	seq     uint64
+	next    uint64
 	history history
 	channel // topic, modes, operators (channel.go)
 	// Persistence (state.go): reserved is the Seq high-water mark the
@@ -205,6 +220,10 @@ type Hub struct {
 	spare    outputs // a slice for Handle to reuse (Recycle)
 	handling outputs // the outputs of the request Handle is handling
 	stateVer uint64  // changes with the persistent state (state.go)
+	// What registered users last saw of each room (seen.go), and the
+	// changes the loop has not taken yet.
+	seen        map[string]map[string]uint64
+	seenChanged []Seen
 	xfer     transferState
 }
 
@@ -216,6 +235,7 @@ func New(cfg Config) *Hub {
 		sessions: make(map[SessionID]*session),
 		names:    make(map[string]*session),
 		rooms:    make(map[string]*room),
+		seen:     make(map[string]map[string]uint64),
 	}
 }
 

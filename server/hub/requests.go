@@ -300,6 +300,7 @@ func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, n
 		s.name, s.guest, s.failures = name, false, 0
 		h.names[name] = s
 		out.send(sid, r)
+		h.readInbox(&out, s)
 	}
 	return out
 }
@@ -577,6 +578,11 @@ func (h *Hub) say(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		h.serial++
 		m.Count = h.serial
 		rep.Count = h.serial
+	} else if h.cfg.Durable {
+		// Shown and acknowledged once stored (messageStored).
+		m.Seq = h.nextSeq(r)
+		out.store(&StoreOp{Kind: StoreMessage, Session: s.id, ReqID: f.ID, Frame: m})
+		return
 	} else {
 		m.Seq = h.nextSeq(r)
 		r.history.add(m, h.cfg.HistoryLen, h.cfg.HistoryBytes)
@@ -636,14 +642,21 @@ func (h *Hub) tell(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(code, text)
 		return
 	}
-	if to == nil || to.closing {
+	away := to == nil || to.closing
+	keep := h.cfg.Durable && f.Text != "" && (!away || h.cfg.IsRegistered != nil && h.cfg.IsRegistered(f.To))
+	if away && !keep {
 		reply(wire.ErrNoSuchUser, "no user named "+f.To+" is connected")
 		return
 	}
 	h.serial++
-	p := &wire.Frame{Type: wire.TypePrivate, From: s.name, To: to.name, Text: f.Text, Time: ms(now), Tags: f.Tags, Count: h.serial}
+	p := &wire.Frame{Type: wire.TypePrivate, From: s.name, To: f.To, Text: f.Text, Time: ms(now), Tags: f.Tags, Count: h.serial}
 	if f.Code == wire.AsNotice {
 		p.Code = wire.AsNotice
+	}
+	if keep {
+		// Delivered or kept for the account once stored (privateStored).
+		h.storePrivate(out, s.id, f.ID, p, away)
+		return
 	}
 	out.send(to.id, p)
 	text := "message sent to " + to.name

@@ -103,6 +103,7 @@ func (h *Hub) enterRoom(out *outputs, s *session, r *room, id uint32, now time.T
 	rep := h.reply(now, id, wire.OK, text)
 	h.roomState(rep, r, s)
 	rep.Users = h.members(r)
+	rep.Count = h.sinceSeen(s, r)
 	out.send(s.id, rep)
 }
 
@@ -146,6 +147,7 @@ func (h *Hub) leaveRooms(out *outputs, s *session, words string, now time.Time) 
 // drop takes s out of r, silently. A guest's standing in the room goes
 // with it; a registered operator stays one.
 func (h *Hub) drop(s *session, r *room) {
+	h.rememberSeen(s, r)
 	if i := s.in(r); i >= 0 {
 		s.joined = slices.Delete(s.joined, i, i+1)
 	}

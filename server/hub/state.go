@@ -57,7 +57,7 @@ func (h *Hub) RoomStates(exact bool) []RoomState {
 	for _, r := range h.sortedRooms() {
 		seq := r.reserved
 		if exact {
-			seq = r.seq
+			seq = max(r.seq, r.next)
 		}
 		st := RoomState{Name: r.name, Seq: seq, Created: r.created, Topic: r.topic, TopicBy: r.topicBy, TopicAt: r.topicAt,
 			Modes: r.flagString(), Key: r.key, Limit: r.limit, Bans: slices.Clone(r.bans)}
@@ -75,7 +75,9 @@ func (h *Hub) RoomStates(exact bool) []RoomState {
 // Restore recreates rooms from a saved state, before any session connects.
 // exact says the saved Seqs are the rooms' last ones (a graceful shutdown);
 // otherwise they are high-water marks and the true last Seq is unknown.
-// Messages said before the restart are not kept: History says so.
+// Messages said before the restart are not kept, and History says so,
+// unless the hub is Durable: the caller then gives each room's last
+// stored Seq, and History reads the older messages from the store.
 func (h *Hub) Restore(rooms []RoomState, exact bool) error {
 	for _, rs := range rooms {
 		if err := wire.ValidName(rs.Name); err != nil {
@@ -84,8 +86,13 @@ func (h *Hub) Restore(rooms []RoomState, exact bool) error {
 		if h.room(rs.Name) != nil {
 			return fmt.Errorf("room %s is listed twice", rs.Name)
 		}
-		r := &room{name: rs.Name, seq: rs.Seq, reserved: rs.Seq + seqBlock,
-			restartSeq: rs.Seq, restartExact: exact}
+		r := &room{name: rs.Name, seq: rs.Seq, next: rs.Seq, reserved: rs.Seq + seqBlock}
+		if h.cfg.Durable {
+			// The store keeps what came before; the cache starts empty.
+			r.history.from = rs.Seq
+		} else {
+			r.restartSeq, r.restartExact = rs.Seq, exact
+		}
 		if err := r.restoreChannel(rs); err != nil {
 			return fmt.Errorf("room %s: %w", rs.Name, err)
 		}
@@ -143,12 +150,20 @@ func (r *room) flagString() string {
 // nextSeq hands out a room's next sequence number, reserving a new block
 // in the state when half of the current one is used up.
 func (h *Hub) nextSeq(r *room) uint64 {
-	r.seq++
-	if r.seq+seqBlock/2 > r.reserved {
-		r.reserved = r.seq + seqBlock
+	var n uint64
+	if h.cfg.Durable {
+		// Shown only once stored (store.go): seq catches up then.
+		r.next = max(r.next, r.seq) + 1
+		n = r.next
+	} else {
+		r.seq++
+		n = r.seq
+	}
+	if n+seqBlock/2 > r.reserved {
+		r.reserved = n + seqBlock
 		h.stateVer++
 	}
-	return r.seq
+	return n
 }
 
 // newRoom adds an empty room and marks the state changed.

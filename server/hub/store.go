@@ -1,0 +1,240 @@
+package hub
+
+import (
+	"fmt"
+	"time"
+
+	"chat/internal/wire"
+)
+
+// The hub's side of a durable message store (Config.Durable). The hub
+// stays pure: it asks for store work with an Output carrying a StoreOp,
+// the loop does it off its goroutine, and hands the op back, its outcome
+// filled in, to StoreDone. Results come back in the order the ops were
+// asked for, which for messages is the store's order: a room's messages
+// are shown to its members in the order they were stored, each once.
+//
+// A message is shown to nobody, and its sender gets no OK, until the
+// store has it; if the store refuses it the sender is told why and the
+// message goes nowhere. Its sequence number is handed out when it is
+// asked for (room.next) and becomes the room's shown Seq (room.seq) when
+// the store answers, stored or not, so numbers keep the store's order.
+
+// StoreKind says what a StoreOp asks of the store.
+type StoreKind uint8
+
+const (
+	// StoreMessage stores Frame: a room Message (with its Seq) or a
+	// Private one (To); Away keeps a private message for an account that
+	// is not connected, to be delivered when it logs in.
+	StoreMessage StoreKind = iota + 1
+	// StoreReadBefore reads Room's last Count messages with Seq < Before
+	// (Before 0: the latest).
+	StoreReadBefore
+	// StoreReadAfter reads Room's first Count messages with Seq > After.
+	StoreReadAfter
+	// StoreInbox reads the private messages kept for Name while it was
+	// away; the loop sets Through to the store's mark of the last one.
+	StoreInbox
+	// StoreClearInbox forgets Name's kept messages up to Through, once
+	// delivered. It has no outcome: the loop does not call StoreDone.
+	StoreClearInbox
+)
+
+// StoreFailure is why the store did not do what was asked.
+type StoreFailure uint8
+
+const (
+	StoreOK StoreFailure = iota
+	// StoreFull: no room for the message (the store's size limit, a full
+	// disk). It was not stored.
+	StoreFull
+	// StoreInboxFull: the recipient's kept private messages are at their
+	// bound. It was not stored.
+	StoreInboxFull
+	// StoreUnavailable: the store could not be reached or was too busy.
+	// Nothing was stored.
+	StoreUnavailable
+	// StoreUnknown: the store did not answer in time; the message may or
+	// may not have been stored.
+	StoreUnknown
+)
+
+// StoreOp is one piece of work for the message store.
+type StoreOp struct {
+	Kind    StoreKind
+	Session SessionID // who asked (it may be gone by the outcome)
+	ReqID   uint32
+	Frame   *wire.Frame // StoreMessage
+	Away    bool        // StoreMessage of a Private frame
+	Room    string      // the reads
+	Name    string      // the inbox's owner
+	Before  uint64      // StoreReadBefore
+	After   uint64      // StoreReadAfter
+	Count   int         // the reads: how many at most
+	Through uint64      // StoreInbox's outcome, StoreClearInbox's bound
+
+	// The outcome, set by the loop before StoreDone: the messages read,
+	// oldest first, or why it failed (Detail in the store's own words,
+	// for the log).
+	Msgs    []*wire.Frame
+	Failure StoreFailure
+	Detail  string
+
+	// What the reads answer: a History request replaying what a member
+	// missed after `after` up to `upto`, or a page (its code).
+	page        wire.Code
+	after, upto uint64
+}
+
+// Holds reports whether the session's further frames wait for the
+// outcome: they do for its messages and history reads, so its replies
+// keep the order of its requests.
+func (op *StoreOp) Holds() bool {
+	return op.Kind == StoreMessage || op.Kind == StoreReadBefore || op.Kind == StoreReadAfter
+}
+
+func (o *outputs) store(op *StoreOp) {
+	*o = append(*o, Output{To: op.Session, Store: op})
+}
+
+// StoreDone takes the outcome of a StoreOp and returns its effects.
+func (h *Hub) StoreDone(op *StoreOp, now time.Time) []Output {
+	var out outputs
+	switch op.Kind {
+	case StoreMessage:
+		if op.Frame.Type == wire.TypePrivate {
+			h.privateStored(&out, op, now)
+		} else {
+			h.messageStored(&out, op, now)
+		}
+	case StoreReadBefore, StoreReadAfter:
+		h.historyRead(&out, op, now)
+	case StoreInbox:
+		h.inboxRead(&out, op, now)
+	}
+	return out
+}
+
+// asker is the session that asked for op, if it is still there to be
+// answered.
+func (h *Hub) asker(op *StoreOp) *session {
+	if s := h.sessions[op.Session]; s != nil && !s.closing {
+		return s
+	}
+	return nil
+}
+
+// messageStored shows a stored room message to the room and tells its
+// sender; a message the store refused is shown to nobody.
+func (h *Hub) messageStored(out *outputs, op *StoreOp, now time.Time) {
+	m := op.Frame
+	r := h.room(m.Room)
+	if r == nil {
+		return
+	}
+	r.seq = max(r.seq, m.Seq)
+	s := h.asker(op)
+	if op.Failure != StoreOK {
+		if s != nil {
+			out.send(s.id, h.reply(now, op.ReqID, wire.ErrUnavailable, storeFailureText(op.Failure, "your message")))
+		}
+		return
+	}
+	r.history.add(m, h.cfg.HistoryLen, h.cfg.HistoryBytes)
+	out.toRoom(r, s, m)
+	if s != nil {
+		rep := h.reply(now, op.ReqID, wire.OK, "")
+		rep.Room, rep.Seq = r.name, m.Seq
+		out.send(s.id, rep)
+	}
+}
+
+// storeFailureText tells a sender why what (a message) was not sent.
+func storeFailureText(f StoreFailure, what string) string {
+	switch f {
+	case StoreFull:
+		return what + " was not sent: the server's message store is full"
+	case StoreUnknown:
+		return "the server's message store did not answer in time: " + what + " may not have been kept, and nobody was shown it"
+	}
+	return what + " was not sent: the server cannot store messages right now; try again shortly"
+}
+
+// privateStored delivers a stored private message, or tells the sender it
+// is kept for the recipient's next login.
+func (h *Hub) privateStored(out *outputs, op *StoreOp, now time.Time) {
+	p := op.Frame
+	s := h.asker(op)
+	reply := func(code wire.Code, text string) *wire.Frame {
+		if s == nil {
+			return &wire.Frame{}
+		}
+		rep := h.reply(now, op.ReqID, code, text)
+		out.send(s.id, rep)
+		return rep
+	}
+	switch {
+	case op.Failure == StoreInboxFull:
+		reply(wire.ErrUnavailable, fmt.Sprintf("%s is away and has too many messages waiting: the message was not kept", p.To))
+		return
+	case op.Failure != StoreOK:
+		reply(wire.ErrUnavailable, storeFailureText(op.Failure, "the message"))
+		return
+	case op.Away:
+		// Whether or not the recipient logged in meanwhile: its login
+		// read the inbox after this message was stored (StoreInbox).
+		rep := reply(wire.OK, p.To+" is not connected; the message is kept and delivered when they log in")
+		rep.Name, rep.Count = p.To, p.Count
+		return
+	}
+	to := h.user(p.To)
+	if to == nil || to.closing {
+		// Gone while it was being stored: kept for them instead.
+		h.storePrivate(out, op.Session, op.ReqID, p, true)
+		return
+	}
+	out.send(to.id, p)
+	text := "message sent to " + to.name
+	if to.away != "" {
+		text += "; " + to.name + " is away: " + to.away
+	}
+	rep := reply(wire.OK, text)
+	rep.Name, rep.Words, rep.Count = to.name, to.away, p.Count
+}
+
+// storePrivate asks for a private message to be stored, away when it is
+// kept for an account that is not connected.
+func (h *Hub) storePrivate(out *outputs, sid SessionID, reqID uint32, p *wire.Frame, away bool) {
+	out.store(&StoreOp{Kind: StoreMessage, Session: sid, ReqID: reqID, Frame: p, Away: away})
+}
+
+// readInbox asks for the private messages kept for s while it was away.
+func (h *Hub) readInbox(out *outputs, s *session) {
+	if h.cfg.Durable && !s.guest {
+		out.store(&StoreOp{Kind: StoreInbox, Session: s.id, Name: s.name})
+	}
+}
+
+// inboxRead delivers the private messages kept for a user who logged in,
+// in the order they were sent, and then has the store forget them.
+func (h *Hub) inboxRead(out *outputs, op *StoreOp, now time.Time) {
+	s := h.asker(op)
+	if s == nil || s.name != op.Name {
+		return // gone: the next login reads them again
+	}
+	if op.Failure != StoreOK {
+		out.send(s.id, h.notice(now, wire.NoticeInfo, "", "",
+			"the private messages kept for you while you were away cannot be read right now; they are delivered at your next login"))
+		return
+	}
+	if len(op.Msgs) == 0 {
+		return
+	}
+	out.send(s.id, h.notice(now, wire.NoticeInfo, "", "",
+		wire.Plural(len(op.Msgs), "private message", "private messages")+" while you were away"))
+	for _, p := range op.Msgs {
+		out.send(s.id, p)
+	}
+	out.store(&StoreOp{Kind: StoreClearInbox, Session: s.id, Name: s.name, Through: op.Through})
+}
