@@ -224,7 +224,7 @@ type Hub struct {
 	// changes the loop has not taken yet.
 	seen        map[string]map[string]uint64
 	seenChanged []Seen
-	xfer     transferState
+	xfer        transferState
 }
 
 // NewHub returns an empty hub.
