@@ -27,7 +27,7 @@ func (h *Hub) rememberSeen(s *session, r *room) {
 		h.seen[s.name] = rooms
 	}
 	key := fold(r.name)
-	if rooms[key] == r.seq {
+	if seq, ok := rooms[key]; ok && seq == r.seq {
 		return
 	}
 	rooms[key] = r.seq
