@@ -18,6 +18,9 @@ type fixture struct {
 	h   *Hub
 	now time.Time
 	ids map[SessionID]uint32
+	// runStore, when set, does the store ops of each request's outputs
+	// (store_test.go), so that do sees the reply they hold back.
+	runStore func([]Output) []Output
 }
 
 func newFixture(t *testing.T, cfg Config) *fixture {
@@ -47,6 +50,9 @@ func (x *fixture) do(sid SessionID, f wire.Frame) (*wire.Frame, []Output) {
 				outs = x.h.LoginResult(sid, o.Verify.ReqID, o.Verify.Name, v, x.now)
 			}
 		}
+	}
+	if x.runStore != nil {
+		outs = x.runStore(outs)
 	}
 	return x.reply(outs, sid, f.ID), outs
 }

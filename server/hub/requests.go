@@ -353,9 +353,12 @@ func (h *Hub) create(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	case len(h.rooms) >= h.cfg.MaxRooms:
 		reply(wire.ErrLimit, h.roomLimitText(f.Room))
 	default:
-		h.newRoom(f.Room, now).setOp(s.name, true)
+		mark := len(*out)
+		r := h.newRoom(f.Room, now)
+		r.setOp(s.name, true)
 		s.standing = true
 		reply(wire.OK, "created room "+f.Room+"; enter it with: enter "+f.Room)
+		h.saveRoomFirst(out, mark, s, f.ID, r)
 	}
 }
 
@@ -415,7 +418,9 @@ func (h *Hub) join(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	case r == nil && len(h.rooms) >= h.cfg.MaxRooms:
 		reply(wire.ErrLimit, h.roomLimitText(f.Room))
 		return
-	case r == nil:
+	}
+	mark, made := len(*out), r == nil
+	if made {
 		r = h.newRoom(f.Room, now)
 	}
 	if code, text := h.admit(s, r, f.Secret); code != wire.OK {
@@ -423,6 +428,9 @@ func (h *Hub) join(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		return
 	}
 	h.enterRoom(out, s, r, f.ID, now)
+	if made {
+		h.saveRoomFirst(out, mark, s, f.ID, r)
+	}
 }
 
 // alreadyIn answers an Enter or Join of a room the session is in.

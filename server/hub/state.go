@@ -55,21 +55,26 @@ func (h *Hub) StateVersion() uint64 { return h.stateVer }
 func (h *Hub) RoomStates(exact bool) []RoomState {
 	rs := make([]RoomState, 0, len(h.rooms))
 	for _, r := range h.sortedRooms() {
-		seq := r.reserved
-		if exact {
-			seq = max(r.seq, r.next)
-		}
-		st := RoomState{Name: r.name, Seq: seq, Created: r.created, Topic: r.topic, TopicBy: r.topicBy, TopicAt: r.topicAt,
-			Modes: r.flagString(), Key: r.key, Limit: r.limit, Bans: slices.Clone(r.bans)}
-		for name := range r.ops {
-			if u := h.names[name]; u == nil || !u.guest {
-				st.Ops = append(st.Ops, name)
-			}
-		}
-		slices.Sort(st.Ops)
-		rs = append(rs, st)
+		rs = append(rs, h.roomStateOf(r, exact))
 	}
 	return rs
+}
+
+// roomStateOf is r as the state keeps it (RoomStates).
+func (h *Hub) roomStateOf(r *room, exact bool) RoomState {
+	seq := r.reserved
+	if exact {
+		seq = max(r.seq, r.next)
+	}
+	st := RoomState{Name: r.name, Seq: seq, Created: r.created, Topic: r.topic, TopicBy: r.topicBy, TopicAt: r.topicAt,
+		Modes: r.flagString(), Key: r.key, Limit: r.limit, Bans: slices.Clone(r.bans)}
+	for name := range r.ops {
+		if u := h.names[name]; u == nil || !u.guest {
+			st.Ops = append(st.Ops, name)
+		}
+	}
+	slices.Sort(st.Ops)
+	return st
 }
 
 // Restore recreates rooms from a saved state, before any session connects.

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"chat/internal/wire"
@@ -39,6 +40,9 @@ const (
 	// StoreClearInbox forgets Name's kept messages up to Through, once
 	// delivered. It has no outcome: the loop does not call StoreDone.
 	StoreClearInbox
+	// StoreRoom saves a room just made (State), before whoever made it is
+	// told: a room acknowledged is a room a restart keeps.
+	StoreRoom
 )
 
 // StoreFailure is why the store did not do what was asked.
@@ -73,6 +77,7 @@ type StoreOp struct {
 	After   uint64      // StoreReadAfter
 	Count   int         // the reads: how many at most
 	Through uint64      // StoreInbox's outcome, StoreClearInbox's bound
+	State   *RoomState  // StoreRoom
 
 	// The outcome, set by the loop before StoreDone: the messages read,
 	// oldest first, or why it failed (Detail in the store's own words,
@@ -85,13 +90,16 @@ type StoreOp struct {
 	// missed after `after` up to `upto`, or a page (its code).
 	page        wire.Code
 	after, upto uint64
+	// The outputs of the request that made a room (StoreRoom), held back
+	// until it is saved.
+	held []Output
 }
 
 // Holds reports whether the session's further frames wait for the
 // outcome: they do for its messages and history reads, so its replies
 // keep the order of its requests.
 func (op *StoreOp) Holds() bool {
-	return op.Kind == StoreMessage || op.Kind == StoreReadBefore || op.Kind == StoreReadAfter
+	return op.Kind == StoreMessage || op.Kind == StoreReadBefore || op.Kind == StoreReadAfter || op.Kind == StoreRoom
 }
 
 func (o *outputs) store(op *StoreOp) {
@@ -112,8 +120,26 @@ func (h *Hub) StoreDone(op *StoreOp, now time.Time) []Output {
 		h.historyRead(&out, op, now)
 	case StoreInbox:
 		h.inboxRead(&out, op, now)
+	case StoreRoom:
+		// Saved or not, the room is made: a failure is logged, and the
+		// next change of the room saves it again.
+		out = append(out, op.held...)
 	}
 	return out
+}
+
+// saveRoomFirst holds back the outputs a request made since mark (its
+// reply among them) until the room r it made is saved, when the hub is
+// durable.
+func (h *Hub) saveRoomFirst(out *outputs, mark int, s *session, id uint32, r *room) {
+	if !h.cfg.Durable {
+		return
+	}
+	op := &StoreOp{Kind: StoreRoom, Session: s.id, ReqID: id, Room: r.name, held: slices.Clone((*out)[mark:])}
+	st := h.roomStateOf(r, false)
+	op.State = &st
+	*out = (*out)[:mark]
+	out.store(op)
 }
 
 // asker is the session that asked for op, if it is still there to be

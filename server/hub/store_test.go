@@ -18,7 +18,10 @@ type fakeStore struct {
 func newDurable(t *testing.T, cfg Config) (*fixture, *fakeStore) {
 	cfg.Durable = true
 	cfg.IsRegistered = func(name string) bool { return !strings.HasPrefix(name, "guest") }
-	return newFixture(t, cfg), &fakeStore{rooms: map[string][]*wire.Frame{}, inbox: map[string][]*wire.Frame{}}
+	x := newFixture(t, cfg)
+	fs := &fakeStore{rooms: map[string][]*wire.Frame{}, inbox: map[string][]*wire.Frame{}}
+	x.runStore = func(outs []Output) []Output { return fs.run(x, outs) }
+	return x, fs
 }
 
 // ops takes the store ops out of outs.
@@ -243,5 +246,24 @@ func TestDurableSinceLastSeen(t *testing.T) {
 	y.login(2, "bob")
 	if r, _ := y.do(2, wire.Frame{Type: wire.TypeEnter, Room: "r"}); r.Count != 6 {
 		t.Fatalf("after a restart bob missed 6: %+v", r)
+	}
+}
+
+func TestDurableRoomAcknowledgedOnceSaved(t *testing.T) {
+	x, fs := newDurable(t, Config{})
+	x.login(1, "alice")
+	for _, f := range []wire.Frame{{Type: wire.TypeCreate, Room: "r"}, {Type: wire.TypeJoin, Room: "s"}} {
+		f.ID = x.nextID(1)
+		outs := x.h.Handle(1, &f, x.now)
+		if len(outs) != 1 || outs[0].Store == nil || outs[0].Store.Kind != StoreRoom || outs[0].Store.State.Name != f.Room {
+			t.Fatalf("%v: before the room is saved: %+v", f.Type, outs)
+		}
+		if r := x.reply(fs.run(x, outs), 1, f.ID); r.Code != wire.OK {
+			t.Fatalf("%v: %+v", f.Type, r)
+		}
+	}
+	// Entering a room that exists saves nothing.
+	if _, outs := x.do(1, wire.Frame{Type: wire.TypeJoin, Room: "r"}); len(ops(outs)) != 0 {
+		t.Fatalf("join of a room there: %+v", outs)
 	}
 }
