@@ -83,6 +83,7 @@ type request struct {
 	again  bool       // an automatic Enter after re-creating the room: do not re-create twice
 	view   string     // Command.View: how the mode shows the reply
 	quiet  bool       // its reply is not shown (a quiet mode's logout on the way out)
+	page   pageAsk    // a History the user's client asked for: how to show its page (history.go)
 }
 
 // Client is the state of one run of the client. It is driven by the loop in
@@ -94,6 +95,7 @@ type Client struct {
 	now  func() time.Time
 	tty  bool
 	inFd int
+	rows int // the terminal's height; 0 when unknown (not a terminal)
 	r    *Renderer
 
 	// Keyboard.
@@ -135,6 +137,8 @@ type Client struct {
 
 	// resume is the re-entry of room after a disconnection (resume.go).
 	resume resumeState
+	// pages is the history the user pages through (history.go).
+	pages pageState
 
 	// File transfers (transfer.go): each has a data connection of its
 	// own, polled by the same loop.

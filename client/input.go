@@ -294,6 +294,8 @@ func (c *Client) line(l string) {
 		for _, h := range c.mode.Help() {
 			c.report(h)
 		}
+	case CmdHistory:
+		c.askHistory(cmd.History)
 	}
 }
 

@@ -269,7 +269,7 @@ func (c *Client) signal(s os.Signal) {
 	}
 }
 
-// measure asks the terminal for its width, at the start and after SIGWINCH.
+// measure asks the terminal for its size, at the start and after SIGWINCH.
 func (c *Client) measure() {
 	if !c.tty {
 		return
@@ -277,9 +277,11 @@ func (c *Client) measure() {
 	ws, err := unix.IoctlGetWinsize(c.inFd, unix.TIOCGWINSZ)
 	if err != nil {
 		c.r.SetWidth(0)
+		c.rows = 0
 		return
 	}
 	c.r.SetWidth(int(ws.Col))
+	c.rows = int(ws.Row)
 }
 
 func signalName(s os.Signal) string {

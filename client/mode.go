@@ -45,6 +45,9 @@ const (
 	// CmdPrint: print Command.Text exactly as it is (an error whose wording
 	// a seed fixes, such as course's "Bad username"); send nothing.
 	CmdPrint
+	// CmdHistory: show the page of the user's room's history that
+	// Command.History asks for (history.go).
+	CmdHistory
 )
 
 // Command is what a mode makes of a typed line.
@@ -64,6 +67,8 @@ type Command struct {
 	// the mode cannot know; the client sets Frame.Room to it, and refuses
 	// the line when the user is in no room.
 	InRoom bool
+	// History: CmdHistory's page.
+	History HistoryAsk
 }
 
 // LinePrompter is a mode whose prompts are part of what it shows (mode
@@ -87,6 +92,13 @@ type ViewShower interface {
 // Show for them.
 type MissedShower interface {
 	ShowMissed(f *wire.Frame, now time.Time) []string
+}
+
+// PageShower is a mode that shows pages of a room's history the user asked
+// for (rooms: history), marked apart from live messages so that nobody
+// takes them for new ones. Only a PageShower's client asks for pages.
+type PageShower interface {
+	ShowPage(p Page, now time.Time) []string
 }
 
 // QuietExiter is a mode whose way out (its exit command, Ctrl-D, the end of

@@ -21,6 +21,8 @@ func (c *Client) userReply(f *wire.Frame, req *request, secret string) {
 			c.lastSeq = f.Seq
 		}
 		c.show(f, req)
+	case wire.TypeHistory:
+		c.pageReply(f, req)
 	case wire.TypeLeave:
 		if ok {
 			c.room, c.lastSeq = "", 0

@@ -60,6 +60,9 @@ func (roomsMode) Parse(line string) Command {
 	case "topic", "kick", "invite", "mode", "away", "whois":
 		// Running a room and saying who you are (channel.go).
 		return parseChannel(words, line)
+	case "history":
+		// Pages of the room's history (history.go).
+		return parseHistory(words)
 	}
 	if len(words) == 1 {
 		// These are commands only alone on the line; "who is there" is a
@@ -91,7 +94,8 @@ func (roomsMode) Report(now time.Time, text string) string {
 
 func (roomsMode) Help() []string {
 	return []string{
-		"commands: login NAME, create ROOM, enter ROOM, leave, who, names, rooms, tell NAME TEXT, get OWNER FILE, topic [TEXT|-], kick NAME [REASON], invite NAME, mode [CHANGES], away [TEXT], whois NAME, help, logout",
+		"commands: login NAME, create ROOM, enter ROOM, leave, who, names, rooms, history [N], history more, tell NAME TEXT, get OWNER FILE, topic [TEXT|-], kick NAME [REASON], invite NAME, mode [CHANGES], away [TEXT], whois NAME, help, logout",
+		"history [N] shows the last N messages of your room (a screenful by default), each marked with " + trimRightSpace(pageMark) + " so none is taken for a new one; history more shows those before them",
 		"get asks OWNER for FILE; it is stored in this directory (or -download DIR); others get your files from -share DIR",
 		"tell (or msg, sendto) sends TEXT to NAME only; names lists the connected names on one line",
 		"in your room: topic shows its topic, topic TEXT sets it, topic - clears it; kick NAME [REASON] puts NAME out of it; invite NAME lets NAME in, even when it is invite only",
@@ -123,6 +127,60 @@ func (roomsMode) Show(f *wire.Frame, req *wire.Frame, now time.Time) []string {
 // message is: "carol 14:03:07 (missed) TEXT".
 func (roomsMode) ShowMissed(f *wire.Frame, now time.Time) []string {
 	return []string{f.From + " " + clock(frameTime(f.Time, now)) + " (missed) " + f.Text}
+}
+
+// pageMark starts each message of a page of history, apart from live
+// messages: "│ carol 14:03:07 TEXT".
+const pageMark = "│ "
+
+// ShowPage shows a page of the room's history: a first line that says
+// what it is, each message marked with pageMark, and a last line that says
+// how to see older ones, or why there are none.
+func (roomsMode) ShowPage(p Page, now time.Time) []string {
+	server := func(text string) string { return wire.ServerName + " " + clock(frameTime(p.Time, now)) + " " + text }
+	k := len(p.Msgs)
+	var head string
+	switch {
+	case k == 0 && p.Before <= 1 && p.Earlier:
+		return []string{server("no older messages: that was the first message of " + p.Room)}
+	case k == 0 && p.Before <= 1:
+		return []string{server("nothing has been said in " + p.Room + " yet")}
+	case k == 0 && p.Earlier:
+		return []string{server("no older messages: the server keeps none older of " + p.Room)}
+	case k == 0:
+		return []string{server("the server keeps no messages of " + p.Room)}
+	case p.Earlier:
+		head = "history of " + p.Room + ": " + wire.Plural(k, "earlier message", "earlier messages")
+	case k == 1:
+		head = "history of " + p.Room + ": the last message"
+	default:
+		head = fmt.Sprintf("history of %s: the last %d messages", p.Room, k)
+	}
+	lines := make([]string, 0, k+2)
+	lines = append(lines, server(head))
+	for i := range p.Msgs {
+		m := &p.Msgs[i]
+		lines = append(lines, pageMark+m.From+" "+stamp(frameTime(m.Time, now), now)+" "+m.Text)
+	}
+	switch {
+	case p.Msgs[0].Seq == 1:
+		lines = append(lines, server("end of history: that is the first message of "+p.Room))
+	case k < p.Asked:
+		lines = append(lines, server("end of history: the server keeps none older of "+p.Room))
+	default:
+		lines = append(lines, server("end of history; older messages: history more"))
+	}
+	return lines
+}
+
+// stamp is when a message of a page was said, seen at now: its time, and
+// its date too when that was not today (local time).
+func stamp(t, now time.Time) string {
+	t, now = t.Local(), now.Local()
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return clock(t)
+	}
+	return t.Format("2006-01-02 15:04:05")
 }
 
 // viewNames is the View of the names command: a Who reply shown as one line

@@ -138,6 +138,10 @@ func (c *Client) dropConn() {
 		if req.frame.Type == wire.TypeClaim && !req.auto {
 			c.report(fmt.Sprintf("the name %s was not confirmed before the connection was lost; ask for it again", req.frame.Name))
 		}
+		if req.frame.Type == wire.TypeHistory && !req.auto {
+			// Not asked again by itself: the user may have moved on.
+			c.report(fmt.Sprintf("the history of %s was not shown: the connection was lost before it came; ask again with: history", req.frame.Room))
+		}
 		if req.frame.Type == wire.TypeFetch {
 			// Not sent again by itself: the owner may have been asked
 			// already, and a second request would fetch the file twice.
@@ -149,6 +153,9 @@ func (c *Client) dropConn() {
 	c.to(stateOffline)
 	c.pingID = 0
 	c.startResume()
+	// A page of history being received will not be completed, nor the
+	// pages waiting for it asked for.
+	c.pages.msgs, c.pages.more = nil, 0
 	// The next Hello claims the name again anyway.
 	c.reclaims = 0
 }
@@ -251,7 +258,7 @@ func (c *Client) frame(f *wire.Frame) {
 	case wire.TypeBye:
 		c.bye(f)
 	case wire.TypeMessage:
-		if c.holdForResume(f) {
+		if c.holdForResume(f) || c.takePage(f) {
 			return
 		}
 		if f.Room == c.room && f.Seq > c.lastSeq {
