@@ -8,18 +8,19 @@ import (
 )
 
 // Reading a room's history (mode rooms): the history command asks for a
-// page of the room's kept messages (History, HistoryBefore). A page is
-// shown whole when its reply comes, apart from live messages
-// (PageShower).
+// page of the room's kept messages (History, HistoryBefore), and entering
+// a room shows the last few said since the user was last in it (the Enter
+// reply's Count). A page is shown whole when its reply comes, apart from
+// live messages (PageShower).
 //
 // Telling a page from live messages. Every page the client asks for ends
 // before a Seq it has seen: the one after the last message seen (the
-// latest page) or the oldest message shown (history more). Live messages,
-// which the server sends in order of Seq, all come after it. So while a
-// History of the user's is unanswered, a message of its room said before
-// its bound is the page's, however the server interleaves the page with
-// live messages (a server reading the page from its store sends the live
-// ones meanwhile).
+// latest page), the oldest message shown (history more), or the one after
+// the Seq the user entered the room at. Live messages, which the server
+// sends in order of Seq, all come after it. So while a History of the
+// user's is unanswered, a message of its room said before its bound is the
+// page's, however the server interleaves the page with live messages (a
+// server reading the page from its store sends the live ones meanwhile).
 // The server sends a page's messages just before its reply, so the reply
 // ends the page. The automatic History of a re-entry (resume.go) is a
 // request of the client's own (request.auto), answered by replayReply;
@@ -44,13 +45,17 @@ type Page struct {
 	// Earlier: the page before one already shown (history more), not the
 	// latest.
 	Earlier bool
-	Time    int64 // the reply's time (Unix ms)
+	// Unread is, on entering a room, how many messages were said in it
+	// since the user was last in it (0: this page is not about that).
+	Unread uint64
+	Time   int64 // the reply's time (Unix ms)
 }
 
 // pageAsk is how to show the page a History request of the user's asks
 // for (request.page).
 type pageAsk struct {
 	earlier bool
+	unread  uint64
 }
 
 // pageState is the history the user pages through, and the page being
@@ -74,6 +79,9 @@ const (
 	// defaultPage is a screenful when the height is unknown (the input
 	// is not a terminal).
 	defaultPage = 20
+	// unreadShown bounds the messages shown on entering a room of those
+	// said since the user was last there; history more shows the others.
+	unreadShown = 5
 )
 
 // historyUsage is the usage line of the history command.
@@ -140,6 +148,22 @@ func (c *Client) askHistory(ask HistoryAsk) {
 	c.submit(request{frame: f, page: pageAsk{earlier: earlier}})
 }
 
+// entered starts paging afresh in the room the user entered, and shows
+// the last few messages said in it since the user was last there, when
+// the server counted any (the Enter reply's Count). Only the user's own
+// enter comes here: the automatic re-entry after a reconnection replays
+// what was missed by itself (resume.go).
+func (c *Client) entered(f *wire.Frame) {
+	c.pages = pageState{room: c.room, msgs: c.pages.msgs}
+	if _, ok := c.mode.(PageShower); !ok || f.Count == 0 || c.state != stateReady {
+		return
+	}
+	// The page ends at the Seq the user entered at: what comes later
+	// comes live.
+	page := wire.Frame{Type: wire.TypeHistory, Code: wire.HistoryBefore, Room: c.room, Seq: f.Seq + 1, Count: min(f.Count, unreadShown)}
+	c.transmit(request{frame: page, page: pageAsk{unread: f.Count}})
+}
+
 // takePage keeps a message of a page of history being received, to be
 // shown with the page when its reply comes (see the top of this file). It
 // reports whether f was the page's.
@@ -181,6 +205,7 @@ func (c *Client) pageReply(f *wire.Frame, req *request) {
 		Asked:   int(req.frame.Count),
 		Before:  req.frame.Seq,
 		Earlier: req.page.earlier,
+		Unread:  req.page.unread,
 		Time:    f.Time,
 	}
 	for _, l := range ps.ShowPage(p, c.now()) {

@@ -98,6 +98,16 @@ func TestRoomsShowPage(t *testing.T) {
 			lines("no older messages: the server keeps none older of lounge")},
 		{"another day shows the date", Page{Room: "lounge", Msgs: []wire.Frame{yesterday}, Asked: 5, Before: 8},
 			lines("history of lounge: the last message", []string{"│ bob 2026-11-20 14:03:07 old"}, "end of history: the server keeps none older of lounge")},
+		{"unread, the last 5", Page{Room: "lounge", Msgs: msgs(46, 50), Asked: 5, Before: 51, Unread: 42},
+			lines("42 messages in lounge since you were last here; the last 5:", marked(46, 50), more)},
+		{"unread, all of them", Page{Room: "lounge", Msgs: msgs(48, 50), Asked: 3, Before: 51, Unread: 3},
+			lines("3 messages in lounge since you were last here:", marked(48, 50), more)},
+		{"unread, one", Page{Room: "lounge", Msgs: msgs(50, 50), Asked: 1, Before: 51, Unread: 1},
+			lines("1 message in lounge since you were last here:", marked(50, 50), more)},
+		{"unread, one kept", Page{Room: "lounge", Msgs: msgs(50, 50), Asked: 5, Before: 51, Unread: 9},
+			lines("9 messages in lounge since you were last here; the last one:", marked(50, 50), "end of history: the server keeps none older of lounge")},
+		{"unread, none kept", Page{Room: "lounge", Asked: 5, Before: 51, Unread: 9},
+			lines("9 messages in lounge since you were last here; the server keeps none of them")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,6 +250,69 @@ func TestHistoryRefusedByServer(t *testing.T) {
 	p.refuse(wire.TypeHistory, wire.ErrUnavailable, "history is not available on this server")
 	out.waitFor(t, "* ")
 	out.waitFor(t, " history is not available on this server\n")
+	in.Close()
+	p.answer(wire.TypeLogout, "goodbye alice")
+	exitStatus(t, done, out)
+}
+
+// TestEnterShowsUnread checks what entering a room shows of the messages
+// said since the user was last there (the Enter reply's Count): the last
+// five as a page, ending where the user entered; nothing when there are
+// none; and nothing of the kind on the automatic re-entry of a
+// reconnection, which asks History for what was missed instead.
+func TestEnterShowsUnread(t *testing.T) {
+	srv := newFakeServer(t)
+	in, out, done := runClient(t, srv.addr)
+	typeLine(t, in, "login alice")
+	typeLine(t, in, "secret")
+	typeLine(t, in, "enter lounge")
+	p := srv.next()
+	p.hello()
+	p.answer(wire.TypeLogin, "welcome alice", func(f *wire.Frame) { f.Name = "alice" })
+	p.answer(wire.TypeEnter, "you entered lounge", func(f *wire.Frame) { f.Room, f.Seq, f.Count = "lounge", 50, 42 })
+	req := p.expectPage("lounge", 51, 5)
+	// A live message on the way does not join the page.
+	p.send(wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "lounge", Seq: 51, Text: "live one"})
+	p.sendPage(req, 46, 50)
+	out.waitFor(t, "end of history; older messages: history more\n")
+	want := regexp.MustCompile(`(?s)you entered lounge\nbob \d\d:\d\d:\d\d live one\n` +
+		`\* \d\d:\d\d:\d\d 42 messages in lounge since you were last here; the last 5:\n` +
+		`(│ carol \d\d:\d\d:\d\d said \d\d\n){5}\* `)
+	if !want.MatchString(out.String()) {
+		t.Errorf("the unread messages not shown as a page after entering:\n%s", out.String())
+	}
+	// history more goes on from the page shown on entering.
+	typeLine(t, in, "history more")
+	p.sendPage(p.expectPage("lounge", 46, defaultPage), 26, 45)
+
+	// None since the last visit: nothing asked.
+	typeLine(t, in, "enter attic")
+	p.answer(wire.TypeEnter, "you entered attic", func(f *wire.Frame) { f.Room, f.Seq = "attic", 9 })
+	typeLine(t, in, "hello")
+	if say := p.expect(wire.TypeSay); say.Text != "hello" {
+		t.Fatalf("sent %q, want the typed line", say.Text)
+	}
+
+	// The automatic re-entry: its Count asks no page; the History sent
+	// is the replay of what was missed.
+	p.c.Close()
+	out.waitFor(t, "reconnecting in ")
+	p = srv.next()
+	p.hello()
+	p.answer(wire.TypeLogin, "welcome alice", func(f *wire.Frame) { f.Name = "alice" })
+	p.answer(wire.TypeEnter, "you entered attic", func(f *wire.Frame) { f.Room, f.Seq, f.Count = "attic", 12, 3 })
+	replay := p.expect(wire.TypeHistory)
+	if replay.Code != 0 || replay.Seq != 9 {
+		t.Fatalf("history code %d seq %d after the re-entry, want the replay after 9", replay.Code, replay.Seq)
+	}
+	for s := uint64(10); s <= 12; s++ {
+		p.send(wire.Frame{Type: wire.TypeMessage, From: "bob", Room: "attic", Seq: s, Text: fmt.Sprintf("missed %d", s)})
+	}
+	p.send(wire.Frame{Type: wire.TypeReply, ID: replay.ID, Text: "3 messages from attic", Room: "attic", Seq: 12, Count: 3})
+	out.waitFor(t, "missed while disconnected: 3 messages from attic (shown above)\n")
+	if got := out.String(); strings.Contains(got, "in attic since you were last here") {
+		t.Errorf("the automatic re-entry showed the unread page:\n%s", got)
+	}
 	in.Close()
 	p.answer(wire.TypeLogout, "goodbye alice")
 	exitStatus(t, done, out)

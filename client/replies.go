@@ -21,6 +21,9 @@ func (c *Client) userReply(f *wire.Frame, req *request, secret string) {
 			c.lastSeq = f.Seq
 		}
 		c.show(f, req)
+		if ok {
+			c.entered(f)
+		}
 	case wire.TypeHistory:
 		c.pageReply(f, req)
 	case wire.TypeLeave:

@@ -141,6 +141,14 @@ func (roomsMode) ShowPage(p Page, now time.Time) []string {
 	k := len(p.Msgs)
 	var head string
 	switch {
+	case p.Unread > 0 && k == 0:
+		return []string{server(sinceLastHere(p) + "; the server keeps none of them")}
+	case p.Unread > uint64(k) && k == 1:
+		head = sinceLastHere(p) + "; the last one:"
+	case p.Unread > uint64(k):
+		head = fmt.Sprintf("%s; the last %d:", sinceLastHere(p), k)
+	case p.Unread > 0:
+		head = sinceLastHere(p) + ":"
 	case k == 0 && p.Before <= 1 && p.Earlier:
 		return []string{server("no older messages: that was the first message of " + p.Room)}
 	case k == 0 && p.Before <= 1:
@@ -171,6 +179,13 @@ func (roomsMode) ShowPage(p Page, now time.Time) []string {
 		lines = append(lines, server("end of history; older messages: history more"))
 	}
 	return lines
+}
+
+// sinceLastHere says how many messages were said in the page's room since
+// the user was last in it: "42 messages in lounge since you were last
+// here".
+func sinceLastHere(p Page) string {
+	return wire.Plural(int(p.Unread), "message", "messages") + " in " + p.Room + " since you were last here"
 }
 
 // stamp is when a message of a page was said, seen at now: its time, and

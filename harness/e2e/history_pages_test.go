@@ -148,5 +148,35 @@ var _ = Describe("Reading a room's history (history)", func() {
 			expect(bob, client(`commands: [^\n]*history \[N\], history more`))
 			expect(bob, client(`history \[N\] shows the last N messages of your room \(a screenful by default\), each marked with │`))
 		})
+
+		It("shows, on entering, how many messages were said since bob was last there and the last 5, marked; none to a first visit", func() {
+			bob := loginClient(srv, "bob")
+			enterRoom(bob, "lounge")
+			// Leaving lounge for attic: the answers come in order, so a
+			// page the first visit asked for would be shown by now.
+			createRoom(bob, "attic")
+			Expect(bob.Contains(`since you were last here`)).To(BeFalse(), "a first visit has nothing since the last")
+			sayAll(carol, 31, 37)
+			send(bob, "enter lounge")
+			expect(bob, server(`you entered lounge`))
+			expect(bob, page("7 messages in lounge since you were last here; the last 5:", 33, 37, olderMore))
+			send(bob, "history more")
+			expect(bob, page(fmt.Sprintf("history of lounge: %d earlier messages", harness.TermRows-3), 33-(harness.TermRows-3), 32, olderMore))
+			allMarked(bob)
+		})
+	})
+
+	It("shows nothing since bob was last there on the automatic re-entry of a reconnection: those messages come as missed", func() {
+		r := startRig()
+		alice, bob := r.direct(), r.client()
+		inRoom("lounge", []string{"alice", "bob"}, alice, bob)
+		carol := sayerIn(r.srv.Addr, "carol", "lounge", false)
+		expect(bob, server(`carol entered lounge`))
+		awayWhile(r, bob, alice, func() { sayAll(carol, 1, 3) })
+		expect(bob, client(`missed while disconnected: 3 messages from lounge \(shown above\)`))
+		say(alice, "alice", "welcome back", bob)
+		Expect(bob.Contains(`since you were last here`)).To(BeFalse(), "the re-entry showed the messages since the last visit")
+		Expect(bob.Contains(`│ `)).To(BeFalse(), "the re-entry showed a page of history")
+		Expect(count(bob.Output(), `carol `+ts+` \(missed\) message \d\n`)).To(Equal(3))
 	})
 })
