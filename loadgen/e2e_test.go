@@ -4,24 +4,50 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
 
-// buildServer builds the real chat-server, or skips the test when the
+// buildServer returns the real chat-server, built once for all the tests
+// of the package (linking it takes seconds), or skips the test when the
 // server does not build (it is written alongside loadgen).
 func buildServer(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: skipped with -short")
 	}
-	dir := t.TempDir()
-	out, err := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "chat/server/cmd/chat-server").CombinedOutput()
-	if err != nil {
-		t.Skipf("the server does not build yet, so loadgen cannot be tried against it:\n%s", out)
+	b := serverBuild()
+	if b.err != nil {
+		t.Skipf("the server does not build yet, so loadgen cannot be tried against it: %v\n%s", b.err, b.out)
 	}
-	return filepath.Join(dir, "chat-server")
+	return b.bin
 }
+
+// builtServer is the outcome of building the chat-server: its path, or
+// the go command's output and error.
+type builtServer struct {
+	bin string
+	out []byte
+	err error
+}
+
+// serverBuild builds the chat-server once, into serverBuildDir, which
+// TestMain removes.
+var serverBuild = sync.OnceValue(func() (b builtServer) {
+	dir, err := os.MkdirTemp("", "loadgen-test-server-")
+	if err != nil {
+		b.err = err
+		return b
+	}
+	serverBuildDir = dir
+	b.bin = filepath.Join(dir, "chat-server")
+	b.out, b.err = exec.Command("go", "build", "-o", dir+string(filepath.Separator), "chat/server/cmd/chat-server").CombinedOutput()
+	return b
+})
+
+// serverBuildDir holds the server serverBuild built, if it ran.
+var serverBuildDir string
 
 // TestEndToEnd runs short profiles against a real server, in one process
 // and in two (the test binary re-executes itself as a worker, see TestMain),

@@ -17,7 +17,11 @@ func TestMain(m *testing.M) {
 	if len(os.Args) == 2 && os.Args[1] == "-"+workerFlag {
 		os.Exit(RunWorkerProcess(os.Stdin, os.Stdout))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if serverBuildDir != "" {
+		os.RemoveAll(serverBuildDir)
+	}
+	os.Exit(code)
 }
 
 func TestProfileDefaultsAndOverrides(t *testing.T) {
