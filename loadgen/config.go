@@ -19,10 +19,11 @@ const (
 	ProfileOverload  = "overload"        // more than the server sustains, then a recovery probe
 	ProfileLogin     = "login-storm"     // every session logs in at once; a probe pings meanwhile
 	ProfileHandshake = "handshake-storm" // every session connects at once; a probe pair chats meanwhile
+	ProfileCrash     = "crash"           // rooms, while the server is killed (SIGKILL) and restarted on its state
 )
 
 // Profiles lists every profile, for usage and validation.
-var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect, ProfileOverload, ProfileLogin, ProfileHandshake}
+var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect, ProfileOverload, ProfileLogin, ProfileHandshake, ProfileCrash}
 
 // Protocols the sessions speak (-proto).
 const (
@@ -75,6 +76,13 @@ type Config struct {
 	ChurnRate float64 // churn sessions started per second (whole run)
 	ChurnMsgs int     // messages each churn session sends before it leaves
 
+	Kills int // crash: times the server is killed, evenly over Duration
+	// Away is the share of sessions (crash) whose connections are cut a
+	// quarter of the interval before each kill, and which stay away until
+	// the server is back: what was acknowledged meanwhile can reach them
+	// only from the history the server kept across its death.
+	Away float64
+
 	// TLS, when set, makes every connection a TLS client's.
 	TLS *TLSOptions
 
@@ -99,6 +107,10 @@ var profileDefaults = map[string]Config{
 	ProfileLogin:    {Sessions: 200, Rate: 0, Duration: time.Second},
 	// Resumption off: a storm of new clients makes full handshakes.
 	ProfileHandshake: {Sessions: 1000, Rate: 0, Duration: time.Second},
+	// Registered accounts, whose logins after each kill are real password
+	// checks (some 60 a second on two cores): 200 are back within about
+	// 3 to 5 s, a kill every 6 s.
+	ProfileCrash: {Sessions: 200, Rate: 100, Duration: 24 * time.Second, Login: LoginAccount},
 }
 
 // roomsFor is the default room count: rooms of about 100.
@@ -143,6 +155,20 @@ func (c *Config) Validate() error {
 	}
 	if (c.Profile == ProfileLogin || c.Profile == ProfileHandshake) && c.Rate > 0 {
 		bad("-rate must be 0 for %s: the storm is the load", c.Profile)
+	}
+	if c.Profile == ProfileCrash {
+		if c.Rate <= 0 {
+			bad("-rate must be positive for %s: the messages are what it checks", ProfileCrash)
+		}
+		if c.Kills < 0 {
+			bad("-kills cannot be negative")
+		}
+		if c.Away < 0 || c.Away > 1 {
+			bad("-away is a share of the sessions, from 0 to 1")
+		}
+		if c.Procs != 1 {
+			bad("%s runs in one process (-procs 1), whose checker sees every session: use fewer sessions than its descriptor limit", ProfileCrash)
+		}
 	}
 	if c.Profile == ProfileOverload && c.Drain < 2*time.Second {
 		bad("-drain must be at least 2s for %s: the recovery probes run in it", ProfileOverload)

@@ -56,6 +56,20 @@ Profiles (flags override their defaults):
                    reports the storm's duration and the probe messages' latency
                    during it (the probe sends 100 messages a second: start the
                    server with -msg-rate -1)
+  crash            rooms traffic (default 200 sessions, account logins, 100 msgs/s for 24s)
+                   while the server (-spawn-server only) is killed with SIGKILL -kills
+                   times (default 3), evenly over -duration, and restarted at once on the
+                   same -state directory and address; every session reconnects with
+                   backoff, logs in, re-enters its room and asks History after the last
+                   Seq it saw, as the chat client does; -away (default 0.1) of them are
+                   cut a quarter interval before each kill and come back only after it,
+                   so that what they missed is in nothing but the kept history. Then it
+                   checks that every acknowledged message reached every member of its
+                   room exactly once, in the same Seq order everywhere, and that
+                   messages whose Say got no reply before a kill (unknown) are
+                   everywhere or nowhere; it lists the violations and exits 3 if there
+                   is one. -state none runs the server without a state directory,
+                   which must fail the check
 
 TLS (-tls): every connection (sessions, churn, reconnects, probes) is a TLS client's
 and verifies the server. With -spawn-server loadgen makes a self-signed certificate
@@ -80,6 +94,7 @@ Examples:
   loadgen -spawn-server bin/chat-server -tls -profile reconnect-storm -sessions 5000
   loadgen -addr chat.example.com:7777 -tls-ca server-cert.pem -profile idle
   loadgen -spawn-server bin/chat-server -proto irc -profile rooms -sessions 2000 -rate 200
+  loadgen -spawn-server bin/chat-server -profile crash -kills 10 -duration 66s
   loadgen -addr 127.0.0.1:6667 -server-pid $(pidof ngircd) -proto irc -profile rooms
   loadgen -make-users 10000 -users /tmp/users.db -password pw     (write the file and exit)
   loadgen -addr 127.0.0.1:7777 -server-pid 1234 -login account -users /tmp/users.db -password pw
@@ -110,6 +125,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitStatus(stderr, err)
 		}
 		m.cfg.TLS.CAPEM = ca
+	}
+	if m.cfg.Profile == ProfileCrash {
+		return m.crash(stdout, stderr, &spawned)
 	}
 	if m.spawn != "" {
 		srv, err := SpawnServer(m.spawn, SpawnOptions{
@@ -178,6 +196,7 @@ type mainFlags struct {
 	jsonFile   string
 	cpuProfile string
 	tlsCA      string // -tls-ca: the certificates to verify an -addr server by
+	stateDir   string // -state: the crash profile's server's state directory
 	tmpDir     string // made for a spawned server's users file; removed at the end
 }
 
@@ -227,6 +246,9 @@ func parseFlags(args []string, stderr io.Writer) (*mainFlags, int) {
 	fl.StringVar(&cfg.Prefix, "prefix", "lg", "prefix of generated user and room names")
 	fl.Float64Var(&cfg.ChurnRate, "churn-rate", 0, "churn sessions started per second (churn profile; default 50)")
 	fl.IntVar(&cfg.ChurnMsgs, "churn-msgs", 3, "messages each churn session sends before it leaves")
+	fl.IntVar(&cfg.Kills, "kills", 3, "crash: kill the server (SIGKILL) this many times, evenly over -duration")
+	fl.Float64Var(&cfg.Away, "away", 0.1, "crash: share of the sessions cut a quarter interval before each kill, back only after the restart (so only the kept history can give them what they missed)")
+	fl.StringVar(&m.stateDir, "state", "", "crash: the server's -state `DIR` (default: a temporary directory, removed after; none: no -state, rooms and history in memory)")
 	fl.IntVar(&cfg.Size, "size", 64, "message text length in bytes (at least the stamp)")
 	fl.IntVar(&cfg.Procs, "procs", 0, "processes sharing the sessions (0: enough for the descriptor limit)")
 	fl.IntVar(&cfg.ServerPID, "server-pid", 0, "report the RSS and CPU of this process and its children from /proc")
@@ -251,6 +273,9 @@ func parseFlags(args []string, stderr io.Writer) (*mainFlags, int) {
 	fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if err := applyDefaults(cfg, set, *connectRate); err != nil {
 		return nil, exitStatus(stderr, usageError{err})
+	}
+	if cfg.Profile != ProfileCrash && (set["kills"] || set["state"] || set["away"]) {
+		return nil, exitStatus(stderr, usageError{errors.New("-kills, -away and -state are for the crash profile")})
 	}
 	if err := m.tlsFlags(set, *useTLS, *resume); err != nil {
 		return nil, exitStatus(stderr, usageError{err})
@@ -369,7 +394,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 }
 
 // writeJSON writes the report as JSON to path.
-func writeJSON(path string, rep *Report) error {
+func writeJSON(path string, rep any) error {
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err == nil {
 		err = os.WriteFile(path, append(data, '\n'), 0o644)
@@ -411,6 +436,9 @@ func applyDefaults(cfg *Config, set map[string]bool, connectRate float64) error 
 	if !set["churn-rate"] {
 		cfg.ChurnRate = def.ChurnRate
 	}
+	if !set["login"] && def.Login != "" {
+		cfg.Login = def.Login
+	}
 	switch {
 	case set["ramp"]:
 	case (cfg.Profile == ProfileLogin || cfg.Profile == ProfileHandshake) && connectRate == 0:
@@ -422,6 +450,12 @@ func applyDefaults(cfg *Config, set map[string]bool, connectRate float64) error 
 	}
 	if cfg.Procs == 0 {
 		cfg.Procs = autoProcs(cfg)
+		if cfg.Profile == ProfileCrash {
+			cfg.Procs = 1 // Validate refuses more sessions than one process holds
+			if autoProcs(cfg) > 1 {
+				return fmt.Errorf("%s runs in one process, whose descriptor limit holds fewer than %d sessions", ProfileCrash, cfg.Sessions)
+			}
+		}
 	}
 	return nil
 }

@@ -37,6 +37,7 @@ func TestProfileDefaultsAndOverrides(t *testing.T) {
 		{profile: ProfileIdle, rooms: 10, rate: 0},
 		{profile: ProfileRooms, set: map[string]bool{"sessions": true}, cfg: Config{Sessions: 5000}, rooms: 50, rate: 100},
 		{profile: ProfileBigroom, set: map[string]bool{"rooms": true, "rate": true}, cfg: Config{Rooms: 4, Rate: 7}, rooms: 4, rate: 7},
+		{profile: ProfileCrash, rooms: 2, rate: 100},
 	}
 	for _, tt := range tests {
 		cfg := tt.cfg
@@ -54,6 +55,25 @@ func TestProfileDefaultsAndOverrides(t *testing.T) {
 		}
 		if cfg.Ramp != time.Duration(cfg.Sessions)*time.Second/2000 {
 			t.Errorf("%s: default ramp %v for %d sessions", tt.profile, cfg.Ramp, cfg.Sessions)
+		}
+	}
+	for _, tt := range []struct {
+		profile string
+		set     map[string]bool
+		login   string
+		procs   int
+	}{
+		{ProfileCrash, nil, LoginAccount, 1},
+		{ProfileCrash, map[string]bool{"login": true}, LoginGuest, 1},
+		{ProfileRooms, nil, LoginGuest, 0},
+	} {
+		cfg := Config{Profile: tt.profile, Login: LoginGuest}
+		if tt.set == nil {
+			tt.set = map[string]bool{}
+		}
+		applyDefaults(&cfg, tt.set, 0)
+		if cfg.Login != tt.login || (tt.procs != 0 && cfg.Procs != tt.procs) {
+			t.Errorf("%s %v: login %s, procs %d; want %s, %d", tt.profile, tt.set, cfg.Login, cfg.Procs, tt.login, tt.procs)
 		}
 	}
 	cfg := Config{Profile: ProfileRooms}
@@ -123,6 +143,10 @@ func TestMainRefusesBadFlags(t *testing.T) {
 		{"-make-users", "3"},
 		{"-addr", "127.0.0.1:1", "-rooms", "0", "-sessions", "2"},
 		{"stray"},
+		{"-kills", "2"}, // for the crash profile only
+		{"-profile", "crash", "-addr", "127.0.0.1:1"},             // it must start the server to kill it
+		{"-profile", "crash", "-spawn-server", "x", "-rate", "0"}, // nothing to check
+		{"-profile", "crash", "-spawn-server", "x", "-server-args", "-state /tmp"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := Main(args, nil, &out, &errOut); code != ExitUsage {

@@ -250,18 +250,24 @@ func (c *Config) logIn(wc *wireconn.Conn, name string) error {
 // whichever member comes first creates it, and a Create that loses the
 // race gets ErrRoomExists, which is fine.
 func enterRoom(wc *wireconn.Conn, room string, timeout time.Duration) error {
-	enter := func() error {
-		_, err := wc.CallOK(&wire.Frame{Type: wire.TypeEnter, Room: room}, timeout)
-		return err
+	_, err := enterRoomReply(wc, room, timeout)
+	return err
+}
+
+// enterRoomReply is enterRoom, returning the Enter's reply, which holds the
+// room's last Seq.
+func enterRoomReply(wc *wireconn.Conn, room string, timeout time.Duration) (*wire.Frame, error) {
+	enter := func() (*wire.Frame, error) {
+		return wc.CallOK(&wire.Frame{Type: wire.TypeEnter, Room: room}, timeout)
 	}
-	err := enter()
+	r, err := enter()
 	var re *wireconn.RefusedError
 	if !errors.As(err, &re) || re.Code != wire.ErrNoSuchRoom {
-		return err
+		return r, err
 	}
 	if _, err := wc.CallOK(&wire.Frame{Type: wire.TypeCreate, Room: room}, timeout); err != nil &&
 		(!errors.As(err, &re) || re.Code != wire.ErrRoomExists) {
-		return err
+		return nil, err
 	}
 	return enter()
 }

@@ -1,0 +1,410 @@
+package loadgen
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The crash profile is the acceptance test of the server's durable history:
+// rooms traffic as the rooms profile's, while the server loadgen started is
+// killed with SIGKILL and started again on the same state directory and
+// address, -kills times, evenly over the run. Every session resumes as the
+// chat client does (crash_session.go) and the checker (crash_check.go)
+// judges what every session sent and was shown. The run stays in one
+// process: the checker needs every session's record.
+
+// crashRun is one crash run. The kill loop runs on the caller's goroutine;
+// each session has its reader and its sender.
+type crashRun struct {
+	cfg      Config
+	srv      *SpawnedServer
+	tls      *tls.Config
+	sessions []*crashSession
+
+	epoch   atomic.Int64 // kills done (the process gone)
+	closing atomic.Bool
+	done    chan struct{} // closed when closing is set
+	errs    errCounts     // what went wrong, by kind
+	retries errCounts     // failed attempts to set up or resume, by kind
+	losses  errCounts     // connections that ended, by how
+	readers sync.WaitGroup
+}
+
+// RunCrash runs the crash profile against srv, which it kills and restarts;
+// cfg.Addr is srv's. stateDir is only reported. Progress lines go to
+// progressW unless cfg.Quiet.
+func RunCrash(cfg Config, srv *SpawnedServer, stateDir string, progressW io.Writer) (*CrashReport, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	run := &crashRun{cfg: cfg, srv: srv, done: make(chan struct{})}
+	if cfg.TLS != nil {
+		var err error
+		if run.tls, err = cfg.TLS.clientConfig(cfg.Addr); err != nil {
+			return nil, err
+		}
+	}
+	rep := &CrashReport{Addr: cfg.Addr, StateDir: stateDir, Login: cfg.Login, Sessions: cfg.Sessions, Rooms: cfg.Rooms,
+		Rate: cfg.Rate, Duration: cfg.Duration.Seconds()}
+	run.ramp()
+	for _, s := range run.sessions {
+		if s.ready.Load() {
+			rep.Up++
+		}
+	}
+	t0 := time.Now().Add(goMargin)
+	sched := newSchedule(t0, cfg.Duration, cfg.Rate, uint32(cfg.Sessions))
+	stop := make(chan struct{})
+	var senders sync.WaitGroup
+	for _, s := range run.sessions {
+		if s.ready.Load() && sched.count(s.id) > 0 {
+			senders.Add(1)
+			go func() {
+				defer senders.Done()
+				pace(sched, s.id, realClock{}, stop, func(seq uint32, due time.Time) error { return s.say(seq, due, stop) })
+			}()
+		}
+	}
+	stopProgress := run.progress(t0, progressW)
+	kills, killErr := run.kills(t0)
+	rep.Kills = kills
+	if killErr == nil {
+		time.Sleep(time.Until(t0.Add(cfg.Duration)))
+		// What was due is sent within the drain (open loop); then the
+		// replies and the deliveries are awaited.
+		drainEnd := time.Now().Add(cfg.Drain)
+		if !waitTimeout(&senders, time.Until(drainEnd)) {
+			run.errs.add("senders still behind at the end of the drain")
+		}
+		run.drain(drainEnd)
+	}
+	close(stop)
+	run.close()
+	senders.Wait()
+	stopProgress()
+	if killErr != nil {
+		return nil, killErr
+	}
+	run.report(rep)
+	return rep, nil
+}
+
+// ramp opens the sessions over cfg.Ramp and waits until each is in its
+// room or has given up.
+func (run *crashRun) ramp() {
+	cfg := &run.cfg
+	var ramp sync.WaitGroup
+	interval := cfg.Ramp / time.Duration(cfg.Sessions)
+	start := time.Now()
+	for i := range uint32(cfg.Sessions) {
+		s := newCrashSession(run, i)
+		run.sessions = append(run.sessions, s)
+		if d := time.Until(start.Add(interval * time.Duration(i))); d > time.Millisecond {
+			time.Sleep(d)
+		}
+		ramp.Add(1)
+		run.readers.Add(1)
+		go s.life(&ramp)
+	}
+	ramp.Wait()
+}
+
+// kills kills the server cfg.Kills times, at t0 + k·Duration/(Kills+1),
+// each time once the sessions are back from the previous kill, and starts
+// it again at once. It returns what each kill did, and an error if the
+// server did not come back.
+func (run *crashRun) kills(t0 time.Time) ([]CrashKill, error) {
+	cfg := &run.cfg
+	every := cfg.Duration / time.Duration(cfg.Kills+1)
+	wait := run.backWait()
+	var out []CrashKill
+	for k := 1; k <= cfg.Kills; k++ {
+		at := t0.Add(time.Duration(k) * every)
+		time.Sleep(time.Until(at.Add(-every / 4)))
+		run.waitBack(int64(k-1), time.Now().Add(wait))
+		away := run.sendAway(k)
+		time.Sleep(time.Until(at))
+		unanswered := run.unanswered()
+		killedAt := time.Now()
+		if err := run.srv.Kill(); err != nil {
+			return out, err
+		}
+		run.epoch.Store(int64(k))
+		if err := run.srv.Restart(); err != nil {
+			return out, fmt.Errorf("after kill %d: %w", k, err)
+		}
+		kill := CrashKill{N: k, AtSec: killedAt.Sub(t0).Seconds(), RestartMS: ms(time.Since(killedAt)), Away: away}
+		kill.Back, kill.Of = run.waitBack(int64(k), killedAt.Add(wait))
+		if kill.Back == kill.Of {
+			kill.AllBackSec = time.Since(killedAt).Seconds()
+		} else {
+			kill.SlowResumes = true
+		}
+		// The Says the kill left without a reply: those pending are made
+		// unknown as each session notices; count them once all have.
+		kill.Unanswered = run.unanswered() - unanswered
+		out = append(out, kill)
+	}
+	return out, nil
+}
+
+// sendAway cuts the connections of cfg.Away of the sessions before kill k,
+// a different run of consecutive sessions (so of every room) each time;
+// they come back only once the server has been killed and restarted, and
+// what was said meanwhile can reach them only from the history the server
+// kept. It returns how many it cut.
+func (run *crashRun) sendAway(k int) int {
+	n := int(math.Round(run.cfg.Away * float64(len(run.sessions))))
+	cut := 0
+	for i := range n {
+		s := run.sessions[((k-1)*n+i)%len(run.sessions)]
+		if !s.ready.Load() || s.awayUntil.Load() >= int64(k) {
+			continue
+		}
+		s.awayUntil.Store(int64(k))
+		s.closeConn()
+		cut++
+	}
+	return cut
+}
+
+// backWait bounds the wait for the sessions to come back after a kill:
+// every session logs in again, and password checks take tens of
+// milliseconds each on the server.
+func (run *crashRun) backWait() time.Duration { return 2 * run.cfg.Timeout }
+
+// waitBack waits until every session that came up in the ramp is back in
+// its room on a connection made after epoch kills, or until deadline; it
+// returns how many are, of how many.
+func (run *crashRun) waitBack(epoch int64, deadline time.Time) (back, of int) {
+	for {
+		back, of = 0, 0
+		for _, s := range run.sessions {
+			if !s.ready.Load() {
+				continue
+			}
+			of++
+			if !s.resuming.Load() && s.backEpoch.Load() >= epoch {
+				back++
+			}
+		}
+		if back == of || !time.Now().Before(deadline) {
+			return back, of
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// unanswered is how many Says were pending when their connection ended.
+func (run *crashRun) unanswered() uint64 {
+	var n uint64
+	for _, s := range run.sessions {
+		n += s.unanswered.Load()
+	}
+	return n
+}
+
+// drain waits until deadline for every Say's reply and for every session
+// to have as many messages from others as its room's other members had
+// acknowledged, then for the deliveries to go quiet.
+func (run *crashRun) drain(deadline time.Time) {
+	var last uint64
+	quietSince := time.Now()
+	for time.Now().Before(deadline) {
+		acked := make([]uint64, run.cfg.Rooms)
+		for _, s := range run.sessions {
+			acked[s.room] += s.acked.Load()
+		}
+		done := true
+		var all uint64
+		for _, s := range run.sessions {
+			if !s.ready.Load() {
+				continue
+			}
+			got := s.fromOthers.Load()
+			all += got
+			if s.pendingSays() > 0 || s.resuming.Load() || got < acked[s.room]-s.acked.Load() {
+				done = false
+			}
+		}
+		if all != last {
+			last, quietSince = all, time.Now()
+		}
+		if done && time.Since(quietSince) >= quietPeriod {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// close ends the sessions and waits for their readers.
+func (run *crashRun) close() {
+	run.closing.Store(true)
+	close(run.done)
+	for _, s := range run.sessions {
+		s.closeConn()
+	}
+	run.readers.Wait()
+}
+
+// sleep waits d, or less if the run closes; it reports false then.
+func (run *crashRun) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-run.done:
+		return false
+	}
+}
+
+// progress prints a line a second to w unless the run is quiet; the
+// function it returns stops it.
+func (run *crashRun) progress(t0 time.Time, w io.Writer) (stop func()) {
+	if run.cfg.Quiet {
+		return func() {}
+	}
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			var up, sent, acked, shown uint64
+			for _, s := range run.sessions {
+				if s.ready.Load() && !s.resuming.Load() {
+					up++
+				}
+				s.mu.Lock()
+				sent += uint64(len(s.says))
+				s.mu.Unlock()
+				acked += s.acked.Load()
+				shown += s.fromOthers.Load()
+			}
+			fmt.Fprintf(w, "loadgen %6.1fs crash  kills %d/%d  up %d/%d  sent %d  acknowledged %d  unanswered %d  shown %d\n",
+				max(time.Since(t0), 0).Seconds(), run.epoch.Load(), run.cfg.Kills, up, run.cfg.Sessions,
+				sent, acked, run.unanswered(), shown)
+		}
+	}()
+	return func() {
+		close(quit)
+		<-finished
+	}
+}
+
+// report fills rep from the sessions' records, once their goroutines are
+// done, with the checker's verdict.
+func (run *crashRun) report(rep *CrashReport) {
+	var members []crashMember
+	for _, s := range run.sessions {
+		if !s.ready.Load() {
+			rep.Violations = append(rep.Violations, CrashViolation{Kind: violFailed,
+				Text: fmt.Sprintf("%s never came up in %s", s.name, s.roomName)})
+			continue
+		}
+		members = append(members, s.member())
+		rep.Sent += uint64(len(s.says))
+		rep.Recreated += s.recreated.Load()
+	}
+	v := checkCrash(members, func(r uint32) string { return run.cfg.roomName(r) })
+	rep.Acked, rep.Refused, rep.Unknown, rep.UnsureShown = v.Acked, v.Refused, v.Unknown, v.UnsureShown
+	rep.Delivered, rep.Expected, rep.Found = v.Delivered, v.Expected, v.Found
+	for _, k := range rep.Kills {
+		if k.SlowResumes {
+			rep.Violations = append(rep.Violations, CrashViolation{Kind: violBack,
+				Text: fmt.Sprintf("after kill %d only %d of %d sessions were back within %v", k.N, k.Back, k.Of, run.backWait())})
+		}
+	}
+	rep.Violations = append(rep.Violations, v.Violations...)
+	rep.Errors, rep.Retries, rep.Losses = run.errs.snapshot(), run.retries.snapshot(), run.losses.snapshot()
+}
+
+// errNeedsSpawn refuses a crash run against a server loadgen did not
+// start: it cannot kill and restart it.
+var errNeedsSpawn = errors.New("the crash profile kills and restarts the server, so it needs -spawn-server PATH, not -addr")
+
+// crash is Main for the crash profile: it starts the server on its state
+// directory, runs, and prints the report.
+func (m *mainFlags) crash(stdout, stderr io.Writer, spawned *atomic.Pointer[SpawnedServer]) int {
+	if m.spawn == "" {
+		return exitStatus(stderr, usageError{errNeedsSpawn})
+	}
+	for _, a := range strings.Fields(m.serverArgs) {
+		if a == "-state" || strings.HasPrefix(a, "-state=") || a == "--state" || strings.HasPrefix(a, "--state=") {
+			return exitStatus(stderr, usageError{errors.New("give the crash profile's state directory with loadgen's -state, not in -server-args")})
+		}
+	}
+	// Refuse a bad command line before starting anything; the address is
+	// the server's, once started.
+	check := m.cfg
+	check.Addr = "127.0.0.1:0"
+	if err := check.Validate(); err != nil {
+		return exitStatus(stderr, usageError{err})
+	}
+	stateDir, temporary := m.stateDir, false
+	switch stateDir {
+	case "":
+		dir, err := os.MkdirTemp("", "loadgen-state-")
+		if err != nil {
+			return exitStatus(stderr, fmt.Errorf("make the server's state directory: %w", err))
+		}
+		defer os.RemoveAll(dir)
+		stateDir, temporary = dir, true
+	case "none":
+		stateDir = ""
+	}
+	args := spawnArgs(&m.cfg, m.serverArgs)
+	if stateDir != "" {
+		args = append([]string{"-state", stateDir}, args...)
+	}
+	srv, err := SpawnServer(m.spawn, SpawnOptions{
+		UsersFile: m.usersFile,
+		Guests:    m.cfg.Login == LoginGuest,
+		TLS:       m.cfg.TLS != nil,
+		Args:      args,
+		// A restart recovers the state directory first.
+		Timeout: max(10*time.Second, m.cfg.Timeout),
+	})
+	if err != nil {
+		return exitStatus(stderr, err)
+	}
+	defer func() {
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintf(stderr, "loadgen: %v\n", err)
+		}
+	}()
+	spawned.Store(srv)
+	m.cfg.Addr, m.cfg.ServerPID = srv.Addr, srv.PID
+	if m.cfg.TLS != nil {
+		m.cfg.TLS.CAPEM = srv.CertPEM
+	}
+	rep, err := RunCrash(m.cfg, srv, stateDir, stderr)
+	if err != nil {
+		return exitStatus(stderr, err)
+	}
+	rep.StateTemporary = temporary
+	WriteCrashReport(stdout, rep)
+	if m.jsonFile != "" {
+		if err := writeJSON(m.jsonFile, rep); err != nil {
+			return exitStatus(stderr, err)
+		}
+	}
+	if rep.Problems() {
+		return ExitProblems
+	}
+	return ExitOK
+}
