@@ -82,7 +82,7 @@ func WriteCrashReport(w io.Writer, r *CrashReport) {
 	if len(r.Kills) == 0 {
 		fmt.Fprintln(w, "kills: none")
 	}
-	fmt.Fprintf(w, "says: %d sent: %d acknowledged, %d unknown (no reply before the kill), %d refused; %d of the unknown and refused were delivered\n",
+	fmt.Fprintf(w, "says: %d sent: %d acknowledged, %d unknown (no reply before their connection ended), %d refused; %d of the unknown and refused were delivered\n",
 		r.Sent, r.Acked, r.Unknown, r.Refused, r.UnsureShown)
 	fmt.Fprintf(w, "delivered: %d messages shown; acknowledged ones owed %d deliveries to the members throughout, %d made\n",
 		r.Delivered, r.Expected, r.Found)
