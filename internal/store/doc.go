@@ -1,42 +1,65 @@
-// Package store keeps room messages and room state on NATS JetStream, so
-// that what the server acknowledged survives a crash of its process (issue
-// 16). It is not yet wired into the server.
+// Package store keeps room messages, private messages and room and user
+// state on NATS JetStream, so that what the server acknowledged survives a
+// crash of its process.
 //
 // A Store either embeds a NATS server with JetStream in this process (no
 // port opened: clients connect in-process), its files under Config.Dir, or
 // connects to an external NATS deployment (Config.URLs).
 //
-// Room messages go to one stream, ROOMS, on the subject chat.room.<token>
-// where token is Token(room): the base32hex encoding (RFC 4648 §7, upper
-// case, no padding) of the room's folded name (wire.FoldName). The
-// encoding is reversible (RoomOf gives the folded name back) and uses only
-// 0-9 and A-V, which are safe both in a subject and in a KV key, whatever
-// characters a room name holds. Room state is a KV bucket, rooms, keyed by
-// the same token, whose values are the JSON of hub.RoomState.
+// # Streams and buckets
+//
+// Subjects and keys are made of tokens: Token(room) is the base32hex
+// encoding (RFC 4648 §7, upper case, no padding) of the room's folded name
+// (wire.FoldName), UserToken(user) that of the user's exact name (user
+// names are case sensitive: Bob and bob are two users). Both reverse
+// (RoomOf, UserOf) and use only 0-9 and A-V, safe in a subject and in a
+// KV key, whatever characters a name holds.
+//
+//	ROOMS    chat.room.<Token(room)>      room messages, numbered per room (Seq);
+//	                                      Config's MaxMsgsPerSubject, MaxBytes, MaxAge, DiscardNew
+//	PRIVATE  chat.pm.<UserToken(to)>      private messages shown at once, as a record;
+//	                                      Config.PrivateKept per recipient, the oldest dropped; MaxAge
+//	INBOX    chat.inbox.<UserToken(to)>   private messages for an offline recipient until ClearInbox;
+//	                                      Config.InboxLimit per recipient, a new one refused (ErrInboxFull)
+//	rooms    Token(room)                  bucket: the JSON of hub.RoomState
+//	seen     UserToken(user).Token(room)  bucket: the Seq the user last saw of the room, in decimal
+//
+// Open creates them, or updates their limits to Config; it refuses
+// (ErrIncompatible, saying what to do) a stream that some other program
+// or a newer version made, and messages it cannot decode.
 //
 // # Never blocking the caller
 //
-// The poll loop must never wait on the store. Append, Replay, Last and
-// SaveRoom only queue the work (or refuse it at once with ErrBusy or
-// ErrClosed when the bounded queue is full or the store closed) and call
-// their done callback later, exactly once, from a store goroutine. The
-// caller's callback should hand the result over to its own goroutine (the
-// server: a locked list and the wake pipe) and return quickly: callbacks
-// run one at a time, and a slow one delays the ones behind it. Only Open,
-// LoadRooms and Close block; they are for start and shutdown.
+// The poll loop must never wait on the store. Append, AppendPrivate,
+// Inbox, ClearInbox, Replay, Page, Last, SaveRoom and SaveSeen only queue
+// the work (or refuse it at once with ErrBusy or ErrClosed when the
+// bounded queue is full or the store closed, and then never call done)
+// and call their done callback later, exactly once, from a store
+// goroutine. The caller's callback should hand the result over to its own
+// goroutine (the server: a locked list and the wake pipe) and return
+// quickly: callbacks run one at a time, and a slow one delays the ones
+// behind it. Only Open, LastSeq, LoadRooms, LoadSeen and Close block;
+// they are for start and shutdown.
+//
+// Append and AppendPrivate share one queue, so their callbacks come in
+// the order of the calls. Inbox is a barrier in that queue: it reads once
+// every write queued before it has been acknowledged or has failed.
 //
 // # Goroutines
 //
-// The store runs three goroutines of its own: the publisher (takes queued
-// Appends, gives each its room sequence number and publishes it), the
-// acker (waits for JetStream's acknowledgements in Append order and calls
-// the done callbacks) and the reader (Replay, Last and SaveRoom, one at a
-// time). The NATS client runs its reader and flusher, one dispatcher for
-// the subscription that receives publish acknowledgements, a watcher of
-// the connection's status and a timer per publish waiting for its ack
-// (at most Config.MaxPending at once). An embedded NATS server runs its
-// own: a handful per server, per connection (the one in-process client)
-// and per stream (two: ROOMS and the rooms bucket), plus short-lived ones
-// while it flushes. None of these grows with the number of rooms, users or
-// messages; they all end with Close.
+// The store runs three goroutines of its own: the publisher (takes the
+// queue of Append and AppendPrivate, numbers room messages, publishes
+// them), the acker (waits for JetStream's acknowledgements in queue order,
+// calls the done callbacks, and hands an Inbox's read to the reader when
+// it reaches it) and the reader (Replay, Page, Last, Inbox, ClearInbox,
+// SaveRoom and SaveSeen, one at a time). The NATS client runs its reader
+// and flusher, one dispatcher for the subscription that receives publish
+// acknowledgements, a watcher of the connection's status and a timer per
+// publish waiting for its ack (at most Config.MaxPending at once);
+// LoadRooms and LoadSeen run a watcher of a bucket while they read it. An
+// embedded NATS server runs its own: a handful per server, per connection
+// (the one in-process client) and per stream (two each: three streams and
+// two buckets), plus short-lived ones while it flushes. None of these
+// grows with the number of rooms, users or messages; they all end with
+// Close.
 package store

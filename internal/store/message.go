@@ -7,14 +7,16 @@ import (
 	"chat/internal/wire"
 )
 
-// Message is one room message as the hub's Message frame carries it.
+// Message is one room or private message as the hub's frames carry it.
 type Message struct {
 	From string
+	To   string // a private message's recipient; empty for a room's
 	Room string
 	Text string
 	Time int64 // Unix milliseconds
-	// Seq is the room's sequence number. Append ignores it and gives the
-	// message the next one; Stored messages carry it.
+	// Seq is the room's sequence number. Append gives the message the
+	// next one (see Append for a floor); Stored room messages carry it.
+	// Private messages have none (0).
 	Seq  uint64
 	Code wire.Code // wire.AsNotice for a notice
 	Tags string    // client-only message tags
@@ -29,7 +31,8 @@ type Stored struct {
 
 // encodingVersion is the first byte of every stored message. The rest is
 // a whole wire frame of TypeMessage, so a new field of the protocol is
-// kept without a new version here.
+// kept without a new version here: messages stored before To existed
+// decode with an empty To.
 const encodingVersion = 1
 
 // errBadEncoding means a stored message this package cannot read.
@@ -37,7 +40,7 @@ var errBadEncoding = errors.New("stored message is not in a known encoding")
 
 func appendMessage(dst []byte, m *Message) []byte {
 	dst = append(dst, encodingVersion)
-	return wire.Append(dst, &wire.Frame{Type: wire.TypeMessage, From: m.From, Room: m.Room,
+	return wire.Append(dst, &wire.Frame{Type: wire.TypeMessage, From: m.From, To: m.To, Room: m.Room,
 		Text: m.Text, Time: m.Time, Seq: m.Seq, Code: m.Code, Tags: m.Tags})
 }
 
@@ -59,5 +62,5 @@ func decodeMessage(b []byte) (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("decode stored message: %w", err)
 	}
-	return Message{From: f.From, Room: f.Room, Text: f.Text, Time: f.Time, Seq: f.Seq, Code: f.Code, Tags: f.Tags}, nil
+	return Message{From: f.From, To: f.To, Room: f.Room, Text: f.Text, Time: f.Time, Seq: f.Seq, Code: f.Code, Tags: f.Tags}, nil
 }

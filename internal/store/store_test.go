@@ -270,7 +270,7 @@ func TestFullStoreRefusesAndRecovers(t *testing.T) {
 	t.Logf("full: %v", full)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	if err := s.stream.Purge(ctx); err != nil {
+	if err := s.rooms.Purge(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if r := await(t, appendAsync(t, s, "lounge", "again"), "append after purge"); r.err != nil {

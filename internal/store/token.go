@@ -7,9 +7,14 @@ import (
 	"chat/internal/wire"
 )
 
-// subjectPrefix is the start of every room subject; a room's subject is
-// subjectPrefix + Token(room).
-const subjectPrefix = "chat.room."
+// Subject prefixes: a room's messages are on roomPrefix + Token(room), a
+// user's private messages on privatePrefix or inboxPrefix +
+// UserToken(user).
+const (
+	roomPrefix    = "chat.room."
+	privatePrefix = "chat.pm."
+	inboxPrefix   = "chat.inbox."
+)
 
 // tokenEncoding is base32hex without padding: its alphabet, 0-9 and A-V,
 // is legal in a NATS subject token and in a KV key, and it keeps the
@@ -33,5 +38,30 @@ func RoomOf(token string) (string, error) {
 	return string(b), nil
 }
 
+// UserToken returns the subject-safe form of a user name: base32hex of
+// the exact name. User names are case sensitive, unlike room names: Bob
+// and bob are two users with two inboxes.
+func UserToken(name string) string {
+	return tokenEncoding.EncodeToString([]byte(name))
+}
+
+// UserOf reverses UserToken.
+func UserOf(token string) (string, error) {
+	b, err := tokenEncoding.DecodeString(token)
+	if err != nil {
+		return "", fmt.Errorf("user token %q: %w", token, err)
+	}
+	return string(b), nil
+}
+
 // Subject is the subject a room's messages are stored on.
-func Subject(room string) string { return subjectPrefix + Token(room) }
+func Subject(room string) string { return roomPrefix + Token(room) }
+
+// privateSubject is where a private message to user is stored: the
+// record of those shown at once, or the inbox of those kept while away.
+func privateSubject(user string, away bool) string {
+	if away {
+		return inboxPrefix + UserToken(user)
+	}
+	return privatePrefix + UserToken(user)
+}

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Private messages are on two streams, one subject per recipient
+// (UserToken, case sensitive): PRIVATE keeps those shown at once to an
+// online recipient, as a record, dropping a recipient's oldest past
+// Config.PrivateKept; INBOX keeps those for an offline recipient until
+// ClearInbox, refusing a new one (ErrInboxFull) past Config.InboxLimit.
+
+// AppendPrivate stores msg, a private message to user to, asynchronously,
+// through the same queue as Append: done is called once, from the acker
+// goroutine, in the order of the calls to Append and AppendPrivate, with
+// the message as stored (To set to to, Seq 0: private messages have no
+// numbering of their own; StreamSeq set) or with an error: those of Append,
+// or ErrInboxFull. away keeps it in to's inbox, for Inbox to read when to
+// comes back; otherwise it goes to the record of messages shown at once.
+// It never blocks: a full queue returns ErrBusy, a closed store
+// ErrClosed, and then done is not called.
+func (s *Store) AppendPrivate(to string, msg Message, away bool, done func(Stored, error)) error {
+	if to == "" {
+		return errNoUser
+	}
+	msg.To, msg.Seq = to, 0
+	stream := privateStream
+	if away {
+		stream = inboxStream
+	}
+	return s.queue(appendReq{stream: stream, subj: privateSubject(to, away), msg: msg, done: done})
+}
+
+// Inbox reads the private messages waiting for user, oldest first (all of
+// them: at most Config.InboxLimit), each with its StreamSeq for
+// ClearInbox, and calls done with them from the reader goroutine. It is
+// a barrier behind the appends: it reads only once every Append and
+// AppendPrivate called before it has been acknowledged or has failed, so
+// an away message whose AppendPrivate came first is in the result. It
+// never blocks: a full queue returns ErrBusy, a closed store ErrClosed,
+// and then done is not called.
+func (s *Store) Inbox(user string, done func([]Stored, error)) error {
+	if user == "" {
+		return errNoUser
+	}
+	return s.queue(appendReq{read: func() {
+		ctx, cancel := s.timeout()
+		defer cancel()
+		subj := privateSubject(user, true)
+		var msgs []Stored
+		for next := uint64(1); int64(len(msgs)) < s.cfg.InboxLimit; {
+			m, err := s.nextStored(ctx, subj, next)
+			if err != nil {
+				done(nil, fmt.Errorf("inbox of %q: %w", user, err))
+				return
+			}
+			if m == nil {
+				break
+			}
+			msgs = append(msgs, *m)
+			next = m.StreamSeq + 1
+		}
+		done(msgs, nil)
+	}})
+}
+
+// ClearInbox forgets user's waiting messages up to StreamSeq through (the
+// last one Inbox gave, once delivered), keeping any that came after, and
+// calls done from the reader goroutine. It never blocks: a full queue
+// returns ErrBusy, a closed store ErrClosed, and then done is not called.
+func (s *Store) ClearInbox(user string, through uint64, done func(error)) error {
+	if user == "" {
+		return errNoUser
+	}
+	return s.enqueue(func() {
+		ctx, cancel := s.timeout()
+		defer cancel()
+		err := s.inbox.Purge(ctx, jetstream.WithPurgeSubject(privateSubject(user, true)),
+			jetstream.WithPurgeSequence(through+1))
+		if err != nil {
+			err = fmt.Errorf("clear the inbox of %q: %w", user, classify(err))
+		}
+		done(err)
+	})
+}
