@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 )
 
@@ -45,6 +46,33 @@ func BenchmarkAppend(b *testing.B) {
 			default:
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkPage reads pages of 50 from a room of 1,000,000 messages (the
+// filling takes a while and is not timed), and reports the gets each
+// page costs: a few binary searches and one per message.
+func BenchmarkPage(b *testing.B) {
+	const n, size = 1_000_000, 50
+	s := open(b, Config{MaxPending: 1024})
+	fill(b, s, []string{"lounge"}, n)
+	var gets atomic.Int64
+	s.rooms = countingStream{s.rooms, &gets}
+	// The first reads after the filling also wait for the file store to
+	// settle; they are not what a page costs.
+	for range 100 {
+		pageWait(b, s, "lounge", 0, size)
+	}
+	for _, before := range []uint64{0, n / 2, 100} {
+		b.Run(fmt.Sprint("before=", before), func(b *testing.B) {
+			gets.Store(0)
+			for b.Loop() {
+				if msgs := pageWait(b, s, "lounge", before, size); len(msgs) != size {
+					b.Fatalf("page of %d", len(msgs))
+				}
+			}
+			b.ReportMetric(float64(gets.Load())/float64(b.N), "gets/op")
 		})
 	}
 }
