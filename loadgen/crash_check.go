@@ -67,17 +67,16 @@ type crashMember struct {
 
 // Violation kinds.
 const (
-	violLost      = "lost"        // an acknowledged message missing at a member
-	violPartial   = "partial"     // an unknown or refused message shown to some members but not all
-	violTwice     = "twice"       // a receiver shown one message twice
-	violOrder     = "order"       // a receiver shown a lower Seq after a higher one
-	violConflict  = "conflict"    // two different messages at one Seq, or one message at two Seqs
-	violPhantom   = "phantom"     // a message nobody sent, or sent from another room
-	violMisrouted = "misrouted"   // a message of another room
-	violHistory   = "history"     // History's Count disagrees with the replay
-	violAbsent    = "not back"    // a session not back in its room at the end
-	violFailed    = "setup"       // a session that never came up
-	violBack      = "slow resume" // sessions not back within the wait after a kill
+	violLost      = "lost"      // an acknowledged message missing at a member
+	violPartial   = "partial"   // an unknown or refused message shown to some members but not all
+	violTwice     = "twice"     // a receiver shown one message twice
+	violOrder     = "order"     // a receiver shown a lower Seq after a higher one
+	violConflict  = "conflict"  // two different messages at one Seq, or one message at two Seqs
+	violPhantom   = "phantom"   // a message nobody sent, or sent from another room
+	violMisrouted = "misrouted" // a message of another room
+	violHistory   = "history"   // History's Count disagrees with the replay
+	violAbsent    = "not back"  // a session not back in its room at the end
+	violFailed    = "setup"     // a session that never came up
 )
 
 // CrashViolation is one thing the server got wrong.

@@ -10,14 +10,16 @@ import (
 
 // CrashKill is one kill of the server and what followed.
 type CrashKill struct {
-	N           int
-	AtSec       float64 // since the start of the run
-	RestartMS   float64 // from the kill to the new process's ready line
-	Away        int     // sessions cut before the kill, back only after it
-	Back, Of    int     // sessions back in their rooms, of those up before
-	AllBackSec  float64 // from the kill until the last was back (0 if not all)
-	Unanswered  uint64  // Says pending when the server died: unknown
-	SlowResumes bool    `json:",omitempty"` // not all back within the wait
+	N         int
+	AtSec     float64 // since the start of the run
+	RestartMS float64 // from the kill to the new process's ready line
+	Away      int     // sessions cut before the kill, back only after it
+	// Back of the Of sessions up in the ramp were back in their rooms
+	// before the next kill's cut (after the last kill: within the run's
+	// wait); AllBackSec is from the kill until the last was (0: not all).
+	Back, Of   int
+	AllBackSec float64
+	Unanswered uint64 // Says pending when the server died: unknown
 }
 
 // CrashReport is the result of a crash run.
@@ -73,8 +75,11 @@ func WriteCrashReport(w io.Writer, r *CrashReport) {
 	fmt.Fprintf(w, "sessions up: %d of %d\n", r.Up, r.Sessions)
 	for _, k := range r.Kills {
 		back := fmt.Sprintf("all %d sessions back in %.2fs", k.Of, k.AllBackSec)
-		if k.SlowResumes {
-			back = fmt.Sprintf("only %d of %d sessions back", k.Back, k.Of)
+		if k.Back < k.Of {
+			back = fmt.Sprintf("%d of %d sessions back before the next kill", k.Back, k.Of)
+			if k.N == len(r.Kills) {
+				back = fmt.Sprintf("only %d of %d sessions back", k.Back, k.Of)
+			}
 		}
 		fmt.Fprintf(w, "kill %d at %.2fs: %d sessions away; SIGKILL, restarted in %.0f ms, %s, %d Says unanswered\n",
 			k.N, k.AtSec, k.Away, k.RestartMS, back, k.Unanswered)
