@@ -19,6 +19,12 @@
 // irc_conn.go). peer.go runs Debian's ngircd and InspIRCd for that
 // comparison (make bench, docs/BENCHMARKS.md, Peers).
 //
+// The crash profile (crash.go) is the acceptance test of durable history:
+// it kills the server it started with SIGKILL and restarts it on the same
+// state directory while rooms traffic runs; its sessions resume as the chat
+// client does, and a checker (crash_check.go) compares every acknowledged
+// Say with what every member was shown. It runs in one process only.
+//
 // One process can hold only as many sessions as its descriptor limit allows,
 // so with -procs K the parent re-executes itself K times; each child takes a
 // share of the sessions, reports progress and its result as JSON lines on
