@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -257,24 +256,117 @@ func TestSeqFloorFromCaller(t *testing.T) {
 	}
 }
 
+// A write refused for lack of room leaves the store working: once room is
+// made, by whatever means, the next write is stored, with no reopening.
+// An embedded JetStream at its MaxStore refuses writes (insufficient
+// resources) and keeps answering: it stays enabled.
 func TestFullStoreRefusesAndRecovers(t *testing.T) {
-	s := open(t, Config{MaxBytes: 4 << 10, DiscardNew: true})
-	text := strings.Repeat("x", 200)
+	big := strings.Repeat("x", 1000)
+	purgeRooms := func(t *testing.T, s *Store) {
+		ctx, cancel := s.timeout()
+		defer cancel()
+		if err := s.rooms.Purge(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clearBob := func(t *testing.T, s *Store) {
+		msgs := inboxWait(t, s, "bob")
+		if len(msgs) == 0 {
+			t.Fatal("bob's full inbox reads as empty")
+		}
+		clearWait(t, s, "bob", msgs[len(msgs)-1].StreamSeq)
+	}
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		write    func(t *testing.T, s *Store) <-chan result
+		want     error // the refusal
+		makeRoom func(t *testing.T, s *Store)
+	}{
+		{"the room stream's MaxBytes with DiscardNew", Config{MaxBytes: 4 << 10, DiscardNew: true},
+			func(t *testing.T, s *Store) <-chan result { return appendAsync(t, s, "lounge", big[:200]) },
+			ErrFull, purgeRooms},
+		{"JetStream's MaxStore, room messages", Config{MaxStore: 256 << 10},
+			func(t *testing.T, s *Store) <-chan result { return appendAsync(t, s, "lounge", big) },
+			ErrFull, purgeRooms},
+		{"JetStream's MaxStore, an inbox", Config{MaxStore: 256 << 10, InboxLimit: 1000},
+			func(t *testing.T, s *Store) <-chan result { return privateAsync(t, s, "bob", big, true) },
+			ErrFull, clearBob},
+		{"the inbox's InboxLimit", Config{InboxLimit: 5},
+			func(t *testing.T, s *Store) <-chan result { return privateAsync(t, s, "bob", "hi", true) },
+			ErrInboxFull, clearBob},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t, tc.cfg)
+			var full error
+			n := 0
+			for ; n < 1000 && full == nil; n++ {
+				full = await(t, tc.write(t, s), "write").err
+			}
+			if !errors.Is(full, tc.want) {
+				t.Fatalf("after %d writes: %v, want %v", n, full, tc.want)
+			}
+			t.Logf("refused after %d writes: %v", n-1, full)
+			if tc.want == ErrInboxFull {
+				if errors.Is(full, ErrFull) {
+					t.Errorf("a full inbox is an ErrFull: %v", full)
+				}
+				// Only bob's inbox is full: Bob's is another.
+				if r := await(t, privateAsync(t, s, "Bob", "hi", true), "private to Bob"); r.err != nil {
+					t.Errorf("away message to Bob while bob's inbox is full: %v", r.err)
+				}
+				if msgs := inboxWait(t, s, "bob"); len(msgs) != 5 {
+					t.Errorf("bob's full inbox holds %d messages, want 5", len(msgs))
+				}
+			}
+			if r := await(t, tc.write(t, s), "write again"); !errors.Is(r.err, tc.want) {
+				t.Fatalf("writing again while full: %v, want %v", r.err, tc.want)
+			}
+			if !s.srv.JetStreamEnabled() {
+				t.Fatalf("the embedded JetStream disabled itself")
+			}
+			tc.makeRoom(t, s)
+			if r := await(t, tc.write(t, s), "write once room is made"); r.err != nil {
+				t.Fatalf("write once room was made: %v", r.err)
+			}
+			seen := make(chan error, 1)
+			if err := s.SaveSeen("ann", "lounge", 1, func(err error) { seen <- err }); err != nil {
+				t.Fatal(err)
+			}
+			if err := await(t, seen, "save seen"); err != nil {
+				t.Fatalf("save seen once room was made: %v", err)
+			}
+		})
+	}
+}
+
+// A server restarted on a full store starts: Open and the start-up reads
+// need no room, and writes are refused until room is made.
+func TestOpenWhileFull(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Dir: dir, MaxStore: 256 << 10}
+	s := open(t, cfg)
+	big := strings.Repeat("x", 1000)
 	var full error
-	for i := 0; i < 100 && full == nil; i++ {
-		full = await(t, appendAsync(t, s, "lounge", text), "append").err
+	for i := 0; i < 1000 && full == nil; i++ {
+		full = await(t, appendAsync(t, s, "lounge", big), "append").err
 	}
 	if !errors.Is(full, ErrFull) {
-		t.Fatalf("appending past MaxBytes: %v, want ErrFull", full)
+		t.Fatalf("filling the store: %v, want ErrFull", full)
 	}
-	t.Logf("full: %v", full)
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if err := s.rooms.Purge(ctx); err != nil {
-		t.Fatal(err)
+	s.Close()
+	s = open(t, cfg)
+	if _, err := s.LoadRooms(); err != nil {
+		t.Fatalf("LoadRooms on a full store: %v", err)
 	}
-	if r := await(t, appendAsync(t, s, "lounge", "again"), "append after purge"); r.err != nil {
-		t.Fatalf("append once room was made: %v", r.err)
+	if _, err := s.LoadSeen(); err != nil {
+		t.Fatalf("LoadSeen on a full store: %v", err)
+	}
+	if seq, err := s.LastSeq("lounge"); err != nil || seq == 0 {
+		t.Fatalf("LastSeq on a full store: %d, %v", seq, err)
+	}
+	if r := await(t, appendAsync(t, s, "lounge", big), "append"); !errors.Is(r.err, ErrFull) {
+		t.Fatalf("append to a full store reopened: %v, want ErrFull", r.err)
 	}
 }
 
