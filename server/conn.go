@@ -66,11 +66,11 @@ type conn struct {
 	// output is written before that of connections that only get room
 	// messages and notices (Server.urgent).
 	urgent bool
-	// verifying: a password check is out; frames stay in dec (and in the
-	// kernel: read interest is off) until its result is handled, so replies
-	// keep request order.
-	verifying bool
-	// parked: out of the poll set because it hung up while verifying (a
+	// held: a password check or a message store op is out; frames stay
+	// in dec (and in the kernel: read interest is off) until its result is
+	// handled, so replies keep request order.
+	held bool
+	// parked: out of the poll set because it hung up while held (a
 	// hangup is reported whatever the interest, which would spin the loop).
 	parked bool
 	// closing: the connection is being closed: nothing more goes to or comes

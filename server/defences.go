@@ -29,7 +29,7 @@ func (s *Server) guard(now time.Time) {
 	}
 	s.nextGuard = now.Add(max(step/4, 10*time.Millisecond))
 	for _, c := range s.conns {
-		if c.closing || c.dead || !c.proto.watched() || c.verifying {
+		if c.closing || c.dead || !c.proto.watched() || c.held {
 			continue
 		}
 		if !c.greeted && s.hub.Greeted(c.sid) && c.proto.greeted() {
@@ -58,7 +58,7 @@ func (s *Server) guard(now time.Time) {
 // it holds none. process calls it with the frame count it started with.
 func (s *Server) notePartial(c *conn, before int, now time.Time) {
 	switch {
-	case c.verifying || c.closing || c.dead || !c.proto.watched() || c.proto.buffered() == 0:
+	case c.held || c.closing || c.dead || !c.proto.watched() || c.proto.buffered() == 0:
 		// While a check is out, whole frames wait in the decoder: the
 		// peer is not being read, so it cannot be late.
 		c.partialSince = time.Time{}

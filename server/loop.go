@@ -44,6 +44,7 @@ func (s *Server) loop() error {
 		}
 		s.checks.Release(now, s.awaitsCheck)
 		s.collect(now)
+		s.collectStore(now)
 		s.tlsPass(now)
 		s.tlsTrim(now)
 		s.saveState()
@@ -240,7 +241,7 @@ func (s *Server) ready(c *conn, ev poller.Event, now time.Time) {
 	if c.dead || (!ev.Readable && !ev.Hangup && !ev.Err) {
 		return
 	}
-	if c.verifying && !c.closing {
+	if c.held && !c.closing {
 		if ev.Hangup || ev.Err {
 			// Not reading now; leave the poll set until the check is done.
 			s.poll.Remove(c.fd)
@@ -303,7 +304,7 @@ func (s *Server) process(c *conn, now time.Time) {
 	defer s.notePartial(c, c.frames, now)
 	c.processing = true
 	defer func() { c.processing = false }()
-	for !c.verifying && !c.closing && !c.dead {
+	for !c.held && !c.closing && !c.dead {
 		out, req, st, err := c.proto.next(s.direct[:0], &s.frame)
 		s.direct = out
 		if len(out) > 0 && !s.enqueue(c, out) {
@@ -375,11 +376,18 @@ func (s *Server) apply(outs []hub.Output, now time.Time) {
 			}
 			s.relayOp(c, o.Relay, now)
 			continue
+		case o.Store != nil:
+			if o.Store.Holds() && c != nil && !c.closing && !c.dead {
+				c.held = true
+				s.poll.SetRead(c.fd, false)
+			}
+			s.storeOp(o.Store)
+			continue
 		case o.Verify != nil:
 			if c == nil || c.closing || c.dead {
 				continue
 			}
-			c.verifying = true
+			c.held = true
 			s.poll.SetRead(c.fd, false)
 			s.checks.Check(*o.Verify, c.ip, now)
 			continue
@@ -613,15 +621,15 @@ func (s *Server) collect(now time.Time) {
 // check: it is there, not closing, and its frames are held for the check.
 func (s *Server) awaitsCheck(sid hub.SessionID) bool {
 	c := s.bySid[sid]
-	return c != nil && !c.dead && !c.closing && c.verifying
+	return c != nil && !c.dead && !c.closing && c.held
 }
 
 // resume lets a session's frames flow again after its password check.
 func (s *Server) resume(c *conn, now time.Time) {
-	if c.dead || !c.verifying {
+	if c.dead || !c.held {
 		return
 	}
-	c.verifying = false
+	c.held = false
 	if c.parked {
 		c.parked = false
 		if err := s.poll.Add(c.fd); err != nil {
@@ -660,9 +668,9 @@ func (s *Server) startClosing(c *conn, why string, now time.Time) {
 	}
 	c.closeBy = deadline.Sub(c.since)
 	s.closingSet[c] = struct{}{}
-	if c.verifying {
+	if c.held {
 		// The check's result will be ignored; read again to see EOF.
-		c.verifying = false
+		c.held = false
 		if c.parked {
 			c.parked = false
 			s.poll.Add(c.fd)
@@ -779,8 +787,8 @@ func (s *Server) sweep(now time.Time) {
 		if c.closing || c.dead || !c.proto.watched() {
 			continue // data connections: see relay.go
 		}
-		if c.verifying {
-			s.aliveWhileVerifying(c, now)
+		if c.held {
+			s.aliveWhileHeld(c, now)
 			continue
 		}
 		silent := now.Sub(c.lastHeard)

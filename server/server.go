@@ -54,9 +54,37 @@ type Config struct {
 	// Operators are the accounts that may become server operators (IRC's
 	// OPER, with the account's password).
 	Operators []string
-	// HistoryLen is how many messages a room keeps for History (default:
-	// hub.DefaultConfig; negative turns History off).
+	// HistoryLen is how many messages a room keeps for History: in memory
+	// (default: hub.DefaultConfig; negative turns History off), or in the
+	// message store (default 100,000).
 	HistoryLen int
+	// Store says where messages are kept: "memory" (the hub's, lost with
+	// the process) or "embedded" (a NATS JetStream in this process, its
+	// files in StateDir/nats: what was acknowledged survives kill -9). The
+	// default is embedded when StateDir is set, memory otherwise; NATS
+	// set means an external NATS keeps them. See durable.go.
+	Store string
+	// NATS lists the URLs of an external NATS deployment with JetStream
+	// that keeps the messages and the rooms instead of an embedded one.
+	NATS []string
+	// Fsync is the embedded store's sync to disk: "always" (every write:
+	// survives a power cut, at a cost BENCHMARKS.md gives) or a period
+	// such as "1s" (default: JetStream's, two minutes; a killed process
+	// loses nothing either way, the data being in the kernel's cache).
+	Fsync string
+	// HistoryBytes bounds the bytes of messages kept: each room's in
+	// memory (default: hub.DefaultConfig), all rooms' together in the
+	// store (default 1 GiB), the oldest going first.
+	HistoryBytes int64
+	// HistoryAge is how long the store keeps a message (default 60 days).
+	HistoryAge time.Duration
+	// InboxLimit bounds the private messages kept for one account while it
+	// is not connected (default 100); past it a sender is told so.
+	InboxLimit int
+	// StoreMaxBytes bounds the embedded store's disk use (default:
+	// JetStream's, a share of the disk); past it messages are refused
+	// with a clear error until room is made.
+	StoreMaxBytes int64
 	// MaxOutput bounds the bytes queued for one connection (default 1 MiB).
 	// A connection that does not read its output past this is closed.
 	MaxOutput int
@@ -165,7 +193,20 @@ const (
 	defaultFrameTimeout    = 30 * time.Second
 	defaultMsgRate         = 10 // a second; the hub's zero is no limit
 	defaultIRCName         = "chat.server"
+	defaultStoreHistory    = 100_000 // a room's messages: weeks of a busy one
+	defaultStoreBytes      = 1 << 30
+	defaultStoreAge        = 60 * 24 * time.Hour
+	defaultInboxLimit      = 100
 )
+
+// Where messages are kept (Config.Store).
+const (
+	StoreMemory   = "memory"
+	StoreEmbedded = "embedded"
+)
+
+// durable reports whether a message store keeps the messages.
+func (c *Config) durable() bool { return c.Store != StoreMemory || len(c.NATS) > 0 }
 
 func (c *Config) defaults() {
 	if c.TLSAddr == "" {
@@ -188,7 +229,19 @@ func (c *Config) defaults() {
 	h := hub.DefaultConfig()
 	setPositive(&c.MaxRooms, h.MaxRooms)
 	setPositive(&c.MaxJoined, h.MaxJoined)
-	setDefault(&c.HistoryLen, h.HistoryLen)
+	if c.Store == "" && (c.StateDir != "" || len(c.NATS) > 0) {
+		c.Store = StoreEmbedded
+	}
+	setDefault(&c.Store, StoreMemory)
+	if c.durable() {
+		setDefault(&c.HistoryLen, defaultStoreHistory)
+		setDefault(&c.HistoryBytes, defaultStoreBytes)
+		setPositive(&c.HistoryAge, defaultStoreAge)
+		setPositive(&c.InboxLimit, defaultInboxLimit)
+	} else {
+		setDefault(&c.HistoryLen, h.HistoryLen)
+		setDefault(&c.HistoryBytes, int64(h.HistoryBytes))
+	}
 	setPositive(&c.MsgBurst, h.MsgBurst)
 	setPositive(&c.MaxRefused, h.MaxRefused)
 	g := auth.DefaultGateConfig()
@@ -284,7 +337,8 @@ type Server struct {
 	// Timers, the state directory and the relay.
 	nextSweep time.Time    // next liveness check (loop.go)
 	nextGuard time.Time    // next Hello and frame deadline check (defences.go)
-	state     *stateWriter // nil without Config.StateDir (state.go)
+	state     *stateWriter // nil without Config.StateDir, or with a store (state.go)
+	durable   *durable     // the message store; nil: messages in memory (durable.go)
 	savedVer  uint64       // hub.StateVersion() last handed to state
 	relay     relayState   // file transfer relay (relay.go)
 	tls       *tlsState    // nil without TLS listeners (tls.go)
@@ -340,19 +394,22 @@ func New(cfg Config) (_ *Server, err error) {
 	s.checks = auth.NewGate(s.ver, auth.GateConfig{Free: cfg.LoginFree, Delay: cfg.LoginDelay,
 		DelayMax: cfg.LoginDelayMax, Quiet: cfg.LoginQuiet, MaxPending: cfg.MaxPendingChecks, Logf: cfg.Logf})
 	s.hashing = s.ver.Hashing
-	s.hub = hub.New(hub.Config{
-		MaxRooms:     cfg.MaxRooms,
-		MaxJoined:    cfg.MaxJoined,
-		IsOperator:   func(name string) bool { return slices.Contains(cfg.Operators, name) },
-		Guests:       cfg.Guests,
-		IsRegistered: s.ver.Registered,
-		HistoryLen:   cfg.HistoryLen,
-		Transfer:     cfg.Transfer,
-		MsgRate:      max(cfg.MsgRate, 0),
-		MsgBurst:     cfg.MsgBurst,
-		MaxRefused:   cfg.MaxRefused,
-	})
-	if cfg.StateDir != "" {
+	historyLen, historyBytes := cfg.HistoryLen, int(cfg.HistoryBytes)
+	if cfg.durable() {
+		if err = cfg.checkStore(); err != nil {
+			return nil, err
+		}
+		// The hub keeps a room's latest messages, a cache of the store's.
+		h := hub.DefaultConfig()
+		historyLen, historyBytes = min(historyLen, h.HistoryLen), h.HistoryBytes
+	}
+	s.hub = hub.New(s.hubConfig(historyLen, historyBytes))
+	switch {
+	case cfg.durable():
+		if err = s.openStore(); err != nil {
+			return nil, err
+		}
+	case cfg.StateDir != "":
 		if err = s.restoreState(); err != nil {
 			return nil, err
 		}
@@ -363,6 +420,25 @@ func New(cfg Config) (_ *Server, err error) {
 		s.stopSignals = s.handleSignals()
 	}
 	return s, nil
+}
+
+// hubConfig is the hub's configuration, its history bounded as given.
+func (s *Server) hubConfig(historyLen, historyBytes int) hub.Config {
+	cfg := s.cfg
+	return hub.Config{
+		MaxRooms:     cfg.MaxRooms,
+		MaxJoined:    cfg.MaxJoined,
+		IsOperator:   func(name string) bool { return slices.Contains(cfg.Operators, name) },
+		Guests:       cfg.Guests,
+		IsRegistered: s.ver.Registered,
+		HistoryLen:   historyLen,
+		HistoryBytes: historyBytes,
+		Durable:      cfg.durable(),
+		Transfer:     cfg.Transfer,
+		MsgRate:      max(cfg.MsgRate, 0),
+		MsgBurst:     cfg.MsgBurst,
+		MaxRefused:   cfg.MaxRefused,
+	}
 }
 
 // Hashing reports whether a password is being checked (argon2id, 19 MiB
@@ -437,6 +513,7 @@ func (s *Server) Run() (err error) {
 	s.writers = newWritePool(s.cfg.WriteHelpers)
 	defer s.writers.stop()
 	defer s.closeAll()
+	defer s.closeStore()
 	defer func() { s.finishState(err == nil) }()
 	for _, l := range s.listeners {
 		if err := s.poll.Add(l.fd); err != nil {

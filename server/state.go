@@ -203,6 +203,10 @@ func (s *Server) restoreState() error {
 // saveState hands the state to the writer when it changed. It costs one
 // comparison per loop round; the snapshot is taken only on a change.
 func (s *Server) saveState() {
+	if s.durable != nil {
+		s.saveToStore()
+		return
+	}
 	if s.state != nil && s.hub.StateVersion() != s.savedVer {
 		s.savedVer = s.hub.StateVersion()
 		s.state.save(s.hub.RoomStates(false))

@@ -86,12 +86,13 @@ func TestStateBadRoomsRefused(t *testing.T) {
 	}
 }
 
-// The server writes the room list while it runs, the exact numbers at a
-// graceful shutdown, and a restarted server continues from them.
+// Without a message store the server writes the room list while it runs,
+// the exact numbers at a graceful shutdown, and a restarted server
+// continues from them.
 func TestServerStateAcrossRestart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state") // created by the server
 	users := writeUsers(t, t.TempDir(), map[string]string{"alice": "wonderland"})
-	s := start(t, Config{UsersFile: users, StateDir: dir})
+	s := start(t, Config{UsersFile: users, StateDir: dir, Store: StoreMemory})
 	c := dial(t, s.Addr())
 	if r := c.login("alice", "wonderland"); r.Code != wire.OK {
 		t.Fatalf("login: %+v", r)
@@ -121,7 +122,7 @@ func TestServerStateAcrossRestart(t *testing.T) {
 		t.Fatalf("after shutdown: %+v %v %v", rooms, exact, err)
 	}
 
-	s2 := start(t, Config{UsersFile: users, StateDir: dir})
+	s2 := start(t, Config{UsersFile: users, StateDir: dir, Store: StoreMemory})
 	// At once, before anything happens, the file reserves numbers again.
 	if _, exact, err := LoadState(dir); err != nil || exact {
 		t.Fatalf("after restart: %v %v", exact, err)

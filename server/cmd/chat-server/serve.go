@@ -72,11 +72,26 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 	fl.BoolVar(&cfg.Guests, "guests", false, "allow guest names without a password (claim); the users file then need not exist yet: no accounts until it does")
 	fl.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown may flush output")
 	fl.IntVar(&cfg.MaxRooms, "max-rooms", cfg.MaxRooms, "most rooms the server holds")
-	fl.IntVar(&cfg.HistoryLen, "history", cfg.HistoryLen, "messages each room keeps for history (negative: none)")
+	cfg.HistoryLen, cfg.HistoryBytes = 0, 0 // their defaults depend on -store
+	fl.IntVar(&cfg.HistoryLen, "history", 0, "messages each room keeps for history (default 256 in memory, 100000 in a store; negative: none, memory only)")
+	fl.Int64Var(&cfg.HistoryBytes, "history-bytes", 0, "bytes of messages kept: each room's in memory (default 1 MiB), all rooms' together in a store (default 1 GiB), the oldest going first")
+	fl.DurationVar(&cfg.HistoryAge, "history-age", 0, "how long a store keeps a message (default 1440h: 60 days)")
+	fl.StringVar(&cfg.Store, "store", "", "where messages are kept: embedded (NATS JetStream in this process, files in the -state directory: the default with -state) or memory (lost with the process: the default without)")
+	fl.Func("nats", "keep messages and rooms on an external NATS with JetStream at `URL[,URL...]` instead", func(v string) error {
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				cfg.NATS = append(cfg.NATS, u)
+			}
+		}
+		return nil
+	})
+	fl.StringVar(&cfg.Fsync, "fsync", "", "the embedded store's sync to disk: always (every write, survives a power cut; slower) or a `period` such as 1s (default: JetStream's, 2m; a killed server loses nothing either way)")
+	fl.IntVar(&cfg.InboxLimit, "inbox", 0, "private messages kept for an account while it is away (default 100)")
+	fl.Int64Var(&cfg.StoreMaxBytes, "store-max-bytes", 0, "most disk the embedded store may use (default: JetStream's share of the disk); past it messages are refused with an error until room is made")
 	fl.DurationVar(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "ping a connection silent this long (negative: never)")
 	fl.DurationVar(&cfg.PeerTimeout, "peer-timeout", cfg.PeerTimeout, "declare a pinged connection lost after this much more silence")
 	fl.IntVar(&cfg.MaxPerAddr, "max-per-addr", 0, "most connections from one IP address (0: no limit)")
-	fl.StringVar(&cfg.StateDir, "state", "", "directory that keeps the room list across restarts (default: none, rooms are forgotten)")
+	fl.StringVar(&cfg.StateDir, "state", "", "directory that keeps the rooms and, in the embedded store, their messages across restarts (default: none, everything is forgotten)")
 	fl.BoolVar(&f.quiet, "quiet", false, "log nothing on standard error")
 	fl.DurationVar(&cfg.HelloTimeout, "hello-timeout", cfg.HelloTimeout, "close a connection that has not said Hello this long after connecting (negative: never)")
 	fl.DurationVar(&cfg.FrameTimeout, "frame-timeout", cfg.FrameTimeout, "close a connection that holds a partial frame this long (negative: never)")

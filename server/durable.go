@@ -1,0 +1,324 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"time"
+
+	"chat/internal/store"
+	"chat/internal/wire"
+	"chat/server/hub"
+)
+
+// The message store (package store: NATS JetStream, embedded or not)
+// under a durable hub. The loop hands each hub.StoreOp to the store, whose
+// callbacks run on its goroutines; they only append the outcome to
+// durable.done and wake the loop, which takes the outcomes in order
+// (collectStore) and gives them to the hub. So the loop never waits on the
+// store, as it never waits on a password check.
+//
+// With a store the rooms' state is kept in it too (its rooms bucket),
+// rather than in the state directory's rooms.json: a room's last Seq is
+// its last stored message's, so after any restart the room continues
+// exactly where it was.
+type durable struct {
+	st *store.Store
+
+	mu   sync.Mutex
+	done []*hub.StoreOp // outcomes not yet taken by the loop
+
+	// Owned by the loop goroutine.
+	taken  []*hub.StoreOp           // collectStore's scratch
+	saved  map[string]hub.RoomState // what the rooms bucket holds, by room
+	failed error                    // the last failure logged, so it is logged once
+	// What users saw, not yet handed to the store: a storm of
+	// disconnections makes more than its queue takes at once, and the
+	// latest for a user and room is all that matters.
+	seen map[[2]string]uint64
+}
+
+// storeConfig is the store's configuration from the server's.
+func (c *Config) storeConfig() store.Config {
+	sc := store.Config{
+		URLs:              c.NATS,
+		Fsync:             c.Fsync,
+		MaxMsgsPerSubject: int64(max(c.HistoryLen, 0)),
+		MaxBytes:          c.HistoryBytes,
+		MaxAge:            c.HistoryAge,
+		MaxStore:          c.StoreMaxBytes,
+		InboxLimit:        int64(c.InboxLimit),
+	}
+	if len(c.NATS) == 0 {
+		sc.Dir = c.StateDir
+	}
+	return sc
+}
+
+// checkStore says what is wrong with a store's configuration.
+func (c *Config) checkStore() error {
+	switch {
+	case c.Store != StoreEmbedded && c.Store != StoreMemory:
+		return fmt.Errorf("unknown message store %q: use %s or %s", c.Store, StoreEmbedded, StoreMemory)
+	case c.Store == StoreMemory && len(c.NATS) > 0:
+		return errors.New("NATS URLs given with the memory store: leave one out")
+	case len(c.NATS) == 0 && c.StateDir == "":
+		return errors.New("the embedded message store needs a state directory to keep its files in")
+	case c.HistoryLen < 0:
+		return errors.New("a message store keeps history: a negative history is for the memory store only")
+	}
+	return nil
+}
+
+// openStore opens the message store and restores from it the rooms, their
+// last Seqs and what users last saw. A state directory that still holds
+// the rooms.json of a server without a store gives its rooms the first
+// time. It runs in New, before the loop.
+func (s *Server) openStore() error {
+	where := "NATS at " + fmt.Sprint(s.cfg.NATS)
+	if len(s.cfg.NATS) == 0 {
+		where = filepath.Join(s.cfg.StateDir, "nats")
+	}
+	st, err := store.Open(s.cfg.storeConfig())
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			st.Close()
+		}
+	}()
+	rooms, err := st.LoadRooms()
+	if err != nil {
+		return fmt.Errorf("cannot read the rooms from the message store (%s): %w", where, err)
+	}
+	migrated := false
+	if len(rooms) == 0 && s.cfg.StateDir != "" {
+		if rooms, _, err = LoadState(s.cfg.StateDir); err != nil {
+			return err
+		}
+		migrated = len(rooms) > 0
+	}
+	for i := range rooms {
+		last, err := st.LastSeq(rooms[i].Name)
+		if err != nil {
+			return fmt.Errorf("cannot read room %s from the message store (%s): %w", rooms[i].Name, where, err)
+		}
+		if last > 0 {
+			// Exact: the room goes on after its last stored message. With
+			// none stored (all aged out) the saved mark keeps numbers from
+			// going back.
+			rooms[i].Seq = last
+		}
+	}
+	if err := s.hub.Restore(rooms, true); err != nil {
+		if migrated {
+			return fmt.Errorf("corrupt state file %s: %v (repair it, or move it away to start with no rooms)",
+				filepath.Join(s.cfg.StateDir, StateFileName), err)
+		}
+		return fmt.Errorf("bad room in the message store (%s): %v (move it away to start with an empty store)", where, err)
+	}
+	seen, err := st.LoadSeen()
+	if err != nil {
+		return fmt.Errorf("cannot read what users last saw from the message store (%s): %w", where, err)
+	}
+	s.hub.RestoreSeen(seen)
+	s.durable = &durable{st: st, saved: make(map[string]hub.RoomState), seen: make(map[[2]string]uint64)}
+	if !migrated {
+		for _, rs := range rooms {
+			s.durable.saved[rs.Name] = rs
+		}
+	}
+	s.savedVer = s.hub.StateVersion() - 1 // the rooms are saved at the loop's first pass
+	ok = true
+	s.cfg.Logf("messages kept in %s: %s restored", where, wire.Plural(len(rooms), "room", "rooms"))
+	return nil
+}
+
+// storeOp hands op to the store. An op the store refuses at once (its
+// queue full, closed) fails at once, through the same way back.
+func (s *Server) storeOp(op *hub.StoreOp) {
+	d := s.durable
+	var err error
+	switch op.Kind {
+	case hub.StoreMessage:
+		m := storedMessage(op.Frame)
+		if op.Frame.Type == wire.TypePrivate {
+			err = d.st.AppendPrivate(op.Frame.To, m, op.Away, func(st store.Stored, err error) { d.finish(s, op, nil, err) })
+		} else {
+			err = d.st.Append(op.Frame.Room, m, func(st store.Stored, err error) {
+				if err == nil && st.Seq != op.Frame.Seq {
+					// One writer numbers a room's messages (the hub): the
+					// store keeps its numbers unless its own are ahead.
+					op.Frame.Seq = st.Seq
+				}
+				d.finish(s, op, nil, err)
+			})
+		}
+	case hub.StoreReadBefore:
+		err = d.st.Page(op.Room, op.Before, op.Count, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err) })
+	case hub.StoreReadAfter:
+		err = d.st.Replay(op.Room, op.After, op.Count, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err) })
+	case hub.StoreInbox:
+		err = d.st.Inbox(op.Name, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err) })
+	case hub.StoreRoom:
+		// Saved here, the room need not be saved again by saveToStore.
+		d.saved[op.State.Name] = *op.State
+		err = d.st.SaveRoom(*op.State, func(err error) { d.finish(s, op, nil, err) })
+	case hub.StoreClearInbox:
+		err = d.st.ClearInbox(op.Name, op.Through, func(err error) {
+			if err != nil {
+				s.cfg.Logf("message store: cannot clear the delivered private messages of %s: %v", op.Name, err)
+			}
+		})
+		if err != nil {
+			s.cfg.Logf("message store: cannot clear the delivered private messages of %s: %v", op.Name, err)
+		}
+		return
+	}
+	if err != nil {
+		d.finish(s, op, nil, err)
+	}
+}
+
+// finish records op's outcome for the loop and wakes it; it runs on a
+// store goroutine (or the loop's, for a refusal).
+func (d *durable) finish(s *Server, op *hub.StoreOp, msgs []store.Stored, err error) {
+	op.Failure, op.Detail = storeFailure(err)
+	for _, m := range msgs {
+		op.Msgs = append(op.Msgs, storedFrame(m))
+		op.Through = max(op.Through, m.StreamSeq)
+	}
+	d.mu.Lock()
+	d.done = append(d.done, op)
+	d.mu.Unlock()
+	s.wakeup.wake()
+}
+
+// storeFailure says what a store error means to the hub.
+func storeFailure(err error) (hub.StoreFailure, string) {
+	switch {
+	case err == nil:
+		return hub.StoreOK, ""
+	case errors.Is(err, store.ErrInboxFull):
+		return hub.StoreInboxFull, err.Error()
+	case errors.Is(err, store.ErrFull):
+		return hub.StoreFull, err.Error()
+	case errors.Is(err, store.ErrTimeout):
+		return hub.StoreUnknown, err.Error()
+	}
+	return hub.StoreUnavailable, err.Error()
+}
+
+// storedMessage is what the store keeps of a hub frame.
+func storedMessage(f *wire.Frame) store.Message {
+	return store.Message{From: f.From, To: f.To, Room: f.Room, Text: f.Text, Time: f.Time, Seq: f.Seq, Code: f.Code, Tags: f.Tags}
+}
+
+// storedFrame is the frame a stored message is shown as.
+func storedFrame(m store.Stored) *wire.Frame {
+	f := &wire.Frame{Type: wire.TypeMessage, From: m.From, Room: m.Room, Text: m.Text, Time: m.Time, Seq: m.Seq, Code: m.Code, Tags: m.Tags}
+	if m.To != "" {
+		// A private message: its place in the store numbers it for IRC's
+		// msgid, as the hub's serial numbers live ones.
+		f.Type, f.To, f.Room, f.Seq, f.Count = wire.TypePrivate, m.To, "", 0, m.StreamSeq
+	}
+	return f
+}
+
+// collectStore gives the hub the store's outcomes, in the order they came,
+// and lets each session held for one read its frames again.
+func (s *Server) collectStore(now time.Time) {
+	d := s.durable
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	d.taken, d.done = d.done, d.taken[:0]
+	d.mu.Unlock()
+	for i, op := range d.taken {
+		d.taken[i] = nil
+		s.noteStoreHealth(op)
+		c := s.bySid[op.Session]
+		held := op.Holds() && c != nil && !c.dead && !c.closing && c.held
+		if held {
+			c.held = false
+		}
+		s.apply(s.hub.StoreDone(op, now), now)
+		if held && !c.held {
+			// Its outcome is out; a new op (a private message kept
+			// instead) would have held it again.
+			c.held = true
+			s.resume(c, now)
+		}
+		s.reap(now)
+	}
+}
+
+// noteStoreHealth logs the store's failures once each, and its recovery.
+func (s *Server) noteStoreHealth(op *hub.StoreOp) {
+	d := s.durable
+	switch {
+	case op.Failure == hub.StoreOK && d.failed != nil:
+		s.cfg.Logf("message store: works again")
+		d.failed = nil
+	case op.Failure != hub.StoreOK && (d.failed == nil || d.failed.Error() != op.Detail):
+		d.failed = errors.New(op.Detail)
+		s.cfg.Logf("message store: %s", op.Detail)
+	}
+}
+
+// saveToStore keeps what changed of the rooms and of what users saw in
+// the store. Rooms change rarely (a new room, a topic, a block of Seqs
+// reserved); each changed one is one write of the rooms bucket.
+func (s *Server) saveToStore() {
+	d := s.durable
+	for _, sn := range s.hub.TakeSeen() {
+		d.seen[[2]string{sn.Name, sn.Room}] = sn.Seq
+	}
+	for key, seq := range d.seen {
+		err := d.st.SaveSeen(key[0], key[1], seq, nil)
+		if errors.Is(err, store.ErrBusy) {
+			break // the next pass goes on
+		}
+		if err != nil {
+			s.cfg.Logf("message store: cannot note what %s saw of %s: %v", key[0], key[1], err)
+		}
+		delete(d.seen, key)
+	}
+	if s.hub.StateVersion() == s.savedVer {
+		return
+	}
+	s.savedVer = s.hub.StateVersion()
+	for _, rs := range s.hub.RoomStates(false) {
+		if old, ok := d.saved[rs.Name]; ok && reflect.DeepEqual(old, rs) {
+			continue
+		}
+		name := rs.Name
+		err := d.st.SaveRoom(rs, func(err error) {
+			if err != nil {
+				s.cfg.Logf("message store: cannot save room %s: %v", name, err)
+			}
+		})
+		if err != nil {
+			// Saved at the next change.
+			s.cfg.Logf("message store: cannot save room %s: %v", name, err)
+			continue
+		}
+		d.saved[rs.Name] = rs
+	}
+}
+
+// closeStore saves the last changes and closes the store once the loop
+// has ended: every outcome still due is waited for, and dropped.
+func (s *Server) closeStore() {
+	if s.durable == nil {
+		return
+	}
+	s.saveToStore()
+	s.durable.st.Close()
+	s.durable = nil
+}

@@ -1,0 +1,158 @@
+package server
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"chat/internal/wire"
+)
+
+// With a state directory the messages are kept in the embedded store: a
+// restarted server has the rooms, their numbers and their messages, and
+// private messages kept for an absent account are delivered at its login.
+func TestServerStoreKeepsMessagesAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	users := writeUsers(t, t.TempDir(), map[string]string{"alice": "wonderland", "bob": "builder", "carol": "singer"})
+	s := start(t, Config{UsersFile: users, StateDir: dir})
+	a := dial(t, s.Addr())
+	a.login("alice", "wonderland")
+	a.call(&wire.Frame{Type: wire.TypeCreate, Room: "lounge"})
+	a.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	for i, text := range []string{"one", "two", "three"} {
+		if r := a.call(&wire.Frame{Type: wire.TypeSay, Text: text}); r.Code != wire.OK || r.Seq != uint64(i+1) {
+			t.Fatalf("say %s: %+v", text, r)
+		}
+	}
+	if r := a.call(&wire.Frame{Type: wire.TypeTell, To: "carol", Text: "are you there?"}); r.Code != wire.OK ||
+		!strings.Contains(r.Text, "carol is not connected; the message is kept") {
+		t.Fatalf("tell carol: %+v", r)
+	}
+	if r := a.call(&wire.Frame{Type: wire.TypeTell, To: "nobody", Text: "hi"}); r.Code != wire.ErrNoSuchUser {
+		t.Fatalf("tell an unknown name: %+v", r)
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nats")); err != nil {
+		t.Fatalf("the store's files: %v", err)
+	}
+
+	s2 := start(t, Config{UsersFile: users, StateDir: dir})
+	b := dial(t, s2.Addr())
+	b.login("bob", "builder")
+	if r := b.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"}); r.Code != wire.OK || r.Seq != 3 {
+		t.Fatalf("enter after restart: %+v", r)
+	}
+	id := b.send(&wire.Frame{Type: wire.TypeHistory, Room: "lounge"})
+	for _, text := range []string{"one", "two", "three"} {
+		if m := b.must(); m.Type != wire.TypeMessage || m.Text != text || m.From != "alice" {
+			t.Fatalf("replayed %+v, want %s", m, text)
+		}
+	}
+	if r := b.expectReply(id, wire.OK); r.Count != 3 || strings.Contains(r.Text, "restarted") {
+		t.Fatalf("history reply: %+v", r)
+	}
+	a2 := dial(t, s2.Addr())
+	a2.login("alice", "wonderland")
+	a2.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	b.expect(wire.TypeNotice, wire.NoticeEntered, "")
+	if r := a2.call(&wire.Frame{Type: wire.TypeSay, Text: "four"}); r.Seq != 4 {
+		t.Fatalf("say after restart: %+v", r)
+	}
+	if m := b.must(); m.Text != "four" || m.Seq != 4 {
+		t.Fatalf("bob got %+v", m)
+	}
+
+	c := dial(t, s2.Addr())
+	if r := c.login("carol", "singer"); r.Code != wire.OK {
+		t.Fatalf("carol: %+v", r)
+	}
+	c.expect(wire.TypeNotice, wire.NoticeInfo, "1 private message while you were away")
+	if p := c.must(); p.Type != wire.TypePrivate || p.From != "alice" || p.Text != "are you there?" {
+		t.Fatalf("kept message: %+v", p)
+	}
+	// Delivered once: the next login finds none.
+	c.call(&wire.Frame{Type: wire.TypeLogout})
+	c2 := dial(t, s2.Addr())
+	c2.login("carol", "singer")
+	if r := c2.call(&wire.Frame{Type: wire.TypeWho}); r.Code != wire.OK {
+		t.Fatalf("who after the second login (no kept messages before it): %+v", r)
+	}
+}
+
+// startNATS runs a NATS server with JetStream in this process, on a free
+// port of loopback (port, when not 0, to come back where it was), its
+// files in dir.
+func startNATS(t *testing.T, dir string, port int) *natsserver.Server {
+	t.Helper()
+	if port == 0 {
+		port = -1 // a free one
+	}
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
+
+// With -nats the messages are on an external NATS. While it is down a
+// message is refused with a clear error and shown to nobody, the rest of
+// the server works, and once NATS is back messages go through again
+// without a restart of the chat server.
+func TestServerExternalNATSOutage(t *testing.T) {
+	dir := t.TempDir()
+	ns := startNATS(t, dir, 0)
+	port := ns.Addr().(*net.TCPAddr).Port
+	s := start(t, Config{NATS: []string{ns.ClientURL()}, MsgRate: -1})
+	a, b := dial(t, s.Addr()), dial(t, s.Addr())
+	a.login("alice", "wonderland")
+	b.login("bob", "builder")
+	a.call(&wire.Frame{Type: wire.TypeCreate, Room: "lounge"})
+	a.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	b.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	a.expect(wire.TypeNotice, wire.NoticeEntered, "")
+	if r := a.call(&wire.Frame{Type: wire.TypeSay, Text: "before"}); r.Code != wire.OK || r.Seq != 1 {
+		t.Fatalf("say: %+v", r)
+	}
+	b.expect(wire.TypeMessage, 0, "before")
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	r := a.call(&wire.Frame{Type: wire.TypeSay, Text: "during"})
+	if r.Code != wire.ErrUnavailable || !strings.Contains(r.Text, "your message was not sent: the server cannot store messages right now") {
+		t.Fatalf("say while NATS is down: %+v", r)
+	}
+	if r := b.call(&wire.Frame{Type: wire.TypeWho}); r.Code != wire.OK {
+		t.Fatalf("who while NATS is down: %+v (bob was shown the refused message?)", r)
+	}
+	waitFor(t, "the outage in the log", func() bool { return s.logs.has("message store: %s") })
+
+	startNATS(t, dir, port)
+	waitFor(t, "a message stored again", func() bool {
+		r := a.call(&wire.Frame{Type: wire.TypeSay, Text: "after"})
+		return r.Code == wire.OK
+	})
+	if m := b.must(); m.Type != wire.TypeMessage || m.Text != "after" {
+		t.Fatalf("bob got %+v, not the message said after the outage", m)
+	}
+	waitFor(t, "the recovery in the log", func() bool { return s.logs.has("message store: works again") })
+}
+
+// has reports whether a line of the format was logged.
+func (l *logBuf) has(format string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.lines, format)
+}
