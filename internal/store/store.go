@@ -117,7 +117,12 @@ func Open(cfg Config) (*Store, error) {
 func (s *Store) connect() error {
 	cfg := s.cfg
 	if len(cfg.URLs) > 0 {
-		nc, err := nats.Connect(strings.Join(cfg.URLs, ","), nats.Name("chat-server"), nats.MaxReconnects(-1))
+		// No reconnect buffer: a message published while NATS is away
+		// must fail at once (ErrUnavailable, "not sent"), not wait in a
+		// buffer, time out as unknown, and be stored after the sender was
+		// told it may not have been.
+		nc, err := nats.Connect(strings.Join(cfg.URLs, ","), nats.Name("chat-server"), nats.MaxReconnects(-1),
+			nats.ReconnectBufSize(-1))
 		if err != nil {
 			return fmt.Errorf("%w: connect to NATS at %s: %v", ErrUnavailable, strings.Join(cfg.URLs, ","), err)
 		}
