@@ -14,12 +14,14 @@ import (
 
 var _ = Describe("A server restart", func() {
 	for _, overTLS := range []bool{false, true} {
-		Context(overName(overTLS), func() { restartSpecs(overTLS) })
+		Context(overName(overTLS)+", messages in the embedded store", func() { restartSpecs(overTLS, false) })
 	}
+	Context("in plain TCP, messages in memory", func() { restartSpecs(false, true) })
 })
 
-// restartSpecs are the specs of "A server restart", over TLS or not.
-func restartSpecs(overTLS bool) {
+// restartSpecs are the specs of "A server restart", over TLS or not, the
+// server keeping its messages in its embedded store or in memory only.
+func restartSpecs(overTLS, inMemory bool) {
 	var (
 		r          *rig
 		alice, bob *harness.Terminal
@@ -28,7 +30,11 @@ func restartSpecs(overTLS bool) {
 	// Both clients only know the proxy's address; the restarted server
 	// listens on a new port behind it.
 	BeforeEach(func() {
-		r = startRigOver(overTLS)
+		var args []string
+		if inMemory {
+			args = storeMemory
+		}
+		r = startRigOver(overTLS, args...)
 		alice, bob = r.client(), r.client()
 		inRoom("lounge", []string{"alice", "bob"}, alice, bob)
 		say(alice, "alice", "before the restart", bob)
@@ -81,9 +87,9 @@ func restartSpecs(overTLS bool) {
 		}
 	})
 
-	It("after kill -9: clients log in again and re-enter the kept room, and no loss count is made up [S0.6 S0.7]", func() {
-		// A crash loses what the writer had not yet put on disk: the spec
-		// is about rooms that were saved.
+	It("after kill -9: clients log in again and re-enter the kept room, and no loss count is made up [S0.6 S0.7 I16.2]", func() {
+		// Without a store a crash loses what the writer had not yet put on
+		// disk: the spec is about rooms that were saved.
 		r.roomsSaved("lounge")
 		r.stop(syscall.SIGKILL)
 		for _, t := range []*harness.Terminal{alice, bob} {
@@ -91,17 +97,23 @@ func restartSpecs(overTLS bool) {
 		}
 		r.start()
 		bothBack()
-		// After a crash the server cannot know what was said after its
-		// last save: it says so rather than invent a number (its numbers
-		// jumped past every one it could have used).
 		for _, t := range []*harness.Terminal{alice, bob} {
-			shows(t, client(`missed while disconnected: 0 messages from lounge; the server restarted and keeps no messages from before it\n`))
+			if inMemory {
+				// After a crash the server cannot know what was said after
+				// its last save: it says so rather than invent a number
+				// (its numbers jumped past every one it could have used).
+				shows(t, client(`missed while disconnected: 0 messages from lounge; the server restarted and keeps no messages from before it\n`))
+			} else {
+				// The store knows the room's last message: nobody missed
+				// anything, so nothing is reported missed or gone.
+				Expect(t.Contains(`missed while disconnected|restarted`)).To(BeFalse(), "%s", t.Output())
+			}
 			Expect(t.Output()).NotTo(MatchRegexp(`\d+ older messages? (is|are) no longer kept`))
 			Expect(count(t.Output(), `before the restart\n`)).To(BeNumerically("<=", 1))
 		}
 	})
 
-	It("tells a client away across the restart exactly how many messages were said before it [S0.6 S0.7]", func() {
+	It("tells a client away across the restart exactly what was said before it, or how many messages [S0.6 S0.7 I16.2]", func() {
 		r.proxy.SetRefuse(true)
 		r.proxy.Cut(harness.CutReset) // both are cut and kept out
 		for _, t := range []*harness.Terminal{alice, bob} {
@@ -114,14 +126,26 @@ func restartSpecs(overTLS bool) {
 		say(carol, "carol", "gone with the restart 2")
 		send(carol, "who")
 		expect(carol, server(`\d+ users? connected`))
-		r.restart(syscall.SIGTERM)
+		if inMemory {
+			r.restart(syscall.SIGTERM)
+		} else {
+			// What the store acknowledged survives even a crash.
+			r.restart(syscall.SIGKILL)
+		}
 		r.proxy.SetRefuse(false)
 		for _, c := range []struct {
 			t    *harness.Terminal
 			name string
 		}{{alice, "alice"}, {bob, "bob"}} {
 			backIn(c.t, c.name, "lounge")
-			expect(c.t, client(`missed while disconnected: 0 messages from lounge; 2 older messages are no longer kept \(the server restarted\)`))
+			if inMemory {
+				expect(c.t, client(`missed while disconnected: 0 messages from lounge; 2 older messages are no longer kept \(the server restarted\)`))
+				continue
+			}
+			// Each missed message once, in order, marked as missed.
+			expect(c.t, `carol \d\d:\d\d:\d\d \(missed\) gone with the restart 1\ncarol \d\d:\d\d:\d\d \(missed\) gone with the restart 2\n`)
+			expect(c.t, client(`missed while disconnected: 2 messages from lounge \(shown above\)`))
+			Expect(count(c.t.Output(), `gone with the restart 1\n`)).To(Equal(1))
 		}
 		say(bob, "bob", "after the restart", alice)
 	})
