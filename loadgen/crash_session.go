@@ -70,6 +70,9 @@ type crashResume struct {
 	historyID uint32 // the History request awaited; 0 before it is sent
 	epoch     int64  // kills done when this connection was dialled
 	held      []crashDelivery
+	// paged: the replay stopped short of from (the server replays the
+	// latest wire.MaxHistoryPage), and pages before it were asked for.
+	paged bool
 }
 
 // sayIDBit marks the request ids of Says, which the sender chooses itself
@@ -279,11 +282,43 @@ func (s *crashSession) deliver(f *wire.Frame) {
 	}
 	d := crashDelivery{Seq: f.Seq, Sender: st.Sender, SSeq: st.Seq, Sum: textSum(f.From, f.Text)}
 	if s.resume.active {
+		if s.resume.paged && d.Seq <= s.resume.from {
+			return // a page back reaches past what was missed: seen before
+		}
 		s.resume.held = append(s.resume.held, d)
 		return
 	}
 	s.show(d)
 	s.lastSeq = max(s.lastSeq, d.Seq)
+}
+
+// pageBack asks for the page before the oldest message replayed when the
+// replay (or the last page) was a whole page that stopped short of what
+// was missed, as a user would go back with history more; it reports
+// whether it asked.
+func (s *crashSession) pageBack(f *wire.Frame, held []crashDelivery) bool {
+	if f == nil || f.Code != wire.OK || f.Count < wire.MaxHistoryPage {
+		return false
+	}
+	oldest := s.resume.joinSeq + 1
+	for _, d := range held {
+		if d.Seq > s.resume.from && d.Seq <= s.resume.joinSeq {
+			oldest = min(oldest, d.Seq)
+		}
+	}
+	if oldest <= s.resume.from+1 || oldest > s.resume.joinSeq {
+		return false
+	}
+	s.mu.Lock()
+	c := s.c
+	s.mu.Unlock()
+	id, err := c.Request(&wire.Frame{Type: wire.TypeHistory, Room: s.roomName, Code: wire.HistoryBefore,
+		Seq: oldest, Count: wire.MaxHistoryPage})
+	if err != nil {
+		return true // the connection is going: the next resume asks again
+	}
+	s.resume.historyID, s.resume.paged = id, true
+	return true
 }
 
 // show appends d to the log: the session has shown it.
@@ -301,7 +336,10 @@ func (s *crashSession) show(d crashDelivery) {
 func (s *crashSession) finishResume(f *wire.Frame) {
 	held := s.resume.held
 	slices.SortStableFunc(held, func(a, b crashDelivery) int { return cmp.Compare(a.Seq, b.Seq) })
-	if f != nil {
+	if s.pageBack(f, held) {
+		return
+	}
+	if f != nil && !s.resume.paged {
 		if f.Code != wire.OK {
 			s.run.errs.add(fmt.Sprintf("history code %d", f.Code))
 		}
