@@ -68,6 +68,8 @@ func (c *Config) checkStore() error {
 		return errors.New("the embedded message store needs a state directory to keep its files in")
 	case c.HistoryLen < 0:
 		return errors.New("a message store keeps history: a negative history is for the memory store only")
+	case c.StoreMaxBytes > 0 && c.HistoryBytes >= c.StoreMaxBytes:
+		return fmt.Errorf("the rooms' history (-history-bytes %d) must be smaller than the store (-store-max-bytes %d), which also keeps private messages and the rooms", c.HistoryBytes, c.StoreMaxBytes)
 	}
 	return nil
 }

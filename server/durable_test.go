@@ -156,3 +156,19 @@ func (l *logBuf) has(format string) bool {
 	defer l.mu.Unlock()
 	return slices.Contains(l.lines, format)
 }
+
+// A store bounded by -store-max-bytes gets a rooms' history that fits in
+// it, and a history given larger than the store is refused with both.
+func TestServerStoreBoundsFit(t *testing.T) {
+	users := writeUsers(t, t.TempDir(), nil)
+	s, err := New(Config{Addr: "127.0.0.1:0", UsersFile: users, StateDir: t.TempDir(), StoreMaxBytes: 256 << 10})
+	if err != nil {
+		t.Fatalf("a small store: %v", err)
+	}
+	s.closeFds()
+	s.closeStore()
+	_, err = New(Config{Addr: "127.0.0.1:0", UsersFile: users, StateDir: t.TempDir(), StoreMaxBytes: 256 << 10, HistoryBytes: 1 << 20})
+	if err == nil || !strings.Contains(err.Error(), "-history-bytes 1048576") || !strings.Contains(err.Error(), "-store-max-bytes 262144") {
+		t.Fatalf("history larger than the store: %v", err)
+	}
+}

@@ -235,6 +235,11 @@ func (c *Config) defaults() {
 	setDefault(&c.Store, StoreMemory)
 	if c.durable() {
 		setDefault(&c.HistoryLen, defaultStoreHistory)
+		if c.StoreMaxBytes > 0 && c.HistoryBytes == 0 {
+			// JetStream reserves the room stream's bytes out of the
+			// store's: the rest is for private messages and room state.
+			c.HistoryBytes = min(defaultStoreBytes, c.StoreMaxBytes/2)
+		}
 		setDefault(&c.HistoryBytes, defaultStoreBytes)
 		setPositive(&c.HistoryAge, defaultStoreAge)
 		setPositive(&c.InboxLimit, defaultInboxLimit)
