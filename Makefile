@@ -55,8 +55,10 @@ lint:
 ## pollers, then the same IRC loads (loadgen -proto irc) against our server
 ## and Debian's ngircd and InspIRCd, which it installs with apt-get when
 ## missing (as root, or through sudo); writes docs/BENCHMARKS.md (about 12
-## minutes). BENCH_ONLY=peers runs the peer comparison alone and replaces
-## just that section.
+## minutes), and the durable history section: the same loads with messages
+## in memory, in the embedded store and with -fsync always, the crash profile
+## and a restart on a million stored messages. BENCH_ONLY=peers or
+## BENCH_ONLY=durable runs that section alone and replaces just it.
 BENCH_ONLY ?=
 bench: build
 	$(GO) run ./loadgen/cmd/benchreport -bin $(BIN) -out docs/BENCHMARKS.md $(if $(BENCH_ONLY),-only $(BENCH_ONLY))

@@ -107,7 +107,7 @@ func main() {
 	bin := flag.String("bin", "bin", "directory holding chat-server and loadgen")
 	out := flag.String("out", "docs/BENCHMARKS.md", "Markdown file to write")
 	benchtime := flag.String("benchtime", "300ms", "-benchtime of the Go benchmarks")
-	only := flag.String("only", "", `"peers": run only the Peers section and replace it in -out, keeping the rest`)
+	only := flag.String("only", "", `"peers" or "durable": run only that section and replace it in -out, keeping the rest`)
 	flag.Parse()
 	abs, err := filepath.Abs(*bin)
 	if err != nil {
@@ -128,8 +128,17 @@ func main() {
 		}
 		logf("wrote the peers of %s in %v", *out, time.Since(started).Round(time.Second))
 		return
+	case "durable":
+		var b bytes.Buffer
+		writeDurable(&b, runDurable(*bin), true)
+		old, _ := os.ReadFile(*out)
+		if err := os.WriteFile(*out, spliceSection(old, durableHeading, b.Bytes()), 0o644); err != nil {
+			fail(err)
+		}
+		logf("wrote the durable history of %s in %v", *out, time.Since(started).Round(time.Second))
+		return
 	default:
-		fail(fmt.Errorf(`-only %q: the only section that runs alone is "peers"`, *only))
+		fail(fmt.Errorf(`-only %q: the sections that run alone are "peers" and "durable"`, *only))
 	}
 
 	goBench := []string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", *benchtime,
@@ -155,10 +164,12 @@ func main() {
 
 	var peerOthers otherCPU
 	peers := runPeers(*bin, &peerOthers)
+	durable := runDurable(*bin)
 
 	var b bytes.Buffer
 	writeReport(&b, string(benchOut), goBench, results, others.summary(), time.Since(started))
 	writePeers(&b, peers, peerOthers.summary(), false)
+	writeDurable(&b, durable, false)
 	b.Write(keptSection(*out))
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fail(err)
