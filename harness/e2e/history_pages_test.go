@@ -68,7 +68,7 @@ var _ = Describe("Reading a room's history (history)", func() {
 			sayAll(carol, 1, 30)
 		})
 
-		It("shows the last 10 of 30 messages marked apart, then the 10 before with history more, and says where the room began", func() {
+		It("shows the last 10 of 30 messages marked apart, then the 10 before with history more, and says where the room began [I16.3]", func() {
 			bob := loginClient(srv, "bob")
 			enterRoom(bob, "lounge")
 
@@ -92,7 +92,7 @@ var _ = Describe("Reading a room's history (history)", func() {
 			expect(bob, page("history of lounge: 2 earlier messages", 25, 26, olderMore))
 		})
 
-		It("shows a screenful by default: the terminal's rows less the page's first and last lines and the input line", func() {
+		It("shows a screenful by default: the terminal's rows less the page's first and last lines and the input line [I16.3]", func() {
 			bob := loginClient(srv, "bob")
 			enterRoom(bob, "lounge")
 			send(bob, "history")
@@ -105,7 +105,7 @@ var _ = Describe("Reading a room's history (history)", func() {
 			allMarked(bob)
 		})
 
-		It("shows a message said while a page is on its way as live, not in the page, and keeps the line being typed", func() {
+		It("shows a message said while a page is on its way as live, not in the page, and keeps the line being typed [I16.3]", func() {
 			// Each way through the proxy takes 700ms: carol's message reaches
 			// the server before bob's request does, and bob before the page.
 			proxy, err := harness.StartProxy(srv.Addr)
@@ -128,7 +128,7 @@ var _ = Describe("Reading a room's history (history)", func() {
 				"the typed line was not redrawn intact; screen:\n%s", bob.Screen())
 		})
 
-		It("refuses history outside a room and with a bad N, and sends nothing", func() {
+		It("refuses history outside a room and with a bad N, and sends nothing [I16.3]", func() {
 			bob := loginClient(srv, "bob")
 			send(bob, "history")
 			expect(bob, client(`no history to show: you are not in a room; enter one with: enter ROOM\n`))
@@ -142,14 +142,14 @@ var _ = Describe("Reading a room's history (history)", func() {
 			Expect(expect(bob, `\* `+ts+` ([^\n]*)\n`)[1]).To(Equal("2 users connected"))
 		})
 
-		It("lists history in help", func() {
+		It("lists history in help [I16.3]", func() {
 			bob := loginClient(srv, "bob")
 			send(bob, "help")
 			expect(bob, client(`commands: [^\n]*history \[N\], history more`))
 			expect(bob, client(`history \[N\] shows the last N messages of your room \(a screenful by default\), each marked with │`))
 		})
 
-		It("shows, on entering, how many messages were said since bob was last there and the last 5, marked; none to a first visit", func() {
+		It("shows, on entering, how many messages were said since bob was last there and the last 5, marked; none to a first visit [I16.3]", func() {
 			bob := loginClient(srv, "bob")
 			enterRoom(bob, "lounge")
 			// Leaving lounge for attic: the answers come in order, so a
@@ -166,7 +166,7 @@ var _ = Describe("Reading a room's history (history)", func() {
 		})
 	})
 
-	It("shows nothing since bob was last there on the automatic re-entry of a reconnection: those messages come as missed", func() {
+	It("shows nothing since bob was last there on the automatic re-entry of a reconnection: those messages come as missed [I16.3]", func() {
 		r := startRig()
 		alice, bob := r.direct(), r.client()
 		inRoom("lounge", []string{"alice", "bob"}, alice, bob)
