@@ -172,3 +172,24 @@ func TestServerStoreBoundsFit(t *testing.T) {
 		t.Fatalf("history larger than the store: %v", err)
 	}
 }
+
+// With a store an IRC user's PRIVMSG to an account that is not connected
+// is kept, and the IRC client is told so as it is told of an away user
+// (301); the account, logging in over IRC, gets it as a PRIVMSG with the
+// time it was sent.
+func TestIRCPrivateMessageKeptForAnAccount(t *testing.T) {
+	users := writeUsers(t, t.TempDir(), map[string]string{"alice": "wonderland", "bob": "builder"})
+	s := ircServer(t, Config{UsersFile: users, StateDir: t.TempDir()})
+	alice := dialIRC(t, s)
+	alice.register("alice", "wonderland")
+	alice.send("PRIVMSG bob :see you tomorrow")
+	alice.expect(` 301 alice bob :not connected; the message is kept for their next login$`)
+	alice.send("PRIVMSG nobody :hello?")
+	alice.expect(` 401 alice nobody `)
+
+	bob := dialIRC(t, s)
+	bob.send("CAP LS 302", "CAP REQ :server-time", "CAP END")
+	bob.register("bob", "builder")
+	bob.expect(`:chat\.server NOTICE bob :1 private message while you were away$`)
+	bob.expect(`^@time=\S+ :alice!\S+ PRIVMSG bob :see you tomorrow$`)
+}

@@ -211,7 +211,8 @@ func (h *Hub) privateStored(out *outputs, op *StoreOp, now time.Time) {
 		// Whether or not the recipient logged in meanwhile: its login
 		// read the inbox after this message was stored (StoreInbox).
 		rep := reply(wire.OK, p.To+" is not connected; the message is kept and delivered when they log in")
-		rep.Name, rep.Count = p.To, p.Count
+		// As an away message, IRC shows it (301) where it shows one.
+		rep.Name, rep.Words, rep.Count = p.To, "not connected; the message is kept for their next login", p.Count
 		return
 	}
 	to := h.user(p.To)
