@@ -246,6 +246,7 @@ func (c *Client) finishResume() {
 	slices.SortStableFunc(held, func(a, b wire.Frame) int { return cmp.Compare(a.Seq, b.Seq) })
 	now := c.now()
 	last := c.resume.from
+	var oldestMissed uint64
 	for i := range held {
 		f := &held[i]
 		if f.Seq <= last {
@@ -254,6 +255,9 @@ func (c *Client) finishResume() {
 		last = f.Seq
 		var lines []string
 		if ms, ok := c.mode.(MissedShower); ok && f.Seq <= c.resume.joinSeq {
+			if oldestMissed == 0 {
+				oldestMissed = f.Seq
+			}
 			lines = ms.ShowMissed(f, now)
 		} else {
 			lines = c.mode.Show(f, nil, now)
@@ -264,6 +268,11 @@ func (c *Client) finishResume() {
 	}
 	if c.room != "" && c.room == c.resume.room {
 		c.lastSeq = max(c.lastSeq, last, c.resume.joinSeq)
+		if oldestMissed > 0 {
+			// After a long absence the server replays the latest of what
+			// was missed: history more goes back from the oldest shown.
+			c.pages.room, c.pages.oldest = c.room, oldestMissed
+		}
 	}
 	c.resume = resumeState{}
 }

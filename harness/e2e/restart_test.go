@@ -146,6 +146,10 @@ func restartSpecs(overTLS, inMemory bool) {
 			expect(c.t, `carol \d\d:\d\d:\d\d \(missed\) gone with the restart 1\ncarol \d\d:\d\d:\d\d \(missed\) gone with the restart 2\n`)
 			expect(c.t, client(`missed while disconnected: 2 messages from lounge \(shown above\)`))
 			Expect(count(c.t.Output(), `gone with the restart 1\n`)).To(Equal(1))
+			// history more goes back from the oldest message missed.
+			send(c.t, "history more")
+			expect(c.t, `│ alice \d\d:\d\d:\d\d before the restart\n`)
+			expect(c.t, server(`end of history: that is the first message of lounge`))
 		}
 		say(bob, "bob", "after the restart", alice)
 	})
