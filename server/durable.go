@@ -128,6 +128,11 @@ func (s *Server) openStore() error {
 		return fmt.Errorf("cannot read what users last saw from the message store (%s): %w", where, err)
 	}
 	s.hub.RestoreSeen(seen)
+	waiting, err := st.InboxUsers()
+	if err != nil {
+		return fmt.Errorf("cannot read whose private messages are kept in the message store (%s): %w", where, err)
+	}
+	s.hub.RestoreKept(waiting)
 	s.durable = &durable{st: st, saved: make(map[string]hub.RoomState), seen: make(map[[2]string]uint64)}
 	if !migrated {
 		for _, rs := range rooms {

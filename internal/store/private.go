@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -84,4 +86,27 @@ func (s *Store) ClearInbox(user string, through uint64, done func(error)) error 
 		}
 		done(err)
 	})
+}
+
+// InboxUsers lists the users who have private messages waiting, so that
+// only their logins read an inbox. It blocks; it is for start-up.
+func (s *Store) InboxUsers() ([]string, error) {
+	ctx, cancel := s.timeout()
+	defer cancel()
+	info, err := s.inbox.Info(ctx, jetstream.WithSubjectFilter(inboxPrefix+"*"))
+	if err != nil {
+		return nil, fmt.Errorf("inboxes: %w", classify(err))
+	}
+	var users []string
+	for subj, n := range info.State.Subjects {
+		user, err := UserOf(strings.TrimPrefix(subj, inboxPrefix))
+		if err != nil {
+			return nil, fmt.Errorf("%w: inbox subject %q: %v", ErrIncompatible, subj, err)
+		}
+		if n > 0 {
+			users = append(users, user)
+		}
+	}
+	slices.Sort(users)
+	return users, nil
 }

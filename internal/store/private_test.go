@@ -154,6 +154,13 @@ func TestClearInboxKeepsLaterMessages(t *testing.T) {
 	if got := inboxWait(t, s, "bob"); len(got) != 2 {
 		t.Errorf("bob's inbox cleared through 0: %s", texts(got))
 	}
+	if users, err := s.InboxUsers(); err != nil || strings.Join(users, " ") != "ann bob" {
+		t.Errorf("users with messages waiting: %q, %v", users, err)
+	}
+	clearWait(t, s, "ann", 1<<40)
+	if users, err := s.InboxUsers(); err != nil || strings.Join(users, " ") != "bob" {
+		t.Errorf("users with messages waiting after ann's were cleared: %q, %v", users, err)
+	}
 }
 
 // Inbox, called at once after many AppendPrivates it did not wait for,

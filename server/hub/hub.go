@@ -224,7 +224,11 @@ type Hub struct {
 	// changes the loop has not taken yet.
 	seen        map[string]map[string]uint64
 	seenChanged []Seen
-	xfer        transferState
+	// The accounts that may have private messages waiting (store.go), each
+	// with the serial of the last one kept for it.
+	kept       map[string]uint64
+	keptSerial uint64
+	xfer       transferState
 }
 
 // NewHub returns an empty hub.
@@ -236,6 +240,7 @@ func New(cfg Config) *Hub {
 		names:    make(map[string]*session),
 		rooms:    make(map[string]*room),
 		seen:     make(map[string]map[string]uint64),
+		kept:     make(map[string]uint64),
 	}
 }
 

@@ -93,6 +93,8 @@ type StoreOp struct {
 	// The outputs of the request that made a room (StoreRoom), held back
 	// until it is saved.
 	held []Output
+	// kept is the account's mark in Hub.kept when its inbox read was asked.
+	kept uint64
 }
 
 // Holds reports whether the session's further frames wait for the
@@ -233,13 +235,29 @@ func (h *Hub) privateStored(out *outputs, op *StoreOp, now time.Time) {
 // storePrivate asks for a private message to be stored, away when it is
 // kept for an account that is not connected.
 func (h *Hub) storePrivate(out *outputs, sid SessionID, reqID uint32, p *wire.Frame, away bool) {
+	if away {
+		// Marked before it is stored: a login while it is on its way
+		// must read the inbox (Store.Inbox waits for it).
+		h.keptSerial++
+		h.kept[p.To] = h.keptSerial
+	}
 	out.store(&StoreOp{Kind: StoreMessage, Session: sid, ReqID: reqID, Frame: p, Away: away})
 }
 
-// readInbox asks for the private messages kept for s while it was away.
+// readInbox asks for the private messages kept for s while it was away,
+// if any may be: a login storm reads no empty inboxes.
 func (h *Hub) readInbox(out *outputs, s *session) {
-	if h.cfg.Durable && !s.guest {
-		out.store(&StoreOp{Kind: StoreInbox, Session: s.id, Name: s.name})
+	if mark, ok := h.kept[s.name]; ok && h.cfg.Durable && !s.guest {
+		out.store(&StoreOp{Kind: StoreInbox, Session: s.id, Name: s.name, kept: mark})
+	}
+}
+
+// RestoreKept names the accounts that have private messages waiting,
+// before any session connects.
+func (h *Hub) RestoreKept(names []string) {
+	for _, name := range names {
+		h.keptSerial++
+		h.kept[name] = h.keptSerial
 	}
 }
 
@@ -254,6 +272,9 @@ func (h *Hub) inboxRead(out *outputs, op *StoreOp, now time.Time) {
 		out.send(s.id, h.notice(now, wire.NoticeInfo, "", "",
 			"the private messages kept for you while you were away cannot be read right now; they are delivered at your next login"))
 		return
+	}
+	if h.kept[op.Name] == op.kept {
+		delete(h.kept, op.Name) // none kept since the read was asked for
 	}
 	if len(op.Msgs) == 0 {
 		return

@@ -265,3 +265,52 @@ func TestDurableRoomAcknowledgedOnceSaved(t *testing.T) {
 		t.Fatalf("join of a room there: %+v", outs)
 	}
 }
+
+// Only an account that may have messages waiting has its inbox read at
+// login: one marked at start, or one a message is on its way to, even if
+// it logs in before the message is stored.
+func TestDurableInboxReadOnlyWhenKept(t *testing.T) {
+	x, _ := newDurable(t, Config{})
+	inboxReads := func(outs []Output) (n int) {
+		for _, op := range ops(outs) {
+			if op.Kind == StoreInbox {
+				n++
+			}
+		}
+		return n
+	}
+	login := func(sid SessionID, name string) []Output {
+		x.connect(sid)
+		id := x.nextID(sid)
+		x.h.Handle(sid, &wire.Frame{Type: wire.TypeLogin, ID: id, Name: name, Secret: "pw-" + name}, x.now)
+		return x.h.LoginResult(sid, id, name, VerdictOK, x.now)
+	}
+	if n := inboxReads(login(1, "alice")); n != 0 {
+		t.Fatalf("alice has nothing waiting: %d inbox reads", n)
+	}
+	x.h.RestoreKept([]string{"bob"})
+	if n := inboxReads(login(2, "bob")); n != 1 {
+		t.Fatalf("bob has messages waiting: %d inbox reads", n)
+	}
+	// carol is away when alice tells her; the message is not stored yet
+	// when she logs in: her login reads her inbox all the same.
+	tell := x.h.Handle(1, &wire.Frame{Type: wire.TypeTell, ID: x.nextID(1), To: "carol", Text: "hi"}, x.now)
+	if len(ops(tell)) != 1 || !ops(tell)[0].Away {
+		t.Fatalf("tell carol: %+v", tell)
+	}
+	outs := login(3, "carol")
+	if n := inboxReads(outs); n != 1 {
+		t.Fatalf("carol logged in with a message on its way: %d inbox reads", n)
+	}
+	read := ops(outs)[0]
+	x.h.StoreDone(read, x.now) // read: nothing yet in this fake
+	if n := inboxReads(login(4, "dave")); n != 0 {
+		t.Fatalf("dave: %d", n)
+	}
+	// The message came to her inbox before her read, so the read had it;
+	// the mark is gone, and her next login reads nothing.
+	x.h.Handle(3, &wire.Frame{Type: wire.TypeLogout, ID: x.nextID(3)}, x.now)
+	if n := inboxReads(login(5, "carol")); n != 0 {
+		t.Fatalf("carol's second login: %d inbox reads", n)
+	}
+}
