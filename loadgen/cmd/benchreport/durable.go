@@ -57,7 +57,13 @@ type durableResults struct {
 	// from exec to the ready line after a graceful stop and after kill -9.
 	fill, graceful, killed time.Duration
 	restartErr             string
+	// appendBench is BenchmarkAppend's lines: the store alone, with
+	// JetStream's default sync and with fsync always.
+	appendBench []string
 }
+
+// appendBenchArgs runs the store's own benchmark of acknowledged writes.
+var appendBenchArgs = []string{"test", "-run", "^$", "-bench", "Append", "-benchtime", "1s", "./internal/store/"}
 
 // runDurable runs the section's loads and measurements.
 func runDurable(bin string) *durableResults {
@@ -82,6 +88,16 @@ func runDurable(bin string) *durableResults {
 			res.loads[r.name][c.name] = runLoadgen(bin, args, shown)
 			if dir != "" {
 				os.RemoveAll(dir)
+			}
+		}
+	}
+	logf("go %s", strings.Join(appendBenchArgs, " "))
+	if out, err := command(5*time.Minute, "go", appendBenchArgs...); err != nil {
+		res.appendBench = []string{fmt.Sprintf("failed: %v", err)}
+	} else {
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "BenchmarkAppend") {
+				res.appendBench = append(res.appendBench, strings.Join(strings.Fields(l), " "))
 			}
 		}
 	}
@@ -248,6 +264,12 @@ func writeDurable(b *bytes.Buffer, d *durableResults, alone bool) {
 	}
 	fmt.Fprintf(b, "```\n\n")
 
+	fmt.Fprintf(b, "**The store alone** (`go %s`): acknowledged writes of 100-byte messages, 1,024 in flight;\n", strings.Join(appendBenchArgs, " "))
+	fmt.Fprintf(b, "fsync always is what surviving a power cut costs:\n\n")
+	for _, l := range d.appendBench {
+		fmt.Fprintf(b, "- `%s`\n", l)
+	}
+	fmt.Fprintln(b)
 	fmt.Fprintf(b, "**Crash** (`%s`): ", d.crashOf)
 	if c := d.crash; c != nil {
 		fmt.Fprintf(b, "%d kills; %d Says, %d acknowledged, %d unknown (no reply before a kill); acknowledged ones owed %d deliveries to the members throughout, %d made; violations: %d.\n\n",
