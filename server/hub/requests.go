@@ -666,13 +666,23 @@ func (h *Hub) tell(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		h.storePrivate(out, s.id, f.ID, p, away)
 		return
 	}
+	h.deliverPrivate(out, s, f.ID, to, p, now)
+}
+
+// deliverPrivate sends p to to and tells its sender (if still there, with
+// the id of its request) that it was sent, with to's away message.
+func (h *Hub) deliverPrivate(out *outputs, sender *session, id uint32, to *session, p *wire.Frame, now time.Time) {
 	out.send(to.id, p)
+	if sender == nil {
+		return
+	}
 	text := "message sent to " + to.name
 	if to.away != "" {
 		text += "; " + to.name + " is away: " + to.away
 	}
-	rep := reply(wire.OK, text)
-	rep.Name, rep.Words, rep.Count = to.name, to.away, h.serial
+	rep := h.reply(now, id, wire.OK, text)
+	rep.Name, rep.Words, rep.Count = to.name, to.away, p.Count
+	out.send(sender.id, rep)
 }
 
 // fitFrame returns how many of n list entries fit in one frame, given each

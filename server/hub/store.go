@@ -223,13 +223,7 @@ func (h *Hub) privateStored(out *outputs, op *StoreOp, now time.Time) {
 		h.storePrivate(out, op.Session, op.ReqID, p, true)
 		return
 	}
-	out.send(to.id, p)
-	text := "message sent to " + to.name
-	if to.away != "" {
-		text += "; " + to.name + " is away: " + to.away
-	}
-	rep := reply(wire.OK, text)
-	rep.Name, rep.Words, rep.Count = to.name, to.away, p.Count
+	h.deliverPrivate(out, s, op.ReqID, to, p, now)
 }
 
 // storePrivate asks for a private message to be stored, away when it is
