@@ -83,9 +83,15 @@ IRCTEST_MARKS  ?= not Ergo and not deprecated and not strict and not services
 IRCTEST_RUN     = @test -x $(IRCTEST_PYTHON) || { echo "irctest: $(IRCTEST_PYTHON) is missing: irctest runs on Debian's python3 (apt-get install -y python3)" >&2; exit 1; }; \
 	$(IRCTEST_PYTHON) harness/irctest/run.py --irctest-dir "$(IRCTEST_DIR)" --marks "$(IRCTEST_MARKS)"
 
-.PHONY: irctest irctest-baseline
+.PHONY: irctest irctest-store irctest-baseline
 
 irctest: build
+	$(IRCTEST_RUN)
+
+## irctest-store: the same against a server keeping messages in its embedded
+## store (-state): the same baseline must pass.
+irctest-store: export CHAT_IRCTEST_STORE = 1
+irctest-store: build
 	$(IRCTEST_RUN)
 
 ## irctest-baseline: run irctest and rewrite the baseline with what passes.

@@ -155,6 +155,10 @@ class ChatServerController(BaseServerController, DirectoryBasedController):
         ]
         if password is not None:
             args += ["-irc-password", password]
+        if os.environ.get("CHAT_IRCTEST_STORE"):
+            # The same tests against the server keeping messages in its
+            # embedded store (make irctest-store).
+            args += ["-state", self.directory / "state"]
 
         ready = IRC_READY
         if ssl:
