@@ -8,7 +8,9 @@
 package client
 
 import (
+	"context"
 	"io"
+	"net/netip"
 	"os"
 	"time"
 
@@ -25,8 +27,13 @@ const (
 
 // Config is what Run needs. Zero durations take the defaults below.
 type Config struct {
-	Addr string // host:port of the server
-	Mode Mode
+	// Servers are the addresses of the servers, HOST:PORT each, in the
+	// order the client tries them (servers.go): it fails over from one to
+	// the next. A host that resolves to several addresses counts as one
+	// server for each. Empty means Addr alone.
+	Servers []string
+	Addr    string // HOST:PORT of the server when Servers is empty
+	Mode    Mode
 	// RetryMin is the base of the first pause before reconnecting (the
 	// pause is jittered between RetryMin and twice that); RetryMax caps the
 	// pauses.
@@ -41,6 +48,9 @@ type Config struct {
 	Stdout         io.Writer
 	Now            func() time.Time // the clock; nil means time.Now
 	Rand           func() float64   // jitter source; nil means math/rand/v2
+	// LookupHost resolves a server's host name to its addresses; nil
+	// means the system's resolver. Tests inject names of their own.
+	LookupHost func(ctx context.Context, host string) ([]netip.Addr, error)
 	// ShareDir is the directory whose regular files this client serves
 	// when another user asks for them; "" means the current
 	// directory.
@@ -108,6 +118,11 @@ type Client struct {
 	escAt    time.Time // when a lone ESC at the end of inbuf counts as the Escape key
 
 	// Connection (state.go, session.go).
+	// servers is where the attempts stand among the run's servers, and
+	// server the one the connection is on, or the last attempt went to
+	// (servers.go).
+	servers       *rotation
+	server        server
 	conn          *conn     // nil in states offline and backingOff
 	state         connState // where the connection stands
 	until         time.Time // when the state's timer runs out (zero: it has none)
@@ -149,7 +164,8 @@ type Client struct {
 	// not a terminal (mode menu's prompts, LinePrompter).
 	promptShown string
 
-	// tls is the TLS of the run (tls.go); nil when it speaks plain TCP.
+	// tls is the TLS of the run and of each server (tls.go); nil when it
+	// speaks plain TCP.
 	tls *secure
 	// waker wakes the loop from another goroutine (a TLS handshake's);
 	// nil until Run makes the wake pipe.
@@ -161,8 +177,12 @@ type Client struct {
 }
 
 func newClient(cfg Config, tty bool) *Client {
-	if cfg.Addr == "" {
-		cfg.Addr = DefaultAddr
+	if len(cfg.Servers) == 0 {
+		addr := cfg.Addr
+		if addr == "" {
+			addr = DefaultAddr
+		}
+		cfg.Servers = []string{addr}
 	}
 	if cfg.Mode == nil {
 		cfg.Mode = roomsMode{}
@@ -185,9 +205,11 @@ func newClient(cfg Config, tty bool) *Client {
 	}
 	var sec *secure
 	if cfg.TLS != nil {
-		sec = newSecure(*cfg.TLS, cfg.Addr)
+		sec = newSecure(*cfg.TLS)
 	}
 	return &Client{
+		servers: newRotation(cfg.Servers, cfg.LookupHost),
+		server:  server{addr: cfg.Servers[0]},
 		tls:     sec,
 		cfg:     cfg,
 		mode:    cfg.Mode,

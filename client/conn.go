@@ -1,14 +1,10 @@
 package client
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
-	"strconv"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -39,17 +35,10 @@ type conn struct {
 	shut    bool          // the write side is to be shut once the Pipe is flushed
 }
 
-// resolveTimeout bounds the name lookup that precedes a connection attempt.
-const resolveTimeout = 5 * time.Second
-
-// dial starts connecting to addr ("host:port"). The connection is usually
-// still in progress when it returns: the loop polls for POLLOUT and then
-// calls finishConnect.
-func dial(addr string) (*conn, error) {
-	ap, err := resolve(addr)
-	if err != nil {
-		return nil, err
-	}
+// dial starts connecting to ap. The connection is usually still in
+// progress when it returns: the loop polls for POLLOUT and then calls
+// finishConnect.
+func dial(ap netip.AddrPort) (*conn, error) {
 	domain := unix.AF_INET
 	var sa unix.Sockaddr
 	if ap.Addr().Is4() {
@@ -74,50 +63,6 @@ func dial(addr string) (*conn, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// resolve turns "host:port" into one address, preferring IPv4 because
-// servers are often started on 127.0.0.1 while "localhost" also names ::1.
-func resolve(addr string) (netip.AddrPort, error) {
-	host, portStr, err := net.SplitHostPort(addr)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("bad address %q: %w", addr, err)
-	}
-	port, err := strconv.ParseUint(portStr, 10, 16)
-	if err != nil {
-		p, lerr := net.LookupPort("tcp", portStr)
-		if lerr != nil {
-			return netip.AddrPort{}, fmt.Errorf("bad port %q", portStr)
-		}
-		port = uint64(p)
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return netip.AddrPortFrom(ip.Unmap(), uint16(port)), nil
-	}
-	if host == "" {
-		host = "localhost"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
-	defer cancel()
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		var dnsErr *net.DNSError
-		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-			return netip.AddrPort{}, fmt.Errorf("no such host %s", host)
-		}
-		return netip.AddrPort{}, fmt.Errorf("look up %s: %w", host, err)
-	}
-	if len(ips) == 0 {
-		return netip.AddrPort{}, fmt.Errorf("no address for host %s", host)
-	}
-	best := ips[0]
-	for _, ip := range ips {
-		if ip.Unmap().Is4() {
-			best = ip
-			break
-		}
-	}
-	return netip.AddrPortFrom(best.Unmap(), uint16(port)), nil
 }
 
 // finishConnect completes a connect(2) in progress once poll reports the

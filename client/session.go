@@ -16,9 +16,16 @@ import (
 // state.go, the resume protocol in resume.go, the user's replies in
 // replies.go.
 
-// startConnect begins a connection attempt.
+// startConnect begins a connection attempt at the server whose turn it is
+// (servers.go).
 func (c *Client) startConnect() {
-	cn, err := dial(c.cfg.Addr)
+	s, err := c.servers.current()
+	c.server = s
+	if err != nil {
+		c.connectFailed(err)
+		return
+	}
+	cn, err := dial(s.ip)
 	if err != nil {
 		c.connectFailed(err)
 		return
@@ -38,7 +45,7 @@ func (c *Client) tcpConnected() {
 		// A server silent during the handshake is given up on as one
 		// silent after it would be (timers).
 		c.lastRecv = c.now()
-		c.startTLS(c.conn)
+		c.startTLS(c.conn, c.server)
 		return
 	}
 	c.connected()
@@ -62,10 +69,18 @@ func (c *Client) connectFailed(err error) {
 }
 
 // attemptFailed reports an attempt that failed before the server answered
-// the Hello (reason says how) and schedules the next one.
+// the Hello (reason says how) and schedules the next one: at once at the
+// next server, or after a pause once every server failed in this round.
 func (c *Client) attemptFailed(reason string) {
 	c.dropConn()
-	c.backOff(fmt.Sprintf("cannot connect to %s: %s", c.cfg.Addr, reason), "retrying")
+	failure := fmt.Sprintf("cannot connect to %s: %s", c.server, reason)
+	if !c.servers.attemptFailed() {
+		c.failure = failure
+		c.report(fmt.Sprintf("%s; trying %s", failure, c.servers.upcoming()))
+		c.toFor(stateBackingOff, 0)
+		return
+	}
+	c.backOff(failure, "retrying")
 }
 
 // lost handles the end of a connection that nobody asked for. A
@@ -83,7 +98,10 @@ func (c *Client) lost(reason string) {
 		c.attemptFailed(reason)
 		return
 	}
-	c.backOff(fmt.Sprintf("connection to %s lost: %s", c.cfg.Addr, reason), "reconnecting")
+	// The next attempt goes to the next server, after the first pause
+	// all the same (servers.go says why).
+	c.servers.lost()
+	c.backOff(fmt.Sprintf("connection to %s lost: %s", c.server, reason), "reconnecting")
 }
 
 // backOff schedules the next attempt after failure, and reports both (the
@@ -196,7 +214,7 @@ func (c *Client) submit(req request) {
 	}
 	if len(c.queue) >= maxQueue {
 		req.secret = ""
-		c.report(fmt.Sprintf("not connected to %s and %d lines are already waiting; this line was dropped", c.cfg.Addr, maxQueue))
+		c.report(fmt.Sprintf("not connected to %s and %d lines are already waiting; this line was dropped", c.server, maxQueue))
 		return
 	}
 	c.queue = append(c.queue, req)
@@ -337,11 +355,12 @@ func (c *Client) helloReply(f *wire.Frame) {
 		return
 	}
 	if c.everConnected {
-		c.report("reconnected to " + c.cfg.Addr)
+		c.report("reconnected to " + c.server.String())
 	} else {
-		c.report("connected to " + c.cfg.Addr)
+		c.report("connected to " + c.server.String())
 	}
 	c.everConnected = true
+	c.servers.connected()
 	c.failure = ""
 	c.backoff.Reset()
 	if !c.relogin() {
@@ -357,7 +376,7 @@ func (c *Client) bye(f *wire.Frame) {
 		// Another login took the session, or a server operator ended it:
 		// coming straight back would undo either.
 		c.dropConn()
-		c.report(fmt.Sprintf("disconnected by %s: %s; not reconnecting, exiting", c.cfg.Addr, text))
+		c.report(fmt.Sprintf("disconnected by %s: %s; not reconnecting, exiting", c.server, text))
 		c.exit(ExitError)
 	case f.Code == wire.ByeLogout || c.state == stateQuitting:
 		c.dropConn()
@@ -367,7 +386,7 @@ func (c *Client) bye(f *wire.Frame) {
 		// client on a port that speaks TLS only, or another protocol
 		// altogether): the next attempt would say the same.
 		c.dropConn()
-		c.report(fmt.Sprintf("cannot connect to %s: the server said: %s; not retrying, exiting", c.cfg.Addr, text))
+		c.report(fmt.Sprintf("cannot connect to %s: the server said: %s; not retrying, exiting", c.server, text))
 		c.exit(ExitError)
 	default:
 		c.lost("the server said: " + text)
@@ -482,7 +501,7 @@ func (c *Client) logout() {
 	}
 	if !c.state.established() {
 		if c.loggedIn {
-			c.report(fmt.Sprintf("not connected to %s, so the server cannot be told of the logout; exiting", c.cfg.Addr))
+			c.report(fmt.Sprintf("not connected to %s, so the server cannot be told of the logout; exiting", c.server))
 		}
 		c.exit(ExitOK)
 		return

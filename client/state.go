@@ -32,7 +32,8 @@ import (
 //	             Create of it, when the server lost its rooms) is in flight
 //	ready        the session is as the user left it: requests go out as typed
 //	backingOff   the last attempt failed or the connection was lost: the next
-//	             attempt starts when the timer runs out
+//	             attempt starts when the timer runs out (at once when another
+//	             server of the round is still to be tried: servers.go)
 //	quitting     a Logout is sent: the run ends on its answer, on the end of
 //	             the connection, or when the timer runs out
 //

@@ -61,28 +61,38 @@ func LoadCA(path string) (*x509.CertPool, error) {
 const trustPrompt = "Trust this server and connect? (yes/no) "
 
 // secure is the TLS of a run: the settings every connection's handshake
-// starts from, and what the run learnt about the server. The loop owns it.
+// starts from, and what the run learnt about each server. The loop owns
+// it.
 type secure struct {
-	cfg  TLSConfig
-	base *tls.Config // the server's name, and the session cache that lets reconnections resume
+	cfg TLSConfig
 	// knownFile is the known-servers file; "" when there is none to keep,
 	// and knownErr says why.
 	knownFile string
 	knownErr  string
 	warned    bool // the file's bad lines were reported
-	// accepted is the fingerprint the person trusted in this run, trusted
-	// even if it could not be written down.
-	accepted string
-	// ident is what the run's first handshake established: every later
-	// one is held to it.
-	ident identity
-	// asking is the certificate the person is being asked about; "" when
-	// no question is up.
+	// peers holds what the run learnt about each server, by the name
+	// reports give it (server.String): each node of a cluster has a
+	// certificate of its own.
+	peers map[string]*peerTLS
+	// asking is the certificate the person is being asked about, shown
+	// by the server the rotation stands at; "" when no question is up.
 	asking string
 }
 
-func newSecure(cfg TLSConfig, addr string) *secure {
-	s := &secure{cfg: cfg, knownFile: cfg.KnownServers}
+// peerTLS is the TLS of one server in a run.
+type peerTLS struct {
+	base *tls.Config // the server's name, and the session cache that lets reconnections resume
+	// accepted is the fingerprint the person trusted in this run, trusted
+	// even if it could not be written down.
+	accepted string
+	// ident is what the run's first handshake with this server
+	// established: every later one (reconnections, data connections) is
+	// held to it.
+	ident identity
+}
+
+func newSecure(cfg TLSConfig) *secure {
+	s := &secure{cfg: cfg, knownFile: cfg.KnownServers, peers: make(map[string]*peerTLS)}
 	if s.knownFile == "" && cfg.CA == nil && cfg.Fingerprint == "" {
 		f, err := DefaultKnownServers()
 		if err != nil {
@@ -90,16 +100,28 @@ func newSecure(cfg TLSConfig, addr string) *secure {
 		}
 		s.knownFile = f
 	}
-	s.base = &tls.Config{
-		ServerName: hostOf(addr),
-		MinVersion: tls.VersionTLS12,
-		// The check is the client's own (verify, run by VerifyConnection,
-		// which crypto/tls calls for resumed sessions too): trust on first
-		// use and pinning are not what crypto/tls verifies.
-		InsecureSkipVerify: true,
-		ClientSessionCache: tls.NewLRUClientSessionCache(0),
-	}
 	return s
+}
+
+// peer returns what the run knows of sv's TLS, made on first use.
+func (s *secure) peer(sv server) *peerTLS {
+	p := s.peers[sv.String()]
+	if p == nil {
+		p = &peerTLS{base: &tls.Config{
+			ServerName: sv.host(),
+			MinVersion: tls.VersionTLS12,
+			// The check is the client's own (verify, run by
+			// VerifyConnection, which crypto/tls calls for resumed
+			// sessions too): trust on first use and pinning are not what
+			// crypto/tls verifies.
+			InsecureSkipVerify: true,
+			// A cache of its own: the nodes of a cluster share a name,
+			// and a session resumed is one server's.
+			ClientSessionCache: tls.NewLRUClientSessionCache(0),
+		}}
+		s.peers[sv.String()] = p
+	}
+	return p
 }
 
 // attempt is one connection's handshake: the check it is held to, made
@@ -111,10 +133,10 @@ type attempt struct {
 	found identity
 }
 
-// startTLS starts the TLS handshake of a connection just made.
-func (c *Client) startTLS(cn *conn) {
-	a := &attempt{check: c.tlsCheck()}
-	cfg := c.tls.base.Clone()
+// startTLS starts the TLS handshake of a connection just made to sv.
+func (c *Client) startTLS(cn *conn, sv server) {
+	a := &attempt{check: c.tlsCheck(sv)}
+	cfg := c.tls.peer(sv).base.Clone()
 	cfg.VerifyConnection = func(st tls.ConnectionState) error {
 		id, err := a.check.verify(st.PeerCertificates)
 		a.found = id
@@ -124,15 +146,16 @@ func (c *Client) startTLS(cn *conn) {
 	cn.tls = tlspipe.NewClient(&tlspipe.Config{TLS: cfg, Notify: func(uint64) { c.wake() }}, 0)
 }
 
-// tlsCheck makes the check of a handshake with the server. Without a CA
-// or a pin it reads the known-servers file, so that a line the person
-// removed while the client ran is forgotten at the next attempt.
-func (c *Client) tlsCheck() check {
-	s := c.tls
+// tlsCheck makes the check of a handshake with sv. Without a CA or a pin
+// it reads the known-servers file, so that a line the person removed
+// while the client ran is forgotten at the next attempt.
+func (c *Client) tlsCheck(sv server) check {
+	s, p := c.tls, c.tls.peer(sv)
+	keys := sv.knownKeys()
 	ck := check{
-		addr: c.cfg.Addr, host: hostOf(c.cfg.Addr), now: c.now(),
+		addr: keys[0], host: sv.host(), now: c.now(),
 		ca: s.cfg.CA, caFile: s.cfg.CAFile, pin: s.cfg.Fingerprint,
-		knownFile: s.knownFile, accepted: s.accepted, run: s.ident,
+		knownFile: s.knownFile, accepted: p.accepted, run: p.ident,
 	}
 	if s.cfg.CA != nil || s.cfg.Fingerprint != "" || s.knownFile == "" {
 		return ck
@@ -147,7 +170,11 @@ func (c *Client) tlsCheck() check {
 		}
 	}
 	s.warned = true
-	ck.known = ks.lookup(c.cfg.Addr)
+	for _, k := range keys {
+		if ck.known = ks.lookup(k); len(ck.known) > 0 {
+			break
+		}
+	}
 	return ck
 }
 
@@ -183,8 +210,8 @@ func (c *Client) chatHandshake(cn *conn, buf []byte) {
 		return
 	}
 	cn.secured = true
-	if c.tls.ident == (identity{}) {
-		c.tls.ident = cn.shake.found
+	if p := c.tls.peer(c.server); p.ident == (identity{}) {
+		p.ident = cn.shake.found
 	}
 	c.connected()
 	// Records that came with the server's last flight (a TLS 1.3 session
@@ -200,7 +227,7 @@ func (c *Client) chatHandshake(cn *conn, buf []byte) {
 // dataHandshake follows a data connection's handshake.
 func (c *Client) dataHandshake(t *transfer) {
 	if err := t.cn.flush(); err != nil {
-		c.transferFailed(t, "cannot connect to "+c.cfg.Addr+": "+errText(err))
+		c.transferFailed(t, "cannot connect to "+t.server.String()+": "+errText(err))
 		return
 	}
 	done, err := t.cn.tls.Handshake()
@@ -208,7 +235,7 @@ func (c *Client) dataHandshake(t *transfer) {
 	case !done:
 		return
 	case err != nil:
-		c.transferFailed(t, "cannot connect to "+c.cfg.Addr+": "+handshakeText(c.cfg.Addr, err))
+		c.transferFailed(t, "cannot connect to "+t.server.String()+": "+handshakeText(t.server.String(), err))
 		return
 	}
 	t.cn.secured = true
@@ -273,7 +300,7 @@ func handshakeText(addr string, err error) string {
 
 // handshakeFailed acts on the failed handshake of the chat connection.
 func (c *Client) handshakeFailed(err error) {
-	addr := c.cfg.Addr
+	addr := c.server.String()
 	f := handshakeFate(err)
 	if f == fateRetry {
 		c.attemptFailed(handshakeText(addr, err))
@@ -299,7 +326,7 @@ func (c *Client) handshakeFailed(err error) {
 // changedBanner tells, loudly, that the server shows another certificate
 // than the one trusted before, and what to do if that is expected.
 func (c *Client) changedBanner(e *trustError) {
-	addr := c.cfg.Addr
+	addr := c.server.String()
 	c.report(fmt.Sprintf("cannot connect to %s: ITS CERTIFICATE HAS CHANGED; not connecting, exiting", addr))
 	lines := []string{
 		"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
@@ -336,7 +363,7 @@ func (c *Client) changedBanner(e *trustError) {
 // would not wait for a person), and made again after a yes. Without a
 // terminal there is nobody to ask.
 func (c *Client) askTrust(e *trustError) {
-	addr := c.cfg.Addr
+	addr := c.server.String()
 	if !c.tty {
 		c.report(fmt.Sprintf("cannot connect to %s: %s; the input is not a terminal to ask whether to trust it: "+
 			"check the fingerprint with the server's operator and give it with -tls-fingerprint; exiting", addr, e.text))
@@ -369,7 +396,7 @@ func (c *Client) asking() bool { return c.tls != nil && c.tls.asking != "" }
 // trustAnswer acts on the answer to askTrust: yes (or the fingerprint
 // itself, pasted to compare) remembers the server and connects; no exits.
 func (c *Client) trustAnswer(answer string) {
-	s, addr, fp := c.tls, c.cfg.Addr, c.tls.asking
+	s, addr, fp := c.tls, c.server.String(), c.tls.asking
 	a := strings.ToLower(strings.TrimSpace(answer))
 	pasted, perr := certs.ParseFingerprint(a)
 	switch {
@@ -387,13 +414,15 @@ func (c *Client) trustAnswer(answer string) {
 		return
 	}
 	s.asking = ""
-	s.accepted = fp
+	s.peer(c.server).accepted = fp
+	key := c.server.knownKeys()[0]
 	if s.knownFile == "" {
 		c.report(fmt.Sprintf("trusting %s for this run only: %s", addr, s.knownErr))
-	} else if line, err := addKnown(s.knownFile, addr, fp); err != nil {
+	} else if line, err := addKnown(s.knownFile, key, fp); err != nil {
 		c.report(fmt.Sprintf("cannot remember %s in %s: %s; trusting it for this run only", addr, s.knownFile, errText(err)))
 	} else {
-		c.report(fmt.Sprintf("remembered %s as %s in %s (line %d)", addr, fp, s.knownFile, line))
+		c.report(fmt.Sprintf("remembered %s as %s in %s (line %d)", key, fp, s.knownFile, line))
 	}
+	// The rotation still stands at the server asked about.
 	c.startConnect()
 }

@@ -78,6 +78,7 @@ type transfer struct {
 	token    string // the server's name for the transfer
 	peer     string // the requester (send) or the owner (receive)
 	name     string // the file's name as requested
+	server   server // where its data connection goes: the chat connection's server when it began
 	cn       *conn
 	state    xferState
 	deadline time.Time // connecting, draining, broken
@@ -151,9 +152,12 @@ func (c *Client) pollTransfers(fds []unix.PollFd) ([]unix.PollFd, []*transfer) {
 	return fds, c.polled
 }
 
-// dataConn opens a data connection for t and queues its Attach.
+// dataConn opens a data connection for t and queues its Attach. It goes
+// to the server the chat connection is on: the transfer's token is that
+// server's.
 func (c *Client) dataConn(t *transfer, role wire.Code) error {
-	cn, err := dial(c.cfg.Addr)
+	t.server = c.server
+	cn, err := dial(t.server.ip)
 	if err != nil {
 		return err
 	}
@@ -174,7 +178,7 @@ func (c *Client) dataConn(t *transfer, role wire.Code) error {
 // well), otherwise the Attach goes out when the socket takes it.
 func (c *Client) dataConnected(t *transfer) {
 	if c.tls != nil && !t.cn.secured {
-		c.startTLS(t.cn)
+		c.startTLS(t.cn, t.server)
 		return
 	}
 	t.state = xAttaching
@@ -188,7 +192,7 @@ func (c *Client) transferEvent(t *transfer, rev int16) {
 	}
 	if t.state == xConnecting && t.cn.connecting {
 		if err := t.cn.finishConnect(); err != nil {
-			c.transferFailed(t, "cannot connect to "+c.cfg.Addr+": "+errText(err))
+			c.transferFailed(t, "cannot connect to "+t.server.String()+": "+errText(err))
 			return
 		}
 		c.dataConnected(t)
@@ -271,13 +275,13 @@ func (c *Client) transferRead(t *transfer) {
 func (c *Client) handshakeEvent(t *transfer, rev int16) {
 	if rev&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0 {
 		if _, err := t.cn.receive(c.xbuf, nil); err != nil {
-			c.transferFailed(t, "cannot connect to "+c.cfg.Addr+": "+errText(err))
+			c.transferFailed(t, "cannot connect to "+t.server.String()+": "+errText(err))
 			return
 		}
 	}
 	if rev&unix.POLLOUT != 0 {
 		if err := t.cn.flush(); err != nil {
-			c.transferFailed(t, "cannot connect to "+c.cfg.Addr+": "+errText(err))
+			c.transferFailed(t, "cannot connect to "+t.server.String()+": "+errText(err))
 		}
 	}
 }
@@ -411,7 +415,7 @@ func (c *Client) transferTimers(now time.Time) {
 		}
 		switch t.state {
 		case xConnecting:
-			c.transferFailed(t, fmt.Sprintf("cannot connect to %s: no answer after %s", c.cfg.Addr, pause(c.cfg.ConnectTimeout)))
+			c.transferFailed(t, fmt.Sprintf("cannot connect to %s: no answer after %s", t.server, pause(c.cfg.ConnectTimeout)))
 		case xDraining:
 			c.endTransfer(t)
 		case xBroken:
@@ -568,7 +572,7 @@ func (c *Client) fetchReply(f *wire.Frame, req *request) {
 	}
 	t := &transfer{token: f.Token, peer: owner, name: name, base: base, h: sha256.New()}
 	if err := c.dataConn(t, wire.RoleRequester); err != nil {
-		c.report(fmt.Sprintf("could not get %s from %s: cannot connect to %s: %s", name, owner, c.cfg.Addr, errText(err)))
+		c.report(fmt.Sprintf("could not get %s from %s: cannot connect to %s: %s", name, owner, c.server, errText(err)))
 		return
 	}
 }

@@ -26,13 +26,15 @@ import (
 //     system's; or, with neither flag, the person trusted this certificate
 //     for this server before (the known-servers file) or says so now.
 //
-// After the run's first handshake, every later one (reconnections, file
-// transfers) must show the same certificate, unless the first was
-// verified through an authority: a renewed certificate that still
-// verifies is the same server.
+// After the run's first handshake with a server, every later one with the
+// same server (reconnections, file transfers) must show the same
+// certificate, unless the first was verified through an authority: a
+// renewed certificate that still verifies is the same server. Each server
+// of the run (servers.go) is held to its own first certificate: the nodes
+// of a cluster have one each.
 
-// identity is what the run's first handshake established about the
-// server; the zero identity is none yet.
+// identity is what the run's first handshake with a server established
+// about it; the zero identity is none yet.
 type identity struct {
 	fingerprint string // the certificate's
 	// byCA: an authority vouched for it, and may vouch for its renewal.
@@ -41,7 +43,7 @@ type identity struct {
 
 // check is what one handshake is held to.
 type check struct {
-	addr string // HOST:PORT as given: the key of the known-servers file
+	addr string // the known-servers key of the server (server.knownKeys)
 	host string
 	now  time.Time
 	// ca and caFile are -tls-ca's authorities and the file they came
@@ -49,13 +51,13 @@ type check struct {
 	ca     *x509.CertPool
 	caFile string
 	pin    string // -tls-fingerprint
-	// known are addr's entries in the known-servers file, which is
+	// known are the server's entries in the known-servers file, which is
 	// knownFile; accepted is a fingerprint the person trusted in this run
 	// (it may not have been written down).
 	known     []knownEntry
 	knownFile string
 	accepted  string
-	run       identity // established by the run's first handshake
+	run       identity // established by the run's first handshake with the server
 }
 
 // trustKind says why a certificate was not trusted, and so what the
