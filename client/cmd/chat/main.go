@@ -1,9 +1,13 @@
 // Command chat is the terminal chat client. See docs/DESIGN.md for what it
 // shows and accepts.
 //
-//	chat [-mode rooms|names|menu|course] [-share DIR] [-download DIR] [-retry-min 1s] [-retry-max 30s] [HOST:PORT | HOST PORT | PORT]
-//	chat [flags] [-tls-ca FILE | -tls-fingerprint SHA256:…] [-known-servers FILE] tls://HOST:PORT
+//	chat [-mode rooms|names|menu|course] [-share DIR] [-download DIR] [-retry-min 1s] [-retry-max 30s] [HOST:PORT... | HOST PORT | PORT]
+//	chat [flags] [-tls-ca FILE | -tls-fingerprint SHA256:…] [-known-servers FILE] tls://HOST:PORT...
 //	chat -mode menu -l PORT -p PORT [HOST]
+//
+// Given several servers (or a host name with several addresses), the
+// client connects to the first that answers and fails over to the next
+// when its server goes.
 package main
 
 import (
@@ -26,7 +30,8 @@ func main() {
 func run(args []string) int {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: chat [flags] [[tls://]HOST:PORT | HOST PORT | PORT] (default %s)\n", client.DefaultAddr)
+		fmt.Fprintf(fs.Output(), "usage: chat [flags] [[tls://]HOST:PORT... | HOST PORT | PORT] (default %s)\n", client.DefaultAddr)
+		fmt.Fprintln(fs.Output(), "Several servers (or a host with several addresses): it fails over from one to the next.")
 		fs.PrintDefaults()
 	}
 	mode := fs.String("mode", "rooms", "front-end: rooms (rooms and passwords), names (NAME, GETNAMES, MSG, EXIT), menu (m, f, x), course (login, list, sendto, logout, exit)")
@@ -48,16 +53,7 @@ func run(args []string) int {
 		}
 		return 2
 	}
-	args, schemeTLS, err := scheme(fs.Args())
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "chat: %v\n", err)
-		return 2
-	}
-	tlsCfg, err := tlsConfig(*useTLS || schemeTLS, *caFile, *pin, *known)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "chat: %v\n", err)
-		return 2
-	}
+	args = fs.Args()
 	if *port != "" {
 		if _, err := strconv.ParseUint(*port, 10, 16); err != nil {
 			fmt.Fprintf(os.Stderr, "chat: bad port %q for -p\n", *port)
@@ -72,6 +68,23 @@ func run(args []string) int {
 			fmt.Fprintln(os.Stderr, "chat: with -p PORT, give at most the server's host as an argument")
 			return 2
 		}
+	}
+	addrs, withScheme, err := servers(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "chat: %v\n", err)
+		fs.Usage()
+		return 2
+	}
+	if withScheme > 0 && withScheme < len(addrs) && !*useTLS {
+		// Failing over from TLS to plain TCP would hand the password to
+		// whoever can make the TLS servers unreachable.
+		fmt.Fprintln(os.Stderr, "chat: give tls:// on every server's address or on none (or -tls for all)")
+		return 2
+	}
+	tlsCfg, err := tlsConfig(*useTLS || withScheme > 0, *caFile, *pin, *known)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "chat: %v\n", err)
+		return 2
 	}
 	if *filePort != "" {
 		if _, err := strconv.ParseUint(*filePort, 10, 16); err != nil {
@@ -88,12 +101,6 @@ func run(args []string) int {
 			return 2
 		}
 	}
-	addr, err := address(args)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "chat: %v\n", err)
-		fs.Usage()
-		return 2
-	}
 	if *retryMin <= 0 || *retryMax <= 0 || *ping <= 0 {
 		fmt.Fprintln(os.Stderr, "chat: -retry-min, -retry-max and -ping must be positive durations")
 		return 2
@@ -104,7 +111,7 @@ func run(args []string) int {
 		return 2
 	}
 	return client.Run(client.Config{
-		Addr:        addr,
+		Servers:     addrs,
 		Mode:        m,
 		RetryMin:    *retryMin,
 		RetryMax:    *retryMax,
@@ -113,25 +120,6 @@ func run(args []string) int {
 		DownloadDir: *download,
 		TLS:         tlsCfg,
 	})
-}
-
-// scheme takes tls:// off the server's address, where it asks for TLS.
-func scheme(args []string) ([]string, bool, error) {
-	if len(args) == 0 {
-		return args, false, nil
-	}
-	name, rest, ok := strings.Cut(args[0], "://")
-	if !ok {
-		return args, false, nil
-	}
-	if !strings.EqualFold(name, "tls") {
-		return nil, false, fmt.Errorf("unknown scheme %s:// in %q: give tls://HOST:PORT, or HOST:PORT for plain TCP", name, args[0])
-	}
-	rest = strings.TrimSuffix(rest, "/")
-	if rest == "" {
-		return args[1:], true, nil // the default server
-	}
-	return append([]string{rest}, args[1:]...), true, nil
 }
 
 // tlsConfig makes the client's TLS settings of the flags; nil for plain
@@ -161,35 +149,96 @@ func tlsConfig(on bool, caFile, pin, known string) (*client.TLSConfig, error) {
 	return cfg, nil
 }
 
-// address makes "host:port" of the arguments: none, HOST:PORT, HOST PORT or
-// PORT.
-func address(args []string) (string, error) {
-	switch len(args) {
-	case 0:
-		return client.DefaultAddr, nil
-	case 1:
-		a := args[0]
-		if _, err := strconv.ParseUint(a, 10, 16); err == nil {
-			return net.JoinHostPort("localhost", a), nil
-		}
-		host, port, err := net.SplitHostPort(a)
+// servers makes the servers' addresses (HOST:PORT each) of the
+// arguments, and counts those that asked for TLS with tls://:
+//
+//	(none)           localhost:7777
+//	PORT             localhost:PORT, when it is the only argument
+//	HOST PORT        HOST:PORT, when they are the only two arguments and
+//	                 HOST has no port of its own
+//	ADDR [ADDR...]   each [tls://]HOST:PORT, or [tls://]:PORT on localhost
+//
+// The forms are told apart by the whole list, never by guessing at one
+// argument: "example.org 8000" is one server, "a:1 b:2" two, and "8000
+// 8001" or "a:1 8000" neither (a port alone is the whole list, and a host
+// "8000" would be read as a port), so they are refused with what to type.
+func servers(args []string) (addrs []string, withScheme int, err error) {
+	rests := make([]string, len(args))
+	for i, a := range args {
+		rest, tls, err := scheme(a)
 		if err != nil {
+			return nil, 0, err
+		}
+		if tls {
+			withScheme++
+		}
+		rests[i] = rest
+	}
+	switch {
+	case len(args) == 0 || len(args) == 1 && rests[0] == "" && withScheme == 1:
+		return []string{client.DefaultAddr}, withScheme, nil // "tls://" alone: the default server
+	case len(args) == 1 && isPort(rests[0]):
+		return []string{net.JoinHostPort("localhost", rests[0])}, withScheme, nil
+	case len(args) == 2 && isPort(args[1]) && !hasPort(rests[0]):
+		if rests[0] == "" || isPort(rests[0]) {
+			return nil, 0, fmt.Errorf("%q %q: give HOST PORT for one server, or each server as HOST:PORT", args[0], args[1])
+		}
+		host := strings.TrimSuffix(strings.TrimPrefix(rests[0], "["), "]") // "[::1] 8000" as "::1 8000"
+		return []string{net.JoinHostPort(host, args[1])}, withScheme, nil
+	}
+	for i, rest := range rests {
+		addr, err := hostPort(rest, len(args))
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w (in %q)", err, args[i])
+		}
+		addrs = append(addrs, addr)
+	}
+	return addrs, withScheme, nil
+}
+
+// scheme takes tls:// off an address, where it asks for TLS.
+func scheme(arg string) (rest string, tls bool, err error) {
+	name, rest, ok := strings.Cut(arg, "://")
+	if !ok {
+		return arg, false, nil
+	}
+	if !strings.EqualFold(name, "tls") {
+		return "", false, fmt.Errorf("unknown scheme %s:// in %q: give tls://HOST:PORT, or HOST:PORT for plain TCP", name, arg)
+	}
+	return strings.TrimSuffix(rest, "/"), true, nil
+}
+
+// hostPort checks one server's HOST:PORT, one of n arguments.
+func hostPort(a string, n int) (string, error) {
+	if isPort(a) {
+		return "", fmt.Errorf("a port alone (%s) is the whole argument list, for localhost:%s; give each of several servers as HOST:PORT", a, a)
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		if n == 1 {
 			return "", fmt.Errorf("bad server address %q: want HOST:PORT, HOST PORT or PORT", a)
 		}
-		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			return "", fmt.Errorf("bad port %q in %q", port, a)
-		}
-		if host == "" {
-			host = "localhost"
-		}
-		return net.JoinHostPort(host, port), nil
-	case 2:
-		if _, err := strconv.ParseUint(args[1], 10, 16); err != nil {
-			return "", fmt.Errorf("bad port %q", args[1])
-		}
-		return net.JoinHostPort(args[0], args[1]), nil
+		return "", fmt.Errorf("bad server address %q: want HOST:PORT", a)
 	}
-	return "", fmt.Errorf("too many arguments: %q", args)
+	if !isPort(port) {
+		return "", fmt.Errorf("bad port %q in %q", port, a)
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// isPort reports whether s is a port number.
+func isPort(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 16)
+	return err == nil
+}
+
+// hasPort reports whether s is HOST:PORT (with any port, to be checked).
+func hasPort(s string) bool {
+	_, _, err := net.SplitHostPort(s)
+	return err == nil
 }
 
 // stringAlias is a second flag name for a string flag.

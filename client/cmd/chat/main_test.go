@@ -11,31 +11,65 @@ import (
 	"chat/internal/certs"
 )
 
-func TestAddress(t *testing.T) {
+// TestServers: the argument list makes the servers' addresses. One port
+// alone, and a host and a port, keep their meaning only as the whole list;
+// anything else is a list of HOST:PORT, and what could be read two ways is
+// refused.
+func TestServers(t *testing.T) {
 	tests := []struct {
-		args []string
-		want string
-		bad  bool
+		name   string
+		args   []string
+		want   []string
+		scheme int // addresses with tls://
+		bad    bool
 	}{
-		{nil, "localhost:7777", false},
-		{[]string{"8000"}, "localhost:8000", false},
-		{[]string{"example.org:8000"}, "example.org:8000", false},
-		{[]string{"127.0.0.1:0"}, "127.0.0.1:0", false},
-		{[]string{":8000"}, "localhost:8000", false},
-		{[]string{"[::1]:8000"}, "[::1]:8000", false},
-		{[]string{"example.org", "8000"}, "example.org:8000", false},
-		{[]string{"::1", "8000"}, "[::1]:8000", false},
-		{[]string{"example.org"}, "", true},
-		{[]string{"example.org:http"}, "", true},
-		{[]string{"host", "port"}, "", true},
-		{[]string{"99999"}, "", true},
-		{[]string{"a", "1", "b"}, "", true},
+		{"none: the default", nil, []string{"localhost:7777"}, 0, false},
+		{"a port alone: on localhost", []string{"8000"}, []string{"localhost:8000"}, 0, false},
+		{"HOST:PORT", []string{"example.org:8000"}, []string{"example.org:8000"}, 0, false},
+		{"port 0", []string{"127.0.0.1:0"}, []string{"127.0.0.1:0"}, 0, false},
+		{":PORT on localhost", []string{":8000"}, []string{"localhost:8000"}, 0, false},
+		{"IPv6", []string{"[::1]:8000"}, []string{"[::1]:8000"}, 0, false},
+		{"HOST PORT", []string{"example.org", "8000"}, []string{"example.org:8000"}, 0, false},
+		{"IPv6 PORT", []string{"::1", "8000"}, []string{"[::1]:8000"}, 0, false},
+		{"[IPv6] PORT", []string{"[::1]", "8000"}, []string{"[::1]:8000"}, 0, false},
+		{"two servers", []string{"a.example:1", "b.example:2"}, []string{"a.example:1", "b.example:2"}, 0, false},
+		{"three, one on localhost", []string{"a:1", ":2", "[::1]:3"}, []string{"a:1", "localhost:2", "[::1]:3"}, 0, false},
+		{"tls://", []string{"tls://example.org:8000"}, []string{"example.org:8000"}, 1, false},
+		{"TLS:// with a slash", []string{"TLS://example.org:8000/"}, []string{"example.org:8000"}, 1, false},
+		{"tls:// IPv6", []string{"tls://[::1]:8000"}, []string{"[::1]:8000"}, 1, false},
+		{"tls://HOST PORT", []string{"tls://example.org", "8000"}, []string{"example.org:8000"}, 1, false},
+		{"tls:// alone: the default", []string{"tls://"}, []string{"localhost:7777"}, 1, false},
+		{"tls:// on both", []string{"tls://a:1", "tls://b:2"}, []string{"a:1", "b:2"}, 2, false},
+		{"tls:// on one of two (refused by run)", []string{"tls://a:1", "b:2"}, []string{"a:1", "b:2"}, 1, false},
+
+		{"a host without a port", []string{"example.org"}, nil, 0, true},
+		{"a port by name", []string{"example.org:http"}, nil, 0, true},
+		{"HOST and a port by name", []string{"host", "port"}, nil, 0, true},
+		{"a port too large", []string{"99999"}, nil, 0, true},
+		{"three words", []string{"a", "1", "b"}, nil, 0, true},
+		{"two ports: not HOST PORT with host 8000", []string{"8000", "8001"}, nil, 0, true},
+		{"HOST:PORT and a port", []string{"a:1", "8000"}, nil, 0, true},
+		{"a port and HOST:PORT", []string{"8000", "a:1"}, nil, 0, true},
+		{"HOST PORT among servers", []string{"a", "1", "b:2"}, nil, 0, true},
+		{"a host without a port among servers", []string{"a:1", "b"}, nil, 0, true},
+		{"tls:// alone among servers", []string{"tls://", "a:1"}, nil, 0, true},
+		{"tls://PORT", []string{"tls://a", "tls://8000"}, nil, 0, true},
+		{"another scheme", []string{"http://example.org:8000"}, nil, 0, true},
+		{"another scheme second", []string{"a:1", "ws://b:2"}, nil, 0, true},
 	}
 	for _, tt := range tests {
-		got, err := address(tt.args)
-		if (err != nil) != tt.bad || got != tt.want {
-			t.Errorf("address(%q) = %q, %v; want %q, bad %v", tt.args, got, err, tt.want, tt.bad)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			got, scheme, err := servers(tt.args)
+			if tt.bad {
+				if err == nil {
+					t.Fatalf("servers(%q) = %q, want an error", tt.args, got)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) || scheme != tt.scheme {
+				t.Errorf("servers(%q) = %q, %d, %v; want %q, %d", tt.args, got, scheme, err, tt.want, tt.scheme)
+			}
+		})
 	}
 }
 
@@ -51,35 +85,15 @@ func TestRunBadUsage(t *testing.T) {
 		{"-retry-max", "0s"},
 		{"a", "b", "c"},
 		{"http://localhost:7777"},
+		{"8000", "8001"},
+		{"localhost:8000", "8001"},
+		{"tls://a:1", "b:2"}, // TLS on one server, plain TCP on another
+		{"-p", "8000", "host:1"},
 		{"-tls-fingerprint", "SHA256:abc", "tls://localhost:7777"},
 		{"-tls-ca", "/nonexistent/ca.pem", "localhost:7777"},
 	} {
 		if code := run(args); code != 2 {
 			t.Errorf("run(%q) = %d, want 2", args, code)
-		}
-	}
-}
-
-func TestScheme(t *testing.T) {
-	tests := []struct {
-		args []string
-		want []string
-		tls  bool
-		bad  bool
-	}{
-		{nil, nil, false, false},
-		{[]string{"example.org:8000"}, []string{"example.org:8000"}, false, false},
-		{[]string{"tls://example.org:8000"}, []string{"example.org:8000"}, true, false},
-		{[]string{"TLS://example.org:8000/"}, []string{"example.org:8000"}, true, false},
-		{[]string{"tls://[::1]:8000"}, []string{"[::1]:8000"}, true, false},
-		{[]string{"tls://example.org", "8000"}, []string{"example.org", "8000"}, true, false},
-		{[]string{"tls://"}, []string{}, true, false},
-		{[]string{"http://example.org:8000"}, nil, false, true},
-	}
-	for _, tt := range tests {
-		got, tls, err := scheme(tt.args)
-		if (err != nil) != tt.bad || tls != tt.tls || !tt.bad && !slices.Equal(got, tt.want) {
-			t.Errorf("scheme(%q) = %q, %v, %v; want %q, %v, bad %v", tt.args, got, tls, err, tt.want, tt.tls, tt.bad)
 		}
 	}
 }
