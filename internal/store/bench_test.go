@@ -6,48 +6,57 @@ import (
 	"testing"
 )
 
-// BenchmarkAppend stores 100-byte messages in 10 rooms with up to
-// MaxPending outstanding, and reports acknowledged messages per second.
+// BenchmarkAppend stores 100-byte messages in one room or spread over
+// ten, with up to MaxPending outstanding, and reports acknowledged
+// messages per second.
 func BenchmarkAppend(b *testing.B) {
 	for _, fsync := range []string{"", "always"} {
-		name := "fsync=" + fsync
-		if fsync == "" {
-			name = "fsync=default"
+		for _, rooms := range []int{1, 10} {
+			name := fmt.Sprintf("fsync=%s/rooms=%d", fsync, rooms)
+			if fsync == "" {
+				name = fmt.Sprintf("fsync=default/rooms=%d", rooms)
+			}
+			b.Run(name, func(b *testing.B) { benchmarkAppend(b, Config{Fsync: fsync, MaxPending: 1024}, rooms) })
 		}
-		b.Run(name, func(b *testing.B) {
-			s := open(b, Config{Fsync: fsync, MaxPending: 1024})
-			text := fmt.Sprintf("%100s", "x")
-			slots := make(chan struct{}, 1024)
-			errs := make(chan error, 1)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				slots <- struct{}{}
-				room := fmt.Sprint("room", i%10)
-				err := s.Append(room, Message{From: "ann", Room: room, Text: text}, func(_ Stored, err error) {
-					if err != nil {
-						select {
-						case errs <- err:
-						default:
-						}
-					}
-					<-slots
-				})
-				if err != nil {
-					b.Fatal(err)
+	}
+}
+
+func benchmarkAppend(b *testing.B, cfg Config, rooms int) {
+	s := open(b, cfg)
+	text := fmt.Sprintf("%100s", "x")
+	slots := make(chan struct{}, cfg.MaxPending)
+	errs := make(chan error, 1)
+	names := make([]string, rooms)
+	for i := range names {
+		names[i] = fmt.Sprint("room", i)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		slots <- struct{}{}
+		room := names[i%rooms]
+		err := s.Append(room, Message{From: "ann", Room: room, Text: text}, func(_ Stored, err error) {
+			if err != nil {
+				select {
+				case errs <- err:
+				default:
 				}
 			}
-			for range cap(slots) { // wait for the last acknowledgements
-				slots <- struct{}{}
-			}
-			b.StopTimer()
-			select {
-			case err := <-errs:
-				b.Fatal(err)
-			default:
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+			<-slots
 		})
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
+	for range cap(slots) { // wait for the last acknowledgements
+		slots <- struct{}{}
+	}
+	b.StopTimer()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
 // BenchmarkPage reads pages of 50 from a room of 1,000,000 messages (the
