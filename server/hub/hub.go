@@ -41,6 +41,12 @@ type Config struct {
 	// of the store's, which History reads past. It also keeps private
 	// messages for registered accounts that are not connected.
 	Durable bool
+	// Follows says the store's stream of room messages is what shows them
+	// (Delivered): this server's own as every other server's sharing the
+	// store, so every member everywhere sees a room's messages in the
+	// store's one order. The store numbers them; the acknowledgement of a
+	// Say only answers its sender. Only with Durable.
+	Follows bool
 	// Software is the Text of the Hello reply (default "chat-server 1").
 	Software string
 	// Transfer bounds file transfers (transfer.go).

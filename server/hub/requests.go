@@ -588,7 +588,12 @@ func (h *Hub) say(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		rep.Count = h.serial
 	} else if h.cfg.Durable {
 		// Shown and acknowledged once stored (messageStored).
-		m.Seq = h.nextSeq(r)
+		if h.cfg.Follows {
+			// The store numbers it, above what was shown here.
+			m.Seq = r.seq + 1
+		} else {
+			m.Seq = h.nextSeq(r)
+		}
 		out.store(&StoreOp{Kind: StoreMessage, Session: s.id, ReqID: f.ID, Frame: m})
 		return
 	} else {

@@ -161,21 +161,47 @@ func (h *Hub) messageStored(out *outputs, op *StoreOp, now time.Time) {
 	if r == nil {
 		return
 	}
-	r.seq = max(r.seq, m.Seq)
 	s := h.asker(op)
+	if !h.cfg.Follows {
+		r.seq = max(r.seq, m.Seq)
+	}
 	if op.Failure != StoreOK {
 		if s != nil {
 			out.send(s.id, h.reply(now, op.ReqID, wire.ErrUnavailable, storeFailureText(op.Failure, "your message")))
 		}
 		return
 	}
-	r.history.add(m, h.cfg.HistoryLen, h.cfg.HistoryBytes)
-	out.toRoom(r, s, m)
+	if !h.cfg.Follows {
+		r.history.add(m, h.cfg.HistoryLen, h.cfg.HistoryBytes)
+		out.toRoom(r, s, m)
+	}
 	if s != nil {
 		rep := h.reply(now, op.ReqID, wire.OK, "")
 		rep.Room, rep.Seq = r.name, m.Seq
 		out.send(s.id, rep)
 	}
+}
+
+// Delivered shows a room message the store's stream delivered (Follows):
+// to every member here but its sender, once, in the stream's order. A
+// message already shown (the stream read again from before a restart) is
+// dropped.
+func (h *Hub) Delivered(m *wire.Frame, now time.Time) []Output {
+	r := h.room(m.Room)
+	if r == nil || m.Seq <= r.seq {
+		return nil
+	}
+	r.seq, r.next = m.Seq, max(r.next, m.Seq)
+	if m.Seq+seqBlock/2 > r.reserved {
+		// The room's mark in the state moves on now and then, so that its
+		// numbers never go back even if every message ages out.
+		r.reserved = m.Seq + seqBlock
+		h.stateVer++
+	}
+	r.history.add(m, h.cfg.HistoryLen, h.cfg.HistoryBytes)
+	var out outputs
+	out.toRoom(r, h.names[m.From], m)
+	return out
 }
 
 // storeFailureText tells a sender why what (a message) was not sent.

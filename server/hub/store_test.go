@@ -314,3 +314,42 @@ func TestDurableInboxReadOnlyWhenKept(t *testing.T) {
 		t.Fatalf("carol's second login: %d inbox reads", n)
 	}
 }
+
+// With Follows the acknowledgement only answers the sender; the store's
+// stream shows every message, another server's as this one's, once each.
+func TestFollowsShowsWhatTheStreamDelivers(t *testing.T) {
+	x, fs := newDurable(t, Config{Follows: true})
+	x.login(1, "alice")
+	x.login(2, "bob")
+	x.enter(1, "r")
+	x.enter(2, "r")
+	outs := fs.run(x, x.h.Handle(1, &wire.Frame{Type: wire.TypeSay, ID: x.nextID(1), Text: "one"}, x.now))
+	if r := x.reply(outs, 1, x.ids[1]); r.Code != wire.OK || r.Seq != 1 {
+		t.Fatalf("alice's reply: %+v", r)
+	}
+	if got := to(outs, 2); len(got) != 0 {
+		t.Fatalf("bob was shown it before the stream delivered it: %+v", got)
+	}
+	stored := fs.rooms["r"][0]
+	outs = x.h.Delivered(stored, x.now)
+	if got := to(outs, 2); len(got) != 1 || got[0].Text != "one" || len(to(outs, 1)) != 0 {
+		t.Fatalf("delivered: %+v", outs)
+	}
+	if outs := x.h.Delivered(stored, x.now); len(outs) != 0 {
+		t.Fatalf("delivered twice: %+v", outs)
+	}
+	// Another server's message: everyone here is shown it.
+	outs = x.h.Delivered(&wire.Frame{Type: wire.TypeMessage, From: "carol", Room: "r", Text: "from afar", Seq: 2}, x.now)
+	if len(to(outs, 1)) != 1 || len(to(outs, 2)) != 1 {
+		t.Fatalf("carol's message: %+v", outs)
+	}
+	x.login(3, "dave")
+	if r, _ := x.do(3, wire.Frame{Type: wire.TypeEnter, Room: "r"}); r.Seq != 2 {
+		t.Fatalf("dave enters at the last Seq shown: %+v", r)
+	}
+	// The next Say asks the store for a number above what was shown.
+	outs = x.h.Handle(1, &wire.Frame{Type: wire.TypeSay, ID: x.nextID(1), Text: "three"}, x.now)
+	if ops := ops(outs); len(ops) != 1 || ops[0].Frame.Seq != 3 {
+		t.Fatalf("the third message: %+v", outs)
+	}
+}
