@@ -149,12 +149,13 @@ func (s *Server) openStore() error {
 // queue full, closed) fails at once, through the same way back.
 func (s *Server) storeOp(op *hub.StoreOp) {
 	d := s.durable
+	start := time.Now() // for the metrics' latency
 	var err error
 	switch op.Kind {
 	case hub.StoreMessage:
 		m := storedMessage(op.Frame)
 		if op.Frame.Type == wire.TypePrivate {
-			err = d.st.AppendPrivate(op.Frame.To, m, op.Away, func(st store.Stored, err error) { d.finish(s, op, nil, err) })
+			err = d.st.AppendPrivate(op.Frame.To, m, op.Away, func(st store.Stored, err error) { d.finish(s, op, nil, err, start) })
 		} else {
 			err = d.st.Append(op.Frame.Room, m, func(st store.Stored, err error) {
 				if err == nil && st.Seq != op.Frame.Seq {
@@ -162,38 +163,42 @@ func (s *Server) storeOp(op *hub.StoreOp) {
 					// store keeps its numbers unless its own are ahead.
 					op.Frame.Seq = st.Seq
 				}
-				d.finish(s, op, nil, err)
+				d.finish(s, op, nil, err, start)
 			})
 		}
 	case hub.StoreReadBefore:
-		err = d.st.Page(op.Room, op.Before, op.Count, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err) })
+		err = d.st.Page(op.Room, op.Before, op.Count, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err, start) })
 	case hub.StoreReadAfter:
-		err = d.st.Replay(op.Room, op.After, op.Count, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err) })
+		err = d.st.Replay(op.Room, op.After, op.Count, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err, start) })
 	case hub.StoreInbox:
-		err = d.st.Inbox(op.Name, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err) })
+		err = d.st.Inbox(op.Name, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err, start) })
 	case hub.StoreRoom:
 		// Saved here, the room need not be saved again by saveToStore.
 		d.saved[op.State.Name] = *op.State
-		err = d.st.SaveRoom(*op.State, func(err error) { d.finish(s, op, nil, err) })
+		err = d.st.SaveRoom(*op.State, func(err error) { d.finish(s, op, nil, err, start) })
 	case hub.StoreClearInbox:
 		err = d.st.ClearInbox(op.Name, op.Through, func(err error) {
+			s.metrics.storeOpDone(opClearInbox, start, err)
 			if err != nil {
 				s.cfg.Logf("message store: cannot clear the delivered private messages of %s: %v", op.Name, err)
 			}
 		})
 		if err != nil {
+			s.metrics.storeError(err)
 			s.cfg.Logf("message store: cannot clear the delivered private messages of %s: %v", op.Name, err)
 		}
 		return
 	}
 	if err != nil {
-		d.finish(s, op, nil, err)
+		d.finish(s, op, nil, err, time.Time{})
 	}
 }
 
 // finish records op's outcome for the loop and wakes it; it runs on a
-// store goroutine (or the loop's, for a refusal).
-func (d *durable) finish(s *Server, op *hub.StoreOp, msgs []store.Stored, err error) {
+// store goroutine (or the loop's, for a refusal: start zero, no latency
+// counted).
+func (d *durable) finish(s *Server, op *hub.StoreOp, msgs []store.Stored, err error, start time.Time) {
+	s.metrics.storeOpDone(storeOpKind(op), start, err)
 	op.Failure, op.Detail = storeFailure(err)
 	for _, m := range msgs {
 		op.Msgs = append(op.Msgs, storedFrame(m))
@@ -254,7 +259,9 @@ func (s *Server) collectStore(now time.Time) {
 		if held {
 			c.held = false
 		}
-		s.apply(s.hub.StoreDone(op, now), now)
+		outs := s.hub.StoreDone(op, now)
+		s.stats.storeDone(op, outs)
+		s.apply(outs, now)
 		if held && !c.held {
 			// Its outcome is out; a new op (a private message kept
 			// instead) would have held it again.
@@ -292,6 +299,7 @@ func (s *Server) saveToStore() {
 			break // the next pass goes on
 		}
 		if err != nil {
+			s.metrics.storeError(err)
 			s.cfg.Logf("message store: cannot note what %s saw of %s: %v", key[0], key[1], err)
 		}
 		delete(d.seen, key)
@@ -306,12 +314,14 @@ func (s *Server) saveToStore() {
 		}
 		name := rs.Name
 		err := d.st.SaveRoom(rs, func(err error) {
+			s.metrics.storeError(err)
 			if err != nil {
 				s.cfg.Logf("message store: cannot save room %s: %v", name, err)
 			}
 		})
 		if err != nil {
 			// Saved at the next change.
+			s.metrics.storeError(err)
 			s.cfg.Logf("message store: cannot save room %s: %v", name, err)
 			continue
 		}

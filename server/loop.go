@@ -55,6 +55,7 @@ func (s *Server) loop() error {
 		s.guard(now)
 		s.relayTick(now)
 		s.flushPass(now)
+		s.endPass(now)
 		if s.shutting && (len(s.conns) == 0 || !now.Before(s.deadline)) {
 			if n := len(s.conns); n > 0 {
 				s.cfg.Logf("shutdown: closing %d connections that did not finish in time", n)
@@ -314,7 +315,10 @@ func (s *Server) process(c *conn, now time.Time) {
 		case stepNone:
 			return
 		case stepRequest:
-			s.apply(s.hub.Handle(c.sid, req, now), now)
+			typ := req.Type
+			outs := s.hub.Handle(c.sid, req, now)
+			s.stats.handled(typ, outs)
+			s.apply(outs, now)
 		case stepMalformed:
 			s.apply(s.hub.BadFrame(c.sid, now), now)
 		case stepBroken:
@@ -601,6 +605,7 @@ func (s *Server) collect(now time.Time) {
 			continue
 		}
 		s.checks.Record(r, c.ip, now)
+		s.stats.loginChecked(r.Verdict)
 		switch r.Verdict {
 		case hub.VerdictOK:
 			s.cfg.Logf("session %d: logged in as %s", r.Session, r.Name)

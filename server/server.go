@@ -131,6 +131,10 @@ type Config struct {
 	// SIGINT is reset to its default action when the shutdown starts, so a
 	// second Ctrl-C ends the process at once even if the shutdown hangs.
 	Signals bool
+	// MetricsAddr, when set, serves over HTTP on HOST:PORT GET /healthz
+	// (200 while the loop runs and the message store answers, for a load
+	// balancer) and GET /metrics (Prometheus's text format): metrics.go.
+	MetricsAddr string
 	// Logf receives the log: connections, logins by name, disconnections.
 	// Passwords are never logged. Nil discards the log.
 	Logf func(format string, args ...any)
@@ -347,6 +351,8 @@ type Server struct {
 	savedVer  uint64       // hub.StateVersion() last handed to state
 	relay     relayState   // file transfer relay (relay.go)
 	tls       *tlsState    // nil without TLS listeners (tls.go)
+	stats     loopStats    // the loop's counts for the metrics (metrics.go)
+	metrics   *metrics     // nil without Config.MetricsAddr (metrics.go)
 }
 
 // New opens the listening socket, the wake pipe and the users file, and
@@ -385,6 +391,11 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	if err = s.wakeup.open(); err != nil {
 		return nil, err
+	}
+	if cfg.MetricsAddr != "" {
+		if s.metrics, err = s.newMetrics(cfg.MetricsAddr); err != nil {
+			return nil, err
+		}
 	}
 	newVerifier := auth.NewVerifier
 	if cfg.Guests {
@@ -500,6 +511,7 @@ func (s *Server) closeFds() {
 	for _, l := range s.listeners {
 		l.close()
 	}
+	s.metrics.close()
 	s.wakeup.close()
 }
 
@@ -520,6 +532,9 @@ func (s *Server) Run() (err error) {
 	defer s.closeAll()
 	defer s.closeStore()
 	defer func() { s.finishState(err == nil) }()
+	// Before the store closes: the health check probes it.
+	s.startMetrics()
+	defer s.stopMetrics()
 	for _, l := range s.listeners {
 		if err := s.poll.Add(l.fd); err != nil {
 			return err
