@@ -25,7 +25,7 @@ const usage = `usage:
               [-tls-cert FILE -tls-key FILE [-tls-addr HOST:PORT] [-irc-tls HOST:PORT]]
               [-irc-name NAME] [-irc-password PW | -irc-password-file FILE] [-opers NAME,...] [-chanlimit N]
               [-max-rooms N] [-history N] [-max-per-addr N] [-msg-rate N] [-msg-burst N] [-max-refused N]
-              [-ping-interval D] [-peer-timeout D] [-hello-timeout D] [-frame-timeout D]
+              [-ping-interval D] [-peer-timeout D] [-hello-timeout D] [-frame-timeout D] [-metrics HOST:PORT]
               [-login-delay D] [-login-delay-max D] [-shutdown-timeout D] [-poller poll|epoll] [-quiet] [PORT]
   chat-server useradd [-users FILE] NAME
   chat-server passwd  [-users FILE] NAME
@@ -119,6 +119,7 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 		return nil
 	})
 	fl.IntVar(&cfg.WriteHelpers, "write-helpers", runtime.NumCPU()-1, "goroutines that share the writes of a busy loop pass with the loop, so a pass writing to many sockets uses every core (0: the loop writes alone; default: one fewer than the CPUs)")
+	fl.StringVar(&cfg.MetricsAddr, "metrics", "", "serve GET /metrics (Prometheus) and GET /healthz (for a load balancer) over HTTP on `HOST:PORT`, for example 127.0.0.1:9100; off when empty")
 	fl.StringVar(&cfg.Poller, "poller", "poll", "how the loop waits for its sockets: poll (poll(2)) or epoll (Linux epoll(7))")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -205,6 +206,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	heapLimit.Do(func() { tightenHeap(srv.Hashing, srv.OutputBytes, srv.ReleasedBytes) })
+	if a := srv.MetricsAddr(); a != "" {
+		fmt.Fprintf(stdout, "chat-server: metrics on http://%s/metrics\n", a)
+	}
 	printListening(stdout, srv, store, d)
 	if f, ok := stdout.(*os.File); ok {
 		f.Sync()
