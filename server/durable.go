@@ -27,11 +27,14 @@ import (
 type durable struct {
 	st *store.Store
 
-	mu   sync.Mutex
-	done []*hub.StoreOp // outcomes not yet taken by the loop
+	mu        sync.Mutex
+	done      []*hub.StoreOp // outcomes not yet taken by the loop
+	delivered []*wire.Frame  // room messages the stream delivered, in its order
+	follow    func()         // stops following the stream
 
 	// Owned by the loop goroutine.
 	taken  []*hub.StoreOp           // collectStore's scratch
+	shown  []*wire.Frame            // collectStore's scratch of delivered
 	saved  map[string]hub.RoomState // what the rooms bucket holds, by room
 	failed error                    // the last failure logged, so it is logged once
 	// What users saw, not yet handed to the store: a storm of
@@ -93,6 +96,13 @@ func (s *Server) openStore() error {
 			st.Close()
 		}
 	}()
+	// Read before the rooms' last Seqs: what is stored after it is
+	// followed, and what was counted twice (stored meanwhile) is dropped
+	// by the hub, which shows no Seq twice.
+	after, err := st.LastStreamSeq()
+	if err != nil {
+		return fmt.Errorf("cannot read the message store (%s): %w", where, err)
+	}
 	rooms, err := st.LoadRooms()
 	if err != nil {
 		return fmt.Errorf("cannot read the rooms from the message store (%s): %w", where, err)
@@ -133,7 +143,11 @@ func (s *Server) openStore() error {
 		return fmt.Errorf("cannot read whose private messages are kept in the message store (%s): %w", where, err)
 	}
 	s.hub.RestoreKept(waiting)
-	s.durable = &durable{st: st, saved: make(map[string]hub.RoomState), seen: make(map[[2]string]uint64)}
+	d := &durable{st: st, saved: make(map[string]hub.RoomState), seen: make(map[[2]string]uint64)}
+	if d.follow, err = st.Follow(after, func(m store.Stored, err error) { d.deliver(s, m, err) }); err != nil {
+		return fmt.Errorf("cannot follow the message store (%s): %w", where, err)
+	}
+	s.durable = d
 	if !migrated {
 		for _, rs := range rooms {
 			s.durable.saved[rs.Name] = rs
@@ -210,6 +224,20 @@ func (d *durable) finish(s *Server, op *hub.StoreOp, msgs []store.Stored, err er
 	s.wakeup.wake()
 }
 
+// deliver hands a room message the stream delivered to the loop; it runs
+// on a NATS goroutine, one message at a time.
+func (d *durable) deliver(s *Server, m store.Stored, err error) {
+	if err != nil {
+		s.cfg.Logf("message store: a stored message cannot be shown: %v", err)
+		return
+	}
+	f := storedFrame(m)
+	d.mu.Lock()
+	d.delivered = append(d.delivered, f)
+	d.mu.Unlock()
+	s.wakeup.wake()
+}
+
 // storeFailure says what a store error means to the hub.
 func storeFailure(err error) (hub.StoreFailure, string) {
 	switch {
@@ -250,7 +278,15 @@ func (s *Server) collectStore(now time.Time) {
 	}
 	d.mu.Lock()
 	d.taken, d.done = d.done, d.taken[:0]
+	d.shown, d.delivered = d.delivered, d.shown[:0]
 	d.mu.Unlock()
+	for i, m := range d.shown {
+		d.shown[i] = nil
+		outs := s.hub.Delivered(m, now)
+		s.stats.delivered(outs)
+		s.apply(outs, now)
+		s.reap(now)
+	}
 	for i, op := range d.taken {
 		d.taken[i] = nil
 		s.noteStoreHealth(op)
@@ -336,6 +372,7 @@ func (s *Server) closeStore() {
 		return
 	}
 	s.saveToStore()
+	s.durable.follow()
 	s.durable.st.Close()
 	s.durable = nil
 }

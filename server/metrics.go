@@ -395,6 +395,12 @@ func (st *loopStats) storeDone(op *hub.StoreOp, outs []hub.Output) {
 	}
 }
 
+// delivered counts the deliveries of a room message the store's stream
+// showed (hub.Delivered).
+func (st *loopStats) delivered(outs []hub.Output) {
+	st.deliveries += uint64(len(outs))
+}
+
 // loginChecked counts a password check's outcome.
 func (st *loopStats) loginChecked(v hub.Verdict) {
 	if v >= 0 && int(v) < verdicts {

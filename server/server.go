@@ -450,6 +450,7 @@ func (s *Server) hubConfig(historyLen, historyBytes int) hub.Config {
 		HistoryLen:   historyLen,
 		HistoryBytes: historyBytes,
 		Durable:      cfg.durable(),
+		Follows:      cfg.durable(),
 		Transfer:     cfg.Transfer,
 		MsgRate:      max(cfg.MsgRate, 0),
 		MsgBurst:     cfg.MsgBurst,
