@@ -374,9 +374,11 @@ func (st *loopStats) handled(typ wire.Type, outs []hub.Output) {
 	}
 }
 
-// storeDone counts a message the store kept, and the deliveries of a room
-// message: the outputs of its frame, which are all but the reply to its
-// sender, if the sender is still there to get one.
+// storeDone counts a message the store kept. A hub that does not follow
+// the store's stream shows a room message here: its outputs are then the
+// deliveries, and the reply to its sender if it is still there; one that
+// follows (the server's) replies only, and delivered counts the
+// deliveries when the stream brings the message.
 func (st *loopStats) storeDone(op *hub.StoreOp, outs []hub.Output) {
 	if op.Kind != hub.StoreMessage || op.Failure != hub.StoreOK {
 		return
