@@ -22,6 +22,7 @@
 //	chat-server: IRC listening on HOST:PORT        (with -irc)
 //	chat-server: IRC TLS listening on HOST:PORT    (with -irc-tls)
 //	chat-server: TLS listening on HOST:PORT        (with -tls-addr beside a plain -addr)
+//	chat-server: metrics on http://HOST:PORT/metrics   (with -metrics)
 //	chat-server: TLS certificate SHA256:HEX        (whenever a TLS listener is open)
 //	chat-server: listening on HOST:PORT            (" (TLS)" follows when it is the TLS one)
 //
