@@ -1,32 +1,66 @@
 package store
 
 import (
-	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Appends go through two goroutines and two bounded channels:
+// Appends go through three goroutines and bounded channels:
 //
 //	Append, AppendPrivate, Inbox ──appends──▶ publisher ──acks──▶ acker ──▶ done
-//	                                                                └─jobs─▶ reader (Inbox's read)
+//	JetStream's acks and refusals ──events──▶  ▲     │              └─jobs─▶ reader (Inbox's read)
+//	                                      events     rereads
+//	                                           │     ▼
+//	                                          rereader
 //
-// Ordering: the publisher takes the queue in the order it was filled,
-// numbers each room message within its room and publishes every message
-// asynchronously on the one NATS connection; NATS delivers one
-// connection's messages in order and JetStream stores a stream's messages
-// in the order they arrive, so a room's stored order is its Append order.
-// Publishes are never retried (a retried message could land after a later
-// one). The acker waits for the acknowledgements in that same order, so
-// done callbacks come in the order of the calls too, across all rooms and
-// private messages.
+// Numbering with several writers. A room's Seq is the one after its last
+// stored message's, and several servers may append to one room. So each
+// room message is published with the header
+// Nats-Expected-Last-Subject-Sequence: the stream sequence of the room's
+// last message as this writer knows it (0: none). JetStream stores it
+// only if that is still the room's last; if another writer stored one
+// first, it refuses it ("wrong last sequence", error 10071, or 10164
+// while the other's is still being replicated), and the publisher has
+// the rereader read the room's last message, numbers the message after
+// it, and publishes it again, until Config.Timeout has gone by since its
+// first publish; then it fails with ErrBusy. A room's Seqs are therefore
+// unique and consecutive across writers (but where an Append failed),
+// and a message refused is never stored: no Seq twice, none out of order.
 //
-// Inbox puts a barrier in the queue instead of a message: when the acker
-// reaches it, every write queued before it has been acknowledged or has
-// failed, and the acker hands the inbox read to the reader goroutine, so
-// that the read sees those writes and the acks behind it do not wait for
-// the read.
+// The price: the header names the message before, so a writer has at
+// most one message of a room published and not yet acknowledged; the
+// others of that room wait in the room's lane (a queue per room), while
+// other rooms' messages, and private messages, go on being published
+// (BenchmarkAppend: one room against ten). A writer's cache of each
+// room's last message (seq, stream) saves the read while it is the only
+// writer.
+//
+// Fairness: a writer whose message was refused needs a read and a
+// publish to try again, while one that keeps writing needs only its
+// acknowledgement; so a writer with a steady stream of messages for a
+// room can keep another out of it until that stream pauses. Retries back
+// off (with jitter) and give up after Config.Timeout.
+//
+// Order. Each lane's callbacks come in the order of its calls: a room's
+// (Append) in its Seq order, a recipient's private messages (one lane per
+// recipient and stream) in their order. Across lanes, callbacks come as
+// the acknowledgements do, which is not the order of the calls: a room
+// with messages waiting does not hold up another room's. Inbox keeps its
+// meaning of a barrier: its read is handed to the reader once every
+// Append and AppendPrivate called before it has had its callback.
+//
+// A room message is published again, too, when the stream had nobody to
+// take it (no responders: no leader for a moment, while one is elected):
+// it was not stored, and its expected last keeps it from landing anywhere
+// but next. Other publishes are never retried (a retried private message
+// could land after a later one).
 
 // appendReq is one item of the queue: a message to publish on subj of
 // stream, or a barrier (read set, nothing published).
@@ -39,30 +73,84 @@ type appendReq struct {
 	read   func()
 }
 
-// pending is a published message waiting for its acknowledgement, one
-// that failed before publishing (err set, fut nil), or a barrier (read
-// set).
-type pending struct {
-	fut  jetstream.PubAckFuture
+// item is a message the publisher holds, from the queue until its
+// outcome is handed to the acker.
+type item struct {
+	appendReq
+	lane   *lane
+	ticket uint64 // its place in the queue, for Inbox's barriers
+	st     Stored
+	err    error
+	over   bool // its outcome is known
+
+	// Room messages: how many times it was refused (as out of date, or
+	// for want of a leader), when it was first published, and the room's
+	// last stream sequence as a refusal gave it (0 if it did not), to
+	// tell a stale read.
+	refused int
+	first   time.Time
+	atLeast uint64
+}
+
+// lane holds one subject's messages in queue order, so that their
+// outcomes go to the acker in that order: a room's, of which only the
+// first is published at a time, or a recipient's private messages, all
+// published at once.
+type lane struct {
+	subj  string
+	room  bool
+	queue []*item
+	// Rooms only: the last message known stored, its Seq and stream
+	// sequence (stream 0: none); known is false until it is read.
+	known       bool
+	seq, stream uint64
+}
+
+// event is what comes back to the publisher about a message it holds:
+// JetStream's ack or error for a publish (msg), a reread's result, or
+// the end of a backoff (it), before a reread or (republish) a publish.
+type event struct {
+	msg *nats.Msg
+	ack *jetstream.PubAck
+	err error
+
+	it        *item
+	reread    bool
+	last      *Stored
+	republish bool
+}
+
+// outcome is what the acker gets: a done callback and its arguments, or
+// a barrier's read.
+type outcome struct {
 	st   Stored
 	err  error
 	done func(Stored, error)
 	read func()
 }
 
+// barrier is an Inbox read waiting for the writes queued before it.
+type barrier struct {
+	upto uint64 // the last ticket given before it
+	read func()
+}
+
 // Append stores msg as the next message of room, asynchronously: done is
 // called once, from the store's acker goroutine, with the message as
 // stored (its room Seq and StreamSeq) or with an error (ErrFull,
-// ErrUnavailable, ErrTimeout, or a wrapped NATS error). Callbacks come in
-// the order of the calls to Append and AppendPrivate. Append never
-// blocks: a full queue returns ErrBusy and a closed store ErrClosed, and
-// then done is not called.
+// ErrUnavailable, ErrTimeout, ErrBusy when other writers kept renumbering
+// it past Config.Timeout, or a wrapped NATS error). A room's callbacks
+// come in the order of its calls; those of different rooms, and of
+// private messages, as JetStream acknowledges them. Append never blocks:
+// a full queue returns ErrBusy and a closed store ErrClosed, and then
+// done is not called.
 //
-// The room's Seq is the one after the last stored for the room; msg.Seq,
-// when higher, is taken instead (the caller's floor from its room state,
-// so numbering never goes back when all of a room's messages aged out).
-// A failed Append leaves its number unused: a room's Seqs increase in
-// stored order and are consecutive while nothing fails.
+// The room's Seq is the one after the last stored for the room, by this
+// writer or another; msg.Seq, when higher, is taken instead (the caller's
+// floor from its room state, so numbering never goes back when all of a
+// room's messages aged out). A failed Append leaves its number unused: a
+// room's Seqs increase in stored order and are consecutive while nothing
+// fails.
 func (s *Store) Append(room string, msg Message, done func(Stored, error)) error {
 	return s.queue(appendReq{stream: roomStream, subj: Subject(room), room: room, msg: msg, done: done})
 }
@@ -82,89 +170,302 @@ func (s *Store) queue(req appendReq) error {
 	}
 }
 
-// publisher numbers and publishes queued messages; it alone touches
-// roomSeq. It ends when Close closes appends, closing acks after it.
+// publisher is the publisher goroutine's state; that goroutine alone
+// touches it.
+type publisher struct {
+	s     *Store
+	lanes map[string]*lane    // by subject; a private lane goes once empty
+	sent  map[*nats.Msg]*item // published, waiting for their event
+	held  int                 // items and barriers held, at most MaxPending
+	next  uint64              // the last ticket given
+	low   uint64              // the lowest ticket whose outcome is not out
+	ahead map[uint64]struct{} // tickets above low whose outcome is out
+	waits []barrier           // Inbox reads, in queue order
+	buf   []byte              // encoding scratch
+}
+
+// publisher takes the queue, numbers and publishes messages, and hands
+// their outcomes and Inbox's reads to the acker. While it holds
+// MaxPending messages and barriers it takes no more from the queue, which
+// fills, and then Append says ErrBusy. It ends once Close has closed
+// appends and every message it held has its outcome, closing acks and
+// rereads after it.
 func (s *Store) publisher() {
 	defer s.pipeline.Done()
 	defer close(s.acks)
-	var buf []byte
-	for req := range s.appends {
-		var p pending
-		p, buf = s.publish(req, buf)
-		s.acks <- p
+	defer close(s.rereads)
+	p := &publisher{s: s, lanes: make(map[string]*lane), sent: make(map[*nats.Msg]*item),
+		low: 1, ahead: make(map[uint64]struct{})}
+	appends := s.appends
+	for appends != nil || p.held > 0 {
+		in := appends
+		if p.held >= s.cfg.MaxPending {
+			in = nil
+		}
+		select {
+		case req, ok := <-in:
+			if !ok {
+				appends = nil
+				continue
+			}
+			p.take(req)
+		case ev := <-s.events:
+			p.handle(ev)
+		}
 	}
 }
 
-// publish publishes req (a barrier passes as it is), encoding it in buf,
-// which it returns for the next.
-func (s *Store) publish(req appendReq, buf []byte) (pending, []byte) {
-	p := pending{done: req.done, read: req.read, st: Stored{Message: req.msg}}
+// take starts req on its way: a barrier waits for the writes before it,
+// a private message is published at once, a room message once the ones
+// of its room before it have their outcome.
+func (p *publisher) take(req appendReq) {
+	p.held++
 	if req.read != nil {
-		return p, buf
+		p.waits = append(p.waits, barrier{upto: p.next, read: req.read})
+		p.release()
+		return
 	}
-	if req.stream == roomStream {
-		last, err := s.lastSeq(req.room, req.subj)
-		if err != nil {
-			p.err = err
-			return p, buf
-		}
-		p.st.Seq = max(last+1, req.msg.Seq)
+	p.next++
+	it := &item{appendReq: req, ticket: p.next, st: Stored{Message: req.msg}}
+	l := p.lanes[req.subj]
+	if l == nil {
+		l = &lane{subj: req.subj, room: req.stream == roomStream}
+		p.lanes[req.subj] = l
 	}
-	buf = appendMessage(buf[:0], &p.st.Message)
+	it.lane = l
+	l.queue = append(l.queue, it)
+	switch {
+	case !l.room:
+		p.publish(it, nil)
+	case len(l.queue) == 1:
+		p.startRoom(l)
+	}
+}
+
+// startRoom publishes the room's first message waiting, once its last
+// stored message is known.
+func (p *publisher) startRoom(l *lane) {
+	it := l.queue[0]
+	if !l.known {
+		p.s.rereads <- it
+		return
+	}
+	it.st.Seq = max(l.seq+1, it.msg.Seq)
+	if it.first.IsZero() {
+		it.first = time.Now()
+	}
+	p.publish(it, []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(l.stream)})
+}
+
+// publish sends it, with opts (a room message's expected last).
+func (p *publisher) publish(it *item, opts []jetstream.PublishOpt) {
+	p.buf = appendMessage(p.buf[:0], &it.st.Message)
 	// The client keeps the data until acknowledged; it must not share buf.
-	data := append([]byte(nil), buf...)
-	var err error
-	p.fut, err = s.js.PublishMsgAsync(&nats.Msg{Subject: req.subj, Data: data},
-		jetstream.WithRetryAttempts(0), jetstream.WithExpectStream(req.stream))
+	m := &nats.Msg{Subject: it.subj, Data: append([]byte(nil), p.buf...)}
+	opts = append(opts, jetstream.WithRetryAttempts(0), jetstream.WithExpectStream(it.stream))
+	p.sent[m] = it
+	if _, err := p.s.js.PublishMsgAsync(m, opts...); err != nil {
+		delete(p.sent, m)
+		p.finish(it, classify(err))
+	}
+}
+
+// handle takes an event about a message held.
+func (p *publisher) handle(ev event) {
+	switch {
+	case ev.msg != nil:
+		it := p.sent[ev.msg]
+		if it == nil {
+			return // not ours: nothing else publishes asynchronously
+		}
+		delete(p.sent, ev.msg)
+		p.published(it, ev.ack, ev.err)
+	case ev.reread:
+		p.reread(ev.it, ev.last, ev.err)
+	case ev.republish: // a backoff ended
+		p.startRoom(ev.it.lane)
+	default: // a backoff ended
+		p.s.rereads <- ev.it
+	}
+}
+
+// published takes JetStream's answer to a publish.
+func (p *publisher) published(it *item, ack *jetstream.PubAck, err error) {
+	l := it.lane
+	switch {
+	case err == nil:
+		it.st.StreamSeq = ack.Sequence
+		if l.room {
+			l.seq, l.stream = it.st.Seq, ack.Sequence
+		}
+		p.finish(it, nil)
+	case l.room && outOfDate(err):
+		p.refused(it, err)
+	case l.room && errors.Is(err, jetstream.ErrNoStreamResponse):
+		// Nobody took it, so it was not stored: the stream has no
+		// leader for a moment (one is being elected). The expected last
+		// makes publishing it again safe.
+		p.later(it, err)
+	default:
+		p.finish(it, classify(err))
+	}
+}
+
+// JetStream's refusals of a message whose expected last is not the
+// subject's last.
+const (
+	jsWrongLastSeq      jetstream.ErrorCode = 10071 // "wrong last sequence: N", N the subject's last
+	jsWrongLastSeqTaken jetstream.ErrorCode = 10164 // another is being stored on the subject meanwhile
+)
+
+func outOfDate(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && (api.ErrorCode == jsWrongLastSeq || api.ErrorCode == jsWrongLastSeqTaken)
+}
+
+// refused renumbers a room message another writer overtook: it reads the
+// room's last message at once the first time, after a backoff the next
+// ones, until Config.Timeout has gone by since the first publish.
+func (p *publisher) refused(it *item, err error) {
+	p.s.renumbered.Add(1)
+	it.lane.known = false
+	it.refused++
+	it.atLeast = 0
+	var api *jetstream.APIError
+	if errors.As(err, &api) && api.ErrorCode == jsWrongLastSeq {
+		_, n, _ := strings.Cut(api.Description, ": ")
+		it.atLeast, _ = strconv.ParseUint(n, 10, 64)
+	}
+	if time.Since(it.first) > p.s.cfg.Timeout {
+		p.finish(it, fmt.Errorf("%w: room %q: other writers kept storing messages first for %v (%d tries): %v",
+			ErrBusy, it.room, p.s.cfg.Timeout, it.refused, err))
+		return
+	}
+	if it.refused == 1 {
+		p.s.rereads <- it
+		return
+	}
+	p.backoff(it, it.refused-1, event{it: it})
+}
+
+// later publishes a room message again after a while, the stream having
+// had nobody to take it, until Config.Timeout has gone by since its
+// first publish.
+func (p *publisher) later(it *item, err error) {
+	it.refused++
+	if time.Since(it.first) > p.s.cfg.Timeout {
+		p.finish(it, fmt.Errorf("%w: room %q: %v, for %v", ErrUnavailable, it.room, err, p.s.cfg.Timeout))
+		return
+	}
+	p.backoff(it, it.refused, event{it: it, republish: true})
+}
+
+// backoff sends ev to the publisher after up to 1, 2, 4 ... 64 ms (the
+// nth time), a random part of it: writers that collided do not come back
+// together.
+func (p *publisher) backoff(it *item, n int, ev event) {
+	d := time.Millisecond << min(n-1, 6)
+	d = d/2 + rand.N(d/2+1)
+	time.AfterFunc(d, func() { p.s.events <- ev })
+}
+
+// reread takes the room's last message as the rereader read it, and
+// publishes the room's first message waiting after it.
+func (p *publisher) reread(it *item, last *Stored, err error) {
+	l := it.lane
 	switch {
 	case err != nil:
-		p.err = classify(err)
-	case req.stream == roomStream:
-		s.roomSeq[req.room] = p.st.Seq
+		p.finish(it, fmt.Errorf("number a message of room %q: %w", it.room, err))
+		return
+	case last != nil && last.StreamSeq < it.atLeast:
+		// Read from a replica that has not caught up: not yet what
+		// JetStream refused against. Try again after a while.
+		p.refused(it, &jetstream.APIError{ErrorCode: jsWrongLastSeqTaken, Description: "stale read"})
+		return
+	case last == nil:
+		// None stored (or all gone by age): numbering goes on from the
+		// last known, never back.
+		l.stream = 0
+	default:
+		l.seq, l.stream = last.Seq, last.StreamSeq
 	}
-	return p, buf
+	l.known = true
+	p.startRoom(l)
 }
 
-// lastSeq is the room's last Seq handed out, read from the stream the
-// first time the room is seen.
-func (s *Store) lastSeq(room, subj string) (uint64, error) {
-	if seq, ok := s.roomSeq[room]; ok {
-		return seq, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
-	defer cancel()
-	last, err := s.lastStored(ctx, subj)
+// finish sets its outcome, hands its lane's outcomes that are due to the
+// acker, in lane order, and starts the room's next message.
+func (p *publisher) finish(it *item, err error) {
+	it.over, it.err = true, err
 	if err != nil {
-		return 0, err
+		it.st = Stored{}
 	}
-	var seq uint64
-	if last != nil {
-		seq = last.Seq
+	l := it.lane
+	for len(l.queue) > 0 && l.queue[0].over {
+		done := l.queue[0]
+		l.queue[0] = nil
+		l.queue = l.queue[1:]
+		p.out(done)
 	}
-	s.roomSeq[room] = seq
-	return seq, nil
+	switch {
+	case len(l.queue) == 0 && !l.room:
+		delete(p.lanes, l.subj)
+	case len(l.queue) == 0:
+		l.queue = nil // its array goes; the lane keeps the room's last
+	case l.room:
+		p.startRoom(l)
+	}
 }
 
-// acker waits for each publish's acknowledgement in queue order and calls
-// its done, or hands a barrier's read to the reader.
+// out hands its outcome to the acker, and the Inbox reads that were
+// waiting only for it.
+func (p *publisher) out(it *item) {
+	p.held--
+	p.s.acks <- outcome{st: it.st, err: it.err, done: it.done}
+	if it.ticket != p.low {
+		p.ahead[it.ticket] = struct{}{}
+		return
+	}
+	for p.low++; ; p.low++ {
+		if _, ok := p.ahead[p.low]; !ok {
+			break
+		}
+		delete(p.ahead, p.low)
+	}
+	p.release()
+}
+
+// release hands to the acker the Inbox reads whose writes before them
+// all have their outcome.
+func (p *publisher) release() {
+	for len(p.waits) > 0 && p.waits[0].upto < p.low {
+		p.held--
+		p.s.acks <- outcome{read: p.waits[0].read}
+		p.waits = p.waits[1:]
+	}
+}
+
+// rereader reads a room's last message for the publisher, one at a time.
+// It ends when the publisher closes rereads.
+func (s *Store) rereader() {
+	defer s.pipeline.Done()
+	for it := range s.rereads {
+		ctx, cancel := s.timeout()
+		last, err := s.lastStored(ctx, it.subj)
+		cancel()
+		s.events <- event{it: it, reread: true, last: last, err: err}
+	}
+}
+
+// acker calls the done callbacks in the order the publisher hands them
+// over, and hands Inbox's reads to the reader.
 func (s *Store) acker() {
 	defer s.pipeline.Done()
-	for p := range s.acks {
-		if p.read != nil {
-			s.jobs <- p.read // Close keeps jobs open until the acker is done
+	for o := range s.acks {
+		if o.read != nil {
+			s.jobs <- o.read // Close keeps jobs open until the acker is done
 			continue
 		}
-		if p.fut != nil {
-			select {
-			case ack := <-p.fut.Ok():
-				p.st.StreamSeq = ack.Sequence
-			case err := <-p.fut.Err():
-				p.err = classify(err)
-			}
-		}
-		if p.err != nil {
-			p.st = Stored{}
-		}
-		p.done(p.st, p.err)
+		o.done(o.st, o.err)
 	}
 }

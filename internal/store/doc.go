@@ -3,8 +3,21 @@
 // crash of its process.
 //
 // A Store either embeds a NATS server with JetStream in this process (no
-// port opened: clients connect in-process), its files under Config.Dir, or
-// connects to an external NATS deployment (Config.URLs).
+// port opened for clients: they connect in-process), its files under
+// Config.Dir, or connects to an external NATS deployment (Config.URLs).
+//
+// Several chat servers can be one chat on a NATS cluster: either each
+// embeds a node of the cluster (Config.Cluster, ClusterListen, Routes,
+// ServerName: the node listens for its peers' routes, still for no
+// client), or they all connect to an external cluster. Streams and
+// buckets then have Config.Replicas copies (3 by default in an embedded
+// cluster of three or more) and take a write once a majority has it, so
+// a cluster of three goes on with any one server down, and a server
+// coming back catches up. Open waits (Config.OpenTimeout) for the
+// cluster's meta leader and every stream's leader, and says what is
+// missing when a majority is not there (cluster.go). Several servers may
+// append to one room: each message is numbered after the room's last,
+// whoever stored it (append.go).
 //
 // # Streams and buckets
 //
@@ -15,7 +28,7 @@
 // (RoomOf, UserOf) and use only 0-9 and A-V, safe in a subject and in a
 // KV key, whatever characters a name holds.
 //
-//	ROOMS    chat.room.<Token(room)>      room messages, numbered per room (Seq);
+//	ROOMS    chat.room.<Token(room)>      room messages, numbered per room (Seq) by every writer;
 //	                                      Config's MaxMsgsPerSubject, MaxBytes, MaxAge, DiscardNew
 //	PRIVATE  chat.pm.<UserToken(to)>      private messages shown at once, as a record;
 //	                                      Config.PrivateKept per recipient, the oldest dropped; MaxAge
@@ -24,9 +37,12 @@
 //	rooms    Token(room)                  bucket: the JSON of hub.RoomState
 //	seen     UserToken(user).Token(room)  bucket: the Seq the user last saw of the room, in decimal
 //
-// Open creates them, or updates their limits to Config; it refuses
-// (ErrIncompatible, saying what to do) a stream that some other program
-// or a newer version made, and messages it cannot decode.
+// Open creates them, or updates their limits and replicas to Config; it
+// refuses (ErrIncompatible, saying what to do) a stream that some other
+// program or a newer version made, and messages it cannot decode. A read
+// made after a write's acknowledgement sees it: with one replica, the
+// streams' reads are direct gets of the server that has them; with
+// several, they go to each stream's leader (setup.go).
 //
 // # Never blocking the caller
 //
@@ -41,25 +57,34 @@
 // behind it. Only Open, LastSeq, LoadRooms, LoadSeen and Close block;
 // they are for start and shutdown.
 //
-// Append and AppendPrivate share one queue, so their callbacks come in
-// the order of the calls. Inbox is a barrier in that queue: it reads once
-// every write queued before it has been acknowledged or has failed.
+// Append and AppendPrivate share one queue. Their callbacks come in the
+// order of the calls for each room, and for each recipient's record and
+// inbox; across those, in the order JetStream acknowledges them, so that
+// a room whose messages wait for each other (one published at a time, see
+// append.go) does not hold up the others'. Inbox is a barrier in that
+// queue: it reads once every write queued before it has had its callback.
 //
 // # Goroutines
 //
-// The store runs three goroutines of its own: the publisher (takes the
+// The store runs four goroutines of its own: the publisher (takes the
 // queue of Append and AppendPrivate, numbers room messages, publishes
-// them), the acker (waits for JetStream's acknowledgements in queue order,
-// calls the done callbacks, and hands an Inbox's read to the reader when
-// it reaches it) and the reader (Replay, Page, Last, Inbox, ClearInbox,
-// SaveRoom and SaveSeen, one at a time). The NATS client runs its reader
-// and flusher, one dispatcher for the subscription that receives publish
-// acknowledgements, a watcher of the connection's status and a timer per
-// publish waiting for its ack (at most Config.MaxPending at once);
-// LoadRooms and LoadSeen run a watcher of a bucket while they read it. An
-// embedded NATS server runs its own: a handful per server, per connection
-// (the one in-process client) and per stream (two each: three streams and
-// two buckets), plus short-lived ones while it flushes. None of these
-// grows with the number of rooms, users or messages; they all end with
-// Close.
+// them, takes JetStream's acknowledgements and refusals, and hands the
+// outcomes over in order per room and recipient), the rereader (reads a
+// room's last message when the publisher does not know it or another
+// writer overtook it), the acker (calls the done callbacks, and hands an
+// Inbox's read to the reader when it reaches it) and the reader (Replay,
+// Page, Last, Inbox, ClearInbox, SaveRoom and SaveSeen, one at a time); a
+// room message refused more than once waits out a backoff on a timer. The
+// NATS client runs its reader and flusher, one dispatcher for the
+// subscription that receives publish acknowledgements, a watcher of the
+// connection's status and a timer per publish waiting for its ack (at
+// most Config.MaxPending at once); LoadRooms and LoadSeen run a watcher
+// of a bucket while they read it. An embedded NATS server runs its own: a
+// handful per server, per connection (the one in-process client) and per
+// stream (two each: three streams and two buckets), plus short-lived
+// ones while it flushes; in a cluster, also per route (a few per peer)
+// and per stream's Raft group, and one that stays parked until the
+// process ends (startRouting in cluster.go). None of these grows with the
+// number of rooms, users or messages; they all end with Close but that
+// one.
 package store

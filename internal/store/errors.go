@@ -32,7 +32,9 @@ var (
 	// the write may or may not have been stored.
 	ErrTimeout = errors.New("the message store did not answer in time")
 	// ErrBusy means the store's queue is full: the call was refused at
-	// once and its callback will not be called.
+	// once and its callback will not be called. An Append's callback
+	// gets it too (wrapped) when other servers kept storing messages in
+	// the room first for Config.Timeout: the message was not stored.
 	ErrBusy = errors.New("the message store is busy")
 	// ErrClosed means the store was closed; the callback will not be
 	// called.
@@ -90,7 +92,10 @@ func classify(err error) error {
 // use, and only its operator can decide to set it aside.
 func (s *Store) incompatible(what string, err error) error {
 	var remedy string
-	if s.srv != nil {
+	if s.srv != nil && s.cfg.Cluster != "" {
+		remedy = fmt.Sprintf("stop every server of cluster %s and move %s (on this one) and the others' away to start with an empty store, or point -nats elsewhere",
+			s.cfg.Cluster, filepath.Join(s.cfg.Dir, "nats"))
+	} else if s.srv != nil {
 		remedy = fmt.Sprintf("move %s away to start with an empty store, or point -nats elsewhere",
 			filepath.Join(s.cfg.Dir, "nats"))
 	} else {
@@ -105,6 +110,20 @@ func (s *Store) incompatible(what string, err error) error {
 // cannot be reached or has no room (said as such), or what it holds is in
 // the way.
 func (s *Store) setupError(what string, err error) error {
+	var api *jetstream.APIError
+	switch {
+	case errors.Is(err, ErrIncompatible):
+		return err
+	case errors.As(err, &api) && api.ErrorCode == jsReplicasAlone:
+		return fmt.Errorf("store: %s: %d replicas need a JetStream cluster, and %s is a server standing alone: %v",
+			what, s.replicas(), s.where(), err)
+	case s.clustered() && errors.As(err, &api) && (api.ErrorCode == jsInsufficient || api.ErrorCode == jsClusterNoPeers):
+		return fmt.Errorf("%w: store: %s: %s cannot place %d replicas after %v (too few servers up, or too little room): %v; %s",
+			ErrUnavailable, what, s.where(), s.replicas(), s.cfg.OpenTimeout, err, s.quorumReport())
+	case s.clustered() && transient(err):
+		return fmt.Errorf("%w: store: %s: %s did not answer within %v (%v): %s",
+			ErrUnavailable, what, s.where(), s.cfg.OpenTimeout, err, s.quorumReport())
+	}
 	err = classify(err)
 	if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrTimeout) || errors.Is(err, ErrFull) {
 		return fmt.Errorf("store: %s: %w", what, err)

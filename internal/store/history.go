@@ -8,9 +8,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// A room's history is read with direct gets of single messages, no
-// consumer: the room's last (by subject), and its first at or after a
-// stream sequence (by subject). Since a room's Seqs grow with its stream
+// A room's history is read with gets of single messages, no consumer:
+// the room's last (by subject), and its first at or after a stream
+// sequence (by subject); direct gets with one replica, gets answered by
+// the stream's leader with several (setup.go). Since a room's Seqs grow with its stream
 // sequences, a binary search over stream sequences finds any Seq in about
 // log2 of the stream's length gets, whatever the length.
 

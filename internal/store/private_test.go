@@ -231,33 +231,39 @@ func TestInboxWaitsForTheAppendsBeforeIt(t *testing.T) {
 	}
 }
 
-// Every done is called, in the order of the calls, whatever the stream.
-func TestCallbacksInCallOrderAcrossRoomsAndPrivate(t *testing.T) {
+// Every done is called once; those of a room, of a recipient's record
+// and of a recipient's inbox in the order of their calls, a failure in
+// its place. Across them the order is the acknowledgements'.
+func TestCallbacksInCallOrderPerRoomAndRecipient(t *testing.T) {
 	s := open(t, Config{InboxLimit: 10})
 	var mu sync.Mutex
-	var order []string
-	note := func(what string) func(Stored, error) {
+	order := make(map[string][]string) // lane → texts in callback order
+	note := func(lane, what string) func(Stored, error) {
 		return func(_ Stored, err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				what += " (" + err.Error() + ")"
 			}
-			order = append(order, what)
+			order[lane] = append(order[lane], what)
 		}
 	}
-	var want []string
+	want := make(map[string][]string)
 	for i := range 60 {
 		what := fmt.Sprint(i)
+		var lane string
 		var err error
 		switch i % 3 {
 		case 0:
-			err = s.Append([]string{"a", "b"}[i%2], Message{Text: what}, note(what))
+			lane = "room " + []string{"a", "b"}[i%2]
+			err = s.Append(lane[5:], Message{Text: what}, note(lane, what))
 		case 1:
-			err = s.AppendPrivate("bob", Message{Text: what}, false, note(what))
+			lane = "bob's record"
+			err = s.AppendPrivate("bob", Message{Text: what}, false, note(lane, what))
 		case 2:
 			// Past InboxLimit these are refused: a failure keeps its place.
-			err = s.AppendPrivate("ann", Message{Text: what}, true, note(what))
+			lane = "ann's inbox"
+			err = s.AppendPrivate("ann", Message{Text: what}, true, note(lane, what))
 			if i/3 >= 10 {
 				what += " (" + ErrInboxFull.Error()
 			}
@@ -265,15 +271,18 @@ func TestCallbacksInCallOrderAcrossRoomsAndPrivate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, what)
+		want[lane] = append(want[lane], what)
 	}
 	s.Close() // calls every done
-	if len(order) != len(want) {
-		t.Fatalf("%d callbacks for %d calls", len(order), len(want))
-	}
-	for i := range want {
-		if !strings.HasPrefix(order[i], want[i]) {
-			t.Fatalf("callback %d was %q, want %q; all: %q", i, order[i], want[i], order)
+	for lane, w := range want {
+		got := order[lane]
+		if len(got) != len(w) {
+			t.Fatalf("%s: %d callbacks for %d calls: %q", lane, len(got), len(w), got)
+		}
+		for i := range w {
+			if !strings.HasPrefix(got[i], w[i]) {
+				t.Fatalf("%s: callback %d was %q, want %q; all: %q", lane, i, got[i], w[i], got)
+			}
 		}
 	}
 }

@@ -6,15 +6,25 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // What the store keeps in JetStream: three streams of messages and two
-// KV buckets. Every stream has one replica and allows direct gets, so the
-// one server that stored a message answers the reads of it: a read made
-// after a write's acknowledgement sees the write (Inbox relies on it).
+// KV buckets, each on Config.Replicas servers. A read made after a
+// write's acknowledgement must see the write (Inbox relies on it, and
+// renumbering a room's message): with one replica, the streams allow
+// direct gets, answered by the one server that stored the message; with
+// several, they do not, since a direct get may be answered by a replica
+// that has not caught up, and every read goes to the stream's leader,
+// which has every acknowledged write. The buckets always allow direct
+// gets (the KV client asks for them), so a replica behind may answer
+// with an older value: an embedded node's Open waits for its replicas to
+// catch up, so that the start-up reads of the buckets (LoadRooms,
+// LoadSeen) see what the cluster holds; on an external cluster, the
+// server a store is connected to may answer them from a replica a moment
+// behind.
 const (
 	roomStream    = "ROOMS"   // room messages, subject chat.room.<Token(room)>
 	privateStream = "PRIVATE" // private messages shown at once, kept as a record
@@ -26,6 +36,8 @@ const (
 // streamConfigs are the streams Open creates, or updates to the limits of
 // Config.
 func (s *Store) streamConfigs() []jetstream.StreamConfig {
+	replicas := s.replicas()
+	direct := replicas == 1
 	rooms := jetstream.StreamConfig{
 		Name:              roomStream,
 		Description:       "chat room messages, one subject per room",
@@ -37,7 +49,8 @@ func (s *Store) streamConfigs() []jetstream.StreamConfig {
 		MaxMsgs:           -1,
 		MaxAge:            s.cfg.MaxAge,
 		Discard:           jetstream.DiscardOld,
-		AllowDirect:       true,
+		Replicas:          replicas,
+		AllowDirect:       direct,
 	}
 	if s.cfg.DiscardNew {
 		rooms.Discard = jetstream.DiscardNew
@@ -53,7 +66,8 @@ func (s *Store) streamConfigs() []jetstream.StreamConfig {
 		MaxMsgs:           -1,
 		MaxAge:            s.cfg.MaxAge,
 		Discard:           jetstream.DiscardOld,
-		AllowDirect:       true,
+		Replicas:          replicas,
+		AllowDirect:       direct,
 	}
 	// A full inbox refuses the new message: dropping the oldest would
 	// lose a message its sender was told was kept. No MaxAge either, for
@@ -69,7 +83,8 @@ func (s *Store) streamConfigs() []jetstream.StreamConfig {
 		MaxMsgs:              -1,
 		Discard:              jetstream.DiscardNew,
 		DiscardNewPerSubject: true,
-		AllowDirect:          true,
+		Replicas:             replicas,
+		AllowDirect:          direct,
 	}
 	return []jetstream.StreamConfig{rooms, private, inbox}
 }
@@ -84,16 +99,36 @@ func orUnlimited(n int64) int64 {
 func (s *Store) setup() error {
 	js, err := jetstream.New(s.nc,
 		jetstream.WithPublishAsyncMaxPending(s.cfg.MaxPending),
-		jetstream.WithPublishAsyncTimeout(s.cfg.Timeout))
+		jetstream.WithPublishAsyncTimeout(s.cfg.Timeout),
+		// Every async publish ends in exactly one of these, on a NATS
+		// goroutine; the publisher takes it from there (append.go).
+		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) {
+			s.events <- event{msg: m, ack: ack}
+		}),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
+			s.events <- event{msg: m, err: err}
+		}))
 	if err != nil {
 		return fmt.Errorf("store: jetstream: %w", err)
 	}
 	s.js = js
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.OpenTimeout)
 	defer cancel()
+	if err := s.waitMeta(ctx); err != nil {
+		return err
+	}
 	streams := []*jetstream.Stream{&s.rooms, &s.private, &s.inbox}
 	for i, sc := range s.streamConfigs() {
-		if *streams[i], err = s.openStream(ctx, sc); err != nil {
+		if *streams[i], err = untilReady(ctx, s, s.cfg.Timeout, func(ctx context.Context) (jetstream.Stream, error) {
+			return s.openStream(ctx, sc)
+		}); err != nil {
+			return s.setupError("stream "+sc.Name, err)
+		}
+		if err := s.waitLeader(ctx, "stream "+sc.Name, sc.Name); err != nil {
+			return err
+		}
+		// What it holds is probed once it has a leader to answer.
+		if err := s.probe(ctx, *streams[i]); err != nil {
 			return err
 		}
 	}
@@ -102,13 +137,18 @@ func (s *Store) setup() error {
 		cfg jetstream.KeyValueConfig
 	}{
 		{&s.roomsKV, jetstream.KeyValueConfig{Bucket: roomBucket, Description: "chat rooms' state",
-			History: 1, Storage: jetstream.FileStorage}},
+			History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas()}},
 		{&s.seenKV, jetstream.KeyValueConfig{Bucket: seenBucket, Description: "what each user last saw of each room",
-			History: 1, Storage: jetstream.FileStorage}},
+			History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas()}},
 	}
 	for _, b := range buckets {
-		if *b.kv, err = js.CreateOrUpdateKeyValue(ctx, b.cfg); err != nil {
+		if *b.kv, err = untilReady(ctx, s, s.cfg.Timeout, func(ctx context.Context) (jetstream.KeyValue, error) {
+			return s.openBucket(ctx, b.cfg)
+		}); err != nil {
 			return s.setupError("bucket "+b.cfg.Bucket, err)
+		}
+		if err := s.waitLeader(ctx, "bucket "+b.cfg.Bucket, "KV_"+b.cfg.Bucket); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -117,27 +157,40 @@ func (s *Store) setup() error {
 // openStream creates the stream, or updates an existing one to the limits
 // of Config. One whose subjects, storage or retention differ from ours was
 // made by something else and is left as it is: updating it would take
-// over, or lose, what it holds.
+// over, or lose, what it holds. Its errors are JetStream's, but for
+// ErrIncompatible (setupError says what they mean).
+//
+// It asks to create first: in a cluster, only the meta leader answers
+// about a stream that does not exist, so asking about it first may get
+// no answer at all; a create goes to the meta leader, and succeeds as
+// well when an identical stream is there (made by another node
+// meanwhile, or at an earlier start).
 func (s *Store) openStream(ctx context.Context, want jetstream.StreamConfig) (jetstream.Stream, error) {
-	what := "stream " + want.Name
+	st, err := s.js.CreateStream(ctx, want)
+	if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return st, err
+	}
 	old, err := s.js.Stream(ctx, want.Name)
-	switch {
-	case errors.Is(err, jetstream.ErrStreamNotFound):
-	case err != nil:
-		return nil, s.setupError(what, err)
-	default:
-		have := old.CachedInfo().Config
-		subjects := slices.Sorted(slices.Values(have.Subjects))
-		if !slices.Equal(subjects, want.Subjects) || have.Storage != want.Storage || have.Retention != want.Retention {
-			return nil, s.incompatible(what, fmt.Errorf("it has subjects %q, %v storage and %v retention, not %q, %v and %v",
-				subjects, have.Storage, have.Retention, want.Subjects, want.Storage, want.Retention))
-		}
-	}
-	st, err := s.js.CreateOrUpdateStream(ctx, want)
 	if err != nil {
-		return nil, s.setupError(what, err)
+		return nil, err
 	}
-	return st, s.probe(ctx, st)
+	have := old.CachedInfo().Config
+	subjects := slices.Sorted(slices.Values(have.Subjects))
+	if !slices.Equal(subjects, want.Subjects) || have.Storage != want.Storage || have.Retention != want.Retention {
+		return nil, s.incompatible("stream "+want.Name, fmt.Errorf("it has subjects %q, %v storage and %v retention, not %q, %v and %v",
+			subjects, have.Storage, have.Retention, want.Subjects, want.Storage, want.Retention))
+	}
+	return s.js.UpdateStream(ctx, want)
+}
+
+// openBucket creates the bucket, or updates an existing one, creating
+// first for the reason openStream does.
+func (s *Store) openBucket(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := s.js.CreateKeyValue(ctx, cfg)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		return s.js.UpdateKeyValue(ctx, cfg)
+	}
+	return kv, err
 }
 
 // probe decodes the stream's last message, so that messages written by

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -43,13 +44,41 @@ type Config struct {
 	// MaxStore bounds the embedded JetStream's disk use (0: JetStream's
 	// default, a share of the disk); past it writes get ErrFull.
 	MaxStore int64
-	// MaxPending bounds the Appends published and not yet acknowledged
-	// (default 1024); as many more may wait in the queue before Append
-	// says ErrBusy.
+	// MaxPending bounds the Appends the publisher holds: published and
+	// not yet acknowledged, or waiting for their room's message before
+	// them (default 1024); as many more may wait in the queue before
+	// Append says ErrBusy.
 	MaxPending int
 	// Timeout bounds the wait for each acknowledgement and read (default
-	// 5s).
+	// 5s), and a room message's renumbering when other servers write to
+	// the room too (see Append).
 	Timeout time.Duration
+
+	// Cluster names the JetStream cluster the embedded server forms with
+	// the servers at Routes; empty, it stands alone. Every node of a
+	// cluster gives the same name. Used when URLs is empty (cluster.go).
+	Cluster string
+	// ClusterListen is the HOST:PORT where the embedded server listens
+	// for its peers' routes; port 0 takes one the kernel chooses
+	// (Store.RouteURL says which). It still opens no port for clients.
+	ClusterListen string
+	// Routes are the route URLs of the cluster's servers (nats://HOST:PORT
+	// or HOST:PORT). This node's own may be among them, so that every node
+	// can be given the same list.
+	Routes []string
+	// ServerName names this node in the cluster: unique per node, and the
+	// same across its restarts, since JetStream knows its peers by name.
+	// Default: from ClusterListen when it names a host and a port
+	// ("chat-127.0.0.1-6222"), else from the hostname and Dir.
+	ServerName string
+	// Replicas is how many servers keep each stream and bucket. Default 1
+	// for a server standing alone and with URLs; in an embedded cluster,
+	// min(3, cluster size), the size counted from Routes and this node.
+	// With URLs, give the external cluster's (3 for R3).
+	Replicas int
+	// OpenTimeout bounds Open's wait for JetStream: a cluster's meta
+	// leader, and a leader for every stream and bucket (default 30s).
+	OpenTimeout time.Duration
 }
 
 // Store is an open store; its methods may be called from any goroutine.
@@ -58,6 +87,9 @@ type Store struct {
 	srv *server.Server // nil with external NATS
 	nc  *nats.Conn
 	js  jetstream.JetStream
+	// clusterSize is the embedded cluster's size as Config gives it (1
+	// standing alone; 0 with URLs: unknown).
+	clusterSize int
 
 	rooms, private, inbox jetstream.Stream
 	roomsKV, seenKV       jetstream.KeyValue
@@ -67,14 +99,18 @@ type Store struct {
 	mu      sync.RWMutex
 	closed  bool
 	appends chan appendReq // publisher's input
-	acks    chan pending   // acker's input, in Append order
+	events  chan event     // publisher's other input: acks, rereads, retries
+	rereads chan *item     // rereader's input
+	acks    chan outcome   // acker's input, in order per room and recipient
 	jobs    chan func()    // reader's input
 
-	roomSeq map[string]uint64 // publisher only: each room's last Seq
+	// renumbered counts the room messages published again because
+	// another writer had stored one in the room first.
+	renumbered atomic.Uint64
 
-	// pipeline counts the publisher and the acker, reading the reader:
-	// Close waits for the first two before it closes jobs, since the
-	// acker hands Inbox reads to the reader.
+	// pipeline counts the publisher, the rereader and the acker, reading
+	// the reader: Close waits for the first three before it closes jobs,
+	// since the acker hands Inbox reads to the reader.
 	pipeline, reading sync.WaitGroup
 	closeOnce         sync.Once
 }
@@ -94,9 +130,20 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.InboxLimit <= 0 {
 		cfg.InboxLimit = 100
 	}
-	s := &Store{cfg: cfg, roomSeq: make(map[string]uint64),
+	if cfg.OpenTimeout <= 0 {
+		cfg.OpenTimeout = 30 * time.Second
+	}
+	if err := cfg.checkCluster(); err != nil {
+		return nil, err
+	}
+	// Every message the publisher holds has at most one event on its way
+	// (an ack, a reread, a retry) and at most one reread asked, so
+	// neither channel ever makes its sender wait (append.go).
+	s := &Store{cfg: cfg,
 		appends: make(chan appendReq, cfg.MaxPending),
-		acks:    make(chan pending, cfg.MaxPending),
+		events:  make(chan event, cfg.MaxPending),
+		rereads: make(chan *item, cfg.MaxPending),
+		acks:    make(chan outcome, cfg.MaxPending),
 		jobs:    make(chan func(), 64)}
 	if err := s.connect(); err != nil {
 		s.shutdown()
@@ -106,8 +153,9 @@ func Open(cfg Config) (*Store, error) {
 		s.shutdown()
 		return nil, err
 	}
-	s.pipeline.Add(2)
+	s.pipeline.Add(3)
 	go s.publisher()
+	go s.rereader()
 	go s.acker()
 	s.reading.Add(1)
 	go s.reader()
@@ -141,6 +189,12 @@ func (s *Store) connect() error {
 		NoSigs:            true,
 		NoLog:             true,
 	}
+	s.clusterSize = 1
+	if cfg.Cluster != "" {
+		if err := s.clusterOptions(opts); err != nil {
+			return err
+		}
+	}
 	switch cfg.Fsync {
 	case "":
 	case "always":
@@ -158,7 +212,14 @@ func (s *Store) connect() error {
 	}
 	s.srv = srv
 	srv.Start()
+	if cfg.Cluster != "" {
+		startRouting(srv)
+	}
 	if !srv.ReadyForConnections(30 * time.Second) {
+		if cfg.Cluster != "" {
+			return fmt.Errorf("%w: embedded NATS in %s did not start: cannot listen for routes on %s?",
+				ErrUnavailable, opts.StoreDir, cfg.ClusterListen)
+		}
 		return fmt.Errorf("%w: embedded NATS in %s did not start", ErrUnavailable, opts.StoreDir)
 	}
 	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name("chat-server"))

@@ -143,7 +143,7 @@ func TestAppendReplayInOrderPerRoom(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		chans = append(chans, appendAsync(t, s, "lounge", fmt.Sprint("l", i)), appendAsync(t, s, "Kitchen", fmt.Sprint("k", i)))
 	}
-	var lastStream uint64
+	lastStream := make(map[string]uint64)
 	for i, ch := range chans {
 		r := await(t, ch, fmt.Sprint("append ", i))
 		if r.err != nil {
@@ -152,10 +152,10 @@ func TestAppendReplayInOrderPerRoom(t *testing.T) {
 		if want := uint64(i/2 + 1); r.st.Seq != want {
 			t.Errorf("append %d (%s): room seq %d, want %d", i, r.st.Text, r.st.Seq, want)
 		}
-		if r.st.StreamSeq <= lastStream {
-			t.Errorf("append %d: stream seq %d after %d", i, r.st.StreamSeq, lastStream)
+		if r.st.StreamSeq <= lastStream[r.st.Room] {
+			t.Errorf("append %d: stream seq %d after %d in its room", i, r.st.StreamSeq, lastStream[r.st.Room])
 		}
-		lastStream = r.st.StreamSeq
+		lastStream[r.st.Room] = r.st.StreamSeq
 	}
 	expectPage(t, "lounge", replayWait(t, s, "lounge", 0, 100), "1:l1 2:l2 3:l3 4:l4 5:l5")
 	expectPage(t, "kitchen (asked as KITCHEN)", replayWait(t, s, "KITCHEN", 0, 100), "1:k1 2:k2 3:k3 4:k4 5:k5")
@@ -391,15 +391,20 @@ func TestManyAppendsCallbacksOnAnotherGoroutine(t *testing.T) {
 			}
 		}
 	}()
+	// Each room's callbacks come in its calls' order: a has the even
+	// texts, b the odd ones.
 	next := map[string]uint64{"a": 1, "b": 1}
+	text := map[string]int{"a": 2, "b": 1}
 	for i := 1; i <= n; i++ {
 		r := await(t, results, fmt.Sprint("append ", i))
 		if r.err != nil {
 			t.Fatalf("append %d: %v", i, r.err)
 		}
-		if r.st.Text != fmt.Sprint(i) || r.st.Seq != next[r.st.Room] {
-			t.Fatalf("callback %d: %s seq %d %q; want text %d, seq %d", i, r.st.Room, r.st.Seq, r.st.Text, i, next[r.st.Room])
+		room := r.st.Room
+		if r.st.Text != fmt.Sprint(text[room]) || r.st.Seq != next[room] {
+			t.Fatalf("callback %d: %s seq %d %q; want text %d, seq %d", i, room, r.st.Seq, r.st.Text, text[room], next[room])
 		}
-		next[r.st.Room]++
+		next[room]++
+		text[room] += 2
 	}
 }
