@@ -17,8 +17,9 @@ import (
 // under a durable hub. The loop hands each hub.StoreOp to the store, whose
 // callbacks run on its goroutines; they only append the outcome to
 // durable.done and wake the loop, which takes the outcomes in order
-// (collectStore) and gives them to the hub. So the loop never waits on the
-// store, as it never waits on a password check.
+// (collectStore) and gives them to the hub. The room messages the store's
+// stream delivers (Follow) come the same way, to Hub.Delivered. So the
+// loop never waits on the store, as it never waits on a password check.
 //
 // With a store the rooms' state is kept in it too (its rooms bucket),
 // rather than in the state directory's rooms.json: a room's last Seq is
@@ -172,9 +173,8 @@ func (s *Server) storeOp(op *hub.StoreOp) {
 			err = d.st.AppendPrivate(op.Frame.To, m, op.Away, func(st store.Stored, err error) { d.finish(s, op, nil, err, start) })
 		} else {
 			err = d.st.Append(op.Frame.Room, m, func(st store.Stored, err error) {
-				if err == nil && st.Seq != op.Frame.Seq {
-					// One writer numbers a room's messages (the hub): the
-					// store keeps its numbers unless its own are ahead.
+				if err == nil {
+					// The store numbers it: the hub's Seq was a floor.
 					op.Frame.Seq = st.Seq
 				}
 				d.finish(s, op, nil, err, start)

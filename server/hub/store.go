@@ -12,14 +12,16 @@ import (
 // stays pure: it asks for store work with an Output carrying a StoreOp,
 // the loop does it off its goroutine, and hands the op back, its outcome
 // filled in, to StoreDone. Results come back in the order the ops were
-// asked for, which for messages is the store's order: a room's messages
-// are shown to its members in the order they were stored, each once.
+// asked for within a room and within a recipient's messages (a session
+// waits for its own, so its replies keep its order).
 //
 // A message is shown to nobody, and its sender gets no OK, until the
 // store has it; if the store refuses it the sender is told why and the
-// message goes nowhere. Its sequence number is handed out when it is
-// asked for (room.next) and becomes the room's shown Seq (room.seq) when
-// the store answers, stored or not, so numbers keep the store's order.
+// message goes nowhere. Without Follows the hub numbers it (room.next)
+// and shows it when the store answers; with Follows (the server's way)
+// the store numbers it and the hub shows what the store's stream
+// delivers (Delivered), so that a room's members, on every server, see
+// its messages in the store's one order, each once.
 
 // StoreKind says what a StoreOp asks of the store.
 type StoreKind uint8
