@@ -116,13 +116,7 @@ func TestServerExternalNATSOutage(t *testing.T) {
 	ns := startNATS(t, dir, 0)
 	port := ns.Addr().(*net.TCPAddr).Port
 	s := start(t, Config{NATS: []string{ns.ClientURL()}, MsgRate: -1})
-	a, b := dial(t, s.Addr()), dial(t, s.Addr())
-	a.login("alice", "wonderland")
-	b.login("bob", "builder")
-	a.call(&wire.Frame{Type: wire.TypeCreate, Room: "lounge"})
-	a.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
-	b.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
-	a.expect(wire.TypeNotice, wire.NoticeEntered, "")
+	a, b := aliceAndBobInLounge(t, s)
 	if r := a.call(&wire.Frame{Type: wire.TypeSay, Text: "before"}); r.Code != wire.OK || r.Seq != 1 {
 		t.Fatalf("say: %+v", r)
 	}

@@ -24,28 +24,11 @@ import (
 func startMetrics(t *testing.T, cfg Config, tune func(*metrics)) *startedServer {
 	t.Helper()
 	cfg.MetricsAddr = "127.0.0.1:0"
-	if cfg.Addr == "" && cfg.TLSAddr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
-	if cfg.UsersFile == "" {
-		cfg.UsersFile = writeUsers(t, t.TempDir(), map[string]string{"alice": "wonderland", "bob": "builder"})
-	}
-	lb := &logBuf{}
-	cfg.Logf = lb.logf
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tune != nil {
-		tune(s.metrics)
-	}
-	ss := &startedServer{Server: s, done: make(chan error, 1), logs: lb}
-	go func() { ss.done <- s.Run() }()
-	t.Cleanup(func() {
-		s.Shutdown()
-		<-ss.done
+	return startTuned(t, cfg, func(s *Server) {
+		if tune != nil {
+			tune(s.metrics)
+		}
 	})
-	return ss
 }
 
 // httpGet fetches path from the server's metrics endpoint.
@@ -434,13 +417,7 @@ func TestMetricsHealthzStoreDown(t *testing.T) {
 	if code, body := healthz(t, s); code != http.StatusOK || body != "ok\n" {
 		t.Fatalf("/healthz: %d %q", code, body)
 	}
-	a, b := dial(t, s.Addr()), dial(t, s.Addr())
-	a.login("alice", "wonderland")
-	b.login("bob", "builder")
-	a.call(&wire.Frame{Type: wire.TypeCreate, Room: "lounge"})
-	a.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
-	b.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
-	a.expect(wire.TypeNotice, wire.NoticeEntered, "bob entered lounge")
+	a, b := aliceAndBobInLounge(t, s)
 	if r := a.call(&wire.Frame{Type: wire.TypeSay, Text: "before"}); r.Code != wire.OK {
 		t.Fatalf("say: %+v", r)
 	}

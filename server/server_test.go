@@ -187,6 +187,13 @@ func (l *logBuf) logf(format string, args ...any) {
 
 func start(t testing.TB, cfg Config) *startedServer {
 	t.Helper()
+	return startTuned(t, cfg, nil)
+}
+
+// startTuned is start, with tune (when not nil) called on the server
+// between New and Run.
+func startTuned(t testing.TB, cfg Config, tune func(*Server)) *startedServer {
+	t.Helper()
 	if cfg.Addr == "" && cfg.TLSAddr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
@@ -198,6 +205,9 @@ func start(t testing.TB, cfg Config) *startedServer {
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if tune != nil {
+		tune(s)
 	}
 	ss := &startedServer{Server: s, done: make(chan error, 1), logs: lb}
 	go func() { ss.done <- s.Run() }()
@@ -597,17 +607,25 @@ func TestServerMaxPerAddr(t *testing.T) {
 	})
 }
 
-// OutputBytes counts the messages and notices queued to sessions, which is
-// how the memory trimmer tells a relaying server from an idle one.
-func TestServerOutputBytes(t *testing.T) {
-	s := start(t, Config{})
-	a, b := dial(t, s.Addr()), dial(t, s.Addr())
+// aliceAndBobInLounge logs alice and bob in to s and puts them in a room,
+// lounge, that alice made: alice has seen bob enter.
+func aliceAndBobInLounge(t testing.TB, s *startedServer) (a, b *client) {
+	t.Helper()
+	a, b = dial(t, s.Addr()), dial(t, s.Addr())
 	a.login("alice", "wonderland")
 	b.login("bob", "builder")
 	a.call(&wire.Frame{Type: wire.TypeCreate, Room: "lounge"})
 	a.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
 	b.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
 	a.expect(wire.TypeNotice, wire.NoticeEntered, "bob entered lounge")
+	return a, b
+}
+
+// OutputBytes counts the messages and notices queued to sessions, which is
+// how the memory trimmer tells a relaying server from an idle one.
+func TestServerOutputBytes(t *testing.T) {
+	s := start(t, Config{})
+	a, b := aliceAndBobInLounge(t, s)
 	before := s.OutputBytes()
 	if before == 0 {
 		t.Fatal("OutputBytes is 0 after replies and a notice")
