@@ -156,19 +156,7 @@ func (s *Store) Append(room string, msg Message, done func(Stored, error)) error
 }
 
 // queue puts req on the publisher's queue, or refuses at once.
-func (s *Store) queue(req appendReq) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
-	}
-	select {
-	case s.appends <- req:
-		return nil
-	default:
-		return ErrBusy
-	}
-}
+func (s *Store) queue(req appendReq) error { return offer(s, s.appends, req) }
 
 // publisher is the publisher goroutine's state; that goroutine alone
 // touches it.

@@ -8,14 +8,19 @@ import "context"
 // the acker (append.go), the others by their callers.
 
 // enqueue hands job to the reader, or refuses at once.
-func (s *Store) enqueue(job func()) error {
+func (s *Store) enqueue(job func()) error { return offer(s, s.jobs, job) }
+
+// offer puts v on one of the store's queues without waiting: ErrClosed
+// once Close began (which closes the queues under s.mu), ErrBusy when the
+// queue is full.
+func offer[T any](s *Store, ch chan<- T, v T) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
 	}
 	select {
-	case s.jobs <- job:
+	case ch <- v:
 		return nil
 	default:
 		return ErrBusy
