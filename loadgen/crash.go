@@ -369,27 +369,12 @@ func (m *mainFlags) crash(stdout, stderr io.Writer, spawned *atomic.Pointer[Spaw
 	if stateDir != "" {
 		args = append([]string{"-state", stateDir}, args...)
 	}
-	srv, err := SpawnServer(m.spawn, SpawnOptions{
-		UsersFile: m.usersFile,
-		Guests:    m.cfg.Login == LoginGuest,
-		TLS:       m.cfg.TLS != nil,
-		Args:      args,
-		// A restart recovers the state directory first.
-		Timeout: max(10*time.Second, m.cfg.Timeout),
-	})
+	// A restart recovers the state directory first: it may take longer.
+	srv, stop, err := m.startSpawned(args, max(10*time.Second, m.cfg.Timeout), spawned, stderr)
 	if err != nil {
 		return exitStatus(stderr, err)
 	}
-	defer func() {
-		if err := srv.Stop(); err != nil {
-			fmt.Fprintf(stderr, "loadgen: %v\n", err)
-		}
-	}()
-	spawned.Store(srv)
-	m.cfg.Addr, m.cfg.ServerPID = srv.Addr, srv.PID
-	if m.cfg.TLS != nil {
-		m.cfg.TLS.CAPEM = srv.CertPEM
-	}
+	defer stop()
 	rep, err := RunCrash(m.cfg, srv, stateDir, stderr)
 	if err != nil {
 		return exitStatus(stderr, err)

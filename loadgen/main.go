@@ -130,30 +130,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return m.crash(stdout, stderr, &spawned)
 	}
 	if m.spawn != "" {
-		srv, err := SpawnServer(m.spawn, SpawnOptions{
-			UsersFile: m.usersFile,
-			Guests:    m.cfg.Login == LoginGuest,
-			TLS:       m.cfg.TLS != nil,
-			IRC:       m.cfg.Proto == ProtoIRC,
-			Args:      spawnArgs(&m.cfg, m.serverArgs),
-			Timeout:   10 * time.Second,
-		})
+		_, stop, err := m.startSpawned(spawnArgs(&m.cfg, m.serverArgs), 10*time.Second, &spawned, stderr)
 		if err != nil {
 			return exitStatus(stderr, err)
 		}
-		defer func() {
-			if err := srv.Stop(); err != nil {
-				fmt.Fprintf(stderr, "loadgen: %v\n", err)
-			}
-		}()
-		spawned.Store(srv)
-		m.cfg.Addr, m.cfg.ServerPID = srv.Addr, srv.PID
-		if m.cfg.Proto == ProtoIRC {
-			m.cfg.Addr = srv.IRCAddr
-		}
-		if m.cfg.TLS != nil {
-			m.cfg.TLS.CAPEM = srv.CertPEM
-		}
+		defer stop()
 	}
 	if err := m.cfg.Validate(); err != nil {
 		return exitStatus(stderr, usageError{err})
@@ -356,6 +337,37 @@ func (m *mainFlags) removeTmp() {
 // stopOnInterrupt makes an interrupted run still stop the server it
 // started and remove its files; the workers see their input close and stop
 // by themselves. The function it returns ends the watch.
+// startSpawned starts the server loadgen spawns, with args after its
+// own, and points the run at it: its address (the IRC one over IRC), its
+// process and its certificate. stop ends it, saying on stderr what went
+// wrong if anything did.
+func (m *mainFlags) startSpawned(args []string, timeout time.Duration, spawned *atomic.Pointer[SpawnedServer], stderr io.Writer) (srv *SpawnedServer, stop func(), err error) {
+	srv, err = SpawnServer(m.spawn, SpawnOptions{
+		UsersFile: m.usersFile,
+		Guests:    m.cfg.Login == LoginGuest,
+		TLS:       m.cfg.TLS != nil,
+		IRC:       m.cfg.Proto == ProtoIRC,
+		Args:      args,
+		Timeout:   timeout,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	spawned.Store(srv)
+	m.cfg.Addr, m.cfg.ServerPID = srv.Addr, srv.PID
+	if m.cfg.Proto == ProtoIRC {
+		m.cfg.Addr = srv.IRCAddr
+	}
+	if m.cfg.TLS != nil {
+		m.cfg.TLS.CAPEM = srv.CertPEM
+	}
+	return srv, func() {
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintf(stderr, "loadgen: %v\n", err)
+		}
+	}, nil
+}
+
 func (m *mainFlags) stopOnInterrupt(spawned *atomic.Pointer[SpawnedServer], stderr io.Writer) (stop func()) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
