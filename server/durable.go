@@ -34,10 +34,13 @@ type durable struct {
 	follow    func()         // stops following the stream
 
 	// Owned by the loop goroutine.
-	taken  []*hub.StoreOp           // collectStore's scratch
-	shown  []*wire.Frame            // collectStore's scratch of delivered
-	saved  map[string]hub.RoomState // what the rooms bucket holds, by room
-	failed error                    // the last failure logged, so it is logged once
+	taken []*hub.StoreOp // collectStore's scratch
+	shown []*wire.Frame  // collectStore's scratch of delivered
+	// Stored room messages whose senders wait for the stream to show
+	// them here, oldest first.
+	unshown []unshown
+	saved   map[string]hub.RoomState // what the rooms bucket holds, by room
+	failed  error                    // the last failure logged, so it is logged once
 	// What users saw, not yet handed to the store: a storm of
 	// disconnections makes more than its queue takes at once, and the
 	// latest for a user and room is all that matters.
@@ -287,25 +290,73 @@ func (s *Server) collectStore(now time.Time) {
 		s.apply(outs, now)
 		s.reap(now)
 	}
+	d.showWaiting(s, now)
 	for i, op := range d.taken {
 		d.taken[i] = nil
-		s.noteStoreHealth(op)
-		c := s.bySid[op.Session]
-		held := op.Holds() && c != nil && !c.dead && !c.closing && c.held
-		if held {
-			c.held = false
+		if op.Kind == hub.StoreMessage && op.Frame.Type == wire.TypeMessage && op.Failure == hub.StoreOK && !s.hub.Shown(op.Frame.Room, op.Frame.Seq) {
+			d.unshown = append(d.unshown, unshown{op, now})
+			continue
 		}
-		outs := s.hub.StoreDone(op, now)
-		s.stats.storeDone(op, outs)
-		s.apply(outs, now)
-		if held && !c.held {
-			// Its outcome is out; a new op (a private message kept
-			// instead) would have held it again.
-			c.held = true
-			s.resume(c, now)
-		}
-		s.reap(now)
+		s.storeDone(op, now)
 	}
+}
+
+// unshownWait is how long a stored room message's sender waits for the
+// stream to show it here before it is answered anyway: the stream is
+// behind (its consumer being reset), and the answer should not be.
+const unshownWait = 2 * time.Second
+
+// unshown is a stored room message whose sender is not answered yet.
+type unshown struct {
+	op    *hub.StoreOp
+	since time.Time
+}
+
+// showWaiting answers the senders of stored room messages the stream has
+// now shown here (or that waited unshownWait), in the order they were
+// stored. A sender is answered only once the room here was shown its
+// message, so that what it does next (a private word to a member, a
+// ping) comes after the message for everyone on this server.
+func (d *durable) showWaiting(s *Server, now time.Time) {
+	kept := d.unshown[:0]
+	for _, w := range d.unshown {
+		if s.hub.Shown(w.op.Frame.Room, w.op.Frame.Seq) || now.Sub(w.since) >= unshownWait {
+			s.storeDone(w.op, now)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	clear(d.unshown[len(kept):])
+	d.unshown = kept
+}
+
+// nextUnshown is when the longest waiting sender is answered anyway.
+func (d *durable) nextUnshown() time.Time {
+	if d == nil || len(d.unshown) == 0 {
+		return time.Time{}
+	}
+	return d.unshown[0].since.Add(unshownWait)
+}
+
+// storeDone gives the hub op's outcome and lets the session it held read
+// its frames again.
+func (s *Server) storeDone(op *hub.StoreOp, now time.Time) {
+	s.noteStoreHealth(op)
+	c := s.bySid[op.Session]
+	held := op.Holds() && c != nil && !c.dead && !c.closing && c.held
+	if held {
+		c.held = false
+	}
+	outs := s.hub.StoreDone(op, now)
+	s.stats.storeDone(op, outs)
+	s.apply(outs, now)
+	if held && !c.held {
+		// Its outcome is out; a new op (a private message kept
+		// instead) would have held it again.
+		c.held = true
+		s.resume(c, now)
+	}
+	s.reap(now)
 }
 
 // noteStoreHealth logs the store's failures once each, and its recovery.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"chat/internal/store"
 	"chat/internal/wire"
 )
 
@@ -186,4 +188,38 @@ func TestIRCPrivateMessageKeptForAnAccount(t *testing.T) {
 	bob.register("bob", "builder")
 	bob.expect(`:chat\.server NOTICE bob :1 private message while you were away$`)
 	bob.expect(`^@time=\S+ :alice!\S+ PRIVMSG bob :see you tomorrow$`)
+}
+
+// A stored room message's sender is answered only once the members here
+// were shown it: what the sender does next (a private word to a member)
+// comes after the message, although the store's stream, not the sender's
+// answer, is what shows it. The stream here lags behind the store's
+// answers, as it does on a loaded machine.
+func TestStoredMessageShownBeforeItsSenderGoesOn(t *testing.T) {
+	s := startTuned(t, Config{StateDir: t.TempDir()}, func(s *Server) {
+		d := s.durable
+		d.follow()
+		var err error
+		d.follow, err = d.st.Follow(0, func(m store.Stored, err error) {
+			time.Sleep(20 * time.Millisecond) // the lag, not a wait
+			d.deliver(s, m, err)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	a, b := aliceAndBobInLounge(t, s)
+	for i := range 10 {
+		text := fmt.Sprint("message ", i)
+		if r := a.call(&wire.Frame{Type: wire.TypeSay, Text: text}); r.Code != wire.OK {
+			t.Fatalf("say: %+v", r)
+		}
+		a.call(&wire.Frame{Type: wire.TypeTell, To: "bob", Text: "did you see it?"})
+		if m := b.must(); m.Type != wire.TypeMessage || m.Text != text {
+			t.Fatalf("bob was shown %+v before the room message %q", m, text)
+		}
+		if p := b.must(); p.Type != wire.TypePrivate {
+			t.Fatalf("bob was shown %+v, want the private message", p)
+		}
+	}
 }

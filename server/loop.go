@@ -122,6 +122,7 @@ func (s *Server) timeout(now time.Time) time.Duration {
 		consider(s.tls.nextTrim)
 	}
 	consider(s.checks.NextRelease())
+	consider(s.durable.nextUnshown())
 	if !s.shutting && len(s.conns) > 0 && (s.cfg.HelloTimeout > 0 || s.cfg.FrameTimeout > 0) {
 		consider(s.nextGuard)
 	}

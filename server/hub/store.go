@@ -206,6 +206,13 @@ func (h *Hub) Delivered(m *wire.Frame, now time.Time) []Output {
 	return out
 }
 
+// Shown reports whether room's members here have been shown its message
+// seq (or the room is gone).
+func (h *Hub) Shown(room string, seq uint64) bool {
+	r := h.room(room)
+	return r == nil || r.seq >= seq
+}
+
 // storeFailureText tells a sender why what (a message) was not sent.
 func storeFailureText(f StoreFailure, what string) string {
 	switch f {
