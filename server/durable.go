@@ -57,6 +57,11 @@ func (c *Config) storeConfig() store.Config {
 		MaxAge:            c.HistoryAge,
 		MaxStore:          c.StoreMaxBytes,
 		InboxLimit:        int64(c.InboxLimit),
+		Cluster:           c.Cluster,
+		ClusterListen:     c.ClusterListen,
+		Routes:            c.Routes,
+		ServerName:        c.ServerName,
+		Replicas:          c.Replicas,
 	}
 	if len(c.NATS) == 0 {
 		sc.Dir = c.StateDir

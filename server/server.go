@@ -81,6 +81,21 @@ type Config struct {
 	// InboxLimit bounds the private messages kept for one account while it
 	// is not connected (default 100); past it a sender is told so.
 	InboxLimit int
+	// Cluster, ClusterListen and Routes make the embedded store a node of
+	// a NATS cluster formed with the other chat servers' embedded stores
+	// (its name, where it listens for their routes, their route URLs), so
+	// that several chat servers are one chat without a NATS deployment.
+	// With NATS, the external deployment's cluster serves instead.
+	Cluster       string
+	ClusterListen string
+	Routes        []string
+	// ServerName names this server in the cluster: its embedded NATS
+	// node's name, kept across restarts, and the node its users are on
+	// (default: from ClusterListen, or the host name).
+	ServerName string
+	// Replicas is how many copies the store keeps of each stream and
+	// bucket (default: 3 in a cluster of three or more, else 1).
+	Replicas int
 	// StoreMaxBytes bounds the embedded store's disk use (default:
 	// JetStream's, a share of the disk); past it messages are refused
 	// with a clear error until room is made.
