@@ -225,7 +225,7 @@ func (h *Hub) topicRequest(out *outputs, s *session, f *wire.Frame, now time.Tim
 	}
 	n := h.notice(now, wire.NoticeTopic, s.name, r.name, text)
 	n.By, n.Words, n.At = s.name, topic, r.topicAt
-	out.toRoom(r, nil, n)
+	h.announce(out, r, n)
 	rep := reply(wire.OK, "topic set")
 	rep.Room, rep.Words, rep.By, rep.At = r.name, topic, s.name, r.topicAt
 }
@@ -268,7 +268,7 @@ func (h *Hub) kick(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	}
 	n := h.notice(now, wire.NoticeKicked, target.name, r.name, text)
 	n.By, n.Words = s.name, reason
-	out.toRoom(r, nil, n)
+	h.announce(out, r, n)
 	h.drop(target, r)
 	reply(wire.OK, "you kicked "+target.name+" out of "+r.name)
 }
@@ -368,7 +368,7 @@ func (h *Hub) modeRequest(out *outputs, s *session, f *wire.Frame, now time.Time
 	h.stateVer++
 	n := h.notice(now, wire.NoticeMode, s.name, r.name, s.name+" set mode "+change+" on "+r.name)
 	n.By, n.Mode = s.name, change
-	out.toRoom(r, nil, n)
+	h.announce(out, r, n)
 	if s.in(r) < 0 {
 		out.send(s.id, n) // a server operator from outside sees it too
 	}

@@ -48,7 +48,7 @@ func (h *Hub) allowMessage(out *outputs, s *session, f *wire.Frame, now time.Tim
 // cutFlooder ends a session that kept sending after being told to slow
 // down: Bye ByeLimit, close; its room hears that it was disconnected.
 func (h *Hub) cutFlooder(out *outputs, s *session, now time.Time) {
-	h.tellSharers(out, s, func(r *room) *wire.Frame {
+	h.tellShared(out, s, func(r *room) *wire.Frame {
 		n := h.notice(now, wire.NoticeLost, s.name, r.name, s.name+" was disconnected from "+r.name+" for sending too fast")
 		n.Words = "disconnected for sending too fast"
 		return n

@@ -47,6 +47,9 @@ type Config struct {
 	// store's one order. The store numbers them; the acknowledgement of a
 	// Say only answers its sender. Only with Durable.
 	Follows bool
+	// Node names this server in a cluster of servers that are one chat
+	// (cluster.go); "" when it stands alone. Only with Follows.
+	Node string
 	// Software is the Text of the Hello reply (default "chat-server 1").
 	Software string
 	// Transfer bounds file transfers (transfer.go).
@@ -118,6 +121,12 @@ type Output struct {
 	// outcome back with StoreDone; while an op that Holds is under way,
 	// the loop hands the hub no further frames of that session.
 	Store *StoreOp
+	// Claim is a step of taking a name in a cluster (cluster.go); the
+	// loop hands its outcome back with ClaimDone, holding the session's
+	// frames meanwhile.
+	Claim *NameClaim
+	// Event tells the other nodes of a cluster of a change in rooms.
+	Event *RoomEvent
 }
 
 // VerifyRequest is a password check the hub needs.
@@ -165,6 +174,9 @@ type session struct {
 	id   SessionID
 	addr string
 	name string // logged-in name; "" before login
+	// node is the node of a remote session: a user of another server of
+	// the cluster (cluster.go); "" for this server's own.
+	node string
 	// joined are the rooms the session is in, in the order it entered
 	// them (rooms.go).
 	joined []membership
@@ -235,6 +247,10 @@ type Hub struct {
 	kept       map[string]uint64
 	keptSerial uint64
 	xfer       transferState
+	// The cluster (cluster.go): the last remote session's ID (they count
+	// down from -1, apart from the loop's), and names let go.
+	remoteSerial int64
+	releases     []NameClaim
 }
 
 // NewHub returns an empty hub.
@@ -284,7 +300,7 @@ func (h *Hub) DisconnectWhy(sid SessionID, reason DisconnectReason, why string, 
 	h.endTransfersOf(&out, s, now)
 	if !s.closing && len(s.joined) > 0 {
 		words := partingWords(why)
-		h.tellSharers(&out, s, func(r *room) *wire.Frame {
+		h.tellShared(&out, s, func(r *room) *wire.Frame {
 			if reason == ReasonClosed {
 				return h.quitNotice(now, s, r, "")
 			}
@@ -336,6 +352,7 @@ func (h *Hub) dropName(s *session) {
 	if s.name == "" || h.names[s.name] != s {
 		return
 	}
+	h.release(s)
 	delete(h.names, s.name)
 	h.remember(s)
 	if s.guest && s.standing {
@@ -354,7 +371,7 @@ func (o *outputs) send(to SessionID, f *wire.Frame) {
 func (o *outputs) toRoom(r *room, skip *session, f *wire.Frame) {
 	*o = slices.Grow(*o, len(r.members))
 	for _, m := range r.members {
-		if m != skip && !m.closing {
+		if m != skip && !m.closing && m.local() {
 			o.send(m.id, f)
 		}
 	}

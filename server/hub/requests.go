@@ -237,7 +237,7 @@ func (h *Hub) loginFailed(out *outputs, s *session, id uint32, now time.Time) {
 // disconnected, as of a flooder (cutFlooder).
 func (h *Hub) tooManyFailures(out *outputs, s *session, now time.Time) {
 	if s.failures >= h.cfg.MaxLoginFailures {
-		h.tellSharers(out, s, func(r *room) *wire.Frame {
+		h.tellShared(out, s, func(r *room) *wire.Frame {
 			n := h.notice(now, wire.NoticeLost, s.name, r.name, s.name+" was disconnected from "+r.name+" after too many failed password checks")
 			n.Words = "too many failed password checks"
 			return n
@@ -274,35 +274,53 @@ func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, n
 	case s.name != "":
 		// Cannot happen while the loop holds frames back during a check.
 		out.send(sid, h.reply(now, reqID, wire.ErrLoggedIn, "you are already logged in as "+s.name))
+	case h.clustered():
+		h.claimName(&out, s, reqID, name, false)
 	default:
-		r := h.reply(now, reqID, wire.OK, "welcome "+name)
-		r.Name = name
-		if old := h.user(name); old != nil && old.guest {
-			// A guest took the name before the account was made (or with
-			// another case): the account's owner has it now.
-			h.endTransfersOf(&out, old, now)
-			h.quit(&out, old, "", now)
-			out.send(old.id, h.bye(now, wire.ByeTakeover, "the name "+old.name+" belongs to a registered user, who logged in"))
-			out = append(out, Output{To: old.id, Close: true})
-			h.detach(old)
-		} else if old != nil {
-			// Takeover: the new connection inherits the rooms, silently.
-			out.send(old.id, h.bye(now, wire.ByeTakeover, "you logged in from another connection"))
-			out = append(out, Output{To: old.id, Close: true})
-			r.Text = "welcome " + name + "; your other connection was closed"
-			s.name = name
-			if len(old.joined) > 0 {
-				h.inherit(s, old, r)
-			}
-			s.away = old.away
-			h.detach(old)
-		}
-		s.name, s.guest, s.failures = name, false, 0
-		h.names[name] = s
-		out.send(sid, r)
-		h.readInbox(&out, s)
+		h.loggedIn(&out, s, reqID, name, now)
 	}
 	return out
+}
+
+// loggedIn completes the login of s to the account name, taking over the
+// name from whoever held it: a guest is closed, another connection of the
+// account hands its rooms over.
+func (h *Hub) loggedIn(out *outputs, s *session, reqID uint32, name string, now time.Time) {
+	r := h.reply(now, reqID, wire.OK, "welcome "+name)
+	r.Name = name
+	old := h.user(name)
+	switch {
+	case old != nil && !old.local():
+		// Held on another node, which let it go: the login carries on
+		// in its rooms.
+		delete(h.names, name)
+		s.name = name
+		h.inheritRemote(out, s, old, r)
+		s.away = old.away
+	case old != nil && old.guest:
+		// A guest took the name before the account was made (or with
+		// another case): the account's owner has it now.
+		h.endTransfersOf(out, old, now)
+		h.quit(out, old, "", now)
+		out.send(old.id, h.bye(now, wire.ByeTakeover, "the name "+old.name+" belongs to a registered user, who logged in"))
+		*out = append(*out, Output{To: old.id, Close: true})
+		h.detach(old)
+	case old != nil:
+		// Takeover: the new connection inherits the rooms, silently.
+		out.send(old.id, h.bye(now, wire.ByeTakeover, "you logged in from another connection"))
+		*out = append(*out, Output{To: old.id, Close: true})
+		r.Text = "welcome " + name + "; your other connection was closed"
+		s.name = name
+		if len(old.joined) > 0 {
+			h.inherit(s, old, r)
+		}
+		s.away = old.away
+		h.detach(old)
+	}
+	s.name, s.guest, s.failures = name, false, 0
+	h.names[name] = s
+	out.send(s.id, r)
+	h.readInbox(out, s)
 }
 
 // inherit moves old's rooms to s, which takes old's place in each, and
@@ -334,14 +352,25 @@ func (h *Hub) claim(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(wire.ErrNameTaken, "the name "+f.Name+" is in use; choose another")
 	case h.cfg.IsRegistered != nil && h.cfg.IsRegistered(f.Name):
 		reply(wire.ErrNameTaken, "the name "+f.Name+" belongs to a registered user; log in with: login "+f.Name)
-	default:
-		s.name, s.guest = f.Name, true
+	case h.clustered():
 		s.setIdentity(f)
-		h.names[f.Name] = s
-		r := h.reply(now, f.ID, wire.OK, "welcome "+f.Name)
-		r.Name = f.Name
-		out.send(s.id, r)
+		h.claimName(out, s, f.ID, f.Name, true)
+	default:
+		s.setIdentity(f)
+		h.guestIn(out, s, f.ID, f.Name, now)
 	}
+}
+
+// guestIn completes a guest's claim of name.
+func (h *Hub) guestIn(out *outputs, s *session, reqID uint32, name string, now time.Time) {
+	if u := h.names[name]; u != nil && !u.local() {
+		h.leaveAll(u) // its node let the name go
+	}
+	s.name, s.guest = name, true
+	h.names[name] = s
+	r := h.reply(now, reqID, wire.OK, "welcome "+name)
+	r.Name = name
+	out.send(s.id, r)
 }
 
 // create makes a room, whose creator is its operator.
@@ -359,6 +388,10 @@ func (h *Hub) create(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		s.standing = true
 		reply(wire.OK, "created room "+f.Room+"; enter it with: enter "+f.Room)
 		h.saveRoomFirst(out, mark, s, f.ID, r)
+		if h.clustered() {
+			st := h.roomStateOf(r, false)
+			h.publish(out, &RoomEvent{Rooms: []string{r.name}, State: &st})
+		}
 	}
 }
 

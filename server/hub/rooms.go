@@ -81,7 +81,8 @@ func (h *Hub) enterRoom(out *outputs, s *session, r *room, id uint32, now time.T
 		others = append(others, m.name)
 	}
 	slices.Sort(others)
-	out.toRoom(r, nil, h.notice(now, wire.NoticeEntered, s.name, r.name, s.name+" entered "+r.name))
+	entered := h.notice(now, wire.NoticeEntered, s.name, r.name, s.name+" entered "+r.name)
+	out.toRoom(r, nil, entered)
 	if len(r.members) == 0 && !r.hasOperator(h) {
 		// An empty room nobody runs (new, or its last operator was a
 		// guest who left) is run by whoever enters it, as an IRC channel
@@ -93,6 +94,10 @@ func (h *Hub) enterRoom(out *outputs, s *session, r *room, id uint32, now time.T
 	delete(r.invited, s.name)
 	r.members = append(r.members, s)
 	s.joined = append(s.joined, membership{room: r, joinSeq: r.seq})
+	if h.clustered() {
+		st := h.roomStateOf(r, false)
+		h.publish(out, &RoomEvent{Notice: entered, Rooms: []string{r.name}, State: &st})
+	}
 	text := "you entered " + r.name
 	if len(others) > 0 {
 		text += " with " + strings.Join(others, ", ")
@@ -135,6 +140,7 @@ func (h *Hub) leaveRoom(out *outputs, s *session, r *room, words string, now tim
 	n := h.notice(now, wire.NoticeLeft, s.name, r.name, text)
 	n.Words = words
 	out.toRoom(r, nil, n)
+	h.publish(out, &RoomEvent{Notice: n, Rooms: []string{r.name}})
 }
 
 // leaveRooms takes s out of every room it is in, telling each.
@@ -175,7 +181,7 @@ func (h *Hub) tellSharers(out *outputs, s *session, notice func(r *room) *wire.F
 	for _, j := range s.joined {
 		var n *wire.Frame
 		for _, m := range j.room.members {
-			if m.mark == h.mark || m.closing {
+			if m.mark == h.mark || m.closing || !m.local() {
 				continue
 			}
 			m.mark = h.mark
@@ -185,6 +191,12 @@ func (h *Hub) tellSharers(out *outputs, s *session, notice func(r *room) *wire.F
 			out.send(m.id, n)
 		}
 	}
+}
+
+// tellShared is tellSharers for a notice the other nodes hear too.
+func (h *Hub) tellShared(out *outputs, s *session, notice func(r *room) *wire.Frame) {
+	h.publishShared(out, s, notice)
+	h.tellSharers(out, s, notice)
 }
 
 // quitNotice is what the members of r hear when s logs out with words.
@@ -201,7 +213,7 @@ func (h *Hub) quitNotice(now time.Time, s *session, r *room, words string) *wire
 // quit logs s out of every room it is in with its parting words, telling
 // each session that shared one once.
 func (h *Hub) quit(out *outputs, s *session, words string, now time.Time) {
-	h.tellSharers(out, s, func(r *room) *wire.Frame { return h.quitNotice(now, s, r, words) })
+	h.tellShared(out, s, func(r *room) *wire.Frame { return h.quitNotice(now, s, r, words) })
 	h.leaveAll(s)
 }
 

@@ -125,6 +125,17 @@ func (h *Hub) nick(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	case holder == nil && h.cfg.IsRegistered != nil && h.cfg.IsRegistered(f.Name):
 		reply(wire.ErrNameTaken, "the name "+f.Name+" belongs to a registered user")
 		return
+	case h.clustered():
+		h.claimName(out, s, f.ID, f.Name, true)
+		return
+	}
+	h.renamed(out, s, f.ID, f.Name, now)
+}
+
+// renamed gives guest s the name it asked for (nick).
+func (h *Hub) renamed(out *outputs, s *session, reqID uint32, name string, now time.Time) {
+	if u := h.names[name]; u != nil && !u.local() {
+		h.leaveAll(u) // its node let the name go
 	}
 	old := s.name
 	for _, j := range s.joined {
@@ -132,10 +143,11 @@ func (h *Hub) nick(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		op, voiced := r.isOp(old), r.isVoiced(old)
 		r.setOp(old, false)
 		r.setVoice(old, false)
-		r.setOp(f.Name, op)
-		r.setVoice(f.Name, voiced)
+		r.setOp(name, op)
+		r.setVoice(name, voiced)
 	}
 	h.endTransfersOf(out, s, now)
+	h.release(s)
 	delete(h.names, old)
 	h.remember(s)
 	// What the old name held goes with it; its standing in the rooms the
@@ -144,14 +156,14 @@ func (h *Hub) nick(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		h.forgetGuest(old)
 		s.standing = false
 	}
-	s.name = f.Name
+	s.name = name
 	h.names[s.name] = s
-	h.tellSharers(out, s, func(r *room) *wire.Frame {
+	h.tellShared(out, s, func(r *room) *wire.Frame {
 		n := h.notice(now, wire.NoticeRenamed, old, r.name, old+" is now known as "+s.name)
 		n.To = s.name
 		return n
 	})
-	rep := h.reply(now, f.ID, wire.OK, "you are now known as "+s.name)
+	rep := h.reply(now, reqID, wire.OK, "you are now known as "+s.name)
 	rep.Name, rep.By = s.name, old
 	out.send(s.id, rep)
 }
@@ -210,7 +222,7 @@ func (h *Hub) kill(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	why += ")"
 	name := target.name
 	h.endTransfersOf(out, target, now)
-	h.tellSharers(out, target, func(r *room) *wire.Frame {
+	h.tellShared(out, target, func(r *room) *wire.Frame {
 		n := h.notice(now, wire.NoticeLost, target.name, r.name, target.name+" was disconnected by "+s.name)
 		n.Words = why
 		return n

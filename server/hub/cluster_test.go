@@ -1,0 +1,216 @@
+package hub
+
+import (
+	"slices"
+	"testing"
+
+	"chat/internal/wire"
+)
+
+// bus stands for the store between the hubs of a cluster: the names
+// bucket (an atomic create, a compare-and-set replace and release), the
+// room events every node follows, and the takeover requests between
+// nodes. Each node's fixture settles its outputs through it, so a request
+// on one node returns its reply once the cluster agreed, and what the
+// other nodes' sessions were sent is kept in sent.
+type bus struct {
+	t     *testing.T
+	nodes map[string]*fixture
+	names map[string]Owner
+	sent  map[string][]Output // by node: outputs other than the request's
+}
+
+func newBus(t *testing.T, nodes ...string) *bus {
+	b := &bus{t: t, nodes: map[string]*fixture{}, names: map[string]Owner{}, sent: map[string][]Output{}}
+	for _, n := range nodes {
+		x := newFixture(t, Config{Node: n})
+		x.runStore = func(outs []Output) []Output { return b.settle(n, outs) }
+		b.nodes[n] = x
+	}
+	return b
+}
+
+// settle does the cluster work in node's outputs and returns them with
+// the outcomes' effects added.
+func (b *bus) settle(node string, outs []Output) []Output {
+	h := b.nodes[node].h
+	for _, c := range h.TakeReleases() {
+		if o, ok := b.names[c.Name]; ok && o == c.Owner(node) {
+			b.setName(c.Name, nil)
+		}
+	}
+	for i := 0; i < len(outs); i++ {
+		o := outs[i]
+		switch {
+		case o.Event != nil:
+			for other, x := range b.nodes {
+				if other != node {
+					b.sent[other] = append(b.sent[other], x.h.Event(o.Event, x.now)...)
+				}
+			}
+		case o.Claim != nil:
+			c := o.Claim
+			switch held, ok := b.names[c.Name]; {
+			case c.Kind == ClaimAsk:
+				x := b.nodes[c.From.Node]
+				b.sent[c.From.Node] = append(b.sent[c.From.Node], x.h.TakeoverAsked(c.Name, c.From.Session, x.now)...)
+			case ok && (c.Kind == ClaimCreate || held != c.From):
+				c.Held = &held
+			default:
+				b.setName(c.Name, &Owner{Node: node, Session: int64(c.Session), Guest: c.Guest})
+			}
+			outs = append(outs, h.ClaimDone(c, b.nodes[node].now)...)
+		}
+		for _, c := range h.TakeReleases() {
+			if o, ok := b.names[c.Name]; ok && o == c.Owner(node) {
+				b.setName(c.Name, nil)
+			}
+		}
+	}
+	return outs
+}
+
+// setName changes the names bucket and tells every node, as its watch
+// would.
+func (b *bus) setName(name string, o *Owner) {
+	if o == nil {
+		delete(b.names, name)
+	} else {
+		b.names[name] = *o
+	}
+	for n, x := range b.nodes {
+		b.sent[n] = append(b.sent[n], x.h.RemoteName(name, o, x.now)...)
+	}
+}
+
+// take returns and forgets what node's sessions were sent meanwhile.
+func (b *bus) take(node string) []Output {
+	outs := b.sent[node]
+	b.sent[node] = nil
+	return outs
+}
+
+// notices returns the notice texts in outs sent to sid.
+func notices(outs []Output, sid SessionID) []string {
+	var texts []string
+	for _, f := range to(outs, sid) {
+		if f.Type == wire.TypeNotice {
+			texts = append(texts, f.Text)
+		}
+	}
+	return texts
+}
+
+// Users of different nodes in one room hear each other enter, leave and
+// quit, are listed by who, and see topics and modes set on another node.
+func TestClusterRoomAcrossNodes(t *testing.T) {
+	b := newBus(t, "a", "b", "c")
+	a, bn, c := b.nodes["a"], b.nodes["b"], b.nodes["c"]
+	a.login(1, "alice")
+	bn.login(1, "bob")
+	c.login(1, "carol")
+	a.enter(1, "lounge")
+	if r, _ := bn.do(1, wire.Frame{Type: wire.TypeEnter, Room: "lounge"}); r.Code != wire.OK || !slices.ContainsFunc(r.Users, func(u wire.User) bool { return u.Name == "alice" }) {
+		t.Fatalf("bob enters lounge made on a: %+v", r)
+	}
+	if got := notices(b.take("a"), 1); !slices.Equal(got, []string{"bob entered lounge"}) {
+		t.Fatalf("alice was shown %q", got)
+	}
+	c.do(1, wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	b.take("a")
+	b.take("b")
+	r, _ := c.do(1, wire.Frame{Type: wire.TypeWho, Room: "lounge"})
+	var who []string
+	for _, u := range r.Users {
+		who = append(who, u.Name)
+	}
+	if slices.Sort(who); !slices.Equal(who, []string{"alice", "bob", "carol"}) {
+		t.Fatalf("who on c: %q", who)
+	}
+
+	a.do(1, wire.Frame{Type: wire.TypeTopic, Code: wire.TopicSet, Room: "lounge", Text: "tea"})
+	if got := notices(b.take("c"), 1); !slices.Equal(got, []string{"alice set the topic of lounge to: tea"}) {
+		t.Fatalf("carol was shown %q", got)
+	}
+	if r, _ := c.do(1, wire.Frame{Type: wire.TypeTopic, Room: "lounge"}); r.Words != "tea" {
+		t.Fatalf("topic on c: %+v", r)
+	}
+	a.do(1, wire.Frame{Type: wire.TypeMode, Room: "lounge", Mode: "+v bob"})
+	b.take("b")
+	b.take("c")
+	if r, _ := c.do(1, wire.Frame{Type: wire.TypeWho, Room: "lounge"}); !slices.ContainsFunc(r.Users, func(u wire.User) bool { return u.Name == "bob" && u.Prefix == "+" }) {
+		t.Fatalf("bob's voice on c: %+v", r.Users)
+	}
+
+	bn.do(1, wire.Frame{Type: wire.TypeLeave, Room: "lounge", Text: "tea time"})
+	if got := notices(b.take("c"), 1); !slices.Equal(got, []string{"bob left lounge (tea time)"}) {
+		t.Fatalf("carol was shown %q", got)
+	}
+	b.take("a")
+	outs := c.h.Disconnect(1, ReasonLost, c.now)
+	outs = b.settle("c", outs)
+	if got := notices(b.take("a"), 1); !slices.Equal(got, []string{"contact with carol was lost"}) {
+		t.Fatalf("alice was shown %q (%+v)", got, outs)
+	}
+	if _, held := b.names["carol"]; held {
+		t.Fatal("carol's name is still held after her session ended")
+	}
+	if r, _ := a.do(1, wire.Frame{Type: wire.TypeWho, Room: "lounge"}); len(r.Users) != 1 {
+		t.Fatalf("who on a after bob left and carol was lost: %+v", r.Users)
+	}
+}
+
+// A name is held by one session in the whole cluster: a guest cannot take
+// a name held on another node, and a login to an account held on another
+// node takes it over there, carrying on in its rooms without a notice.
+func TestClusterNamesAndTakeover(t *testing.T) {
+	b := newBus(t, "a", "b")
+	a, bn := b.nodes["a"], b.nodes["b"]
+	a.h.cfg.Guests, bn.h.cfg.Guests = true, true
+	a.login(1, "alice")
+	a.enter(1, "lounge")
+	bn.login(1, "bob")
+	bn.do(1, wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	b.take("a")
+
+	a.connect(2)
+	if r, _ := a.do(2, wire.Frame{Type: wire.TypeClaim, Name: "guest"}); r.Code != wire.OK {
+		t.Fatalf("guest on a: %+v", r)
+	}
+	bn.connect(2)
+	if r, _ := bn.do(2, wire.Frame{Type: wire.TypeClaim, Name: "guest"}); r.Code != wire.ErrNameTaken {
+		t.Fatalf("the same guest name on b: %+v", r)
+	}
+	if r, _ := bn.do(2, wire.Frame{Type: wire.TypeNick, Name: "x"}); r.Code != wire.ErrNotLoggedIn {
+		t.Fatalf("nick before a name: %+v", r)
+	}
+
+	bn.connect(3)
+	r, _ := bn.do(3, wire.Frame{Type: wire.TypeLogin, Name: "alice", Secret: "pw-alice"})
+	if r.Code != wire.OK || r.Room != "lounge" {
+		t.Fatalf("alice logs in on b: %+v", r)
+	}
+	onA := b.take("a")
+	if fs := to(onA, 1); len(fs) != 1 || fs[0].Type != wire.TypeBye || fs[0].Code != wire.ByeTakeover || !closes(onA, 1) {
+		t.Fatalf("alice's session on a: %+v", onA)
+	}
+	if got := notices(b.take("b"), 1); len(got) != 0 {
+		t.Fatalf("bob was told of a takeover: %q", got)
+	}
+	if o := b.names["alice"]; o.Node != "b" || o.Session != 3 {
+		t.Fatalf("alice's name is held by %+v", o)
+	}
+	_, outs := bn.do(1, wire.Frame{Type: wire.TypeSay, Text: "hi"})
+	if fs := to(outs, 3); len(fs) != 1 || fs[0].Text != "hi" {
+		t.Fatalf("alice on b is not in lounge: %+v", outs)
+	}
+	if outs := b.settle("a", a.h.Disconnect(1, ReasonClosed, a.now)); len(outs) != 0 || len(b.take("b")) != 0 {
+		t.Fatalf("the old session's end was announced: %+v", outs)
+	}
+	if o := b.names["alice"]; o.Node != "b" {
+		t.Fatalf("the old session's end let go of alice's name: %+v", b.names)
+	}
+	if r, _ := a.do(2, wire.Frame{Type: wire.TypeWhois, Name: "alice"}); r.Code != wire.OK || len(r.Rooms) != 1 {
+		t.Fatalf("whois alice on a: %+v", r)
+	}
+}
