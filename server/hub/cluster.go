@@ -424,3 +424,40 @@ func roomNames(s *session) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// LostEvent is what a dead node's rooms are told of its user name, who was
+// in rooms and did not come back on another node within the liveness
+// window; the node that cleans up after it publishes it in its name.
+func LostEvent(node, name string, rooms []string, now time.Time) *RoomEvent {
+	slices.Sort(rooms)
+	text := "contact with " + name + " was lost (their server stopped answering)"
+	n := &wire.Frame{Type: wire.TypeNotice, Code: wire.NoticeLost, From: wire.ServerName, Name: name, Room: rooms[0], Text: text, Time: ms(now),
+		Words: "their server stopped answering"}
+	return &RoomEvent{Node: node, Notice: n, Rooms: rooms}
+}
+
+// Isolated closes every session of this node, which lost its lease in the
+// cluster: other nodes may now give their names to someone else, so they
+// must reconnect (their clients go to another server) and log in again.
+// Their rooms are told by the node that cleans up after this one.
+func (h *Hub) Isolated(now time.Time) []Output {
+	var out outputs
+	notice := h.notice(now, wire.NoticeShutdown, "", "", "this server lost contact with the rest of the chat; reconnect")
+	bye := h.bye(now, wire.ByeShutdown, "this server lost contact with the rest of the chat")
+	for _, s := range h.sortedSessions() {
+		if s.closing {
+			continue
+		}
+		h.endTransfersOf(&out, s, now)
+		if s.name != "" {
+			out.send(s.id, notice)
+			out.send(s.id, bye)
+			out = append(out, Output{To: s.id, Close: true})
+			s.closing = true
+			h.leaveAll(s)
+			delete(h.names, s.name)
+			h.remember(s)
+		}
+	}
+	return out
+}

@@ -214,3 +214,44 @@ func TestClusterNamesAndTakeover(t *testing.T) {
 		t.Fatalf("whois alice on a: %+v", r)
 	}
 }
+
+// An operator on one node kicks a member on another: the member's own
+// node takes it out of the room and tells it.
+func TestClusterKickAcrossNodes(t *testing.T) {
+	b := newBus(t, "a", "b")
+	a, bn := b.nodes["a"], b.nodes["b"]
+	a.login(1, "alice")
+	a.enter(1, "lounge")
+	bn.login(1, "bob")
+	bn.do(1, wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	b.take("a")
+	if r, _ := a.do(1, wire.Frame{Type: wire.TypeKick, Room: "lounge", Name: "bob", Text: "out"}); r.Code != wire.OK {
+		t.Fatalf("kick: %+v", r)
+	}
+	if got := notices(b.take("b"), 1); !slices.Equal(got, []string{"alice kicked bob out of lounge (out)"}) {
+		t.Fatalf("bob was shown %q", got)
+	}
+	_, outs := a.do(1, wire.Frame{Type: wire.TypeSay, Text: "bye"})
+	if len(to(outs, 1)) != 0 {
+		t.Fatalf("outs: %+v", outs)
+	}
+	if r, _ := bn.do(1, wire.Frame{Type: wire.TypeSay, Text: "still here?"}); r.Code != wire.ErrNotInRoom {
+		t.Fatalf("bob says after the kick: %+v", r)
+	}
+}
+
+// A node that lost its lease closes its sessions; its users' names are no
+// longer its to hold.
+func TestClusterIsolatedNodeClosesSessions(t *testing.T) {
+	b := newBus(t, "a", "b")
+	a := b.nodes["a"]
+	a.login(1, "alice")
+	a.enter(1, "lounge")
+	outs := a.h.Isolated(a.now)
+	if fs := to(outs, 1); len(fs) != 2 || fs[1].Type != wire.TypeBye || !closes(outs, 1) {
+		t.Fatalf("alice's session: %+v", outs)
+	}
+	if a.h.Name(1) != "alice" || a.h.user("alice") != nil {
+		t.Fatal("alice's name is still held here")
+	}
+}
