@@ -50,7 +50,10 @@ import (
 //
 // Order. Each lane's callbacks come in the order of its calls: a room's
 // (Append) in its Seq order, a recipient's private messages (one lane per
-// recipient and stream) in their order. Across lanes, callbacks come as
+// recipient and stream) in their order. A room's events (PublishEvent,
+// events.go) go in the room's lane, published one at a time like its
+// messages, so the stream holds a room's events and messages in the order
+// of the calls. Across lanes, callbacks come as
 // the acknowledgements do, which is not the order of the calls: a room
 // with messages waiting does not hold up another room's. Inbox keeps its
 // meaning of a barrier: its read is handed to the reader once every
@@ -63,14 +66,28 @@ import (
 // could land after a later one).
 
 // appendReq is one item of the queue: a message to publish on subj of
-// stream, or a barrier (read set, nothing published).
+// stream, a room event (events.go), or a barrier (read set, nothing
+// published).
 type appendReq struct {
 	stream string
 	subj   string
-	room   string // room messages: the room it is numbered in
+	room   string // room messages and events: the room's lane
 	msg    Message
+	event  []byte // a room event's payload, published as it is; nil for a message
 	done   func(Stored, error)
 	read   func()
+}
+
+func (r *appendReq) isEvent() bool { return r.event != nil }
+
+// laneKey names the lane that keeps req in order: a room's events wait in
+// the lane of its messages, so that they are stored in the order of the
+// calls with them.
+func (r *appendReq) laneKey() string {
+	if r.isEvent() {
+		return Subject(r.room)
+	}
+	return r.subj
 }
 
 // item is a message the publisher holds, from the queue until its
@@ -215,10 +232,11 @@ func (p *publisher) take(req appendReq) {
 	}
 	p.next++
 	it := &item{appendReq: req, ticket: p.next, st: Stored{Message: req.msg}}
-	l := p.lanes[req.subj]
+	key := req.laneKey()
+	l := p.lanes[key]
 	if l == nil {
-		l = &lane{subj: req.subj, room: req.stream == roomStream}
-		p.lanes[req.subj] = l
+		l = &lane{subj: key, room: req.stream == roomStream}
+		p.lanes[key] = l
 	}
 	it.lane = l
 	l.queue = append(l.queue, it)
@@ -231,9 +249,17 @@ func (p *publisher) take(req appendReq) {
 }
 
 // startRoom publishes the room's first message waiting, once its last
-// stored message is known.
+// stored message is known, or its first event waiting: an event is not
+// numbered and needs no last message.
 func (p *publisher) startRoom(l *lane) {
 	it := l.queue[0]
+	if it.isEvent() {
+		if it.first.IsZero() {
+			it.first = time.Now()
+		}
+		p.publish(it, nil)
+		return
+	}
 	if !l.known {
 		p.s.rereads <- it
 		return
@@ -247,9 +273,13 @@ func (p *publisher) startRoom(l *lane) {
 
 // publish sends it, with opts (a room message's expected last).
 func (p *publisher) publish(it *item, opts []jetstream.PublishOpt) {
-	p.buf = appendMessage(p.buf[:0], &it.st.Message)
-	// The client keeps the data until acknowledged; it must not share buf.
-	m := &nats.Msg{Subject: it.subj, Data: append([]byte(nil), p.buf...)}
+	data := it.event // the caller's, copied by PublishEvent
+	if !it.isEvent() {
+		p.buf = appendMessage(p.buf[:0], &it.st.Message)
+		// The client keeps the data until acknowledged; it must not share buf.
+		data = append([]byte(nil), p.buf...)
+	}
+	m := &nats.Msg{Subject: it.subj, Data: data}
 	opts = append(opts, jetstream.WithRetryAttempts(0), jetstream.WithExpectStream(it.stream))
 	p.sent[m] = it
 	if _, err := p.s.js.PublishMsgAsync(m, opts...); err != nil {
@@ -283,7 +313,7 @@ func (p *publisher) published(it *item, ack *jetstream.PubAck, err error) {
 	switch {
 	case err == nil:
 		it.st.StreamSeq = ack.Sequence
-		if l.room {
+		if l.room && !it.isEvent() {
 			l.seq, l.stream = it.st.Seq, ack.Sequence
 		}
 		p.finish(it, nil)
@@ -292,7 +322,8 @@ func (p *publisher) published(it *item, ack *jetstream.PubAck, err error) {
 	case l.room && errors.Is(err, jetstream.ErrNoStreamResponse):
 		// Nobody took it, so it was not stored: the stream has no
 		// leader for a moment (one is being elected). The expected last
-		// makes publishing it again safe.
+		// makes publishing a message again safe; an event, which has
+		// none, still lands before what waits behind it in the lane.
 		p.later(it, err)
 	default:
 		p.finish(it, classify(err))

@@ -30,6 +30,8 @@
 //
 //	ROOMS    chat.room.<Token(room)>      room messages, numbered per room (Seq) by every writer;
 //	                                      Config's MaxMsgsPerSubject, MaxBytes, MaxAge, DiscardNew
+//	         chat.roomev.<Token(room)>    room events (events.go): the hub's payloads, unnumbered,
+//	                                      read by Follow only; the same limits
 //	PRIVATE  chat.pm.<UserToken(to)>      private messages shown at once, as a record;
 //	                                      Config.PrivateKept per recipient, the oldest dropped; MaxAge
 //	INBOX    chat.inbox.<UserToken(to)>   private messages for an offline recipient until ClearInbox;
@@ -37,7 +39,8 @@
 //	rooms    Token(room)                  bucket: the JSON of hub.RoomState
 //	seen     UserToken(user).Token(room)  bucket: the Seq the user last saw of the room, in decimal
 //
-// Open creates them, or updates their limits and replicas to Config; it
+// Open creates them, or updates their limits and replicas to Config, and
+// an earlier version's ROOMS (chat.room.* only) to today's subjects; it
 // refuses (ErrIncompatible, saying what to do) a stream that some other
 // program or a newer version made, and messages it cannot decode. A read
 // made after a write's acknowledgement sees it: with one replica, the
@@ -47,7 +50,8 @@
 // # Never blocking the caller
 //
 // The poll loop must never wait on the store. Append, AppendPrivate,
-// Inbox, ClearInbox, Replay, Page, Last, SaveRoom and SaveSeen only queue
+// PublishEvent, Inbox, ClearInbox, Replay, Page, Last, SaveRoom and
+// SaveSeen only queue
 // the work (or refuse it at once with ErrBusy or ErrClosed when the
 // bounded queue is full or the store closed, and then never call done)
 // and call their done callback later, exactly once, from a store
@@ -57,19 +61,21 @@
 // behind it. Only Open, LastSeq, LoadRooms, LoadSeen and Close block;
 // they are for start and shutdown.
 //
-// Append and AppendPrivate share one queue. Their callbacks come in the
-// order of the calls for each room, and for each recipient's record and
-// inbox; across those, in the order JetStream acknowledges them, so that
-// a room whose messages wait for each other (one published at a time, see
-// append.go) does not hold up the others'. Inbox is a barrier in that
+// Append, AppendPrivate and PublishEvent share one queue. Their callbacks
+// come in the order of the calls for each room (messages and events), and
+// for each recipient's record and inbox; across those, in the order
+// JetStream acknowledges them, so that a room whose messages wait for
+// each other (one published at a time, see append.go) does not hold up
+// the others'. Inbox is a barrier in that
 // queue: it reads once every write queued before it has had its callback.
 //
 // # Goroutines
 //
 // The store runs four goroutines of its own: the publisher (takes the
-// queue of Append and AppendPrivate, numbers room messages, publishes
-// them, takes JetStream's acknowledgements and refusals, and hands the
-// outcomes over in order per room and recipient), the rereader (reads a
+// queue of Append, AppendPrivate and PublishEvent, numbers room
+// messages, publishes them and the events, takes JetStream's
+// acknowledgements and refusals, and hands the outcomes over in order
+// per room and recipient), the rereader (reads a
 // room's last message when the publisher does not know it or another
 // writer overtook it), the acker (calls the done callbacks, and hands an
 // Inbox's read to the reader when it reaches it) and the reader (Replay,

@@ -22,11 +22,16 @@ type Message struct {
 	Tags string    // client-only message tags
 }
 
-// Stored is a message as the store keeps it.
+// Stored is a message as the store keeps it, or a room event as Follow
+// delivers it.
 type Stored struct {
 	Message
 	// StreamSeq is the message's place in the stream of all rooms.
 	StreamSeq uint64
+	// Event is a room event's payload as PublishEvent was given it,
+	// non-nil (if empty) for an event and nil for a message. An event has
+	// only Room (folded, from its subject) and StreamSeq besides.
+	Event []byte
 }
 
 // encodingVersion is the first byte of every stored message. The rest is

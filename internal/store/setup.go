@@ -26,7 +26,7 @@ import (
 // server a store is connected to may answer them from a replica a moment
 // behind.
 const (
-	roomStream    = "ROOMS"   // room messages, subject chat.room.<Token(room)>
+	roomStream    = "ROOMS"   // room messages, chat.room.<Token(room)>, and events, chat.roomev.<Token(room)>
 	privateStream = "PRIVATE" // private messages shown at once, kept as a record
 	inboxStream   = "INBOX"   // private messages waiting for an offline recipient
 	roomBucket    = "rooms"   // Token(room) → JSON of hub.RoomState
@@ -40,8 +40,8 @@ func (s *Store) streamConfigs() []jetstream.StreamConfig {
 	direct := replicas == 1
 	rooms := jetstream.StreamConfig{
 		Name:              roomStream,
-		Description:       "chat room messages, one subject per room",
-		Subjects:          []string{roomPrefix + "*"},
+		Description:       "chat room messages and events, one subject of each per room",
+		Subjects:          []string{roomPrefix + "*", roomEventPrefix + "*"},
 		Storage:           jetstream.FileStorage,
 		Retention:         jetstream.LimitsPolicy,
 		MaxMsgsPerSubject: orUnlimited(s.cfg.MaxMsgsPerSubject),
@@ -87,6 +87,25 @@ func (s *Store) streamConfigs() []jetstream.StreamConfig {
 		AllowDirect:          direct,
 	}
 	return []jetstream.StreamConfig{rooms, private, inbox}
+}
+
+// earlierSubjects are the subjects a stream had when an earlier version
+// of the store made it, which Open updates in place to today's: they
+// hold what today's do, and nothing else.
+var earlierSubjects = map[string][][]string{
+	roomStream: {{roomPrefix + "*"}}, // before room events
+}
+
+// messageSubjects are the subjects of a stream's messages (not its
+// events), for probe.
+func messageSubjects(stream string) string {
+	switch stream {
+	case privateStream:
+		return privatePrefix + "*"
+	case inboxStream:
+		return inboxPrefix + "*"
+	}
+	return roomPrefix + "*"
 }
 
 func orUnlimited(n int64) int64 {
@@ -155,10 +174,11 @@ func (s *Store) setup() error {
 }
 
 // openStream creates the stream, or updates an existing one to the limits
-// of Config. One whose subjects, storage or retention differ from ours was
-// made by something else and is left as it is: updating it would take
-// over, or lose, what it holds. Its errors are JetStream's, but for
-// ErrIncompatible (setupError says what they mean).
+// of Config, and to today's subjects from those of an earlier version
+// (earlierSubjects). One whose subjects, storage or retention differ
+// otherwise from ours was made by something else and is left as it is:
+// updating it would take over, or lose, what it holds. Its errors are
+// JetStream's, but for ErrIncompatible (setupError says what they mean).
 //
 // It asks to create first: in a cluster, only the meta leader answers
 // about a stream that does not exist, so asking about it first may get
@@ -176,7 +196,9 @@ func (s *Store) openStream(ctx context.Context, want jetstream.StreamConfig) (je
 	}
 	have := old.CachedInfo().Config
 	subjects := slices.Sorted(slices.Values(have.Subjects))
-	if !slices.Equal(subjects, want.Subjects) || have.Storage != want.Storage || have.Retention != want.Retention {
+	known := slices.Equal(subjects, slices.Sorted(slices.Values(want.Subjects))) ||
+		slices.ContainsFunc(earlierSubjects[want.Name], func(earlier []string) bool { return slices.Equal(subjects, earlier) })
+	if !known || have.Storage != want.Storage || have.Retention != want.Retention {
 		return nil, s.incompatible("stream "+want.Name, fmt.Errorf("it has subjects %q, %v storage and %v retention, not %q, %v and %v",
 			subjects, have.Storage, have.Retention, want.Subjects, want.Storage, want.Retention))
 	}
@@ -193,17 +215,18 @@ func (s *Store) openBucket(ctx context.Context, cfg jetstream.KeyValueConfig) (j
 	return kv, err
 }
 
-// probe decodes the stream's last message, so that messages written by
-// something else or a newer version are found by Open, which can say what
-// to do, rather than by the first read of them.
+// probe decodes the stream's last message (not an event: those are the
+// hub's to read), so that messages written by something else or a newer
+// version are found by Open, which can say what to do, rather than by the
+// first read of them.
 func (s *Store) probe(ctx context.Context, st jetstream.Stream) error {
 	info := st.CachedInfo()
 	if info.State.Msgs == 0 {
 		return nil
 	}
-	raw, err := st.GetMsg(ctx, info.State.LastSeq)
+	raw, err := st.GetLastMsgForSubject(ctx, messageSubjects(info.Config.Name))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil // deleted since
+		return nil // deleted since, or only events
 	}
 	if err != nil {
 		return s.setupError("stream "+info.Config.Name, err)
