@@ -92,6 +92,33 @@ type RoomEvent struct {
 	State *RoomState `json:"state,omitempty"`
 }
 
+// Forward is a frame for a user of another node (a private message, a
+// broadcast), which that node shows them.
+type Forward struct {
+	Node  string      `json:"node"`
+	To    string      `json:"to"`
+	Frame *wire.Frame `json:"frame"`
+}
+
+// sendTo sends f to u, here or on u's node.
+func (h *Hub) sendTo(out *outputs, u *session, f *wire.Frame) {
+	if u.local() {
+		out.send(u.id, f)
+		return
+	}
+	*out = append(*out, Output{Forward: &Forward{Node: u.node, To: u.name, Frame: f}})
+}
+
+// Forwarded shows a frame another node forwarded to a user here; one who
+// is no longer here does not get it.
+func (h *Hub) Forwarded(fw *Forward) []Output {
+	u := h.names[fw.To]
+	if u == nil || !u.local() || u.closing || fw.Frame == nil {
+		return nil
+	}
+	return []Output{{To: u.id, Frame: fw.Frame}}
+}
+
 // clustered reports whether the hub is one node of a cluster.
 func (h *Hub) clustered() bool { return h.cfg.Node != "" }
 

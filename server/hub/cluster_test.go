@@ -255,3 +255,27 @@ func TestClusterIsolatedNodeClosesSessions(t *testing.T) {
 		t.Fatal("alice's name is still held here")
 	}
 }
+
+// A private message to a user of another node is forwarded there.
+func TestClusterPrivateMessageForwarded(t *testing.T) {
+	b := newBus(t, "a", "b")
+	a, bn := b.nodes["a"], b.nodes["b"]
+	a.login(1, "alice")
+	bn.login(1, "bob")
+	r, outs := a.do(1, wire.Frame{Type: wire.TypeTell, To: "bob", Text: "psst"})
+	if r.Code != wire.OK {
+		t.Fatalf("tell bob on b: %+v", r)
+	}
+	var fw *Forward
+	for _, o := range outs {
+		if o.Forward != nil {
+			fw = o.Forward
+		}
+	}
+	if fw == nil || fw.Node != "b" {
+		t.Fatalf("not forwarded to b: %+v", outs)
+	}
+	if got := bn.h.Forwarded(fw); len(got) != 1 || got[0].To != 1 || got[0].Frame.Text != "psst" {
+		t.Fatalf("shown on b: %+v", got)
+	}
+}

@@ -127,6 +127,8 @@ type Output struct {
 	Claim *NameClaim
 	// Event tells the other nodes of a cluster of a change in rooms.
 	Event *RoomEvent
+	// Forward is a frame for a user of another node of a cluster.
+	Forward *Forward
 }
 
 // VerifyRequest is a password check the hub needs.

@@ -710,7 +710,7 @@ func (h *Hub) tell(out *outputs, s *session, f *wire.Frame, now time.Time) {
 // deliverPrivate sends p to to and tells its sender (if still there, with
 // the id of its request) that it was sent, with to's away message.
 func (h *Hub) deliverPrivate(out *outputs, sender *session, id uint32, to *session, p *wire.Frame, now time.Time) {
-	out.send(to.id, p)
+	h.sendTo(out, to, p)
 	if sender == nil {
 		return
 	}

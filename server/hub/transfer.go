@@ -203,7 +203,7 @@ func (h *Hub) broadcast(out *outputs, s *session, f *wire.Frame, now time.Time) 
 	slices.SortFunc(to, func(a, b *session) int { return int(a.id - b.id) })
 	m := &wire.Frame{Type: wire.TypeMessage, From: s.name, Text: f.Text, Time: ms(now)}
 	for _, u := range to {
-		out.send(u.id, m)
+		h.sendTo(out, u, m)
 	}
 	r := h.reply(now, f.ID, wire.OK, "")
 	r.Count = uint64(len(to))
