@@ -38,6 +38,8 @@
 //	                                      Config.InboxLimit per recipient, a new one refused (ErrInboxFull)
 //	rooms    Token(room)                  bucket: the JSON of hub.RoomState
 //	seen     UserToken(user).Token(room)  bucket: the Seq the user last saw of the room, in decimal
+//	names    UserToken(name)              bucket: the JSON of the Owner (node, session) holding the
+//	                                      name (names.go); a name let go leaves a marker for markerTTL
 //
 // Open creates them, or updates their limits and replicas to Config, and
 // an earlier version's ROOMS (chat.room.* only) to today's subjects; it
@@ -50,16 +52,17 @@
 // # Never blocking the caller
 //
 // The poll loop must never wait on the store. Append, AppendPrivate,
-// PublishEvent, Inbox, ClearInbox, Replay, Page, Last, SaveRoom and
-// SaveSeen only queue
+// PublishEvent, Inbox, ClearInbox, Replay, Page, Last, SaveRoom,
+// SaveSeen, ClaimName, ReplaceName, ReleaseName and NamesOf only queue
 // the work (or refuse it at once with ErrBusy or ErrClosed when the
 // bounded queue is full or the store closed, and then never call done)
 // and call their done callback later, exactly once, from a store
 // goroutine. The caller's callback should hand the result over to its own
 // goroutine (the server: a locked list and the wake pipe) and return
 // quickly: callbacks run one at a time, and a slow one delays the ones
-// behind it. Only Open, LastSeq, LoadRooms, LoadSeen and Close block;
-// they are for start and shutdown.
+// behind it. Only Open, LastSeq, LastStreamSeq, LoadRooms, LoadSeen,
+// Follow and WatchNames (until they have read the state to start from),
+// their stops, and Close block; they are for start and shutdown.
 //
 // Append, AppendPrivate and PublishEvent share one queue. Their callbacks
 // come in the order of the calls for each room (messages and events), and
@@ -71,23 +74,27 @@
 //
 // # Goroutines
 //
-// The store runs four goroutines of its own: the publisher (takes the
+// The store runs eight goroutines of its own: the publisher (takes the
 // queue of Append, AppendPrivate and PublishEvent, numbers room
 // messages, publishes them and the events, takes JetStream's
 // acknowledgements and refusals, and hands the outcomes over in order
-// per room and recipient), the rereader (reads a
-// room's last message when the publisher does not know it or another
-// writer overtook it), the acker (calls the done callbacks, and hands an
-// Inbox's read to the reader when it reaches it) and the reader (Replay,
-// Page, Last, Inbox, ClearInbox, SaveRoom and SaveSeen, one at a time); a
-// room message refused more than once waits out a backoff on a timer. The
+// per room and recipient), the rereader (reads a room's last message
+// when the publisher does not know it or another writer overtook it),
+// the acker (calls the done callbacks, and hands an Inbox's read to the
+// reader when it reaches it), the reader (Replay, Page, Last, Inbox,
+// ClearInbox, SaveRoom, SaveSeen and NamesOf, one at a time) and four
+// registrars (ClaimName, ReplaceName and ReleaseName, each key always on
+// the same one, so that its calls keep their order: registrar.go); a
+// room message refused more than once waits out a backoff on a timer.
+// Each WatchNames runs one more until its stop, and the NATS client two
+// for it (its subscription's dispatcher, and one waiting to end it). The
 // NATS client runs its reader and flusher, one dispatcher for the
 // subscription that receives publish acknowledgements, a watcher of the
 // connection's status and a timer per publish waiting for its ack (at
 // most Config.MaxPending at once); LoadRooms and LoadSeen run a watcher
 // of a bucket while they read it. An embedded NATS server runs its own: a
 // handful per server, per connection (the one in-process client) and per
-// stream (two each: three streams and two buckets), plus short-lived
+// stream (two each: three streams and three buckets), plus short-lived
 // ones while it flushes; in a cluster, also per route (a few per peer)
 // and per stream's Raft group, and one that stays parked until the
 // process ends (startRouting in cluster.go). None of these grows with the

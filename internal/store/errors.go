@@ -114,6 +114,8 @@ func (s *Store) setupError(what string, err error) error {
 	switch {
 	case errors.Is(err, ErrIncompatible):
 		return err
+	case errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported):
+		return fmt.Errorf("store: %s: %s is older than NATS 2.11, which the buckets' expiring keys need: %v", what, s.where(), err)
 	case errors.As(err, &api) && api.ErrorCode == jsReplicasAlone:
 		return fmt.Errorf("store: %s: %d replicas need a JetStream cluster, and %s is a server standing alone: %v",
 			what, s.replicas(), s.where(), err)

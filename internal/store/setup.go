@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// What the store keeps in JetStream: three streams of messages and two
+// What the store keeps in JetStream: three streams of messages and five
 // KV buckets, each on Config.Replicas servers. A read made after a
 // write's acknowledgement must see the write (Inbox relies on it, and
 // renumbering a room's message): with one replica, the streams allow
@@ -31,7 +32,15 @@ const (
 	inboxStream   = "INBOX"   // private messages waiting for an offline recipient
 	roomBucket    = "rooms"   // Token(room) → JSON of hub.RoomState
 	seenBucket    = "seen"    // UserToken(user).Token(room) → decimal Seq
+	namesBucket   = "names"   // UserToken(name) → JSON of Owner (names.go)
 )
+
+// markerTTL is how long the buckets the nodes of a cluster share (names,
+// nodes, members) keep the marker of a key deleted or expired, so that
+// they do not grow with every name ever used. A watcher cut off from
+// NATS for longer than this misses those deletes: a node that comes back
+// after so long must watch again.
+const markerTTL = time.Hour
 
 // streamConfigs are the streams Open creates, or updates to the limits of
 // Config.
@@ -159,6 +168,8 @@ func (s *Store) setup() error {
 			History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas()}},
 		{&s.seenKV, jetstream.KeyValueConfig{Bucket: seenBucket, Description: "what each user last saw of each room",
 			History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas()}},
+		{&s.namesKV, jetstream.KeyValueConfig{Bucket: namesBucket, Description: "chat names taken, by which node and session",
+			History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas(), LimitMarkerTTL: markerTTL}},
 	}
 	for _, b := range buckets {
 		if *b.kv, err = untilReady(ctx, s, s.cfg.Timeout, func(ctx context.Context) (jetstream.KeyValue, error) {

@@ -93,9 +93,10 @@ type Store struct {
 
 	rooms, private, inbox jetstream.Stream
 	roomsKV, seenKV       jetstream.KeyValue
+	namesKV               jetstream.KeyValue
 
-	// mu guards closed against the sends to appends and jobs, so that
-	// Close can close those channels.
+	// mu guards closed against the sends to appends, jobs and registry,
+	// so that Close can close those channels.
 	mu      sync.RWMutex
 	closed  bool
 	appends chan appendReq // publisher's input
@@ -103,6 +104,9 @@ type Store struct {
 	rereads chan *item     // rereader's input
 	acks    chan outcome   // acker's input, in order per room and recipient
 	jobs    chan func()    // reader's input
+	// registry are the registrars' inputs, a key always to the same one
+	// (registrar.go).
+	registry []chan func()
 
 	// renumbered counts the room messages published again because
 	// another writer had stored one in the room first.
@@ -112,7 +116,11 @@ type Store struct {
 	// the reader: Close waits for the first three before it closes jobs,
 	// since the acker hands Inbox reads to the reader.
 	pipeline, reading sync.WaitGroup
-	closeOnce         sync.Once
+	registering       sync.WaitGroup // the registrars
+	// watching counts the watches' goroutines (watch.go): they end once
+	// the connection closes, if not stopped before.
+	watching  sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // Open starts or connects to NATS and creates or opens the streams and
@@ -145,6 +153,9 @@ func Open(cfg Config) (*Store, error) {
 		rereads: make(chan *item, cfg.MaxPending),
 		acks:    make(chan outcome, cfg.MaxPending),
 		jobs:    make(chan func(), 64)}
+	for range registrars {
+		s.registry = append(s.registry, make(chan func(), max(cfg.MaxPending/registrars, 64)))
+	}
 	if err := s.connect(); err != nil {
 		s.shutdown()
 		return nil, err
@@ -159,6 +170,10 @@ func Open(cfg Config) (*Store, error) {
 	go s.acker()
 	s.reading.Add(1)
 	go s.reader()
+	s.registering.Add(registrars)
+	for _, jobs := range s.registry {
+		go s.registrar(jobs)
+	}
 	return s, nil
 }
 
@@ -238,11 +253,16 @@ func (s *Store) Close() {
 		s.mu.Lock()
 		s.closed = true
 		close(s.appends)
+		for _, jobs := range s.registry {
+			close(jobs)
+		}
 		s.mu.Unlock()
 		s.pipeline.Wait()
 		close(s.jobs)
 		s.reading.Wait()
+		s.registering.Wait()
 		s.shutdown()
+		s.watching.Wait()
 	})
 }
 

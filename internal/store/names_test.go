@@ -1,0 +1,249 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+type claimed struct {
+	held *Owner
+	err  error
+}
+
+func (c claimed) String() string {
+	if c.err != nil {
+		return "error " + c.err.Error()
+	}
+	return "held " + ownerString(c.held)
+}
+
+func ownerString(o *Owner) string {
+	if o == nil {
+		return "nobody"
+	}
+	return fmt.Sprintf("%s/%d", o.Node, o.Session)
+}
+
+func claimWait(t testing.TB, s *Store, name string, o Owner) claimed {
+	t.Helper()
+	ch := make(chan claimed, 1)
+	if err := s.ClaimName(name, o, func(held *Owner, err error) { ch <- claimed{held, err} }); err != nil {
+		t.Fatalf("ClaimName(%s): %v", name, err)
+	}
+	return await(t, ch, "claim "+name)
+}
+
+func replaceWait(t testing.TB, s *Store, name string, from, to Owner) claimed {
+	t.Helper()
+	ch := make(chan claimed, 1)
+	if err := s.ReplaceName(name, from, to, func(held *Owner, err error) { ch <- claimed{held, err} }); err != nil {
+		t.Fatalf("ReplaceName(%s): %v", name, err)
+	}
+	return await(t, ch, "replace "+name)
+}
+
+func releaseWait(t testing.TB, s *Store, name string, o Owner) error {
+	t.Helper()
+	ch := make(chan error, 1)
+	if err := s.ReleaseName(name, o, func(err error) { ch <- err }); err != nil {
+		t.Fatalf("ReleaseName(%s): %v", name, err)
+	}
+	return await(t, ch, "release "+name)
+}
+
+// holder is who holds name, as the names bucket's leader says.
+func holder(t testing.TB, s *Store, name string) *Owner {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	e, err := s.latest(ctx, namesBucket, UserToken(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e == nil || e.deleted {
+		return nil
+	}
+	o, err := decodeOwner(e.value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &o
+}
+
+// A name is taken only when free, handed over only from who holds it,
+// let go only by who holds it; an owner is its node and session, the
+// time it gives changing nothing.
+func TestNameClaimReplaceRelease(t *testing.T) {
+	s := open(t, Config{})
+	a1 := Owner{Node: "a", Session: 1, At: 100}
+	a1later := Owner{Node: "a", Session: 1, At: 999}
+	b7 := Owner{Node: "b", Session: 7, Guest: true, At: 200}
+	c3 := Owner{Node: "c", Session: 3, At: 300}
+	for _, step := range []struct {
+		what string
+		do   func() claimed
+		want string // the outcome
+		now  string // who holds alice then
+	}{
+		{"a/1 claims a free name", func() claimed { return claimWait(t, s, "alice", a1) }, "held nobody", "a/1"},
+		{"b/7 claims it", func() claimed { return claimWait(t, s, "alice", b7) }, "held a/1", "a/1"},
+		{"a/1 claims it again, later", func() claimed { return claimWait(t, s, "alice", a1later) }, "held nobody", "a/1"},
+		{"c/3 replaces b/7, who does not hold it", func() claimed { return replaceWait(t, s, "alice", b7, c3) }, "held a/1", "a/1"},
+		{"b/7 replaces a/1", func() claimed { return replaceWait(t, s, "alice", a1later, b7) }, "held nobody", "b/7"},
+		{"b/7 replaces a/1 again", func() claimed { return replaceWait(t, s, "alice", a1, b7) }, "held nobody", "b/7"},
+		{"a/1 releases it, no longer its", func() claimed { return claimed{err: releaseWait(t, s, "alice", a1)} }, "held nobody", "b/7"},
+		{"b/7 releases it", func() claimed { return claimed{err: releaseWait(t, s, "alice", b7)} }, "held nobody", "nobody"},
+		{"b/7 releases it again", func() claimed { return claimed{err: releaseWait(t, s, "alice", b7)} }, "held nobody", "nobody"},
+		{"c/3 replaces a/1 in a free name", func() claimed { return replaceWait(t, s, "alice", a1, c3) }, "held nobody", "c/3"},
+		{"a/1 claims it", func() claimed { return claimWait(t, s, "alice", a1) }, "held c/3", "c/3"},
+		{"c/3 releases it", func() claimed { return claimed{err: releaseWait(t, s, "alice", c3)} }, "held nobody", "nobody"},
+		{"a/1 claims it again, free after a release", func() claimed { return claimWait(t, s, "alice", a1) }, "held nobody", "a/1"},
+	} {
+		if got := step.do().String(); got != step.want {
+			t.Fatalf("%s: %s, want %s", step.what, got, step.want)
+		}
+		if now := ownerString(holder(t, s, "alice")); now != step.now {
+			t.Fatalf("%s: alice is held by %s, want %s", step.what, now, step.now)
+		}
+	}
+	if got := claimWait(t, s, "Alice", b7).String(); got != "held nobody" {
+		t.Errorf("Alice, another name than alice: %s", got)
+	}
+	names := make(chan map[string]Owner, 1)
+	if err := s.NamesOf("a", func(m map[string]Owner, err error) {
+		if err != nil {
+			t.Error(err)
+		}
+		names <- m
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := await(t, names, "names of a"); len(got) != 1 || got["alice"] != a1 {
+		t.Errorf("NamesOf(a): %v, want alice held by a/1 as it claimed it", got)
+	}
+}
+
+func TestNameCallsRefused(t *testing.T) {
+	s := open(t, Config{})
+	never := func(*Owner, error) { t.Error("done called") }
+	for _, tc := range []struct {
+		what string
+		err  error
+		want string
+	}{
+		{"no name", s.ClaimName("", Owner{Node: "a"}, never), "no user name"},
+		{"no node", s.ClaimName("alice", Owner{}, never), "no node id"},
+		{"a node with a dot", s.ReplaceName("alice", Owner{Node: "a"}, Owner{Node: "a.b"}, never), `has '.'`},
+		{"a node with a wildcard", s.ClaimName("alice", Owner{Node: "a*"}, never), `has '*'`},
+		{"release without a name", s.ReleaseName("", Owner{Node: "a"}, func(error) { t.Error("done called") }), "no user name"},
+	} {
+		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) {
+			t.Errorf("%s: %v, want it to say %q", tc.what, tc.err, tc.want)
+		}
+	}
+}
+
+// On the three nodes of a cluster: many sessions claim one name at once,
+// and exactly one gets it, every other told who; every node tries to
+// take it over from the winner at once, and one does; a watch on one
+// node sees the names held, then every change made on the others.
+func TestNamesOnACluster(t *testing.T) {
+	stores := openAll(t, clusterConfigs(t, 3, Config{}))
+	const perNode = 10
+	var mu sync.Mutex
+	var winners []Owner
+	held := map[string]int{}
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		for j := range perNode {
+			o := Owner{Node: fmt.Sprint("n", i), Session: int64(j)}
+			ch := make(chan claimed, 1)
+			if err := s.ClaimName("alice", o, func(h *Owner, err error) { ch <- claimed{h, err} }); err != nil {
+				t.Fatal(err)
+			}
+			wg.Go(func() {
+				c := await(t, ch, "claim")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case c.err != nil:
+					t.Errorf("%s: %v", ownerString(&o), c.err)
+				case c.held == nil:
+					winners = append(winners, o)
+				default:
+					held[ownerString(c.held)]++
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if len(winners) != 1 {
+		t.Fatalf("%d winners %v, want 1", len(winners), winners)
+	}
+	w := ownerString(&winners[0])
+	if held[w] != 3*perNode-1 || len(held) != 1 {
+		t.Errorf("the others were told %v; want all %d told %s", held, 3*perNode-1, w)
+	}
+	for i, s := range stores {
+		if got := ownerString(holder(t, s, "alice")); got != w {
+			t.Errorf("node %d reads alice held by %s, want %s", i, got, w)
+		}
+	}
+
+	results := make(chan claimed, 3)
+	for i, s := range stores {
+		if err := s.ReplaceName("alice", winners[0], Owner{Node: fmt.Sprint("n", i), Session: 100}, func(h *Owner, err error) {
+			results <- claimed{h, err}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for range 3 {
+		got = append(got, await(t, results, "replace").String())
+	}
+	now := ownerString(holder(t, stores[0], "alice"))
+	if all := strings.Join(got, ","); strings.Count(all, "held nobody") != 1 || strings.Count(all, "held "+now) != 2 {
+		t.Errorf("takeovers: %v, alice now %s; want one taking it and two told it is %s's", got, now, now)
+	}
+
+	claimWait(t, stores[0], "bob", Owner{Node: "n0", Session: 1})
+	claimWait(t, stores[0], "dan", Owner{Node: "n0", Session: 2})
+	releaseWait(t, stores[0], "dan", Owner{Node: "n0", Session: 2})
+	var changes []string
+	stop, err := stores[1].WatchNames(func(name string, o *Owner) {
+		mu.Lock()
+		defer mu.Unlock()
+		changes = append(changes, name+":"+ownerString(o))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	mu.Lock()
+	if have, want := strings.Join(changes, " "), "alice:"+now+" bob:n0/1"; have != want {
+		t.Errorf("the watch began with %q, want %q (dan, let go before, is not held)", have, want)
+	}
+	mu.Unlock()
+	releaseWait(t, stores[0], "bob", Owner{Node: "n0", Session: 1})
+	claimWait(t, stores[2], "carol", Owner{Node: "n2", Session: 5})
+	replaceWait(t, stores[2], "bob", Owner{Node: "n0", Session: 1}, Owner{Node: "n2", Session: 6})
+	eventually(t, "the watch on n1 sees the changes made on n0 and n2", func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if have, want := strings.Join(changes, " "), "alice:"+now+" bob:n0/1 bob:nobody carol:n2/5 bob:n2/6"; have != want {
+			return fmt.Errorf("saw %q, want %q", have, want)
+		}
+		return nil
+	})
+	stop()
+	claimWait(t, stores[2], "erin", Owner{Node: "n2", Session: 7})
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(strings.Join(changes, " "), "erin") {
+		t.Errorf("the watch saw erin after it was stopped: %q", changes)
+	}
+}
