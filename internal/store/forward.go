@@ -1,0 +1,43 @@
+package store
+
+import (
+	"errors"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Forwarding between nodes: a frame for a user of another node (a private
+// message, a broadcast) goes to that node on core NATS, not JetStream. A
+// private message is stored (PRIVATE) before it is forwarded, so what is
+// at stake here is only its live display: a node that is gone, or a user
+// who left meanwhile, does not get it shown.
+
+// forwardSubject is where node takes frames forwarded to its users.
+func forwardSubject(node string) string { return "chat.node." + node + ".forward" }
+
+// Forward sends data to node's ServeForwards. It does not wait: core
+// NATS buffers it in the client; ErrClosed once the store is closed.
+func (s *Store) Forward(node string, data []byte) error {
+	if err := CheckNode(node); err != nil {
+		return err
+	}
+	err := s.nc.Publish(forwardSubject(node), data)
+	if errors.Is(err, nats.ErrConnectionClosed) {
+		return ErrClosed
+	}
+	return classify(err)
+}
+
+// ServeForwards calls fn with what other nodes forward to node, one at a
+// time from one NATS goroutine, until stop; fn should hand it over and
+// return quickly.
+func (s *Store) ServeForwards(node string, fn func(data []byte)) (stop func(), err error) {
+	if err := CheckNode(node); err != nil {
+		return nil, err
+	}
+	sub, err := s.nc.Subscribe(forwardSubject(node), func(m *nats.Msg) { fn(m.Data) })
+	if err != nil {
+		return nil, classify(err)
+	}
+	return func() { sub.Unsubscribe() }, nil
+}
