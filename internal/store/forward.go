@@ -41,3 +41,35 @@ func (s *Store) ServeForwards(node string, fn func(data []byte)) (stop func(), e
 	}
 	return func() { sub.Unsubscribe() }, nil
 }
+
+// announceSubject is where every node hears what one node announces on
+// topic.
+func announceSubject(topic string) string { return "chat.all." + topic }
+
+// Announce tells every node's Listen on topic (its own too) about data:
+// what a node learns that the others should count as well, as a login
+// attempt on an account. Like Forward it does not wait, and it is lost if
+// a node is away.
+func (s *Store) Announce(topic string, data []byte) error {
+	if err := CheckNode(topic); err != nil {
+		return err
+	}
+	err := s.nc.Publish(announceSubject(topic), data)
+	if errors.Is(err, nats.ErrConnectionClosed) {
+		return ErrClosed
+	}
+	return classify(err)
+}
+
+// Listen calls fn with what any node announces on topic, one at a time
+// from one NATS goroutine, until stop.
+func (s *Store) Listen(topic string, fn func(data []byte)) (stop func(), err error) {
+	if err := CheckNode(topic); err != nil {
+		return nil, err
+	}
+	sub, err := s.nc.Subscribe(announceSubject(topic), func(m *nats.Msg) { fn(m.Data) })
+	if err != nil {
+		return nil, classify(err)
+	}
+	return func() { sub.Unsubscribe() }, nil
+}

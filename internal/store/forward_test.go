@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -37,5 +38,34 @@ func TestForwardReachesTheNode(t *testing.T) {
 	}
 	if err := s.Forward("n 2", nil); err == nil {
 		t.Fatal("a node id with a space was taken")
+	}
+}
+
+// What one store announces, every store listening on the topic hears,
+// its own too.
+func TestAnnounceReachesEveryListener(t *testing.T) {
+	s := open(t, Config{})
+	got := make(chan string, 10)
+	for _, who := range []string{"a", "b"} {
+		stop, err := s.Listen("logins", func(data []byte) { got <- who + ":" + string(data) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+	}
+	if err := s.Announce("logins", []byte("alice")); err != nil {
+		t.Fatal(err)
+	}
+	var heard []string
+	for range 2 {
+		select {
+		case m := <-got:
+			heard = append(heard, m)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("heard only %q", heard)
+		}
+	}
+	if slices.Sort(heard); !slices.Equal(heard, []string{"a:alice", "b:alice"}) {
+		t.Fatalf("heard %q", heard)
 	}
 }
