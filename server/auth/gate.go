@@ -144,3 +144,10 @@ func (g *Gate) Collect() (VerifyResult, bool) {
 func (g *Gate) Record(r VerifyResult, ip string, now time.Time) {
 	g.throttle.result(r.Name, ip, r.Verdict, now)
 }
+
+// Elsewhere takes into account a checked login as name made on another
+// server of a cluster (ok: its password was right), so that guesses
+// spread over the servers wait as guesses made at one would.
+func (g *Gate) Elsewhere(name string, ok bool, now time.Time) {
+	g.throttle.elsewhere(name, ok, now)
+}

@@ -85,3 +85,32 @@ func TestGateAnswersBusyPastMaxPending(t *testing.T) {
 		t.Fatalf("logged %q, want one line about refusing checks", logged)
 	}
 }
+
+// Wrong passwords for an account given on other servers of a cluster
+// count here as attempts at it; a right one there ends the count.
+func TestGateCountsAttemptsElsewhere(t *testing.T) {
+	cases := []struct {
+		name      string
+		elsewhere []bool // verdicts on other servers: true is a right password
+		wantHeld  bool
+	}{
+		{"none", nil, false},
+		{"one wrong, the free one", []bool{false}, false},
+		{"two wrong", []bool{false, false}, true},
+		{"two wrong then a right one", []bool{false, false, true}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := NewGate(nil, GateConfig{Free: 2, Delay: time.Minute, DelayMax: time.Hour, Quiet: time.Hour})
+			for _, ok := range c.elsewhere {
+				g.Elsewhere("alice", ok, t0)
+			}
+			if d := g.throttle.admit("alice", "10.0.0.1", t0); (d > 0) != c.wantHeld {
+				t.Fatalf("delay %v, want held %v", d, c.wantHeld)
+			}
+			if d := g.throttle.admit("bob", "10.0.0.1", t0); d != 0 {
+				t.Fatalf("another account waits %v", d)
+			}
+		})
+	}
+}

@@ -133,3 +133,16 @@ func (t *loginThrottle) prune(now time.Time) {
 		delete(t.keys, k)
 	}
 }
+
+// elsewhere counts a verdict on a login as name given on another server:
+// a wrong password is one more attempt at the account, a right one ends
+// its count, as here.
+func (t *loginThrottle) elsewhere(name string, ok bool, now time.Time) {
+	switch {
+	case t.delay <= 0:
+	case ok:
+		delete(t.keys, accountKey(name))
+	default:
+		t.bump(accountKey(name), now)
+	}
+}
