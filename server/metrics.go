@@ -47,6 +47,10 @@ type metrics struct {
 	// What the handlers read of the Server's own atomics.
 	relay       *relayState
 	outputBytes func() uint64
+	// Which node this is and what it sees of its cluster (status.go):
+	// they read the store, never the loop.
+	node  func() NodeInfo
+	peers func() []store.Peer
 
 	// fresh is how recent a pass proves the loop runs without asking it
 	// for one, and how long a store probe's answer stands; wait is how
@@ -211,7 +215,7 @@ func (s *Server) newMetrics(addr string) (*metrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot serve metrics: %w", err)
 	}
-	m := &metrics{ln: ln, wake: s.wakeup.wake, relay: &s.relay, outputBytes: s.OutputBytes,
+	m := &metrics{ln: ln, wake: s.wakeup.wake, relay: &s.relay, outputBytes: s.OutputBytes, node: s.Node, peers: s.Peers,
 		fresh: healthFresh, wait: healthWait, passed: make(chan struct{})}
 	m.passTime.init(passBuckets)
 	for i := range m.storeTime {
@@ -220,12 +224,13 @@ func (s *Server) newMetrics(addr string) (*metrics, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.HandleFunc("GET /metrics", m.serveMetrics)
+	mux.HandleFunc("GET /status", m.status)
 	m.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       5 * time.Second,
-		// A health check may wait healthWait for the loop and as long for
-		// the store.
+		// A health check (and /status) may wait healthWait for the loop
+		// and as long for the store.
 		WriteTimeout: 2*healthWait + 5*time.Second,
 		IdleTimeout:  time.Minute,
 		ErrorLog:     log.New(logWriter(s.cfg.Logf), "metrics: ", 0),
@@ -530,11 +535,9 @@ func (p *storeProbe) stop() {
 	p.probes.Wait()
 }
 
-// healthz answers 200 "ok" while the loop runs and the store (if any)
-// answers, else 503 with a line for each thing that is wrong.
-//
-// GET /healthz
-func (m *metrics) healthz(w http.ResponseWriter, r *http.Request) {
+// problems says what keeps the server from being ready: the loop does
+// not run, or the store (if any) does not answer; none when it is.
+func (m *metrics) problems() []string {
 	var problems []string
 	if p := m.loopHealth(); p != "" {
 		problems = append(problems, p)
@@ -544,6 +547,15 @@ func (m *metrics) healthz(w http.ResponseWriter, r *http.Request) {
 			problems = append(problems, "message store: does not answer: "+err.Error())
 		}
 	}
+	return problems
+}
+
+// healthz answers 200 "ok" while the loop runs and the store (if any)
+// answers, else 503 with a line for each thing that is wrong.
+//
+// GET /healthz
+func (m *metrics) healthz(w http.ResponseWriter, r *http.Request) {
+	problems := m.problems()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if len(problems) > 0 {
@@ -569,6 +581,7 @@ func (m *metrics) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	m.mu.Unlock()
 
 	var e exposition
+	e.nodeInfo(m.node())
 	e.gauge("chat_connections", "Open connections, data connections of file transfers and those closing included.", float64(f.connections))
 	e.gauge("chat_sessions", "Sessions the server holds: connections that speak the chat protocol or IRC.", float64(f.sessions))
 	e.gauge("chat_users_logged_in", "Sessions logged in, with an account's password or a guest name.", float64(f.loggedIn))
