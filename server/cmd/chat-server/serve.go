@@ -26,11 +26,14 @@ const usage = `usage:
               [-irc-name NAME] [-irc-password PW | -irc-password-file FILE] [-opers NAME,...] [-chanlimit N]
               [-max-rooms N] [-history N] [-max-per-addr N] [-msg-rate N] [-msg-burst N] [-max-refused N]
               [-ping-interval D] [-peer-timeout D] [-hello-timeout D] [-frame-timeout D] [-metrics HOST:PORT]
-              [-login-delay D] [-login-delay-max D] [-shutdown-timeout D] [-poller poll|epoll] [-quiet] [PORT]
+              [-login-delay D] [-login-delay-max D] [-shutdown-timeout D] [-poller poll|epoll] [-quiet]
+              [-store embedded|memory] [-nats URL,... [-server-name NAME] [-replicas N]]
+              [-cluster NAME -cluster-listen HOST:PORT -routes URL,... [-server-name NAME] [-replicas N]] [PORT]
   chat-server useradd [-users FILE] NAME
   chat-server passwd  [-users FILE] NAME
   chat-server userdel [-users FILE] NAME
   chat-server cert -host NAME [-host NAME...] [-cert FILE] [-key FILE] [-days N] [-force]
+  chat-server status [-timeout D] HOST:PORT
 `
 
 // run is main without the exit, so tests can call it.
@@ -41,6 +44,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return userCommand(args[0], args[1:], stdin, stdout, stderr)
 		case "cert":
 			return certCommand(args[1:], stdout, stderr)
+		case "status":
+			return statusCommand(args[1:], stdout, stderr)
 		case hashWorkerCommand:
 			return hashWorker(stdin, stdout, stderr)
 		}
@@ -78,13 +83,21 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 	fl.DurationVar(&cfg.HistoryAge, "history-age", 0, "how long a store keeps a message (default 1440h: 60 days)")
 	fl.StringVar(&cfg.Store, "store", "", "where messages are kept: embedded (NATS JetStream in this process, files in the -state directory: the default with -state) or memory (lost with the process: the default without)")
 	fl.Func("nats", "keep messages and rooms on an external NATS with JetStream at `URL[,URL...]` instead", func(v string) error {
-		for _, u := range strings.Split(v, ",") {
-			if u = strings.TrimSpace(u); u != "" {
-				cfg.NATS = append(cfg.NATS, u)
-			}
-		}
+		cfg.NATS = append(cfg.NATS, splitList(v)...)
 		return nil
 	})
+	fl.StringVar(&cfg.Cluster, "cluster", "", "make the embedded store a node of the NATS cluster `NAME`, formed with the other chat servers' at -routes (needs -state; every node gives the same name)")
+	fl.StringVar(&cfg.ClusterListen, "cluster-listen", "", "with -cluster, listen for the other nodes' routes on `HOST:PORT`, for example :6222 (port 0: one the kernel picks, printed)")
+	fl.Func("routes", "with -cluster, the nodes' route addresses, `nats://HOST:PORT[,...]` (scheme optional); this node's own may be among them, so that every node is given the same list", func(v string) error {
+		routes := splitList(v)
+		if len(routes) == 0 {
+			return errors.New("no route: give nats://HOST:PORT[,...]")
+		}
+		cfg.Routes = append(cfg.Routes, routes...)
+		return nil
+	})
+	fl.StringVar(&cfg.ServerName, "server-name", "", "this node's `name` in its cluster, with -cluster or -nats: one per node, kept across its restarts (default: from -cluster-listen when it names a host and a port, else the host name and -state; with -nats, the host name)")
+	fl.IntVar(&cfg.Replicas, "replicas", 0, "how many nodes keep each stream and bucket (default: 3 in a cluster of three or more, else its size; 1 standing alone); with -nats give the NATS cluster's, 3 for R3")
 	fl.StringVar(&cfg.Fsync, "fsync", "", "the embedded store's sync to disk: always (every write, survives a power cut; slower) or a `period` such as 1s (default: JetStream's, 2m; a killed server loses nothing either way)")
 	fl.IntVar(&cfg.InboxLimit, "inbox", 0, "private messages kept for an account while it is away (default 100)")
 	fl.Int64Var(&cfg.StoreMaxBytes, "store-max-bytes", 0, "most disk the embedded store may use (default: JetStream's share of the disk); past it messages are refused with an error until room is made")
@@ -111,15 +124,11 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 	fl.StringVar(&f.ircPasswordFile, "irc-password-file", "", "read the IRC server password from the first line of `FILE`, so it is not on the command line")
 	fl.IntVar(&cfg.MaxJoined, "chanlimit", cfg.MaxJoined, "most rooms one session may be in at once (IRC's CHANLIMIT; the rooms client is in one)")
 	fl.Func("opers", "comma-separated `accounts` that may become server operators (IRC's OPER, with the account's password)", func(v string) error {
-		for _, name := range strings.Split(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				cfg.Operators = append(cfg.Operators, name)
-			}
-		}
+		cfg.Operators = append(cfg.Operators, splitList(v)...)
 		return nil
 	})
 	fl.IntVar(&cfg.WriteHelpers, "write-helpers", runtime.NumCPU()-1, "goroutines that share the writes of a busy loop pass with the loop, so a pass writing to many sockets uses every core (0: the loop writes alone; default: one fewer than the CPUs)")
-	fl.StringVar(&cfg.MetricsAddr, "metrics", "", "serve GET /metrics (Prometheus) and GET /healthz (for a load balancer) over HTTP on `HOST:PORT`, for example 127.0.0.1:9100; off when empty")
+	fl.StringVar(&cfg.MetricsAddr, "metrics", "", "serve GET /metrics (Prometheus), GET /healthz (for a load balancer) and GET /status (which node this is, its peers: chat-server status) over HTTP on `HOST:PORT`, for example 127.0.0.1:9100; off when empty")
 	fl.StringVar(&cfg.Poller, "poller", "poll", "how the loop waits for its sockets: poll (poll(2)) or epoll (Linux epoll(7))")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -152,6 +161,10 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 			return cfg, f, 2, false
 		}
 		cfg.IRCPassword = pw
+	}
+	if msg := checkNode(cfg); msg != "" {
+		fmt.Fprintf(stderr, "chat-server: %s\n", msg)
+		return cfg, f, 2, false
 	}
 	tlsAddrGiven := false
 	fl.Visit(func(fl *flag.Flag) { tlsAddrGiven = tlsAddrGiven || fl.Name == "tls-addr" })
@@ -206,9 +219,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	heapLimit.Do(func() { tightenHeap(srv.Hashing, srv.OutputBytes, srv.ReleasedBytes) })
-	if a := srv.MetricsAddr(); a != "" {
-		fmt.Fprintf(stdout, "chat-server: metrics on http://%s/metrics\n", a)
-	}
 	printListening(stdout, srv, store, d)
 	if f, ok := stdout.(*os.File); ok {
 		f.Sync()
@@ -273,6 +283,18 @@ func usersFileReadable(path string, guests bool, logf func(string, ...any), stde
 // GOMAXPROCS and the memory limit are set once per process (tests call
 // serve many times).
 var moreProcs, heapLimit sync.Once
+
+// splitList is a comma-separated flag's items, trimmed, empty ones left
+// out.
+func splitList(v string) []string {
+	var items []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
+}
 
 // unwrapAll returns the innermost error, whose text is the plain cause
 // ("no such file or directory", "address already in use").

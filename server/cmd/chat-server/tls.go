@@ -75,9 +75,10 @@ func loadCertificate(certFile, keyFile string, logf func(string, ...any), stderr
 	return &tls.Config{GetCertificate: store.Certificate}, store, true
 }
 
-// printListening writes the lines of the listeners srv opened, the
-// certificate's fingerprint, the demo's accounts, and the ready line last,
-// so whoever waits for that has read them all.
+// printListening writes the lines of the listeners srv opened, its
+// metrics endpoint, which node of a cluster it is, the certificate's
+// fingerprint, the demo's accounts, and the ready line last, so whoever
+// waits for that has read them all.
 func printListening(stdout io.Writer, srv *server.Server, store *certs.Store, d *demo) {
 	mainTLS := srv.TLSAddr() != "" && srv.Addr() == srv.TLSAddr()
 	if a := srv.IRCAddr(); a != "" {
@@ -88,6 +89,12 @@ func printListening(stdout io.Writer, srv *server.Server, store *certs.Store, d 
 	}
 	if a := srv.TLSAddr(); a != "" && !mainTLS {
 		fmt.Fprintf(stdout, "chat-server: TLS listening on %s\n", a)
+	}
+	if a := srv.MetricsAddr(); a != "" {
+		fmt.Fprintf(stdout, "chat-server: metrics on http://%s/metrics\n", a)
+	}
+	if line := nodeLine(srv.Node()); line != "" {
+		fmt.Fprintln(stdout, line)
 	}
 	fingerprint := ""
 	if store != nil {
