@@ -39,7 +39,13 @@
 //	rooms    Token(room)                  bucket: the JSON of hub.RoomState
 //	seen     UserToken(user).Token(room)  bucket: the Seq the user last saw of the room, in decimal
 //	names    UserToken(name)              bucket: the JSON of the Owner (node, session) holding the
-//	                                      name (names.go); a name let go leaves a marker for markerTTL
+//	                                      name (names.go)
+//	nodes    <node>                       bucket: a node's lease, its info, with a TTL of its own (nodes.go)
+//	         cleanup.<node>               the claim of the one node cleaning up after a dead one (10 min)
+//
+// The buckets the nodes of a cluster share (names, nodes) keep the marker
+// of a key deleted or expired for markerTTL (an hour), which their
+// watchers see; past it, nothing is left of the key.
 //
 // Open creates them, or updates their limits and replicas to Config, and
 // an earlier version's ROOMS (chat.room.* only) to today's subjects; it
@@ -53,7 +59,8 @@
 //
 // The poll loop must never wait on the store. Append, AppendPrivate,
 // PublishEvent, Inbox, ClearInbox, Replay, Page, Last, SaveRoom,
-// SaveSeen, ClaimName, ReplaceName, ReleaseName and NamesOf only queue
+// SaveSeen, ClaimName, ReplaceName, ReleaseName, NamesOf and
+// ClaimCleanup only queue
 // the work (or refuse it at once with ErrBusy or ErrClosed when the
 // bounded queue is full or the store closed, and then never call done)
 // and call their done callback later, exactly once, from a store
@@ -61,16 +68,17 @@
 // goroutine (the server: a locked list and the wake pipe) and return
 // quickly: callbacks run one at a time, and a slow one delays the ones
 // behind it. Only Open, LastSeq, LastStreamSeq, LoadRooms, LoadSeen,
-// Follow and WatchNames (until they have read the state to start from),
-// their stops, and Close block; they are for start and shutdown.
+// Follow, WatchNames and WatchNodes (until they have read the state to
+// start from), KeepLease (its first write), their stops, and Close
+// block; they are for start and shutdown.
 //
 // Append, AppendPrivate and PublishEvent share one queue. Their callbacks
 // come in the order of the calls for each room (messages and events), and
 // for each recipient's record and inbox; across those, in the order
 // JetStream acknowledges them, so that a room whose messages wait for
 // each other (one published at a time, see append.go) does not hold up
-// the others'. Inbox is a barrier in that
-// queue: it reads once every write queued before it has had its callback.
+// the others'. Inbox is a barrier in that queue: it reads once every
+// write queued before it has had its callback.
 //
 // # Goroutines
 //
@@ -83,18 +91,21 @@
 // the acker (calls the done callbacks, and hands an Inbox's read to the
 // reader when it reaches it), the reader (Replay, Page, Last, Inbox,
 // ClearInbox, SaveRoom, SaveSeen and NamesOf, one at a time) and four
-// registrars (ClaimName, ReplaceName and ReleaseName, each key always on
-// the same one, so that its calls keep their order: registrar.go); a
-// room message refused more than once waits out a backoff on a timer.
-// Each WatchNames runs one more until its stop, and the NATS client two
-// for it (its subscription's dispatcher, and one waiting to end it). The
+// registrars (ClaimName, ReplaceName, ReleaseName and ClaimCleanup, each
+// key always on the same one, so that its calls keep their order:
+// registrar.go); a room message refused more than once waits out a
+// backoff on a timer. Each KeepLease runs one more, writing the lease,
+// until its stop, lost or Close; each WatchNames and WatchNodes one, and
+// the NATS client three for its consumer (the subscription's dispatcher,
+// the pulls, a watcher of the connection), until its stop or Close, as
+// long as NamesOf reads. The
 // NATS client runs its reader and flusher, one dispatcher for the
 // subscription that receives publish acknowledgements, a watcher of the
 // connection's status and a timer per publish waiting for its ack (at
 // most Config.MaxPending at once); LoadRooms and LoadSeen run a watcher
 // of a bucket while they read it. An embedded NATS server runs its own: a
 // handful per server, per connection (the one in-process client) and per
-// stream (two each: three streams and three buckets), plus short-lived
+// stream (two each: three streams and four buckets), plus short-lived
 // ones while it flushes; in a cluster, also per route (a few per peer)
 // and per stream's Raft group, and one that stays parked until the
 // process ends (startRouting in cluster.go). None of these grows with the

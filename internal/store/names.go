@@ -173,7 +173,7 @@ func (s *Store) NamesOf(node string, done func(map[string]Owner, error)) error {
 		ctx, cancel := s.timeout()
 		defer cancel()
 		names := make(map[string]Owner)
-		err := s.scan(ctx, s.namesKV, namesBucket, func(key string, val []byte) error {
+		err := s.scan(ctx, namesBucket, func(key string, val []byte) error {
 			name, err := UserOf(key)
 			if err != nil {
 				return err
@@ -203,7 +203,7 @@ func (s *Store) NamesOf(node string, done func(map[string]Owner, error)) error {
 // error: ErrIncompatible). stop waits for fn to return, and must not be
 // called from fn.
 func (s *Store) WatchNames(fn func(name string, o *Owner)) (stop func(), err error) {
-	return s.watch(s.namesKV, namesBucket, ">", func(key string, val []byte, deleted bool) error {
+	return s.watch(namesBucket, ">", func(key string, val []byte, deleted bool) error {
 		name, err := UserOf(key)
 		if err != nil {
 			return err

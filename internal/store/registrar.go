@@ -48,12 +48,9 @@ type entry struct {
 	deleted  bool // a delete or purge marker, or the marker of an expiry
 }
 
-// Headers that mark a KV entry as gone: the KV client's delete and
-// purge, and JetStream's marker of a key that expired.
-const (
-	kvOperationHeader = "KV-Operation"
-	markerHeader      = "Nats-Marker-Reason"
-)
+// kvOperationHeader marks the KV client's delete and purge; JetStream's
+// marker of a key that expired has jetstream.MarkerReasonHeader.
+const kvOperationHeader = "KV-Operation"
 
 // latest reads key's latest revision from the bucket's leader; nil when
 // the key never was, or its marker is gone too. The KV client's gets are
@@ -93,7 +90,7 @@ func (s *Store) latest(ctx context.Context, bucket, key string) (*entry, error) 
 		if err != nil {
 			return nil, fmt.Errorf("get %s of bucket %s: %w", key, bucket, err)
 		}
-		e.deleted = h.Get(kvOperationHeader) != "" || h.Get(markerHeader) != ""
+		e.deleted = h.Get(kvOperationHeader) != "" || h.Get(jetstream.MarkerReasonHeader) != ""
 	}
 	return e, nil
 }

@@ -33,6 +33,7 @@ const (
 	roomBucket    = "rooms"   // Token(room) → JSON of hub.RoomState
 	seenBucket    = "seen"    // UserToken(user).Token(room) → decimal Seq
 	namesBucket   = "names"   // UserToken(name) → JSON of Owner (names.go)
+	nodesBucket   = "nodes"   // node id → its lease's info; cleanup.<node> → a claim (nodes.go)
 )
 
 // markerTTL is how long the buckets the nodes of a cluster share (names,
@@ -169,6 +170,8 @@ func (s *Store) setup() error {
 		{&s.seenKV, jetstream.KeyValueConfig{Bucket: seenBucket, Description: "what each user last saw of each room",
 			History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas()}},
 		{&s.namesKV, jetstream.KeyValueConfig{Bucket: namesBucket, Description: "chat names taken, by which node and session",
+			History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas(), LimitMarkerTTL: markerTTL}},
+		{&s.nodesKV, jetstream.KeyValueConfig{Bucket: nodesBucket, Description: "chat nodes' leases, and claims on cleaning up after dead ones",
 			History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas(), LimitMarkerTTL: markerTTL}},
 	}
 	for _, b := range buckets {

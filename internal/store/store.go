@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -93,7 +94,7 @@ type Store struct {
 
 	rooms, private, inbox jetstream.Stream
 	roomsKV, seenKV       jetstream.KeyValue
-	namesKV               jetstream.KeyValue
+	namesKV, nodesKV      jetstream.KeyValue
 
 	// mu guards closed against the sends to appends, jobs and registry,
 	// so that Close can close those channels.
@@ -117,6 +118,11 @@ type Store struct {
 	// since the acker hands Inbox reads to the reader.
 	pipeline, reading sync.WaitGroup
 	registering       sync.WaitGroup // the registrars
+	// life ends when Close begins: the leases' goroutines (nodes.go) stop
+	// writing, and leasing counts them.
+	life    context.Context
+	end     context.CancelFunc
+	leasing sync.WaitGroup
 	// watching counts the watches' goroutines (watch.go): they end once
 	// the connection closes, if not stopped before.
 	watching  sync.WaitGroup
@@ -153,6 +159,7 @@ func Open(cfg Config) (*Store, error) {
 		rereads: make(chan *item, cfg.MaxPending),
 		acks:    make(chan outcome, cfg.MaxPending),
 		jobs:    make(chan func(), 64)}
+	s.life, s.end = context.WithCancel(context.Background())
 	for range registrars {
 		s.registry = append(s.registry, make(chan func(), max(cfg.MaxPending/registrars, 64)))
 	}
@@ -257,6 +264,8 @@ func (s *Store) Close() {
 			close(jobs)
 		}
 		s.mu.Unlock()
+		s.end()
+		s.leasing.Wait()
 		s.pipeline.Wait()
 		close(s.jobs)
 		s.reading.Wait()
@@ -267,6 +276,9 @@ func (s *Store) Close() {
 }
 
 func (s *Store) shutdown() {
+	if s.end != nil {
+		s.end()
+	}
 	if s.nc != nil {
 		s.nc.Close()
 	}
