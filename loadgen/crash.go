@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"chat/internal/wire"
 )
 
 // The crash profile is the acceptance test of the server's durable history:
@@ -24,18 +26,48 @@ import (
 // crashRun is one crash run. The kill loop runs on the caller's goroutine;
 // each session has its reader and its sender.
 type crashRun struct {
-	cfg      Config
-	srv      *SpawnedServer
+	*sessionRun
+	srv *SpawnedServer
+}
+
+// sessionRun is what the sessions of a crash or a chaos run share: the
+// run's configuration, the servers they connect to, the sessions, and
+// what went wrong. Both runs embed it; the sessions (crash_session.go)
+// and the checker (crash_check.go) are the same for both.
+type sessionRun struct {
+	cfg Config
+	// addrs are the servers; session i starts on addrs[(i/Rooms) %
+	// len(addrs)], so that each room has members on every server, and
+	// after a loss or a failed attempt moves to the next, as the chat
+	// client fails over.
+	addrs    []string
 	tls      *tls.Config
 	sessions []*crashSession
+	// aside, if set, is shown what a session's reader gets beyond what
+	// the session itself needs: notices, a Bye, replies to requests the
+	// session did not make (the chaos run's probes). It runs on the
+	// reader's goroutine and must not block.
+	aside func(s *crashSession, f *wire.Frame)
 
-	epoch   atomic.Int64 // kills done (the process gone)
+	epoch   atomic.Int64 // crash: kills done (the process gone)
 	closing atomic.Bool
 	done    chan struct{} // closed when closing is set
 	errs    errCounts     // what went wrong, by kind
 	retries errCounts     // failed attempts to set up or resume, by kind
 	losses  errCounts     // connections that ended, by how
 	readers sync.WaitGroup
+}
+
+// newSessionRun is the shared part of a run against addrs.
+func newSessionRun(cfg Config, addrs []string) (*sessionRun, error) {
+	run := &sessionRun{cfg: cfg, addrs: addrs, done: make(chan struct{})}
+	if cfg.TLS != nil {
+		var err error
+		if run.tls, err = cfg.TLS.clientConfig(cfg.Addr); err != nil {
+			return nil, err
+		}
+	}
+	return run, nil
 }
 
 // RunCrash runs the crash profile against srv, which it kills and restarts;
@@ -45,13 +77,11 @@ func RunCrash(cfg Config, srv *SpawnedServer, stateDir string, progressW io.Writ
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	run := &crashRun{cfg: cfg, srv: srv, done: make(chan struct{})}
-	if cfg.TLS != nil {
-		var err error
-		if run.tls, err = cfg.TLS.clientConfig(cfg.Addr); err != nil {
-			return nil, err
-		}
+	shared, err := newSessionRun(cfg, []string{cfg.Addr})
+	if err != nil {
+		return nil, err
 	}
+	run := &crashRun{sessionRun: shared, srv: srv}
 	rep := &CrashReport{Addr: cfg.Addr, StateDir: stateDir, Login: cfg.Login, Sessions: cfg.Sessions, Rooms: cfg.Rooms,
 		Rate: cfg.Rate, Duration: cfg.Duration.Seconds()}
 	run.ramp()
@@ -93,13 +123,13 @@ func RunCrash(cfg Config, srv *SpawnedServer, stateDir string, progressW io.Writ
 	if killErr != nil {
 		return nil, killErr
 	}
-	run.report(rep)
+	run.report(&rep.Deliveries)
 	return rep, nil
 }
 
 // ramp opens the sessions over cfg.Ramp and waits until each is in its
 // room or has given up.
-func (run *crashRun) ramp() {
+func (run *sessionRun) ramp() {
 	cfg := &run.cfg
 	var ramp sync.WaitGroup
 	interval := cfg.Ramp / time.Duration(cfg.Sessions)
@@ -183,12 +213,12 @@ func (run *crashRun) sendAway(k int) int {
 // backWait bounds the wait for the sessions to come back after the last
 // kill: every session logs in again, and password checks take tens of
 // milliseconds each on the server.
-func (run *crashRun) backWait() time.Duration { return 2 * run.cfg.Timeout }
+func (run *sessionRun) backWait() time.Duration { return 2 * run.cfg.Timeout }
 
 // waitBack waits until every session that came up in the ramp is back in
 // its room on a connection made after epoch kills, or until deadline; it
 // returns how many are, of how many.
-func (run *crashRun) waitBack(epoch int64, deadline time.Time) (back, of int) {
+func (run *sessionRun) waitBack(epoch int64, deadline time.Time) (back, of int) {
 	for {
 		back, of = 0, 0
 		for _, s := range run.sessions {
@@ -208,7 +238,7 @@ func (run *crashRun) waitBack(epoch int64, deadline time.Time) (back, of int) {
 }
 
 // unanswered is how many Says were pending when their connection ended.
-func (run *crashRun) unanswered() uint64 {
+func (run *sessionRun) unanswered() uint64 {
 	var n uint64
 	for _, s := range run.sessions {
 		n += s.unanswered.Load()
@@ -219,7 +249,7 @@ func (run *crashRun) unanswered() uint64 {
 // drain waits until deadline for every Say's reply and for every session
 // to have as many messages from others as its room's other members had
 // acknowledged, then for the deliveries to go quiet.
-func (run *crashRun) drain(deadline time.Time) {
+func (run *sessionRun) drain(deadline time.Time) {
 	var last uint64
 	quietSince := time.Now()
 	for time.Now().Before(deadline) {
@@ -250,7 +280,7 @@ func (run *crashRun) drain(deadline time.Time) {
 }
 
 // close ends the sessions and waits for their readers.
-func (run *crashRun) close() {
+func (run *sessionRun) close() {
 	run.closing.Store(true)
 	close(run.done)
 	for _, s := range run.sessions {
@@ -260,7 +290,7 @@ func (run *crashRun) close() {
 }
 
 // sleep waits d, or less if the run closes; it reports false then.
-func (run *crashRun) sleep(d time.Duration) bool {
+func (run *sessionRun) sleep(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -312,7 +342,7 @@ func (run *crashRun) progress(t0 time.Time, w io.Writer) (stop func()) {
 
 // report fills rep from the sessions' records, once their goroutines are
 // done, with the checker's verdict.
-func (run *crashRun) report(rep *CrashReport) {
+func (run *sessionRun) report(rep *Deliveries) {
 	var members []crashMember
 	for _, s := range run.sessions {
 		if !s.ready.Load() {
@@ -337,7 +367,7 @@ var errNeedsSpawn = errors.New("the crash profile kills and restarts the server,
 
 // crash is Main for the crash profile: it starts the server on its state
 // directory, runs, and prints the report.
-func (m *mainFlags) crash(stdout, stderr io.Writer, spawned *atomic.Pointer[SpawnedServer]) int {
+func (m *mainFlags) crash(stdout, stderr io.Writer, spawned *stoppers) int {
 	if m.spawn == "" {
 		return exitStatus(stderr, usageError{errNeedsSpawn})
 	}

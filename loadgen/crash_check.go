@@ -63,20 +63,31 @@ type crashMember struct {
 	Log           []crashDelivery
 	Misrouted     []string // rooms of messages meant for another room
 	HistoryCounts []string // History replies whose Count disagreed with what came
+	// Unreplayed are the resumes whose History the server refused: what
+	// was said in them was never replayed.
+	Unreplayed []seqGap
+}
+
+// seqGap is a resume's range of a room's Seqs, after From up to To,
+// whose replay History refused with Code.
+type seqGap struct {
+	From, To uint64
+	Code     wire.Code
 }
 
 // Violation kinds.
 const (
-	violLost      = "lost"      // an acknowledged message missing at a member
-	violPartial   = "partial"   // an unknown or refused message shown to some members but not all
-	violTwice     = "twice"     // a receiver shown one message twice
-	violOrder     = "order"     // a receiver shown a lower Seq after a higher one
-	violConflict  = "conflict"  // two different messages at one Seq, or one message at two Seqs
-	violPhantom   = "phantom"   // a message nobody sent, or sent from another room
-	violMisrouted = "misrouted" // a message of another room
-	violHistory   = "history"   // History's Count disagrees with the replay
-	violAbsent    = "not back"  // a session not back in its room at the end
-	violFailed    = "setup"     // a session that never came up
+	violLost      = "lost"         // an acknowledged message missing at a member
+	violPartial   = "partial"      // an unknown or refused message shown to some members but not all
+	violTwice     = "twice"        // a receiver shown one message twice
+	violOrder     = "order"        // a receiver shown a lower Seq after a higher one
+	violConflict  = "conflict"     // two different messages at one Seq, or one message at two Seqs
+	violPhantom   = "phantom"      // a message nobody sent, or sent from another room
+	violMisrouted = "misrouted"    // a message of another room
+	violHistory   = "history"      // History's Count disagrees with the replay
+	violReplay    = "not replayed" // acknowledged messages missing at a member whose resume's History was refused
+	violAbsent    = "not back"     // a session not back in its room at the end
+	violFailed    = "setup"        // a session that never came up
 )
 
 // CrashViolation is one thing the server got wrong.
@@ -266,6 +277,10 @@ func (rc *roomCheck) judgeDeliveries(v *crashVerdict, add func(string, string, .
 		}
 	}
 	slices.SortFunc(keys, compareKeys)
+	// unreplayed counts, by member and gap, the acknowledged messages
+	// missing at a member because its History was refused: one violation
+	// each, rather than one lost message each.
+	unreplayed := map[*crashMember]map[int][]uint64{}
 	for _, k := range keys {
 		say, got := rc.sent[k], rc.got[k]
 		acked := say != nil && say.Outcome == sayAcked
@@ -276,19 +291,28 @@ func (rc *roomCheck) judgeDeliveries(v *crashVerdict, add func(string, string, .
 			v.UnsureShown++
 		}
 		var missing []string
-		owed := 0
+		owed, notFound := 0, 0
 		for _, m := range rc.members {
 			if !m.Throughout || m.ID == k.sender {
 				continue
 			}
 			owed++
-			if got[m.ID] == 0 {
-				missing = append(missing, m.Name)
+			if got[m.ID] != 0 {
+				continue
 			}
+			notFound++
+			if g := gapOf(m, say); acked && g >= 0 {
+				if unreplayed[m] == nil {
+					unreplayed[m] = map[int][]uint64{}
+				}
+				unreplayed[m][g] = append(unreplayed[m][g], say.Seq)
+				continue
+			}
+			missing = append(missing, m.Name)
 		}
 		if acked {
 			v.Expected += uint64(owed)
-			v.Found += uint64(owed - len(missing))
+			v.Found += uint64(owed - notFound)
 		}
 		if len(missing) == 0 {
 			continue
@@ -302,10 +326,22 @@ func (rc *roomCheck) judgeDeliveries(v *crashVerdict, add func(string, string, .
 		}
 	}
 	for _, m := range rc.members {
+		for _, g := range slices.Sorted(maps.Keys(unreplayed[m])) {
+			seqs := unreplayed[m][g]
+			gap := m.Unreplayed[g]
+			slices.Sort(seqs)
+			add(violReplay, "%s in %s missed %d acknowledged messages (Seqs %d to %d): its History after Seq %d on resuming was refused with code %d",
+				m.Name, rc.name, len(seqs), seqs[0], seqs[len(seqs)-1], gap.From, gap.Code)
+		}
 		if !m.Throughout {
 			add(violAbsent, "%s was not back in %s at the end (so it is owed no message)", m.Name, rc.name)
 		}
 	}
+}
+
+// gapOf is the index of m's unreplayed gap that holds say's Seq, or -1.
+func gapOf(m *crashMember, say *crashSay) int {
+	return slices.IndexFunc(m.Unreplayed, func(g seqGap) bool { return say.Seq > g.From && say.Seq <= g.To })
 }
 
 // unsureWhy says why a message shown to some was not owed to all.

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"chat/internal/wire"
 )
 
 // crashRoom is a room of three members throughout, ann (0), bob (1) and
@@ -61,6 +63,12 @@ func TestCrashCheckerFindsEachViolation(t *testing.T) {
 			[]string{violMisrouted}, "bob, in room0, was sent a message of room9"},
 		{"a History count that disagrees", func(m []crashMember) { m[1].HistoryCounts = []string{"History after Seq 1 replied Count 2"} },
 			[]string{violHistory}, "bob in room0: History after Seq 1"},
+		{"a replay refused on resuming", func(m []crashMember) {
+			m[2].Log, m[2].Unreplayed = nil, []seqGap{{From: 0, To: 2, Code: wire.ErrUnavailable}}
+		}, []string{violReplay}, "cat in room0 missed 2 acknowledged messages (Seqs 1 to 2): its History after Seq 0 on resuming was refused with code 15"},
+		{"a replay refused, and a message after it lost", func(m []crashMember) {
+			m[2].Log, m[2].Unreplayed = nil, []seqGap{{From: 0, To: 1, Code: wire.ErrUnavailable}}
+		}, []string{violLost, violReplay}, "room0 Seq 2 (ann #2, acknowledged) missing at 1 of 2 members: cat"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

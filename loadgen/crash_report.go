@@ -35,6 +35,12 @@ type CrashReport struct {
 	Duration       float64 // seconds of sending
 	Up             int     // sessions up after the ramp
 	Kills          []CrashKill
+	Deliveries
+}
+
+// Deliveries is what the sessions of a crash or chaos run sent and were
+// shown, as the checker (crash_check.go) judged it.
+type Deliveries struct {
 	// Says: sent, answered OK (acknowledged), refused, and unknown (no
 	// reply before the connection ended); UnsureShown of the unknown and
 	// refused ones were shown to someone.
@@ -48,12 +54,12 @@ type CrashReport struct {
 	Recreated  uint64
 	Errors     map[string]uint64
 	Retries    map[string]uint64
-	Losses     map[string]uint64 // connections that ended, by how: each kill ends every one
+	Losses     map[string]uint64 // connections that ended, by how: a kill ends every one of its server's
 	Violations []CrashViolation
 }
 
 // Problems reports whether the run found the server at fault.
-func (r *CrashReport) Problems() bool { return len(r.Violations) > 0 }
+func (r *Deliveries) Problems() bool { return len(r.Violations) > 0 }
 
 // maxShownPerKind bounds the violations of one kind the text report
 // lists; -json has them all. A server that forgets its rooms breaks the
@@ -87,6 +93,12 @@ func WriteCrashReport(w io.Writer, r *CrashReport) {
 	if len(r.Kills) == 0 {
 		fmt.Fprintln(w, "kills: none")
 	}
+	writeDeliveries(w, &r.Deliveries)
+}
+
+// writeDeliveries prints what was sent and shown, the counts of what went
+// wrong, and the violations.
+func writeDeliveries(w io.Writer, r *Deliveries) {
 	fmt.Fprintf(w, "says: %d sent: %d acknowledged, %d unknown (no reply before their connection ended), %d refused; %d of the unknown and refused were delivered\n",
 		r.Sent, r.Acked, r.Unknown, r.Refused, r.UnsureShown)
 	fmt.Fprintf(w, "delivered: %d messages shown; acknowledged ones owed %d deliveries to the members throughout, %d made\n",

@@ -17,22 +17,27 @@ import (
 // A crash session is a member of one room for the whole run, across the
 // server's deaths: when its connection ends it reconnects with backoff, logs
 // in again, re-enters its room and asks History for what it missed, as the
-// chat client's resume protocol does (client/resume.go). It keeps every Say
-// it sent with what became of it, and every room message it was shown, in
-// the order it was shown, for the checker (crash_check.go).
+// chat client's resume protocol does (client/resume.go). When the run has
+// several servers (the chaos profile) it moves to the next of its list
+// after a loss or a failed attempt, as the client fails over. It keeps
+// every Say it sent with what became of it, and every room message it was
+// shown, in the order it was shown, for the checker (crash_check.go).
 //
 // Two goroutines: the reader (life) owns the connection's setup, the resume
 // state and the log, and is the only one to replace the connection; the
 // sender (say, from the run's pacer) writes Says. mu guards what both
 // touch.
 type crashSession struct {
-	run      *crashRun
+	run      *sessionRun
 	id       uint32
 	name     string
 	room     uint32
 	roomName string
 
 	// The reader's alone.
+	order    []int // indexes in run.addrs: the servers in the order it tries them
+	at       int   // the index in order of the server it is on, or tries next
+	ups      []upSpan
 	rbuf     []byte
 	in       wire.Frame
 	lastSeq  uint64 // the last Seq of the room seen or acknowledged, as the client's
@@ -40,10 +45,12 @@ type crashSession struct {
 	log      []crashDelivery
 	misroute []string // rooms of messages that were not this session's room's
 	historyN []string // History replies whose Count disagreed with the replay
+	gaps     []seqGap // resumes whose History was refused
 	backoff  backoff
 
 	mu      sync.Mutex
 	c       *wireconn.Conn
+	server  int           // the index in run.addrs of c's server
 	up      bool          // in the room and resumed: Says may go
 	upCh    chan struct{} // closed when up turns true
 	says    []crashSay
@@ -58,6 +65,7 @@ type crashSession struct {
 	unanswered atomic.Uint64 // Says pending when a connection ended
 	recreated  atomic.Uint64 // re-entries that found the room gone and made it again
 	awayUntil  atomic.Int64  // cut before a kill: reconnect only once this many kills are done
+	homeward   atomic.Bool   // cut to go back to its first server: the next attempt goes there
 }
 
 // crashResume is the re-entry of the room after a lost connection, as the
@@ -83,13 +91,33 @@ const sayIDBit = 1 << 31
 // errClosing ends a session's attempts: the run is over.
 var errClosing = errors.New("the run is over")
 
-func newCrashSession(run *crashRun, id uint32) *crashSession {
+// upSpan is a time the session was in its room: from the end of an entry
+// or a resume until the connection ended (zero: it had not at the end).
+type upSpan struct{ from, to time.Time }
+
+func newCrashSession(run *sessionRun, id uint32) *crashSession {
 	cfg := &run.cfg
 	room := id % uint32(cfg.Rooms)
 	return &crashSession{
 		run: run, id: id, name: cfg.userName(id, false), room: room, roomName: cfg.roomName(room),
-		rbuf: make([]byte, readBufSize), upCh: make(chan struct{}), pending: make(map[uint32]int),
+		order: serverOrder(id, cfg.Rooms, len(run.addrs)),
+		rbuf:  make([]byte, readBufSize), upCh: make(chan struct{}), pending: make(map[uint32]int),
 	}
+}
+
+// serverOrder is the order session id tries n servers in, as a user's
+// chat client is given its list: the first is (id/rooms)%n, so that the
+// members of each room are spread over every server; the others follow
+// in one of n-1 rotations, so that the sessions of a server that dies
+// spread over the others.
+func serverOrder(id uint32, rooms, n int) []int {
+	first := int(id/uint32(rooms)) % n
+	order := []int{first}
+	rot := int(id/uint32(rooms*n)) % max(n-1, 1)
+	for k := range n - 1 {
+		order = append(order, (first+1+(k+rot)%(n-1))%n)
+	}
+	return order
 }
 
 // life is the reader goroutine: the first setup (reported to ramp), then
@@ -135,6 +163,7 @@ func (s *crashSession) attempt(resume bool, deadline time.Time) error {
 		if s.run.closing.Load() {
 			return errClosing
 		}
+		s.failOver()
 		s.run.retries.add(errKind(err))
 		d := s.backoff.next()
 		if !deadline.IsZero() && time.Now().Add(d).After(deadline) {
@@ -155,12 +184,13 @@ func (s *crashSession) setup(resume bool) error {
 	epoch := s.run.epoch.Load()
 	s.resume.held, s.resume.epoch = nil, epoch
 	s.resume.joinSeq, s.resume.historyID = 0, 0
-	c, err := wireconn.Dial(cfg.Addr, wireconn.Options{Timeout: cfg.Timeout, TLS: s.run.tls, ReadBuf: s.rbuf, Aside: s.handle})
+	server := s.order[s.at]
+	c, err := wireconn.Dial(s.run.addrs[server], wireconn.Options{Timeout: cfg.Timeout, TLS: s.run.tls, ReadBuf: s.rbuf, Aside: s.handle})
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	s.mu.Lock()
-	s.c = c
+	s.c, s.server = c, server
 	s.mu.Unlock()
 	if s.run.closing.Load() {
 		return errClosing
@@ -245,26 +275,30 @@ func (s *crashSession) readLoop() error {
 // handle deals with one frame from the server, during setup (as
 // wireconn's Aside) or after it.
 func (s *crashSession) handle(f *wire.Frame) error {
-	switch f.Type {
-	case wire.TypeMessage:
+	switch {
+	case f.Type == wire.TypeMessage:
 		s.deliver(f)
-	case wire.TypeReply:
-		switch {
-		case f.ID&sayIDBit != 0:
-			s.sayReply(f)
-		case s.resume.active && f.ID == s.resume.historyID:
-			s.finishResume(f)
-		}
-	case wire.TypeServerPing:
+	case f.Type == wire.TypeReply && f.ID&sayIDBit != 0:
+		s.sayReply(f)
+	case f.Type == wire.TypeReply && s.resume.active && f.ID == s.resume.historyID:
+		s.finishResume(f)
+	case f.Type == wire.TypeServerPing:
 		s.mu.Lock()
 		c := s.c
 		s.mu.Unlock()
 		if err := c.Send(&wire.Frame{Type: wire.TypePong}); err != nil {
 			return fmt.Errorf("send pong: %w", err)
 		}
-	case wire.TypeBye:
-		s.run.errs.add(fmt.Sprintf("bye code %d", f.Code))
-		return fmt.Errorf("%w: %s", errBye, f.Text)
+	default:
+		// Notices, a Bye, replies to requests another made on this
+		// connection: the run may watch them.
+		if s.run.aside != nil {
+			s.run.aside(s, f)
+		}
+		if f.Type == wire.TypeBye {
+			s.run.errs.add(fmt.Sprintf("bye code %d", f.Code))
+			return fmt.Errorf("%w: %s", errBye, f.Text)
+		}
 	}
 	return nil
 }
@@ -342,6 +376,7 @@ func (s *crashSession) finishResume(f *wire.Frame) {
 	if f != nil && !s.resume.paged {
 		if f.Code != wire.OK {
 			s.run.errs.add(fmt.Sprintf("history code %d", f.Code))
+			s.gaps = append(s.gaps, seqGap{From: s.resume.from, To: s.resume.joinSeq, Code: f.Code})
 		}
 		var replayed uint64
 		for _, d := range held {
@@ -367,6 +402,7 @@ func (s *crashSession) finishResume(f *wire.Frame) {
 // setUp lets the sender go on: the session is in its room, on a
 // connection dialled after epoch kills.
 func (s *crashSession) setUp(epoch int64) {
+	s.ups = append(s.ups, upSpan{from: time.Now()})
 	s.backEpoch.Store(epoch)
 	s.mu.Lock()
 	s.up = true
@@ -392,6 +428,10 @@ func (s *crashSession) lost(err error) {
 	if s.run.closing.Load() {
 		return // the run closed it: the session stays a member
 	}
+	if n := len(s.ups); n > 0 && s.ups[n-1].to.IsZero() {
+		s.ups[n-1].to = time.Now()
+	}
+	s.failOver()
 	s.resuming.Store(true)
 	s.run.losses.add(errKind(err))
 	if !s.resume.active {
@@ -462,6 +502,17 @@ func (s *crashSession) pendingSays() int {
 	return len(s.pending)
 }
 
+// failOver makes the next attempt go to the next server, as the chat
+// client does after a loss or a failed attempt, or to the first when the
+// run sent it home.
+func (s *crashSession) failOver() {
+	if s.homeward.Swap(false) {
+		s.at = 0
+		return
+	}
+	s.at = (s.at + 1) % len(s.order)
+}
+
 // closeConn closes the current connection, which ends a blocked read.
 func (s *crashSession) closeConn() {
 	s.mu.Lock()
@@ -477,7 +528,7 @@ func (s *crashSession) closeConn() {
 func (s *crashSession) member() crashMember {
 	return crashMember{
 		ID: s.id, Name: s.name, Room: s.room, Throughout: s.ready.Load() && !s.resuming.Load(),
-		Says: s.says, Log: s.log, Misrouted: s.misroute, HistoryCounts: s.historyN,
+		Says: s.says, Log: s.log, Misrouted: s.misroute, HistoryCounts: s.historyN, Unreplayed: s.gaps,
 	}
 }
 

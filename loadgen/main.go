@@ -10,8 +10,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -117,7 +118,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if done, err := m.prepareUsers(stdout); done || err != nil {
 		return exitStatus(stderr, err)
 	}
-	var spawned atomic.Pointer[SpawnedServer] // read by the signal goroutine
+	var spawned stoppers // read by the signal goroutine
 	defer m.stopOnInterrupt(&spawned, stderr)()
 	if m.tlsCA != "" {
 		ca, err := readCA(m.tlsCA)
@@ -334,14 +335,11 @@ func (m *mainFlags) removeTmp() {
 	}
 }
 
-// stopOnInterrupt makes an interrupted run still stop the server it
-// started and remove its files; the workers see their input close and stop
-// by themselves. The function it returns ends the watch.
 // startSpawned starts the server loadgen spawns, with args after its
 // own, and points the run at it: its address (the IRC one over IRC), its
 // process and its certificate. stop ends it, saying on stderr what went
 // wrong if anything did.
-func (m *mainFlags) startSpawned(args []string, timeout time.Duration, spawned *atomic.Pointer[SpawnedServer], stderr io.Writer) (srv *SpawnedServer, stop func(), err error) {
+func (m *mainFlags) startSpawned(args []string, timeout time.Duration, spawned *stoppers, stderr io.Writer) (srv *SpawnedServer, stop func(), err error) {
 	srv, err = SpawnServer(m.spawn, SpawnOptions{
 		UsersFile: m.usersFile,
 		Guests:    m.cfg.Login == LoginGuest,
@@ -353,7 +351,7 @@ func (m *mainFlags) startSpawned(args []string, timeout time.Duration, spawned *
 	if err != nil {
 		return nil, nil, err
 	}
-	spawned.Store(srv)
+	spawned.add(func() { srv.Stop() })
 	m.cfg.Addr, m.cfg.ServerPID = srv.Addr, srv.PID
 	if m.cfg.Proto == ProtoIRC {
 		m.cfg.Addr = srv.IRCAddr
@@ -368,7 +366,10 @@ func (m *mainFlags) startSpawned(args []string, timeout time.Duration, spawned *
 	}, nil
 }
 
-func (m *mainFlags) stopOnInterrupt(spawned *atomic.Pointer[SpawnedServer], stderr io.Writer) (stop func()) {
+// stopOnInterrupt makes an interrupted run still stop the servers it
+// started and remove its files; the workers see their input close and stop
+// by themselves. The function it returns ends the watch.
+func (m *mainFlags) stopOnInterrupt(spawned *stoppers, stderr io.Writer) (stop func()) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -376,15 +377,36 @@ func (m *mainFlags) stopOnInterrupt(spawned *atomic.Pointer[SpawnedServer], stde
 			return
 		}
 		fmt.Fprintln(stderr, "loadgen: interrupted")
-		if srv := spawned.Load(); srv != nil {
-			srv.Stop()
-		}
+		spawned.stopAll()
 		m.removeTmp()
 		os.Exit(130)
 	}()
 	return func() {
 		signal.Stop(sigs)
 		close(sigs)
+	}
+}
+
+// stoppers are what an interrupted run stops before it exits: the servers
+// it spawned, the NATS cluster it started. Any goroutine may add.
+type stoppers struct {
+	mu    sync.Mutex
+	stops []func()
+}
+
+func (s *stoppers) add(stop func()) {
+	s.mu.Lock()
+	s.stops = append(s.stops, stop)
+	s.mu.Unlock()
+}
+
+// stopAll stops what was added, the last first.
+func (s *stoppers) stopAll() {
+	s.mu.Lock()
+	stops := slices.Clone(s.stops)
+	s.mu.Unlock()
+	for _, stop := range slices.Backward(stops) {
+		stop()
 	}
 }
 
