@@ -20,10 +20,11 @@ const (
 	ProfileLogin     = "login-storm"     // every session logs in at once; a probe pings meanwhile
 	ProfileHandshake = "handshake-storm" // every session connects at once; a probe pair chats meanwhile
 	ProfileCrash     = "crash"           // rooms, while the server is killed (SIGKILL) and restarted on its state
+	ProfileChaos     = "chaos"           // rooms over several servers on a NATS cluster, while servers, nodes and routes fail
 )
 
 // Profiles lists every profile, for usage and validation.
-var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect, ProfileOverload, ProfileLogin, ProfileHandshake, ProfileCrash}
+var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect, ProfileOverload, ProfileLogin, ProfileHandshake, ProfileCrash, ProfileChaos}
 
 // Protocols the sessions speak (-proto).
 const (
@@ -83,6 +84,12 @@ type Config struct {
 	// only from the history the server kept across its death.
 	Away float64
 
+	// Servers is how many chat servers the chaos profile starts on its
+	// NATS cluster; Seed chooses its faults (chaos_schedule.go).
+	Servers int
+	Seed    uint64
+	Faults  string // what the chaos profile does: kill, stop, partition, takeover
+
 	// TLS, when set, makes every connection a TLS client's.
 	TLS *TLSOptions
 
@@ -111,6 +118,9 @@ var profileDefaults = map[string]Config{
 	// checks (some 60 a second on two cores): 200 are back within about
 	// 3 to 5 s, a kill every 6 s.
 	ProfileCrash: {Sessions: 200, Rate: 100, Duration: 24 * time.Second, Login: LoginAccount},
+	// Rooms of ten with members on each of three servers, half a message
+	// a second each: the faults are the load.
+	ProfileChaos: {Sessions: 60, Rooms: 6, Rate: 30, Duration: time.Minute, Login: LoginAccount},
 }
 
 // roomsFor is the default room count: rooms of about 100.
@@ -170,6 +180,9 @@ func (c *Config) Validate() error {
 			bad("%s runs in one process (-procs 1), whose checker sees every session: use fewer sessions than its descriptor limit", ProfileCrash)
 		}
 	}
+	if c.Profile == ProfileChaos {
+		c.validateChaos(bad)
+	}
 	if c.Profile == ProfileOverload && c.Drain < 2*time.Second {
 		bad("-drain must be at least 2s for %s: the recovery probes run in it", ProfileOverload)
 	}
@@ -201,6 +214,28 @@ func (c *Config) Validate() error {
 		bad("-prefix must be 1 to 8 characters, so generated names stay within %d", 20)
 	}
 	return errors.Join(errs...)
+}
+
+// validateChaos checks what the chaos profile needs.
+func (c *Config) validateChaos(bad func(string, ...any)) {
+	if c.Rate <= 0 {
+		bad("-rate must be positive for %s: the messages are what it checks", ProfileChaos)
+	}
+	if c.Servers < 2 {
+		bad("-servers must be at least 2 for %s: a session fails over to another server", ProfileChaos)
+	}
+	if c.Login != LoginAccount {
+		bad("%s logs its sessions in to accounts (-login account): a login elsewhere takes a session over, a guest's claim is refused", ProfileChaos)
+	}
+	if c.TLS != nil {
+		bad("%s runs without TLS", ProfileChaos)
+	}
+	if c.Procs != 1 {
+		bad("%s runs in one process (-procs 1), whose checker sees every session: use fewer sessions than its descriptor limit", ProfileChaos)
+	}
+	if _, _, err := parseFaults(c.Faults); err != nil {
+		bad("%v", err)
+	}
 }
 
 // userName is the name of stable session i or, with churn set, of churn
@@ -244,10 +279,14 @@ func (c *Config) hasProbes() bool {
 }
 
 // probeAccounts is how many accounts the probe sessions use after the
-// stable sessions' (account logins only).
+// stable sessions' (account logins only): the chaos profile's observers
+// use one on each server.
 func (c *Config) probeAccounts() int {
-	if c.hasProbes() {
+	switch {
+	case c.hasProbes():
 		return 2
+	case c.Profile == ProfileChaos:
+		return c.Servers
 	}
 	return 0
 }

@@ -71,6 +71,26 @@ Profiles (flags override their defaults):
                    everywhere or nowhere; it lists the violations and exits 3 if there
                    is one. -state none runs the server without a state directory,
                    which must fail the check
+  chaos            rooms traffic (default 60 sessions in rooms of 10, account logins,
+                   30 msgs/s for 1m) over -servers chat servers (default 3, -spawn-server
+                   only) sharing a NATS cluster of 3 nodes that loadgen runs in its own
+                   process, with a proxy on every route; each server gets -nats with every
+                   node's URL (its own node first) and -server-name cN when it takes it.
+                   Each room has members on every server; a session whose server dies
+                   fails over to the next one, logs in, re-enters its room and asks
+                   History after the last Seq it saw. Faults on a schedule from -seed
+                   (0: a new one, printed): SIGKILL of a chat server restarted after a
+                   pause, a NATS node stopped and started, a NATS node cut off from the
+                   others and healed; at most one of each kind at a time and one NATS
+                   node at a time, so the cluster keeps its quorum. Every couple of
+                   seconds a takeover probe logs a session's account in on another
+                   server: the old session must get Bye (takeover) and stop answering;
+                   -faults picks what it does (kill,stop,partition,takeover; none).
+                   At the end everything is healed and restarted; it checks what crash
+                   checks, plus: no account answering on two servers at once, every
+                   session back in its room, every server's who of each room listing its
+                   members wherever they are, and no member told another was lost while
+                   that one was back in the room; it exits 3 if there is a violation
 
 TLS (-tls): every connection (sessions, churn, reconnects, probes) is a TLS client's
 and verifies the server. With -spawn-server loadgen makes a self-signed certificate
@@ -96,6 +116,7 @@ Examples:
   loadgen -addr chat.example.com:7777 -tls-ca server-cert.pem -profile idle
   loadgen -spawn-server bin/chat-server -proto irc -profile rooms -sessions 2000 -rate 200
   loadgen -spawn-server bin/chat-server -profile crash -kills 10 -duration 66s
+  loadgen -spawn-server bin/chat-server -profile chaos -duration 10m -seed 7
   loadgen -addr 127.0.0.1:6667 -server-pid $(pidof ngircd) -proto irc -profile rooms
   loadgen -make-users 10000 -users /tmp/users.db -password pw     (write the file and exit)
   loadgen -addr 127.0.0.1:7777 -server-pid 1234 -login account -users /tmp/users.db -password pw
@@ -127,8 +148,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		m.cfg.TLS.CAPEM = ca
 	}
-	if m.cfg.Profile == ProfileCrash {
+	switch m.cfg.Profile {
+	case ProfileCrash:
 		return m.crash(stdout, stderr, &spawned)
+	case ProfileChaos:
+		return m.chaos(stdout, stderr, &spawned)
 	}
 	if m.spawn != "" {
 		_, stop, err := m.startSpawned(spawnArgs(&m.cfg, m.serverArgs), 10*time.Second, &spawned, stderr)
@@ -230,6 +254,9 @@ func parseFlags(args []string, stderr io.Writer) (*mainFlags, int) {
 	fl.IntVar(&cfg.ChurnMsgs, "churn-msgs", 3, "messages each churn session sends before it leaves")
 	fl.IntVar(&cfg.Kills, "kills", 3, "crash: kill the server (SIGKILL) this many times, evenly over -duration")
 	fl.Float64Var(&cfg.Away, "away", 0.1, "crash: share of the sessions cut a quarter interval before each kill, back only after the restart (so only the kept history can give them what they missed)")
+	fl.IntVar(&cfg.Servers, "servers", 3, "chaos: chat servers started on the NATS cluster")
+	fl.Uint64Var(&cfg.Seed, "seed", 0, "chaos: seed of the fault schedule and the probes' choices (0: a new one, printed)")
+	fl.StringVar(&cfg.Faults, "faults", "kill,stop,partition,takeover", "chaos: what it does, comma-separated: kill (a chat server), stop (a NATS node), partition (a NATS node's routes), takeover (the probes); none for the load alone")
 	fl.StringVar(&m.stateDir, "state", "", "crash: the server's -state `DIR` (default: a temporary directory, removed after; none: no -state, rooms and history in memory)")
 	fl.IntVar(&cfg.Size, "size", 64, "message text length in bytes (at least the stamp)")
 	fl.IntVar(&cfg.Procs, "procs", 0, "processes sharing the sessions (0: enough for the descriptor limit)")
@@ -258,6 +285,9 @@ func parseFlags(args []string, stderr io.Writer) (*mainFlags, int) {
 	}
 	if cfg.Profile != ProfileCrash && (set["kills"] || set["state"] || set["away"]) {
 		return nil, exitStatus(stderr, usageError{errors.New("-kills, -away and -state are for the crash profile")})
+	}
+	if cfg.Profile != ProfileChaos && (set["servers"] || set["seed"] || set["faults"]) {
+		return nil, exitStatus(stderr, usageError{errors.New("-servers, -seed and -faults are for the chaos profile")})
 	}
 	if err := m.tlsFlags(set, *useTLS, *resume); err != nil {
 		return nil, exitStatus(stderr, usageError{err})
@@ -457,7 +487,10 @@ func applyDefaults(cfg *Config, set map[string]bool, connectRate float64) error 
 	}
 	if !set["rooms"] {
 		cfg.Rooms = def.Rooms
-		if cfg.Rooms == 0 {
+		switch {
+		case cfg.Profile == ProfileChaos && set["sessions"]:
+			cfg.Rooms = max(1, cfg.Sessions/10) // rooms of ten
+		case cfg.Rooms == 0:
 			cfg.Rooms = roomsFor(cfg.Sessions)
 		}
 	}
@@ -484,10 +517,10 @@ func applyDefaults(cfg *Config, set map[string]bool, connectRate float64) error 
 	}
 	if cfg.Procs == 0 {
 		cfg.Procs = autoProcs(cfg)
-		if cfg.Profile == ProfileCrash {
+		if cfg.Profile == ProfileCrash || cfg.Profile == ProfileChaos {
 			cfg.Procs = 1 // Validate refuses more sessions than one process holds
 			if autoProcs(cfg) > 1 {
-				return fmt.Errorf("%s runs in one process, whose descriptor limit holds fewer than %d sessions", ProfileCrash, cfg.Sessions)
+				return fmt.Errorf("%s runs in one process, whose descriptor limit holds fewer than %d sessions", cfg.Profile, cfg.Sessions)
 			}
 		}
 	}
