@@ -42,10 +42,11 @@
 //	                                      name (names.go)
 //	nodes    <node>                       bucket: a node's lease, its info, with a TTL of its own (nodes.go)
 //	         cleanup.<node>               the claim of the one node cleaning up after a dead one (10 min)
+//	members  Token(room).UserToken(name)  bucket: the id of the node the member is on (members.go)
 //
-// The buckets the nodes of a cluster share (names, nodes) keep the marker
-// of a key deleted or expired for markerTTL (an hour), which their
-// watchers see; past it, nothing is left of the key.
+// The buckets the nodes of a cluster share (names, nodes, members) keep
+// the marker of a key deleted or expired for markerTTL (an hour), which
+// their watchers see; past it, nothing is left of the key.
 //
 // Open creates them, or updates their limits and replicas to Config, and
 // an earlier version's ROOMS (chat.room.* only) to today's subjects; it
@@ -59,8 +60,8 @@
 //
 // The poll loop must never wait on the store. Append, AppendPrivate,
 // PublishEvent, Inbox, ClearInbox, Replay, Page, Last, SaveRoom,
-// SaveSeen, ClaimName, ReplaceName, ReleaseName, NamesOf and
-// ClaimCleanup only queue
+// SaveSeen, ClaimName, ReplaceName, ReleaseName, NamesOf, ClaimCleanup,
+// PutMember, DeleteMember and MembersOf only queue
 // the work (or refuse it at once with ErrBusy or ErrClosed when the
 // bounded queue is full or the store closed, and then never call done)
 // and call their done callback later, exactly once, from a store
@@ -68,7 +69,7 @@
 // goroutine (the server: a locked list and the wake pipe) and return
 // quickly: callbacks run one at a time, and a slow one delays the ones
 // behind it. Only Open, LastSeq, LastStreamSeq, LoadRooms, LoadSeen,
-// Follow, WatchNames and WatchNodes (until they have read the state to
+// LoadMembers, Follow, WatchNames and WatchNodes (until they have read the state to
 // start from), KeepLease (its first write), their stops, and Close
 // block; they are for start and shutdown.
 //
@@ -90,22 +91,22 @@
 // when the publisher does not know it or another writer overtook it),
 // the acker (calls the done callbacks, and hands an Inbox's read to the
 // reader when it reaches it), the reader (Replay, Page, Last, Inbox,
-// ClearInbox, SaveRoom, SaveSeen and NamesOf, one at a time) and four
-// registrars (ClaimName, ReplaceName, ReleaseName and ClaimCleanup, each
-// key always on the same one, so that its calls keep their order:
-// registrar.go); a room message refused more than once waits out a
+// ClearInbox, SaveRoom, SaveSeen, NamesOf and MembersOf, one at a time)
+// and four registrars (ClaimName, ReplaceName, ReleaseName, ClaimCleanup,
+// PutMember and DeleteMember, each key always on the same one, so that
+// its calls keep their order: registrar.go); a room message refused more than once waits out a
 // backoff on a timer. Each KeepLease runs one more, writing the lease,
 // until its stop, lost or Close; each WatchNames and WatchNodes one, and
 // the NATS client three for its consumer (the subscription's dispatcher,
 // the pulls, a watcher of the connection), until its stop or Close, as
-// long as NamesOf reads. The
+// long as NamesOf, MembersOf and LoadMembers read. The
 // NATS client runs its reader and flusher, one dispatcher for the
 // subscription that receives publish acknowledgements, a watcher of the
 // connection's status and a timer per publish waiting for its ack (at
 // most Config.MaxPending at once); LoadRooms and LoadSeen run a watcher
 // of a bucket while they read it. An embedded NATS server runs its own: a
 // handful per server, per connection (the one in-process client) and per
-// stream (two each: three streams and four buckets), plus short-lived
+// stream (two each: three streams and five buckets), plus short-lived
 // ones while it flushes; in a cluster, also per route (a few per peer)
 // and per stream's Raft group, and one that stays parked until the
 // process ends (startRouting in cluster.go). None of these grows with the

@@ -34,6 +34,7 @@ const (
 	seenBucket    = "seen"    // UserToken(user).Token(room) → decimal Seq
 	namesBucket   = "names"   // UserToken(name) → JSON of Owner (names.go)
 	nodesBucket   = "nodes"   // node id → its lease's info; cleanup.<node> → a claim (nodes.go)
+	membersBucket = "members" // Token(room).UserToken(name) → node id (members.go)
 )
 
 // markerTTL is how long the buckets the nodes of a cluster share (names,
@@ -172,6 +173,8 @@ func (s *Store) setup() error {
 		{&s.namesKV, jetstream.KeyValueConfig{Bucket: namesBucket, Description: "chat names taken, by which node and session",
 			History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas(), LimitMarkerTTL: markerTTL}},
 		{&s.nodesKV, jetstream.KeyValueConfig{Bucket: nodesBucket, Description: "chat nodes' leases, and claims on cleaning up after dead ones",
+			History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas(), LimitMarkerTTL: markerTTL}},
+		{&s.membersKV, jetstream.KeyValueConfig{Bucket: membersBucket, Description: "chat rooms' members, by the node each is on",
 			History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas(), LimitMarkerTTL: markerTTL}},
 	}
 	for _, b := range buckets {

@@ -95,6 +95,7 @@ type Store struct {
 	rooms, private, inbox jetstream.Stream
 	roomsKV, seenKV       jetstream.KeyValue
 	namesKV, nodesKV      jetstream.KeyValue
+	membersKV             jetstream.KeyValue
 
 	// mu guards closed against the sends to appends, jobs and registry,
 	// so that Close can close those channels.
