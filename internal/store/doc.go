@@ -43,6 +43,8 @@
 //	nodes    <node>                       bucket: a node's lease, its info, with a TTL of its own (nodes.go)
 //	         cleanup.<node>               the claim of the one node cleaning up after a dead one (10 min)
 //	members  Token(room).UserToken(name)  bucket: the id of the node the member is on (members.go)
+//	         chat.node.<node>.takeover    core NATS, nothing kept: a node asked to close a session
+//	                                      and let its name go (takeover.go)
 //
 // The buckets the nodes of a cluster share (names, nodes, members) keep
 // the marker of a key deleted or expired for markerTTL (an hour), which
@@ -61,17 +63,18 @@
 // The poll loop must never wait on the store. Append, AppendPrivate,
 // PublishEvent, Inbox, ClearInbox, Replay, Page, Last, SaveRoom,
 // SaveSeen, ClaimName, ReplaceName, ReleaseName, NamesOf, ClaimCleanup,
-// PutMember, DeleteMember and MembersOf only queue
-// the work (or refuse it at once with ErrBusy or ErrClosed when the
-// bounded queue is full or the store closed, and then never call done)
-// and call their done callback later, exactly once, from a store
-// goroutine. The caller's callback should hand the result over to its own
-// goroutine (the server: a locked list and the wake pipe) and return
-// quickly: callbacks run one at a time, and a slow one delays the ones
-// behind it. Only Open, LastSeq, LastStreamSeq, LoadRooms, LoadSeen,
-// LoadMembers, Follow, WatchNames and WatchNodes (until they have read the state to
-// start from), KeepLease (its first write), their stops, and Close
-// block; they are for start and shutdown.
+// PutMember, DeleteMember, MembersOf and AskTakeover only queue the work
+// (or refuse it at once with ErrBusy or ErrClosed when the bounded queue
+// is full or the store closed, and then never call done) and call their
+// done callback later, exactly once, from a store goroutine. The
+// caller's callback should hand the result over to its own goroutine
+// (the server: a locked list and the wake pipe) and return quickly:
+// callbacks run one at a time, and a slow one delays the ones behind it.
+// Only Open, LastSeq, LastStreamSeq, LoadRooms, LoadSeen, LoadMembers,
+// Follow, WatchNames and WatchNodes (until they have read the state to
+// start from), KeepLease (its first write), ServeTakeovers (until its
+// server has the subscription), their stops, and Close block; they are
+// for start and shutdown.
 //
 // Append, AppendPrivate and PublishEvent share one queue. Their callbacks
 // come in the order of the calls for each room (messages and events), and
@@ -83,24 +86,33 @@
 //
 // # Goroutines
 //
-// The store runs eight goroutines of its own: the publisher (takes the
-// queue of Append, AppendPrivate and PublishEvent, numbers room
-// messages, publishes them and the events, takes JetStream's
-// acknowledgements and refusals, and hands the outcomes over in order
-// per room and recipient), the rereader (reads a room's last message
-// when the publisher does not know it or another writer overtook it),
-// the acker (calls the done callbacks, and hands an Inbox's read to the
-// reader when it reaches it), the reader (Replay, Page, Last, Inbox,
-// ClearInbox, SaveRoom, SaveSeen, NamesOf and MembersOf, one at a time)
-// and four registrars (ClaimName, ReplaceName, ReleaseName, ClaimCleanup,
-// PutMember and DeleteMember, each key always on the same one, so that
-// its calls keep their order: registrar.go); a room message refused more than once waits out a
-// backoff on a timer. Each KeepLease runs one more, writing the lease,
-// until its stop, lost or Close; each WatchNames and WatchNodes one, and
-// the NATS client three for its consumer (the subscription's dispatcher,
-// the pulls, a watcher of the connection), until its stop or Close, as
-// long as NamesOf, MembersOf and LoadMembers read. The
-// NATS client runs its reader and flusher, one dispatcher for the
+// The store runs nine goroutines of its own:
+//
+//   - the publisher takes the queue of Append, AppendPrivate and
+//     PublishEvent, numbers room messages, publishes them and the events,
+//     takes JetStream's acknowledgements and refusals, and hands the
+//     outcomes over in order per room and recipient; a room message
+//     refused more than once waits out a backoff on a timer;
+//   - the rereader reads a room's last message when the publisher does
+//     not know it or another writer overtook it;
+//   - the acker calls the publisher's done callbacks, and hands an
+//     Inbox's read to the reader when it reaches it;
+//   - the reader runs Replay, Page, Last, Inbox, ClearInbox, SaveRoom,
+//     SaveSeen, NamesOf and MembersOf, one at a time;
+//   - four registrars run ClaimName, ReplaceName, ReleaseName,
+//     ClaimCleanup, PutMember and DeleteMember, each key always on the
+//     same one, so that its calls keep their order (registrar.go);
+//   - the asker sends AskTakeover's requests, and takes their answers
+//     from one subscription and their deadlines from one timer
+//     (takeover.go).
+//
+// Each KeepLease runs one more, writing the lease, until its stop, lost
+// or Close. Each WatchNames and WatchNodes runs one, and the NATS client
+// three for its consumer (the subscription's dispatcher, the pulls, a
+// watcher of the connection), until its stop or Close; so do NamesOf,
+// MembersOf and LoadMembers while they read. Each ServeTakeovers has the
+// NATS client's dispatcher of its subscription, until its stop. The NATS
+// client runs its reader and flusher, one dispatcher for the
 // subscription that receives publish acknowledgements, a watcher of the
 // connection's status and a timer per publish waiting for its ack (at
 // most Config.MaxPending at once); LoadRooms and LoadSeen run a watcher

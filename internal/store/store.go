@@ -97,8 +97,8 @@ type Store struct {
 	namesKV, nodesKV      jetstream.KeyValue
 	membersKV             jetstream.KeyValue
 
-	// mu guards closed against the sends to appends, jobs and registry,
-	// so that Close can close those channels.
+	// mu guards closed against the sends to appends, jobs, registry and
+	// asks, so that Close can close those channels.
 	mu      sync.RWMutex
 	closed  bool
 	appends chan appendReq // publisher's input
@@ -109,6 +109,9 @@ type Store struct {
 	// registry are the registrars' inputs, a key always to the same one
 	// (registrar.go).
 	registry []chan func()
+	asks     chan takeoverAsk // the asker's input (takeover.go)
+	answers  chan *nats.Msg   // its other input: the answers to the asks
+	askInbox string           // the answers' subjects are askInbox.<ask>
 
 	// renumbered counts the room messages published again because
 	// another writer had stored one in the room first.
@@ -119,6 +122,7 @@ type Store struct {
 	// since the acker hands Inbox reads to the reader.
 	pipeline, reading sync.WaitGroup
 	registering       sync.WaitGroup // the registrars
+	asking            sync.WaitGroup // the asker
 	// life ends when Close begins: the leases' goroutines (nodes.go) stop
 	// writing, and leasing counts them.
 	life    context.Context
@@ -159,7 +163,9 @@ func Open(cfg Config) (*Store, error) {
 		events:  make(chan event, cfg.MaxPending),
 		rereads: make(chan *item, cfg.MaxPending),
 		acks:    make(chan outcome, cfg.MaxPending),
-		jobs:    make(chan func(), 64)}
+		jobs:    make(chan func(), 64),
+		asks:    make(chan takeoverAsk, 64),
+		answers: make(chan *nats.Msg, cfg.MaxPending)}
 	s.life, s.end = context.WithCancel(context.Background())
 	for range registrars {
 		s.registry = append(s.registry, make(chan func(), max(cfg.MaxPending/registrars, 64)))
@@ -169,6 +175,10 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	if err := s.setup(); err != nil {
+		s.shutdown()
+		return nil, err
+	}
+	if err := s.startAsker(); err != nil {
 		s.shutdown()
 		return nil, err
 	}
@@ -264,6 +274,7 @@ func (s *Store) Close() {
 		for _, jobs := range s.registry {
 			close(jobs)
 		}
+		close(s.asks)
 		s.mu.Unlock()
 		s.end()
 		s.leasing.Wait()
@@ -271,6 +282,7 @@ func (s *Store) Close() {
 		close(s.jobs)
 		s.reading.Wait()
 		s.registering.Wait()
+		s.asking.Wait()
 		s.shutdown()
 		s.watching.Wait()
 	})
