@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -30,12 +31,12 @@ type durable struct {
 
 	mu        sync.Mutex
 	done      []*hub.StoreOp // outcomes not yet taken by the loop
-	delivered []*wire.Frame  // room messages the stream delivered, in its order
+	delivered []delivery     // what the stream delivered, in its order
 	follow    func()         // stops following the stream
 
 	// Owned by the loop goroutine.
 	taken []*hub.StoreOp // collectStore's scratch
-	shown []*wire.Frame  // collectStore's scratch of delivered
+	shown []delivery     // collectStore's scratch of delivered
 	// Stored room messages whose senders wait for the stream to show
 	// them here, oldest first.
 	unshown []unshown
@@ -239,9 +240,18 @@ func (d *durable) deliver(s *Server, m store.Stored, err error) {
 		s.cfg.Logf("message store: a stored message cannot be shown: %v", err)
 		return
 	}
-	f := storedFrame(m)
+	var dl delivery
+	if m.Event != nil {
+		dl.ev = new(hub.RoomEvent)
+		if err := json.Unmarshal(m.Event, dl.ev); err != nil || len(dl.ev.Rooms) == 0 {
+			s.cfg.Logf("message store: a room event cannot be read: %v", err)
+			return
+		}
+	} else {
+		dl.m = storedFrame(m)
+	}
 	d.mu.Lock()
-	d.delivered = append(d.delivered, f)
+	d.delivered = append(d.delivered, dl)
 	d.mu.Unlock()
 	s.wakeup.wake()
 }
@@ -288,9 +298,14 @@ func (s *Server) collectStore(now time.Time) {
 	d.taken, d.done = d.done, d.taken[:0]
 	d.shown, d.delivered = d.delivered, d.shown[:0]
 	d.mu.Unlock()
-	for i, m := range d.shown {
-		d.shown[i] = nil
-		outs := s.hub.Delivered(m, now)
+	for i, dl := range d.shown {
+		d.shown[i] = delivery{}
+		var outs []hub.Output
+		if dl.ev != nil {
+			outs = s.hub.Event(dl.ev, now)
+		} else {
+			outs = s.hub.Delivered(dl.m, now)
+		}
 		s.stats.delivered(outs)
 		s.apply(outs, now)
 		s.reap(now)
@@ -304,6 +319,12 @@ func (s *Server) collectStore(now time.Time) {
 		}
 		s.storeDone(op, now)
 	}
+}
+
+// delivery is what the stream delivered: a room message or a room event.
+type delivery struct {
+	m  *wire.Frame
+	ev *hub.RoomEvent
 }
 
 // unshownWait is how long a stored room message's sender waits for the
@@ -347,14 +368,23 @@ func (d *durable) nextUnshown() time.Time {
 // its frames again.
 func (s *Server) storeDone(op *hub.StoreOp, now time.Time) {
 	s.noteStoreHealth(op)
-	c := s.bySid[op.Session]
-	held := op.Holds() && c != nil && !c.dead && !c.closing && c.held
+	s.outcome(op.Session, op.Holds(), func() []hub.Output {
+		outs := s.hub.StoreDone(op, now)
+		s.stats.storeDone(op, outs)
+		return outs
+	}, now)
+}
+
+// outcome applies the outputs of a hub call, done, that takes the outcome
+// of work off the loop for session sid, and lets sid read its frames
+// again if the work held them.
+func (s *Server) outcome(sid hub.SessionID, holds bool, done func() []hub.Output, now time.Time) {
+	c := s.bySid[sid]
+	held := holds && c != nil && !c.dead && !c.closing && c.held
 	if held {
 		c.held = false
 	}
-	outs := s.hub.StoreDone(op, now)
-	s.stats.storeDone(op, outs)
-	s.apply(outs, now)
+	s.apply(done(), now)
 	if held && !c.held {
 		// Its outcome is out; a new op (a private message kept
 		// instead) would have held it again.
@@ -428,6 +458,7 @@ func (s *Server) closeStore() {
 		return
 	}
 	s.saveToStore()
+	s.leaveCluster()
 	s.durable.follow()
 	s.durable.st.Close()
 	s.durable = nil

@@ -45,6 +45,7 @@ func (s *Server) loop() error {
 		s.checks.Release(now, s.awaitsCheck)
 		s.collect(now)
 		s.collectStore(now)
+		s.collectCluster(now)
 		s.tlsPass(now)
 		s.tlsTrim(now)
 		s.saveState()
@@ -56,6 +57,7 @@ func (s *Server) loop() error {
 		s.relayTick(now)
 		s.flushPass(now)
 		s.endPass(now)
+		s.releaseNames()
 		if s.shutting && (len(s.conns) == 0 || !now.Before(s.deadline)) {
 			if n := len(s.conns); n > 0 {
 				s.cfg.Logf("shutdown: closing %d connections that did not finish in time", n)
@@ -388,6 +390,20 @@ func (s *Server) apply(outs []hub.Output, now time.Time) {
 			}
 			s.storeOp(o.Store)
 			continue
+		case o.Claim != nil:
+			if c == nil || c.closing || c.dead {
+				continue
+			}
+			c.held = true
+			s.poll.SetRead(c.fd, false)
+			s.claimOp(o.Claim)
+			continue
+		case o.Event != nil:
+			s.publishEvent(o.Event)
+			continue
+		case o.Forward != nil:
+			s.forward(o.Forward)
+			continue
 		case o.Verify != nil:
 			if c == nil || c.closing || c.dead {
 				continue
@@ -606,6 +622,7 @@ func (s *Server) collect(now time.Time) {
 			continue
 		}
 		s.checks.Record(r, c.ip, now)
+		s.loginChecked(r.Name, r.Verdict)
 		s.stats.loginChecked(r.Verdict)
 		switch r.Verdict {
 		case hub.VerdictOK:
@@ -617,9 +634,9 @@ func (s *Server) collect(now time.Time) {
 		default:
 			s.cfg.Logf("session %d: login as %s could not be checked", r.Session, r.Name)
 		}
-		s.apply(s.hub.LoginResult(r.Session, r.ReqID, r.Name, r.Verdict, now), now)
-		s.resume(c, now)
-		s.reap(now)
+		// In a cluster the login goes on to claim its name: the session
+		// stays held until that is done.
+		s.outcome(r.Session, true, func() []hub.Output { return s.hub.LoginResult(r.Session, r.ReqID, r.Name, r.Verdict, now) }, now)
 	}
 }
 

@@ -363,6 +363,7 @@ type Server struct {
 	nextGuard time.Time    // next Hello and frame deadline check (defences.go)
 	state     *stateWriter // nil without Config.StateDir, or with a store (state.go)
 	durable   *durable     // the message store; nil: messages in memory (durable.go)
+	cluster   *cluster     // this server's part in a cluster; nil: it stands alone (cluster.go)
 	savedVer  uint64       // hub.StateVersion() last handed to state
 	relay     relayState   // file transfer relay (relay.go)
 	tls       *tlsState    // nil without TLS listeners (tls.go)
@@ -434,11 +435,20 @@ func New(cfg Config) (_ *Server, err error) {
 		h := hub.DefaultConfig()
 		historyLen, historyBytes = min(historyLen, h.HistoryLen), h.HistoryBytes
 	}
+	if cfg.clustered() {
+		s.cluster = &cluster{node: cfg.nodeName(), alive: make(map[string]bool)}
+	}
 	s.hub = hub.New(s.hubConfig(historyLen, historyBytes))
 	switch {
 	case cfg.durable():
 		if err = s.openStore(); err != nil {
 			return nil, err
+		}
+		if s.cluster != nil {
+			if err = s.joinCluster(); err != nil {
+				s.closeStore()
+				return nil, fmt.Errorf("cannot join the cluster as node %s: %w", s.cluster.node, err)
+			}
 		}
 	case cfg.StateDir != "":
 		if err = s.restoreState(); err != nil {
@@ -470,7 +480,16 @@ func (s *Server) hubConfig(historyLen, historyBytes int) hub.Config {
 		MsgRate:      max(cfg.MsgRate, 0),
 		MsgBurst:     cfg.MsgBurst,
 		MaxRefused:   cfg.MaxRefused,
+		Node:         s.nodeOf(),
 	}
+}
+
+// nodeOf is the server's node in a cluster, "" when it stands alone.
+func (s *Server) nodeOf() string {
+	if s.cluster == nil {
+		return ""
+	}
+	return s.cluster.node
 }
 
 // Hashing reports whether a password is being checked (argon2id, 19 MiB

@@ -437,7 +437,7 @@ func (h *Hub) inheritRemote(out *outputs, s, old *session, reply *wire.Frame) {
 		h.inherit(s, old, reply)
 		reply.Text = "welcome " + s.name + "; you are in " + roomNames(s) + ", taken over from your connection to another server"
 		for _, j := range s.joined {
-			st := h.roomStateOf(j.room, false)
+			st := h.roomStateOf(j.room, true)
 			h.publish(out, &RoomEvent{Notice: h.notice(time.Time{}, wire.NoticeEntered, s.name, j.room.name, ""), Rooms: []string{j.room.name}, Silent: true, State: &st})
 		}
 	}

@@ -389,7 +389,7 @@ func (h *Hub) create(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(wire.OK, "created room "+f.Room+"; enter it with: enter "+f.Room)
 		h.saveRoomFirst(out, mark, s, f.ID, r)
 		if h.clustered() {
-			st := h.roomStateOf(r, false)
+			st := h.roomStateOf(r, true)
 			h.publish(out, &RoomEvent{Rooms: []string{r.name}, State: &st})
 		}
 	}

@@ -95,7 +95,7 @@ func (h *Hub) enterRoom(out *outputs, s *session, r *room, id uint32, now time.T
 	r.members = append(r.members, s)
 	s.joined = append(s.joined, membership{room: r, joinSeq: r.seq})
 	if h.clustered() {
-		st := h.roomStateOf(r, false)
+		st := h.roomStateOf(r, true)
 		h.publish(out, &RoomEvent{Notice: entered, Rooms: []string{r.name}, State: &st})
 	}
 	text := "you entered " + r.name

@@ -1,0 +1,478 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"chat/internal/store"
+	"chat/internal/wire"
+	"chat/server/hub"
+)
+
+// A server of a cluster: several chat servers sharing one NATS (an
+// external cluster with -nats, or their embedded stores routed together
+// with -cluster) are one chat. The hub keeps to its own sessions and
+// learns the others from the store (hub/cluster.go); this file carries
+// between them, as durable.go does for messages, without the loop ever
+// waiting:
+//
+//   - the names bucket: the hub's NameClaims, done by the store, their
+//     outcomes back through the wake pipe (ClaimDone); the names let go
+//     (TakeReleases); every change anyone makes, from a watch (RemoteName);
+//   - room events, published on the room's subject and followed with its
+//     messages (durable.deliver), and each node's members in the members
+//     bucket, read at start;
+//   - this node's lease in the nodes bucket, kept alive by the store: a
+//     node whose lease expired is dead, and one survivor (the one that
+//     wins its cleanup key) tells the rooms of its users who did not come
+//     back elsewhere meanwhile, and lets their names go;
+//   - takeover requests from other nodes (a login of an account held
+//     here), answered once the hub closed the session.
+type cluster struct {
+	node string // this server's node: its name and a suffix new at each start
+
+	mu       sync.Mutex
+	claims   []*hub.NameClaim // outcomes not yet taken by the loop
+	names    []nameChange     // the names bucket's changes
+	asked    []takeoverAsk    // takeovers asked by other nodes
+	forwards []*hub.Forward   // frames other nodes forwarded to users here
+	logins   []loginElsewhere // checked logins on other nodes
+	gone     []string         // nodes whose lease expired
+	isolated error            // set when this node's lease could not be kept
+	alive    map[string]bool  // the nodes with a lease, as the watch saw them
+
+	stops []func()
+}
+
+// nameChange is a change of the names bucket: name held by o (nil: free).
+type nameChange struct {
+	name string
+	o    *hub.Owner
+}
+
+// loginElsewhere is a checked login on another node, for the throttle.
+type loginElsewhere struct {
+	Node string `json:"node"`
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+}
+
+// loginsTopic is where nodes announce their checked logins.
+const loginsTopic = "logins"
+
+// takeoverAsk is another node's request that this node close a session.
+type takeoverAsk struct {
+	name    string
+	session int64
+	reply   func(error)
+}
+
+// leaseTTL is how long a node that stopped renewing its lease (killed, cut
+// off) is still taken to hold its names: the liveness window after which
+// its users who did not come back elsewhere are told to their rooms as
+// lost. A node cut off from NATS closes its sessions before others take
+// it as dead.
+const leaseTTL = 6 * time.Second
+
+// takeoverWait is how long a login waits for the node that holds its
+// account to answer before asking again.
+const takeoverWait = time.Second
+
+// clustered reports whether the server shares its store with other chat
+// servers: an external NATS, or an embedded store in a cluster.
+func (c *Config) clustered() bool {
+	return c.durable() && (len(c.NATS) > 0 || c.Cluster != "")
+}
+
+// nodeName is this start's node: ServerName (or the host name) and a
+// random suffix, so that a restarted server is a new node whose lease the
+// old one's expiry cannot touch.
+func (c *Config) nodeName() string {
+	base := c.ServerName
+	if base == "" {
+		base, _ = os.Hostname()
+	}
+	base = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, base)
+	if base == "" {
+		base = "chat"
+	}
+	b := make([]byte, 3)
+	rand.Read(b)
+	return base + "-" + hex.EncodeToString(b)
+}
+
+// nodeBase is the server name a node is a run of.
+func nodeBase(node string) string {
+	if i := strings.LastIndexByte(node, '-'); i > 0 {
+		return node[:i]
+	}
+	return node
+}
+
+// joinCluster starts this node's part: its lease, the watches and the
+// takeover service, and the other nodes' users in their rooms. It runs in
+// New, after the store is open and before the loop.
+func (s *Server) joinCluster() error {
+	cl := s.cluster
+	st := s.durable.st
+	info, _ := json.Marshal(map[string]any{"node": cl.node, "started": time.Now().UnixMilli()})
+	stop, err := st.KeepLease(cl.node, info, leaseTTL, func(err error) {
+		cl.mu.Lock()
+		cl.isolated = err
+		cl.mu.Unlock()
+		s.wakeup.wake()
+	})
+	if err != nil {
+		return err
+	}
+	cl.stops = append(cl.stops, stop)
+	if stop, err = st.WatchNodes(func(node string, _ []byte, alive bool) {
+		cl.mu.Lock()
+		cl.alive[node] = alive
+		if !alive {
+			delete(cl.alive, node)
+			cl.gone = append(cl.gone, node)
+		}
+		cl.mu.Unlock()
+		s.wakeup.wake()
+	}); err != nil {
+		return err
+	}
+	cl.stops = append(cl.stops, stop)
+	cl.mu.Lock()
+	for node := range cl.alive {
+		if node != cl.node && nodeBase(node) == nodeBase(cl.node) {
+			// This server's earlier run, killed: nobody else has its name,
+			// so its users need not wait for its lease to expire.
+			delete(cl.alive, node)
+			cl.gone = append(cl.gone, node)
+		}
+	}
+	cl.mu.Unlock()
+	owners := map[string]string{}
+	starting := true
+	if stop, err = st.WatchNames(func(name string, o *store.Owner) {
+		var ho *hub.Owner
+		if o != nil {
+			ho = &hub.Owner{Node: o.Node, Session: o.Session, Guest: o.Guest}
+		}
+		cl.mu.Lock()
+		if starting && o != nil {
+			owners[name] = o.Node
+		}
+		cl.names = append(cl.names, nameChange{name, ho})
+		cl.mu.Unlock()
+		s.wakeup.wake()
+	}); err != nil {
+		return err
+	}
+	cl.stops = append(cl.stops, stop)
+	cl.mu.Lock()
+	starting = false
+	cl.mu.Unlock()
+	members, err := st.LoadMembers()
+	if err != nil {
+		return err
+	}
+	byRoom := map[string][]string{}
+	for _, m := range members {
+		if owners[m.Name] == m.Node {
+			byRoom[m.Room] = append(byRoom[m.Room], m.Name)
+		}
+	}
+	s.collectCluster(time.Now()) // the names first: RestoreMembers needs them
+	s.hub.RestoreMembers(byRoom, func(name string) string { return owners[name] })
+	if stop, err = st.ServeTakeovers(cl.node, func(name string, session int64, reply func(error)) {
+		cl.mu.Lock()
+		cl.asked = append(cl.asked, takeoverAsk{name, session, reply})
+		cl.mu.Unlock()
+		s.wakeup.wake()
+	}); err != nil {
+		return err
+	}
+	cl.stops = append(cl.stops, stop)
+	if stop, err = st.ServeForwards(cl.node, func(data []byte) {
+		fw := new(hub.Forward)
+		if err := json.Unmarshal(data, fw); err != nil {
+			s.cfg.Logf("cluster: a forwarded frame cannot be read: %v", err)
+			return
+		}
+		cl.mu.Lock()
+		cl.forwards = append(cl.forwards, fw)
+		cl.mu.Unlock()
+		s.wakeup.wake()
+	}); err != nil {
+		return err
+	}
+	cl.stops = append(cl.stops, stop)
+	if stop, err = st.Listen(loginsTopic, func(data []byte) {
+		var l loginElsewhere
+		if json.Unmarshal(data, &l) != nil || l.Node == cl.node {
+			return
+		}
+		cl.mu.Lock()
+		cl.logins = append(cl.logins, l)
+		cl.mu.Unlock()
+		s.wakeup.wake()
+	}); err != nil {
+		return err
+	}
+	cl.stops = append(cl.stops, stop)
+	return nil
+}
+
+// loginChecked tells the other nodes of a checked login, for their
+// throttles.
+func (s *Server) loginChecked(name string, v hub.Verdict) {
+	if s.cluster == nil || (v != hub.VerdictOK && v != hub.VerdictWrong) {
+		return
+	}
+	data, _ := json.Marshal(loginElsewhere{Node: s.cluster.node, Name: name, OK: v == hub.VerdictOK})
+	if err := s.durable.st.Announce(loginsTopic, data); err != nil {
+		s.cfg.Logf("cluster: cannot tell the other servers of a login: %v", err)
+	}
+}
+
+// forward sends a frame to a user of another node.
+func (s *Server) forward(fw *hub.Forward) {
+	data, err := json.Marshal(fw)
+	if err == nil {
+		err = s.durable.st.Forward(fw.Node, data)
+	}
+	if err != nil {
+		s.cfg.Logf("cluster: cannot forward a frame to %s on %s: %v", fw.To, fw.Node, err)
+	}
+}
+
+// leaveCluster stops the lease (so that the others know at once), the
+// watches and the takeover service.
+func (s *Server) leaveCluster() {
+	if s.cluster == nil {
+		return
+	}
+	for i := len(s.cluster.stops) - 1; i >= 0; i-- {
+		s.cluster.stops[i]()
+	}
+	s.cluster.stops = nil
+}
+
+// claimOp hands a step of taking a name to the store.
+func (s *Server) claimOp(c *hub.NameClaim) {
+	cl, st := s.cluster, s.durable.st
+	finish := func(held *store.Owner, err error) {
+		if held != nil {
+			c.Held = &hub.Owner{Node: held.Node, Session: held.Session, Guest: held.Guest}
+		}
+		c.Failure, c.Detail = storeFailure(err)
+		cl.mu.Lock()
+		cl.claims = append(cl.claims, c)
+		cl.mu.Unlock()
+		s.wakeup.wake()
+	}
+	me := storeOwner(c.Owner(cl.node))
+	var err error
+	switch c.Kind {
+	case hub.ClaimCreate:
+		err = st.ClaimName(c.Name, me, finish)
+	case hub.ClaimReplace:
+		err = st.ReplaceName(c.Name, storeOwner(c.From), me, finish)
+	case hub.ClaimAsk:
+		s.askTakeover(c, time.Now().Add(leaseTTL+takeoverWait), finish)
+		return
+	}
+	if err != nil {
+		finish(nil, err)
+	}
+}
+
+// askTakeover asks the node holding c's name to close its session. A node
+// that does not answer is asked again until its lease expires (it is then
+// dead, and the name is the login's to replace) or until deadline.
+func (s *Server) askTakeover(c *hub.NameClaim, deadline time.Time, finish func(*store.Owner, error)) {
+	cl := s.cluster
+	if !cl.isAlive(c.From.Node) {
+		finish(nil, nil)
+		return
+	}
+	err := s.durable.st.AskTakeover(c.From.Node, c.Name, c.From.Session, takeoverWait, func(err error) {
+		switch {
+		case err == nil || !cl.isAlive(c.From.Node):
+			finish(nil, nil)
+		case time.Now().After(deadline):
+			finish(nil, err)
+		default:
+			if errors.Is(err, store.ErrUnavailable) {
+				// No responder: the node is gone but its lease is not
+				// yet; ask again once it may have expired.
+				time.AfterFunc(takeoverWait, func() { s.askTakeover(c, deadline, finish) })
+				return
+			}
+			s.askTakeover(c, deadline, finish)
+		}
+	})
+	if err != nil {
+		finish(nil, err)
+	}
+}
+
+// isAlive reports whether node has a lease, as the watch last saw.
+func (cl *cluster) isAlive(node string) bool {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.alive[node]
+}
+
+func storeOwner(o hub.Owner) store.Owner {
+	return store.Owner{Node: o.Node, Session: o.Session, Guest: o.Guest, At: time.Now().UnixMilli()}
+}
+
+// publishEvent hands a room event to the store, and keeps the members
+// bucket in step with it: a node's own members are what the others read
+// at their start, and what a cleanup finds of a dead node.
+func (s *Server) publishEvent(ev *hub.RoomEvent) {
+	st, node := s.durable.st, s.cluster.node
+	data, err := json.Marshal(ev)
+	if err != nil {
+		s.cfg.Logf("cluster: cannot encode a room event: %v", err)
+		return
+	}
+	logged := func(what string) func(error) {
+		return func(err error) {
+			if err != nil {
+				s.cfg.Logf("cluster: cannot %s: %v", what, err)
+			}
+		}
+	}
+	if err := st.PublishEvent(ev.Rooms[0], data, logged("publish a room event")); err != nil {
+		s.cfg.Logf("cluster: cannot publish a room event: %v", err)
+	}
+	n := ev.Notice
+	if n == nil || ev.Node != node {
+		return
+	}
+	var errs []error
+	switch n.Code {
+	case wire.NoticeEntered:
+		errs = append(errs, st.PutMember(ev.Rooms[0], n.Name, node, logged("record a member")))
+	case wire.NoticeLeft:
+		errs = append(errs, st.DeleteMember(ev.Rooms[0], n.Name, node, logged("forget a member")))
+	case wire.NoticeKicked:
+		// The member may be another node's: whoever it is, it is out.
+		errs = append(errs, st.DeleteMember(ev.Rooms[0], n.Name, "", logged("forget a member")))
+	case wire.NoticeQuit, wire.NoticeLost, wire.NoticeRenamed:
+		for _, r := range ev.Rooms {
+			errs = append(errs, st.DeleteMember(r, n.Name, node, logged("forget a member")))
+			if n.Code == wire.NoticeRenamed {
+				errs = append(errs, st.PutMember(r, n.To, node, logged("record a member")))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.cfg.Logf("cluster: cannot keep the members bucket: %v", err)
+	}
+}
+
+// releaseNames lets go in the store of the names the hub let go.
+func (s *Server) releaseNames() {
+	if s.cluster == nil {
+		return
+	}
+	for _, c := range s.hub.TakeReleases() {
+		err := s.durable.st.ReleaseName(c.Name, storeOwner(c.Owner(s.cluster.node)), func(err error) {
+			if err != nil {
+				s.cfg.Logf("cluster: cannot let go of the name %s: %v", c.Name, err)
+			}
+		})
+		if err != nil {
+			s.cfg.Logf("cluster: cannot let go of the name %s: %v", c.Name, err)
+		}
+	}
+}
+
+// collectCluster gives the hub what the cluster said since the last pass:
+// claims' outcomes, names' changes, takeovers asked, dead nodes, and this
+// node's own isolation.
+func (s *Server) collectCluster(now time.Time) {
+	cl := s.cluster
+	if cl == nil {
+		return
+	}
+	cl.mu.Lock()
+	claims, names, asked, gone, isolated, forwards, logins := cl.claims, cl.names, cl.asked, cl.gone, cl.isolated, cl.forwards, cl.logins
+	cl.claims, cl.names, cl.asked, cl.gone, cl.isolated, cl.forwards, cl.logins = nil, nil, nil, nil, nil, nil, nil
+	cl.mu.Unlock()
+	for _, fw := range forwards {
+		s.apply(s.hub.Forwarded(fw), now)
+	}
+	for _, l := range logins {
+		s.checks.Elsewhere(l.Name, l.OK, now)
+	}
+	for _, ch := range names {
+		s.apply(s.hub.RemoteName(ch.name, ch.o, now), now)
+		s.reap(now)
+	}
+	for _, c := range claims {
+		s.outcome(c.Session, true, func() []hub.Output { return s.hub.ClaimDone(c, now) }, now)
+	}
+	for _, a := range asked {
+		s.apply(s.hub.TakeoverAsked(a.name, a.session, now), now)
+		s.reap(now)
+		a.reply(nil)
+	}
+	for _, node := range gone {
+		s.cleanUpAfter(node, now)
+	}
+	if isolated != nil {
+		s.cfg.Logf("cluster: node %s lost its lease (%v): closing its sessions, whose names other servers may now give out", cl.node, isolated)
+		s.apply(s.hub.Isolated(now), now)
+		s.reap(now)
+	}
+	s.releaseNames()
+}
+
+// cleanUpAfter tells the rooms of a dead node's users who did not come
+// back elsewhere that they were lost, and lets their names go, if this
+// node is the one to do it (the first to create its cleanup key).
+func (s *Server) cleanUpAfter(node string, now time.Time) {
+	st := s.durable.st
+	err := st.ClaimCleanup(node, func(won bool, err error) {
+		if err != nil || !won {
+			return
+		}
+		_ = st.MembersOf(node, func(members []store.Member, err error) {
+			if err != nil {
+				s.cfg.Logf("cluster: cannot read the members of dead node %s: %v", node, err)
+				return
+			}
+			rooms := map[string][]string{}
+			for _, m := range members {
+				rooms[m.Name] = append(rooms[m.Name], m.Room)
+			}
+			for name, rs := range rooms {
+				s.publishEvent(hub.LostEvent(node, name, rs, time.Now()))
+				for _, r := range rs {
+					_ = st.DeleteMember(r, name, node, func(error) {})
+				}
+			}
+			_ = st.NamesOf(node, func(names map[string]store.Owner, err error) {
+				for name, o := range names {
+					_ = st.ReleaseName(name, o, func(error) {})
+				}
+			})
+		})
+	})
+	if err != nil {
+		s.cfg.Logf("cluster: cannot clean up after dead node %s: %v", node, err)
+	}
+}

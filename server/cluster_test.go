@@ -1,0 +1,79 @@
+package server
+
+import (
+	"strings"
+	"testing"
+
+	"chat/internal/wire"
+)
+
+// Two servers on one NATS are one chat: a room spans them, its messages
+// and notices reach every member, a name is held once, a login to an
+// account held on the other server takes it over there, and a private
+// message reaches a user of the other server.
+func TestClusterTwoServersAreOneChat(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	users := writeUsers(t, t.TempDir(), map[string]string{"alice": "wonderland", "bob": "builder"})
+	cfg := Config{NATS: []string{ns.ClientURL()}, UsersFile: users, Guests: true}
+	cfg.ServerName = "one"
+	s1 := start(t, cfg)
+	cfg.ServerName = "two"
+	s2 := start(t, cfg)
+
+	a, b := dial(t, s1.Addr()), dial(t, s2.Addr())
+	a.login("alice", "wonderland")
+	b.login("bob", "builder")
+	a.call(&wire.Frame{Type: wire.TypeCreate, Room: "lounge"})
+	a.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	waitFor(t, "alice in lounge, seen from the other server", func() bool {
+		r := b.call(&wire.Frame{Type: wire.TypeWho, Room: "lounge"})
+		return r.Code == wire.OK && len(r.Users) == 1
+	})
+	if r := b.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"}); r.Code != wire.OK || !strings.Contains(r.Text, "with alice") {
+		t.Fatalf("bob entered: %+v", r)
+	}
+	a.expect(wire.TypeNotice, wire.NoticeEntered, "bob entered lounge")
+	if r := b.call(&wire.Frame{Type: wire.TypeSay, Text: "hello from two"}); r.Code != wire.OK {
+		t.Fatalf("say on two: %+v", r)
+	}
+	a.expect(wire.TypeMessage, 0, "hello from two")
+	if r := a.call(&wire.Frame{Type: wire.TypeSay, Text: "hello from one"}); r.Code != wire.OK {
+		t.Fatalf("say on one: %+v", r)
+	}
+	b.expect(wire.TypeMessage, 0, "hello from one")
+
+	if r := a.call(&wire.Frame{Type: wire.TypeTell, To: "bob", Text: "psst"}); r.Code != wire.OK {
+		t.Fatalf("tell bob on two: %+v", r)
+	}
+	if p := b.must(); p.Type != wire.TypePrivate || p.Text != "psst" || p.From != "alice" {
+		t.Fatalf("bob got %+v", p)
+	}
+
+	g := dial(t, s1.Addr())
+	g.send(&wire.Frame{Type: wire.TypeHello, Version: wire.Version})
+	g.must()
+	if r := g.call(&wire.Frame{Type: wire.TypeClaim, Name: "guest"}); r.Code != wire.OK {
+		t.Fatalf("guest on one: %+v", r)
+	}
+	g2 := dial(t, s2.Addr())
+	g2.send(&wire.Frame{Type: wire.TypeHello, Version: wire.Version})
+	g2.must()
+	if r := g2.call(&wire.Frame{Type: wire.TypeClaim, Name: "guest"}); r.Code != wire.ErrNameTaken {
+		t.Fatalf("the same guest name on two: %+v", r)
+	}
+
+	a2 := dial(t, s2.Addr())
+	if r := a2.login("alice", "wonderland"); r.Code != wire.OK || r.Room != "lounge" || !strings.Contains(r.Text, "taken over") {
+		t.Fatalf("alice again, on two: %+v", r)
+	}
+	if f := a.must(); f.Type != wire.TypeBye || f.Code != wire.ByeTakeover {
+		t.Fatalf("alice's session on one got %+v", f)
+	}
+	if r := b.call(&wire.Frame{Type: wire.TypeSay, Text: "still there?"}); r.Code != wire.OK {
+		t.Fatalf("say: %+v", r)
+	}
+	a2.expect(wire.TypeMessage, 0, "still there?")
+	if r := b.call(&wire.Frame{Type: wire.TypeWho, Room: "lounge"}); len(r.Users) != 2 {
+		t.Fatalf("who on two: %+v", r.Users)
+	}
+}
