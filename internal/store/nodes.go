@@ -221,18 +221,28 @@ func (s *Store) putTTL(ctx context.Context, bucket, key string, val []byte, ttl 
 // WatchNodes calls fn with every node that has a lease, and then with
 // every change, from one goroutine of the store, in the bucket's order,
 // until stop is called: alive false (info nil) when a lease expired or was
-// ended, alive true with the lease's info when one was taken (a node
-// restarted with the same id: new info) or written again (the same). It
-// returns once fn has had every lease there was. fn should hand the
-// change over and return quickly. stop waits for fn to return, and must
-// not be called from fn.
+// ended, alive true with the lease's info when one was taken, or taken
+// again with other info (a node restarted with the same id). A lease
+// written again as it was is no change. It returns once fn has had every
+// lease there was. fn should hand the change over and return quickly.
+// stop waits for fn to return, and must not be called from fn.
 func (s *Store) WatchNodes(fn func(node string, info []byte, alive bool)) (stop func(), err error) {
+	seen := make(map[string][]byte) // the leases as fn was last told; the watch's goroutine's
 	// "*": one token, the leases' keys, not the cleanup claims'.
 	return s.watch(nodesBucket, "*", func(key string, val []byte, deleted bool) error {
-		if deleted {
-			val = nil
+		last, alive := seen[key]
+		switch {
+		case deleted && !alive:
+			return nil
+		case deleted:
+			delete(seen, key)
+			fn(key, nil, false)
+		case alive && bytes.Equal(last, val):
+			return nil
+		default:
+			seen[key] = val
+			fn(key, val, true)
 		}
-		fn(key, val, !deleted)
 		return nil
 	})
 }
