@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -43,9 +44,11 @@ type cluster struct {
 	asked    []takeoverAsk    // takeovers asked by other nodes
 	forwards []*hub.Forward   // frames other nodes forwarded to users here
 	logins   []loginElsewhere // checked logins on other nodes
+	waiting  []hub.SessionID  // logins waiting for a name held by a silent node
 	gone     []string         // nodes whose lease expired
 	isolated error            // set when this node's lease could not be kept
 	alive    map[string]bool  // the nodes with a lease, as the watch saw them
+	pipes    *pipes           // transfers with other nodes (relay_cluster.go)
 
 	stops []func()
 }
@@ -73,12 +76,23 @@ type takeoverAsk struct {
 	reply   func(error)
 }
 
-// leaseTTL is how long a node that stopped renewing its lease (killed, cut
-// off) is still taken to hold its names: the liveness window after which
-// its users who did not come back elsewhere are told to their rooms as
-// lost. A node cut off from NATS closes its sessions before others take
-// it as dead.
-const leaseTTL = 6 * time.Second
+// DefaultLease is Config.Lease's default: longer than NATS takes to
+// elect a new leader for the nodes bucket when its leader's server goes
+// (a few seconds), so that no node gives its sessions up for that.
+const DefaultLease = 10 * time.Second
+
+// minLease is the shortest Config.Lease: the store renews a lease every
+// third of it, in whole seconds.
+const minLease = 2 * time.Second
+
+// lostGrace is how long after a node's lease expired its users have to
+// come back on another node before their rooms are told they were lost:
+// their logins could only complete once the lease expired.
+const lostGrace = 3 * time.Second
+
+// takeoverRetry is how often a login asks again for a name held by a node
+// that does not answer, until that node's lease expires.
+const takeoverRetry = 250 * time.Millisecond
 
 // takeoverWait is how long a login waits for the node that holds its
 // account to answer before asking again.
@@ -126,8 +140,11 @@ func nodeBase(node string) string {
 func (s *Server) joinCluster() error {
 	cl := s.cluster
 	st := s.durable.st
+	if s.cfg.lease() < minLease {
+		return fmt.Errorf("a lease of %v is too short: at least %v, to outlast a NATS leader election", s.cfg.lease(), minLease)
+	}
 	info, _ := json.Marshal(map[string]any{"node": cl.node, "started": time.Now().UnixMilli()})
-	stop, err := st.KeepLease(cl.node, info, leaseTTL, func(err error) {
+	stop, err := st.KeepLease(cl.node, info, s.cfg.lease(), func(err error) {
 		cl.mu.Lock()
 		cl.isolated = err
 		cl.mu.Unlock()
@@ -229,7 +246,7 @@ func (s *Server) joinCluster() error {
 		return err
 	}
 	cl.stops = append(cl.stops, stop)
-	return nil
+	return s.openPipes()
 }
 
 // loginChecked tells the other nodes of a checked login, for their
@@ -288,7 +305,7 @@ func (s *Server) claimOp(c *hub.NameClaim) {
 	case hub.ClaimReplace:
 		err = st.ReplaceName(c.Name, storeOwner(c.From), me, finish)
 	case hub.ClaimAsk:
-		s.askTakeover(c, time.Now().Add(leaseTTL+takeoverWait), finish)
+		s.askTakeover(c, time.Now().Add(s.cfg.lease()+takeoverWait), finish)
 		return
 	}
 	if err != nil {
@@ -312,10 +329,16 @@ func (s *Server) askTakeover(c *hub.NameClaim, deadline time.Time, finish func(*
 		case time.Now().After(deadline):
 			finish(nil, err)
 		default:
+			// The node is gone (no responder) or cut off (no answer), but
+			// its lease is not yet: its sessions may still be up, so the
+			// name is not the login's until the lease expires. Meanwhile
+			// the waiting client is shown the server is alive.
+			cl.mu.Lock()
+			cl.waiting = append(cl.waiting, c.Session)
+			cl.mu.Unlock()
+			s.wakeup.wake()
 			if errors.Is(err, store.ErrUnavailable) {
-				// No responder: the node is gone but its lease is not
-				// yet; ask again once it may have expired.
-				time.AfterFunc(takeoverWait, func() { s.askTakeover(c, deadline, finish) })
+				time.AfterFunc(takeoverRetry, func() { s.askTakeover(c, deadline, finish) })
 				return
 			}
 			s.askTakeover(c, deadline, finish)
@@ -409,14 +432,22 @@ func (s *Server) collectCluster(now time.Time) {
 		return
 	}
 	cl.mu.Lock()
-	claims, names, asked, gone, isolated, forwards, logins := cl.claims, cl.names, cl.asked, cl.gone, cl.isolated, cl.forwards, cl.logins
-	cl.claims, cl.names, cl.asked, cl.gone, cl.isolated, cl.forwards, cl.logins = nil, nil, nil, nil, nil, nil, nil
+	claims, names, asked, gone, isolated, forwards, logins, waiting := cl.claims, cl.names, cl.asked, cl.gone, cl.isolated, cl.forwards, cl.logins, cl.waiting
+	cl.claims, cl.names, cl.asked, cl.gone, cl.isolated, cl.forwards, cl.logins, cl.waiting = nil, nil, nil, nil, nil, nil, nil, nil
 	cl.mu.Unlock()
 	for _, fw := range forwards {
 		s.apply(s.hub.Forwarded(fw), now)
 	}
 	for _, l := range logins {
 		s.checks.Elsewhere(l.Name, l.OK, now)
+	}
+	for _, sid := range waiting {
+		if c := s.bySid[sid]; c != nil && c.held && !c.dead && !c.closing && now.Sub(c.lastAlive) >= takeoverWait {
+			c.lastAlive = now
+			if s.writeNow(c, pingFrame(now)) {
+				s.afterWrite(c)
+			}
+		}
 	}
 	for _, ch := range names {
 		s.apply(s.hub.RemoteName(ch.name, ch.o, now), now)
@@ -431,8 +462,9 @@ func (s *Server) collectCluster(now time.Time) {
 		a.reply(nil)
 	}
 	for _, node := range gone {
-		s.cleanUpAfter(node, now)
+		s.cleanUpAfter(node)
 	}
+	s.collectPipes(now)
 	if isolated != nil {
 		s.cfg.Logf("cluster: node %s lost its lease (%v): closing its sessions, whose names other servers may now give out", cl.node, isolated)
 		s.apply(s.hub.Isolated(now), now)
@@ -443,36 +475,70 @@ func (s *Server) collectCluster(now time.Time) {
 
 // cleanUpAfter tells the rooms of a dead node's users who did not come
 // back elsewhere that they were lost, and lets their names go, if this
-// node is the one to do it (the first to create its cleanup key).
-func (s *Server) cleanUpAfter(node string, now time.Time) {
+// node is the one to do it (the first to create its cleanup key). It
+// waits lostGrace first, off the loop, for those coming back.
+func (s *Server) cleanUpAfter(node string) {
 	st := s.durable.st
 	err := st.ClaimCleanup(node, func(won bool, err error) {
 		if err != nil || !won {
 			return
 		}
-		_ = st.MembersOf(node, func(members []store.Member, err error) {
-			if err != nil {
-				s.cfg.Logf("cluster: cannot read the members of dead node %s: %v", node, err)
-				return
-			}
-			rooms := map[string][]string{}
-			for _, m := range members {
-				rooms[m.Name] = append(rooms[m.Name], m.Room)
-			}
-			for name, rs := range rooms {
-				s.publishEvent(hub.LostEvent(node, name, rs, time.Now()))
-				for _, r := range rs {
-					_ = st.DeleteMember(r, name, node, func(error) {})
+		time.AfterFunc(lostGrace, func() {
+			err := st.NamesOf(node, func(names map[string]store.Owner, err error) {
+				if err != nil {
+					s.cfg.Logf("cluster: cannot read the names of dead node %s: %v", node, err)
+					return
 				}
-			}
-			_ = st.NamesOf(node, func(names map[string]store.Owner, err error) {
-				for name, o := range names {
-					_ = st.ReleaseName(name, o, func(error) {})
+				if err := st.MembersOf(node, func(members []store.Member, err error) { s.lostAll(node, names, members, err) }); err != nil {
+					s.cfg.Logf("cluster: cannot read the members of dead node %s: %v", node, err)
 				}
 			})
+			if err != nil {
+				s.cfg.Logf("cluster: cannot read the names of dead node %s: %v", node, err)
+			}
 		})
 	})
 	if err != nil {
 		s.cfg.Logf("cluster: cannot clean up after dead node %s: %v", node, err)
 	}
+}
+
+// lostAll tells the rooms of a dead node's users who still held their
+// names there (the others came back elsewhere) that they were lost, and
+// forgets them.
+func (s *Server) lostAll(node string, names map[string]store.Owner, members []store.Member, err error) {
+	if err != nil {
+		s.cfg.Logf("cluster: cannot read the members of dead node %s: %v", node, err)
+		return
+	}
+	st := s.durable.st
+	forget := func(what string) func(error) {
+		return func(err error) {
+			if err != nil {
+				s.cfg.Logf("cluster: cleaning up after dead node %s: cannot %s: %v", node, what, err)
+			}
+		}
+	}
+	rooms := map[string][]string{}
+	for _, m := range members {
+		if _, held := names[m.Name]; held {
+			rooms[m.Name] = append(rooms[m.Name], m.Room)
+		}
+		_ = st.DeleteMember(m.Room, m.Name, node, forget("forget a member"))
+	}
+	for name, rs := range rooms {
+		s.publishEvent(hub.LostEvent(node, name, rs, time.Now()))
+	}
+	for name, o := range names {
+		_ = st.ReleaseName(name, o, forget("let go of a name"))
+	}
+	s.cfg.Logf("cluster: node %s is gone: %d of its users were lost, %d came back elsewhere", node, len(rooms), max(len(names)-len(rooms), 0))
+}
+
+// lease is Config.Lease or its default.
+func (c *Config) lease() time.Duration {
+	if c.Lease > 0 {
+		return c.Lease
+	}
+	return DefaultLease
 }

@@ -93,6 +93,12 @@ type Config struct {
 	// node's name, kept across restarts, and the node its users are on
 	// (default: from ClusterListen, or the host name).
 	ServerName string
+	// Lease is how long a server of a cluster that stopped answering (killed,
+	// cut off) keeps its users' names before other servers give them out,
+	// and how long one cut off from NATS keeps its sessions (default
+	// DefaultLease). Shorter fails over faster; it must stay longer than
+	// NATS takes to elect a leader.
+	Lease time.Duration
 	// Replicas is how many copies the store keeps of each stream and
 	// bucket (default: 3 in a cluster of three or more, else 1).
 	Replicas int

@@ -97,6 +97,7 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 		return nil
 	})
 	fl.StringVar(&cfg.ServerName, "server-name", "", "this node's `name` in its cluster, with -cluster or -nats: one per node, kept across its restarts (default: from -cluster-listen when it names a host and a port, else the host name and -state; with -nats, the host name)")
+	fl.DurationVar(&cfg.Lease, "lease", server.DefaultLease, "with -cluster or -nats: how long a server that stopped answering (killed, cut off) keeps its users' names before the others give them out, and a server cut off from NATS keeps its sessions; shorter fails over faster, but must stay longer than NATS takes to elect a leader")
 	fl.IntVar(&cfg.Replicas, "replicas", 0, "how many nodes keep each stream and bucket (default: 3 in a cluster of three or more, else its size; 1 standing alone); with -nats give the NATS cluster's, 3 for R3")
 	fl.StringVar(&cfg.Fsync, "fsync", "", "the embedded store's sync to disk: always (every write, survives a power cut; slower) or a `period` such as 1s (default: JetStream's, 2m; a killed server loses nothing either way)")
 	fl.IntVar(&cfg.InboxLimit, "inbox", 0, "private messages kept for an account while it is away (default 100)")
