@@ -77,3 +77,28 @@ func TestClusterTwoServersAreOneChat(t *testing.T) {
 		t.Fatalf("who on two: %+v", r.Users)
 	}
 }
+
+// A private message kept on one server for an absent account is delivered
+// when it logs in on another.
+func TestClusterKeptMessageDeliveredOnAnotherServer(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	users := writeUsers(t, t.TempDir(), map[string]string{"alice": "wonderland", "carol": "singer"})
+	cfg := Config{NATS: []string{ns.ClientURL()}, UsersFile: users}
+	cfg.ServerName = "one"
+	s1 := start(t, cfg)
+	cfg.ServerName = "two"
+	s2 := start(t, cfg)
+	a := dial(t, s1.Addr())
+	a.login("alice", "wonderland")
+	if r := a.call(&wire.Frame{Type: wire.TypeTell, To: "carol", Text: "see you later"}); r.Code != wire.OK || !strings.Contains(r.Text, "is not connected; the message is kept") {
+		t.Fatalf("tell carol: %+v", r)
+	}
+	c := dial(t, s2.Addr())
+	if r := c.login("carol", "singer"); r.Code != wire.OK {
+		t.Fatalf("carol on two: %+v", r)
+	}
+	c.expect(wire.TypeNotice, wire.NoticeInfo, "1 private message while you were away")
+	if p := c.must(); p.Type != wire.TypePrivate || p.Text != "see you later" {
+		t.Fatalf("kept message: %+v", p)
+	}
+}

@@ -276,7 +276,9 @@ func (h *Hub) storePrivate(out *outputs, sid SessionID, reqID uint32, p *wire.Fr
 // readInbox asks for the private messages kept for s while it was away,
 // if any may be: a login storm reads no empty inboxes.
 func (h *Hub) readInbox(out *outputs, s *session) {
-	if mark, ok := h.kept[s.name]; ok && h.cfg.Durable && !s.guest {
+	mark, ok := h.kept[s.name]
+	// In a cluster another node may have kept some: every login reads.
+	if (ok || h.clustered()) && h.cfg.Durable && !s.guest {
 		out.store(&StoreOp{Kind: StoreInbox, Session: s.id, Name: s.name, kept: mark})
 	}
 }
