@@ -295,7 +295,8 @@ func (h *Hub) invite(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		target.standing = true
 		n := h.notice(now, wire.NoticeInvited, target.name, r.name, s.name+" invites you to "+r.name)
 		n.By = s.name
-		out.send(target.id, n)
+		h.sendTo(out, target, n)
+		h.publish(out, &RoomEvent{Notice: n, Rooms: []string{r.name}, Silent: true})
 		rep := h.reply(now, f.ID, wire.OK, "you invited "+target.name+" to "+r.name)
 		rep.Room, rep.Name = r.name, target.name
 		out.send(s.id, rep)

@@ -227,9 +227,12 @@ func (h *Hub) TakeReleases() []NameClaim {
 	return r
 }
 
-// release lets go of s's name in the cluster.
+// release lets go of s's name in the cluster. At shutdown the names stay
+// this node's: its users' clients log in on another node, taking them
+// over, and the node that cleans up after this one tells the rooms of
+// those who did not.
 func (h *Hub) release(s *session) {
-	if h.clustered() && s.local() && s.name != "" {
+	if h.clustered() && s.local() && s.name != "" && !h.shutdown {
 		h.releases = append(h.releases, NameClaim{Kind: ClaimRelease, Session: s.id, Name: s.name, Guest: s.guest})
 	}
 }
@@ -376,6 +379,11 @@ func (h *Hub) Event(ev *RoomEvent, now time.Time) []Output {
 			}
 		} else {
 			h.leaveAll(u)
+		}
+	case wire.NoticeInvited:
+		// Shown to the user by a forward; every node lets them in.
+		if r := h.room(ev.Rooms[0]); r != nil {
+			setFlag(&r.invited, n.Name, true)
 		}
 	case wire.NoticeTopic:
 		if r := h.room(ev.Rooms[0]); r != nil {

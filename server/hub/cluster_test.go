@@ -279,3 +279,43 @@ func TestClusterPrivateMessageForwarded(t *testing.T) {
 		t.Fatalf("shown on b: %+v", got)
 	}
 }
+
+// An invitation to a user of another node reaches them, and lets them into
+// an invite-only room there.
+func TestClusterInviteAcrossNodes(t *testing.T) {
+	b := newBus(t, "a", "b")
+	a, bn := b.nodes["a"], b.nodes["b"]
+	a.login(1, "alice")
+	a.enter(1, "lounge")
+	a.do(1, wire.Frame{Type: wire.TypeMode, Room: "lounge", Mode: "+i"})
+	bn.login(1, "bob")
+	if r, _ := bn.do(1, wire.Frame{Type: wire.TypeEnter, Room: "lounge"}); r.Code != wire.ErrInviteOnly {
+		t.Fatalf("bob enters an invite-only room uninvited: %+v", r)
+	}
+	_, outs := a.do(1, wire.Frame{Type: wire.TypeInvite, Room: "lounge", Name: "bob"})
+	var fw *Forward
+	for _, o := range outs {
+		if o.Forward != nil {
+			fw = o.Forward
+		}
+	}
+	if fw == nil || fw.Frame.Text != "alice invites you to lounge" {
+		t.Fatalf("the invitation was not forwarded: %+v", outs)
+	}
+	if r, _ := bn.do(1, wire.Frame{Type: wire.TypeEnter, Room: "lounge"}); r.Code != wire.OK {
+		t.Fatalf("bob enters once invited: %+v", r)
+	}
+}
+
+// A node shutting down keeps its users' names: their clients take them
+// over on another node, and the cleanup after it tells the rooms of the
+// others.
+func TestClusterShutdownKeepsNames(t *testing.T) {
+	b := newBus(t, "a", "b")
+	a := b.nodes["a"]
+	a.login(1, "alice")
+	b.settle("a", a.h.Shutdown(a.now))
+	if o, held := b.names["alice"]; !held || o.Node != "a" {
+		t.Fatalf("alice's name after a's shutdown: %+v", b.names)
+	}
+}
