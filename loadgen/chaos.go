@@ -184,7 +184,8 @@ func (run *chaosRun) stopServers() {
 			continue
 		}
 		if err := cs.srv.Stop(); err != nil && !down {
-			run.violate(violDied, "%s: %s", cs.name, oneLine(err.Error()))
+			why, _, _ := strings.Cut(err.Error(), ": ")
+			run.violate(violDied, "%s at the end: %s (%s)", cs.name, why, failure(cs.srv))
 		}
 	}
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -57,8 +58,8 @@ func (run *chaosRun) runChain(chain []fault, stop <-chan struct{}) {
 
 // ready makes the cluster ready for f, within d, or says why it is not:
 // before a NATS fault, the node the last one impaired must be back among
-// the others, or two would be out at once; before a kill, a server whose
-// restart failed is started again first.
+// the others, or two would be out at once; before a kill, the servers
+// whose restart failed are started again first.
 func (run *chaosRun) ready(f fault, d time.Duration) string {
 	if f.Kind.natsFault() {
 		if err := run.cluster.WaitReady(min(max(d, 0), clusterSettle)); err != nil {
@@ -66,10 +67,13 @@ func (run *chaosRun) ready(f fault, d time.Duration) string {
 		}
 		return ""
 	}
-	if cs := run.servers[f.Target]; cs.isDown() {
-		if note := run.restart(cs); cs.isDown() {
-			return fmt.Sprintf("%s was down and %s", cs.name, note)
+	for _, cs := range run.servers {
+		if cs.isDown() {
+			run.logf("%s (down since its restart failed): %s", cs.name, run.restart(cs))
 		}
+	}
+	if cs := run.servers[f.Target]; cs.isDown() {
+		return cs.name + " was down and did not restart"
 	}
 	return ""
 }
@@ -103,7 +107,7 @@ func (run *chaosRun) inject(f fault) {
 		pid := cs.srv.Process()
 		cs.setDown(true)
 		if err := cs.srv.Kill(); err != nil {
-			run.violate(violDied, "%s before it was killed at %.2fs: %s", cs.name, run.since(time.Now()), oneLine(err.Error()))
+			run.violate(violDied, "%s had died before it was killed at %.2fs: %s", cs.name, run.since(time.Now()), failure(cs.srv))
 		}
 		run.logf("kill %s (SIGKILL, pid %d) for %.2fs", cs.name, pid, f.For.Seconds())
 	case faultStop:
@@ -146,7 +150,7 @@ func (run *chaosRun) undo(f fault) string {
 func (run *chaosRun) restart(cs *chaosServer) string {
 	start := time.Now()
 	if err := cs.srv.Restart(); err != nil {
-		run.violate(violDied, "%s did not restart at %.2fs: %s", cs.name, run.since(start), oneLine(err.Error()))
+		run.violate(violDied, "%s did not restart at %.2fs: %s", cs.name, run.since(start), failure(cs.srv))
 		return "did not restart"
 	}
 	took := time.Since(start)
@@ -168,6 +172,7 @@ func (run *chaosRun) sendHome(cs *chaosServer) int {
 		s.mu.Unlock()
 		if away {
 			s.homeward.Store(true)
+			s.cutAt.Store(time.Now().UnixNano())
 			s.closeConn()
 			n++
 		}
@@ -193,7 +198,7 @@ func (run *chaosRun) healAll() {
 			continue
 		}
 		if !cs.isDown() {
-			run.violate(violDied, "%s was found dead at the end of the faults: %s", cs.name, oneLine(cs.srv.current().failure(cs.srv.logPath)))
+			run.violate(violDied, "%s was found dead at the end of the faults: %s", cs.name, failure(cs.srv))
 			cs.setDown(true)
 		}
 		run.logf("heal: %s %s", cs.name, run.restart(cs))
@@ -214,8 +219,17 @@ func (run *chaosRun) healAll() {
 	}
 }
 
-// oneLine puts a server's log tail on one line of the report.
-func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " | ") }
+// failure says how the server's last process ended, once it has, and the
+// last line of its log, which says why: one line of the report.
+func failure(s *SpawnedServer) string {
+	state := "still running"
+	if st := s.current().cmd.ProcessState; st != nil {
+		state = st.String()
+	}
+	log, _ := os.ReadFile(s.logPath)
+	lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+	return state + ": " + lines[len(lines)-1]
+}
 
 // exited reports whether the server's current process has ended.
 func exited(s *SpawnedServer) bool {

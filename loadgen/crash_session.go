@@ -66,6 +66,7 @@ type crashSession struct {
 	recreated  atomic.Uint64 // re-entries that found the room gone and made it again
 	awayUntil  atomic.Int64  // cut before a kill: reconnect only once this many kills are done
 	homeward   atomic.Bool   // cut to go back to its first server: the next attempt goes there
+	cutAt      atomic.Int64  // when the run cut its connection (UnixNano), until the reader has seen it
 }
 
 // crashResume is the re-entry of the room after a lost connection, as the
@@ -429,7 +430,12 @@ func (s *crashSession) lost(err error) {
 		return // the run closed it: the session stays a member
 	}
 	if n := len(s.ups); n > 0 && s.ups[n-1].to.IsZero() {
+		// A cut the run made ended the stretch when it was made: the
+		// server may tell the room before this reader hears of it.
 		s.ups[n-1].to = time.Now()
+		if at := time.Unix(0, s.cutAt.Swap(0)); at.After(s.ups[n-1].from) {
+			s.ups[n-1].to = at
+		}
 	}
 	s.failOver()
 	s.resuming.Store(true)
