@@ -107,7 +107,7 @@ func main() {
 	bin := flag.String("bin", "bin", "directory holding chat-server and loadgen")
 	out := flag.String("out", "docs/BENCHMARKS.md", "Markdown file to write")
 	benchtime := flag.String("benchtime", "300ms", "-benchtime of the Go benchmarks")
-	only := flag.String("only", "", `"peers" or "durable": run only that section and replace it in -out, keeping the rest`)
+	only := flag.String("only", "", `"peers", "durable" or "chaos": run only that section and replace it in -out, keeping the rest`)
 	flag.Parse()
 	abs, err := filepath.Abs(*bin)
 	if err != nil {
@@ -137,8 +137,17 @@ func main() {
 		}
 		logf("wrote the durable history of %s in %v", *out, time.Since(started).Round(time.Second))
 		return
+	case "chaos":
+		var b bytes.Buffer
+		writeChaos(&b, runChaos(*bin), true)
+		old, _ := os.ReadFile(*out)
+		if err := os.WriteFile(*out, spliceSection(old, chaosHeading, b.Bytes()), 0o644); err != nil {
+			fail(err)
+		}
+		logf("wrote the cluster chaos of %s in %v", *out, time.Since(started).Round(time.Second))
+		return
 	default:
-		fail(fmt.Errorf(`-only %q: the sections that run alone are "peers" and "durable"`, *only))
+		fail(fmt.Errorf(`-only %q: the sections that run alone are "peers", "durable" and "chaos"`, *only))
 	}
 
 	goBench := []string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", *benchtime,
@@ -165,11 +174,13 @@ func main() {
 	var peerOthers otherCPU
 	peers := runPeers(*bin, &peerOthers)
 	durable := runDurable(*bin)
+	chaos := runChaos(*bin)
 
 	var b bytes.Buffer
 	writeReport(&b, string(benchOut), goBench, results, others.summary(), time.Since(started))
 	writePeers(&b, peers, peerOthers.summary(), false)
 	writeDurable(&b, durable, false)
+	writeChaos(&b, chaos, false)
 	b.Write(keptSection(*out))
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fail(err)
