@@ -35,6 +35,12 @@ import (
 // maxReplicas is the most replicas the store asks for by default.
 const maxReplicas = 3
 
+// CheckCluster says what Open would refuse of cfg's way to NATS and its
+// cluster (URLs, Cluster, ClusterListen, Routes, ServerName, Replicas),
+// without opening anything, so that a command line can refuse it as a
+// usage error, in the store's words.
+func (cfg Config) CheckCluster() error { return cfg.checkCluster() }
+
 // checkCluster refuses a configuration that mixes the ways of finding
 // NATS, or gives a cluster too little to form.
 func (cfg *Config) checkCluster() error {

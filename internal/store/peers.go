@@ -207,12 +207,6 @@ func (s *Store) ClusterName() string {
 	return s.nc.ConnectedClusterName()
 }
 
-// CheckCluster says what Open would refuse of cfg's way to NATS and its
-// cluster (URLs, Cluster, ClusterListen, Routes, ServerName, Replicas),
-// without opening anything, so that a command line can refuse it as a
-// usage error, in the store's words.
-func (cfg Config) CheckCluster() error { return cfg.checkCluster() }
-
 // peers is Peers' list while it is merged.
 type peers []Peer
 
