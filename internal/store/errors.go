@@ -43,11 +43,23 @@ var (
 	// version cannot use: something else made them, or a newer version.
 	// Open changes nothing then; its error says how to start afresh.
 	ErrIncompatible = errors.New("the message store cannot be used")
+	// ErrLeaseLost means that the node's lease expired, or was written by
+	// another process with the same id: other nodes take it as dead, and
+	// may give out its names. It says why, wrapping the error that kept
+	// it from being written, if one did (KeepLease).
+	ErrLeaseLost = errors.New("the node's lease is lost")
+	// ErrRefused means that the node asked to close a session answered
+	// that it did not; the error says why, in its words (AskTakeover).
+	ErrRefused = errors.New("the other node refused")
 )
 
 // errNoUser refuses, at once, a private message, inbox or seen mark
-// without a user name: it would have no subject or key.
-var errNoUser = errors.New("store: no user name")
+// without a user name, and errNoRoom an event or member without a room:
+// they would have no subject or key.
+var (
+	errNoUser = errors.New("store: no user name")
+	errNoRoom = errors.New("store: no room name")
+)
 
 // Write errors JetStream reports when it has no room.
 const (

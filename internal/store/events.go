@@ -1,7 +1,5 @@
 package store
 
-import "errors"
-
 // Room events (entered, left, topic, kick ...) are opaque payloads the
 // hub makes, kept in ROOMS beside the room's messages on a subject of
 // their own, chat.roomev.<Token(room)>, so that Follow delivers them in
@@ -19,10 +17,6 @@ import "errors"
 
 // roomEventPrefix starts the subject of a room's events.
 const roomEventPrefix = "chat.roomev."
-
-// errNoRoom refuses, at once, an event or a member without a room: it
-// would have no subject or key.
-var errNoRoom = errors.New("store: no room name")
 
 // eventSubject is where a room's events are stored.
 func eventSubject(room string) string { return roomEventPrefix + Token(room) }

@@ -40,12 +40,6 @@ const cleanupTTL = 10 * time.Minute
 // no lease's key starts with it.
 const cleanupPrefix = "cleanup."
 
-// ErrLeaseLost means that the node's lease expired, or was written by
-// another process with the same id: other nodes take it as dead, and may
-// give out its names. It says why, wrapping the error that kept it from
-// being written, if one did.
-var ErrLeaseLost = errors.New("the node's lease is lost")
-
 // CheckNode refuses a node id that is not safe in a subject and a key
 // (chat.node.<node>.takeover, the nodes bucket's key, an Owner's Node):
 // only ASCII letters, digits, '-' and '_'. The store refuses the others

@@ -3,7 +3,6 @@ package store
 import (
 	"container/heap"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -25,10 +24,6 @@ import (
 // takes them, and the asks' deadlines, so that any number of asks wait
 // at once (a dead node's users logging in elsewhere, each waiting out a
 // timeout) without a goroutine each.
-
-// ErrRefused means that the node asked to close a session answered that
-// it did not; the error says why, in its words.
-var ErrRefused = errors.New("the other node refused")
 
 func takeoverSubject(node string) string { return "chat.node." + node + ".takeover" }
 
