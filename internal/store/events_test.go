@@ -20,6 +20,12 @@ type follower struct {
 
 func follow(t testing.TB, s *Store, after uint64) *follower {
 	t.Helper()
+	f, _ := followStop(t, s, after)
+	return f
+}
+
+func followStop(t testing.TB, s *Store, after uint64) (*follower, func()) {
+	t.Helper()
 	f := &follower{}
 	stop, err := s.Follow(after, func(st Stored, err error) {
 		f.mu.Lock()
@@ -38,7 +44,7 @@ func follow(t testing.TB, s *Store, after uint64) *follower {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	return f
+	return f, stop
 }
 
 // expect waits until exactly want was delivered, in that order, or

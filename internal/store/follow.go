@@ -10,11 +10,12 @@ import (
 // Following the stream: a server whose hub shows the room messages the
 // store delivers (several servers sharing the rooms, each showing every
 // message, its own too, in the one order the stream gives them) reads
-// ROOMS with an ordered consumer, of the rooms' messages and events
-// (events.go). An ordered consumer is ephemeral, has no
-// acknowledgements, and recreates itself where it stopped when the
-// connection comes back or it misses a message, so what it delivers is
-// every message and event in stream order, each once.
+// ROOMS, the rooms' messages and events (events.go), with an ordered
+// consumer of the store's own (a tailer, watch.go): an ephemeral
+// consumer with no acknowledgements, made again where it stopped when it
+// misses a message or goes silent (the connection lost, its server dead
+// or cut off), so what it delivers is every message and event in stream
+// order, each once.
 
 // LastStreamSeq is the stream's last sequence over every room, messages
 // and events: Follow from it delivers what is stored after the caller
@@ -38,46 +39,39 @@ func (s *Store) LastStreamSeq() (uint64, error) {
 // message it cannot decode, or an event on a subject that names no room,
 // comes with an error instead. deliver should hand the message over and
 // return quickly: the consumer's flow control holds the stream back
-// while it runs.
+// while it runs. stop waits for deliver's last call to return, and must
+// not be called from deliver.
 func (s *Store) Follow(after uint64, deliver func(Stored, error)) (stop func(), err error) {
 	ctx, cancel := s.timeout()
 	defer cancel()
-	cons, err := s.rooms.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{roomPrefix + "*", roomEventPrefix + "*"},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    after + 1,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("follow stream %s: %w", roomStream, classify(err))
+	t := s.newTail(roomStream, "stream "+roomStream, []string{roomPrefix + "*", roomEventPrefix + "*"},
+		func(msg jetstream.Msg, md *jetstream.MsgMetadata) error {
+			deliver(followed(msg, md))
+			return nil
+		})
+	t.next = after + 1
+	if err := t.start(ctx); err != nil {
+		return nil, fmt.Errorf("follow: %w", err)
 	}
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		md, err := msg.Metadata()
+	return t.stop, nil
+}
+
+// followed is what Follow delivers of msg.
+func followed(msg jetstream.Msg, md *jetstream.MsgMetadata) (Stored, error) {
+	if token, ok := strings.CutPrefix(msg.Subject(), roomEventPrefix); ok {
+		room, err := RoomOf(token)
 		if err != nil {
-			deliver(Stored{}, fmt.Errorf("follow stream %s: %w", roomStream, err))
-			return
+			return Stored{StreamSeq: md.Sequence.Stream}, fmt.Errorf("event %d: %w", md.Sequence.Stream, err)
 		}
-		if token, ok := strings.CutPrefix(msg.Subject(), roomEventPrefix); ok {
-			room, err := RoomOf(token)
-			if err != nil {
-				deliver(Stored{StreamSeq: md.Sequence.Stream}, fmt.Errorf("event %d: %w", md.Sequence.Stream, err))
-				return
-			}
-			data := msg.Data()
-			if data == nil {
-				data = []byte{} // an empty event is still an event
-			}
-			deliver(Stored{Message: Message{Room: room}, StreamSeq: md.Sequence.Stream, Event: data}, nil)
-			return
+		data := msg.Data()
+		if data == nil {
+			data = []byte{} // an empty event is still an event
 		}
-		m, err := decodeMessage(msg.Data())
-		if err != nil {
-			deliver(Stored{StreamSeq: md.Sequence.Stream}, err)
-			return
-		}
-		deliver(Stored{Message: m, StreamSeq: md.Sequence.Stream}, nil)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("follow stream %s: %w", roomStream, classify(err))
+		return Stored{Message: Message{Room: room}, StreamSeq: md.Sequence.Stream, Event: data}, nil
 	}
-	return cc.Stop, nil
+	m, err := decodeMessage(msg.Data())
+	if err != nil {
+		return Stored{StreamSeq: md.Sequence.Stream}, err
+	}
+	return Stored{Message: m, StreamSeq: md.Sequence.Stream}, nil
 }

@@ -12,132 +12,141 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Reading and watching the buckets the nodes of a cluster share (names,
-// nodes, members), with consumers of the store's own making rather than
-// the KV client's watcher. Both are ordered consumers of one replica, in
-// memory: JetStream puts such a consumer on any one server of the
-// bucket's, and a server that died or is cut off gives no sign but
-// silence. The KV client's watcher takes about twenty seconds to notice
-// and make a consumer elsewhere, long past a node's lease; this one asks
-// for a heartbeat every watchHeartbeat, and, missing two, makes a new
-// consumer from where it stopped, each try bounded by watchRetry (a
-// consumer placed on a server that does not answer is never made).
+// Following a stream: the rooms' (Follow), or a bucket's the nodes of a
+// cluster share (names, nodes, members: watch, scan), with consumers of
+// the store's own making rather than the client's ordered consumer or KV
+// watcher. Both read through an ephemeral consumer of one replica, in
+// memory, which JetStream puts on any one server of the stream's; and a
+// server that died or is cut off gives no sign but silence. The client's
+// ordered consumer notices after ten seconds, and makes its next
+// consumer with ten seconds to answer, so one put on that server again
+// holds it up as long, again and again (a follower cut off for over a
+// minute, in TestFollowGoesOnPastAServerCutOff); its KV watcher takes
+// twenty. A tail asks for a heartbeat every watchHeartbeat and, missing
+// two, makes a new consumer from where it stopped, each try bounded by
+// watchRetry: a consumer placed on a server that does not answer is
+// never made, and the next try is placed elsewhere.
+//
+// The messages are taken, one at a time, on the consumer's own NATS
+// goroutine, as the client's ordered consumer does: a tail's goroutine
+// only makes its consumers.
 //
 // The buckets keep one revision per key (History 1), a marker for a key
-// deleted or expired, so reading the stream is reading the keys' latest
-// values: first every key there is (the state: until the consumer has
-// no more pending), then every change.
+// deleted or expired, so reading a bucket's stream is reading the keys'
+// latest values: first every key there is (the state: until the
+// consumer has no more pending), then every change.
 
 const (
 	watchHeartbeat = time.Second
 	watchRetry     = 2 * time.Second
 )
 
-// scan calls fn with every key of bucket that has a value, and its value,
-// in the bucket's order, until the values there were when it began are
-// all read, within ctx. An error of fn is the bucket's content this
-// version cannot use.
-func (s *Store) scan(ctx context.Context, bucket string, fn func(key string, val []byte) error) error {
-	t, err := s.tail(ctx, bucket, ">", func(key string, val []byte, deleted bool) error { return fn(key, val) })
-	if err != nil {
-		return err
-	}
-	t.stop()
-	return nil
-}
-
-// watch calls change with every key of bucket matching keys (a KV key
-// pattern) that has a value, and then with every change (deleted for a
-// delete, a purge, or an expiry), from a goroutine of its own, until
-// stop. It returns once change has had every value there was, within
-// Config.Timeout. An error of change, about a value it cannot read,
-// fails watch at start, and is left out later.
-func (s *Store) watch(bucket, keys string, change func(key string, val []byte, deleted bool) error) (stop func(), err error) {
-	ctx, cancel := s.timeout()
-	defer cancel()
-	t, err := s.tail(ctx, bucket, keys, change)
-	if err != nil {
-		return nil, err
-	}
-	return t.stop, nil
-}
-
-// tailer is a watch of a bucket; its goroutine alone touches it once
-// tail returned, but for stopping and ended.
+// tailer follows a stream from a stream sequence, or a bucket from its
+// state.
 type tailer struct {
-	s      *Store
-	bucket string
-	prefix string // a key's subject is prefix + key
-	filter string
-	change func(key string, val []byte, deleted bool) error
+	s       *Store
+	stream  string
+	filters []string
+	what    string // for errors: "bucket names", "stream ROOMS"
+	// take handles one message; an error ends the tail while it reads the
+	// state (and is left out after).
+	take func(m jetstream.Msg, md *jetstream.MsgMetadata) error
 
+	// mu keeps the consumer's handler and stop apart: take is never
+	// called once stop has begun, nor with a message of a consumer given
+	// up.
+	mu        sync.Mutex
+	stopped   bool
+	gen       int // the consumer's; its handler's messages count while it is current
 	cons      jetstream.Consumer
-	next      uint64 // the stream sequence to go on from, once one was read
-	delivered uint64 // the consumer's sequence of the last message read
+	next      uint64 // the stream sequence to go on from; 0: the bucket's state
+	delivered uint64 // the consumer's sequence of the last message taken
 	state     bool   // still reading the state it began with
 	toRead    uint64 // of the state, how many messages the consumer had pending
 
 	started  chan error    // the state read, or why not
+	broken   chan error    // why the current consumer must be made again
 	stopping chan struct{} // closed by stop
 	ended    chan struct{} // closed when its goroutine ends
 	once     sync.Once
 }
 
-// tail starts a watch of bucket and waits, within ctx, until it has read
-// the state.
-func (s *Store) tail(ctx context.Context, bucket, keys string, change func(key string, val []byte, deleted bool) error) (*tailer, error) {
-	prefix := "$KV." + bucket + "."
-	t := &tailer{s: s, bucket: bucket, prefix: prefix, filter: prefix + keys, change: change, state: true,
-		started: make(chan error, 1), stopping: make(chan struct{}), ended: make(chan struct{})}
+func (s *Store) newTail(stream, what string, filters []string, take func(jetstream.Msg, *jetstream.MsgMetadata) error) *tailer {
+	return &tailer{s: s, stream: stream, filters: filters, what: what, take: take,
+		started: make(chan error, 1), broken: make(chan error, 1),
+		stopping: make(chan struct{}), ended: make(chan struct{})}
+}
+
+// start makes the first consumer and starts the tail's goroutine; from a
+// bucket's state, it waits, within ctx, until the state is read.
+func (t *tailer) start(ctx context.Context) error {
 	if err := t.consumer(ctx); err != nil {
-		return nil, fmt.Errorf("watch bucket %s: %w", bucket, err)
+		return fmt.Errorf("read %s: %w", t.what, err)
 	}
-	s.watching.Add(1)
+	fromState := t.state // the goroutine's once started
+	t.s.watching.Add(1)
 	go t.run()
+	if !fromState {
+		return nil
+	}
 	select {
 	case err := <-t.started:
 		if err != nil {
 			t.stop()
-			return nil, err
+			return err
 		}
 	case <-ctx.Done():
 		t.stop()
-		return nil, fmt.Errorf("watch bucket %s: %w: its state was not read in time", bucket, classify(ctx.Err()))
+		return fmt.Errorf("read %s: %w: its state was not read in time", t.what, classify(ctx.Err()))
 	}
-	return t, nil
+	return nil
 }
 
-// stop ends the watch and waits for its goroutine, change's last call
-// with it. It must not be called from change.
+// stop ends the tail, waiting for take's last call to return. It must
+// not be called from take.
 func (t *tailer) stop() {
-	t.once.Do(func() { close(t.stopping) })
+	t.once.Do(func() {
+		t.mu.Lock()
+		t.stopped = true
+		t.mu.Unlock()
+		close(t.stopping)
+	})
 	<-t.ended
 }
 
-// consumer makes a consumer of the bucket from where the watch is, a try
-// at a time (watchRetry each), until it has one or ctx ends.
+// consumer makes a consumer from where the tail is, a try at a time
+// (watchRetry each), until it has one or ctx ends.
 func (t *tailer) consumer(ctx context.Context) error {
 	cfg := jetstream.ConsumerConfig{
-		DeliverPolicy:     jetstream.DeliverLastPerSubjectPolicy,
 		AckPolicy:         jetstream.AckNonePolicy,
-		FilterSubject:     t.filter,
 		MemoryStorage:     true,
 		Replicas:          1,
 		InactiveThreshold: time.Minute, // one left behind on a server that came back
 	}
+	if len(t.filters) == 1 {
+		cfg.FilterSubject = t.filters[0]
+	} else {
+		cfg.FilterSubjects = t.filters
+	}
+	t.mu.Lock()
 	if t.next > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, t.next
+	} else {
+		cfg.DeliverPolicy = jetstream.DeliverLastPerSubjectPolicy
 	}
-	stream := "KV_" + t.bucket
+	t.mu.Unlock()
 	for {
 		try, cancel := context.WithTimeout(ctx, watchRetry)
-		cons, err := t.s.js.CreateConsumer(try, stream, cfg)
+		cons, err := t.s.js.CreateConsumer(try, t.stream, cfg)
 		cancel()
 		if err == nil {
+			t.mu.Lock()
+			t.gen++
 			t.cons, t.delivered = cons, 0
 			if t.state {
 				t.toRead = cons.CachedInfo().NumPending
 			}
+			t.mu.Unlock()
 			return nil
 		}
 		if errors.Is(err, nats.ErrConnectionClosed) {
@@ -153,8 +162,9 @@ func (t *tailer) consumer(ctx context.Context) error {
 	}
 }
 
-// run reads the stream, making a new consumer each time the one it reads
-// goes silent, until stop, Close, or an error of change at start.
+// run reads through each consumer until it goes silent, delivers out of
+// order or is lost, and then makes the next, until stop, Close, or an
+// error of take at start.
 func (t *tailer) run() {
 	defer t.s.watching.Done()
 	defer close(t.ended)
@@ -170,85 +180,97 @@ func (t *tailer) run() {
 			t.forget()
 			return
 		case t.s.life.Err() != nil || t.s.nc.IsClosed():
-			t.fail(fmt.Errorf("watch bucket %s: %w", t.bucket, ErrClosed))
+			t.fail(fmt.Errorf("read %s: %w", t.what, ErrClosed))
 			return
 		}
 		if err := t.consumer(t.s.life); err != nil {
-			t.fail(fmt.Errorf("watch bucket %s: %w", t.bucket, err))
+			t.fail(fmt.Errorf("read %s: %w", t.what, err))
 			return
 		}
 		t.stateRead()
 	}
 }
 
-// stateRead ends the start of the watch when its consumer has nothing of
+// stateRead ends the start of the tail when its consumer has nothing of
 // the state left to read (none at all).
 func (t *tailer) stateRead() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.state && t.toRead == 0 {
 		t.state = false
 		t.started <- nil
 	}
 }
 
-// fail ends the start of the watch with err, if it was still starting.
+// fail ends the start of the tail with err, if it was still starting.
 func (t *tailer) fail(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.state {
 		t.state = false
 		t.started <- err
 	}
 }
 
-// read takes the consumer's messages until stop (nil), or until it goes
-// silent, delivers out of order (make a new one) or Close.
+// breakOff has the current consumer made again, for err.
+func (t *tailer) breakOff(err error) {
+	select {
+	case t.broken <- err:
+	default:
+	}
+}
+
+// read has the current consumer's messages taken until stop (nil), until
+// it must be made again (why), or Close.
 func (t *tailer) read() error {
-	msgs := make(chan jetstream.Msg, 64)
-	broken := make(chan error, 1)
-	gone := make(chan struct{}) // this consumer is given up: its handler must not wait
-	cc, err := t.cons.Consume(func(m jetstream.Msg) {
-		select {
-		case msgs <- m:
-		case <-gone:
+	t.mu.Lock()
+	gen, cons := t.gen, t.cons
+	t.mu.Unlock()
+	select {
+	case <-t.broken: // the last consumer's
+	default:
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.stopped || t.gen != gen {
+			return
+		}
+		if err := t.taken(m); err != nil {
+			t.gen++ // nothing more of this consumer
+			t.breakOff(err)
 		}
 	}, jetstream.PullHeartbeat(watchHeartbeat), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
 			errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, nats.ErrNoResponders) ||
 			errors.Is(err, nats.ErrConnectionClosed) {
-			select {
-			case broken <- err:
-			default:
+			t.mu.Lock()
+			current := t.gen == gen
+			t.mu.Unlock()
+			if current {
+				t.breakOff(err)
 			}
 		}
 	}))
 	if err != nil {
-		close(gone)
 		return err
 	}
-	defer func() {
-		close(gone)
-		cc.Stop()
-	}()
-	for {
-		select {
-		case <-t.stopping:
-			return nil
-		case <-t.s.life.Done():
-			return ErrClosed
-		case err := <-broken:
-			return err
-		case m := <-msgs:
-			if err := t.take(m); err != nil {
-				return err
-			}
-		}
+	defer cc.Stop()
+	select {
+	case <-t.stopping:
+		return nil
+	case <-t.s.life.Done():
+		return ErrClosed
+	case err := <-t.broken:
+		return err
 	}
 }
 
-// errGap is a consumer that skipped a message: JetStream's, or a
-// handler's that lost one.
+// errGap is a consumer that skipped a message.
 var errGap = errors.New("the consumer skipped a message")
 
-// take hands one message to change.
-func (t *tailer) take(m jetstream.Msg) error {
+// taken takes one message, in order, under t.mu.
+func (t *tailer) taken(m jetstream.Msg) error {
 	md, err := m.Metadata()
 	if err != nil {
 		return err
@@ -257,20 +279,10 @@ func (t *tailer) take(m jetstream.Msg) error {
 		return errGap
 	}
 	t.delivered, t.next = md.Sequence.Consumer, md.Sequence.Stream+1
-	h := m.Headers()
-	deleted := h.Get(kvOperationHeader) != "" || h.Get(jetstream.MarkerReasonHeader) != ""
-	key := strings.TrimPrefix(m.Subject(), t.prefix)
-	select {
-	case <-t.stopping:
-		return nil // stop waits: no more calls of change
-	default:
+	if err := t.take(m, md); err != nil && t.state {
+		return err
 	}
-	if !t.state || !deleted { // a key gone before the watch began is not part of the state
-		if err := t.change(key, m.Data(), deleted); err != nil && t.state {
-			return t.s.incompatible(fmt.Sprintf("bucket %s, key %s", t.bucket, key), err)
-		}
-	}
-	if t.state && (md.NumPending == 0 || md.Sequence.Consumer >= t.toRead && t.toRead > 0) {
+	if t.state && (md.NumPending == 0 || md.Sequence.Consumer >= t.toRead) {
 		t.state = false
 		t.started <- nil
 	}
@@ -282,5 +294,56 @@ func (t *tailer) take(m jetstream.Msg) error {
 func (t *tailer) forget() {
 	ctx, cancel := context.WithTimeout(context.Background(), watchRetry)
 	defer cancel()
-	_ = t.s.js.DeleteConsumer(ctx, "KV_"+t.bucket, t.cons.CachedInfo().Name)
+	_ = t.s.js.DeleteConsumer(ctx, t.stream, t.cons.CachedInfo().Name)
+}
+
+// bucketTail follows bucket's keys matching keys (a KV key pattern) from
+// its state: change gets each key with a value, its value, and then
+// every change (deleted for a delete, a purge or an expiry). An error of
+// change at start is the bucket's content this version cannot use.
+func (s *Store) bucketTail(bucket, keys string, change func(key string, val []byte, deleted bool) error) *tailer {
+	prefix := "$KV." + bucket + "."
+	var t *tailer
+	t = s.newTail("KV_"+bucket, "bucket "+bucket, []string{prefix + keys}, func(m jetstream.Msg, _ *jetstream.MsgMetadata) error {
+		h := m.Headers()
+		deleted := h.Get(kvOperationHeader) != "" || h.Get(jetstream.MarkerReasonHeader) != ""
+		key := strings.TrimPrefix(m.Subject(), prefix)
+		if t.state && deleted {
+			return nil // gone before the tail began: not part of the state
+		}
+		if err := change(key, m.Data(), deleted); err != nil {
+			return s.incompatible(fmt.Sprintf("bucket %s, key %s", bucket, key), err)
+		}
+		return nil
+	})
+	t.state = true
+	return t
+}
+
+// scan calls fn with every key of bucket that has a value, and its value,
+// in the bucket's order, until the values there were when it began are
+// all read, within ctx. An error of fn is the bucket's content this
+// version cannot use.
+func (s *Store) scan(ctx context.Context, bucket string, fn func(key string, val []byte) error) error {
+	t := s.bucketTail(bucket, ">", func(key string, val []byte, _ bool) error { return fn(key, val) })
+	if err := t.start(ctx); err != nil {
+		return err
+	}
+	t.stop()
+	return nil
+}
+
+// watch calls change with every key of bucket matching keys that has a
+// value, and then with every change, from one goroutine at a time, until
+// stop. It returns once change has had every value there was, within
+// Config.Timeout. An error of change, about a value it cannot read,
+// fails watch at start, and is left out later.
+func (s *Store) watch(bucket, keys string, change func(key string, val []byte, deleted bool) error) (stop func(), err error) {
+	ctx, cancel := s.timeout()
+	defer cancel()
+	t := s.bucketTail(bucket, keys, change)
+	if err := t.start(ctx); err != nil {
+		return nil, err
+	}
+	return t.stop, nil
 }
