@@ -37,6 +37,13 @@ type TransferConfig struct {
 	// AttachTimeout is how long a transfer may wait for both data
 	// connections (default 30s).
 	AttachTimeout time.Duration
+	// Heartbeat is how often a node tells the other node of a transfer
+	// between their users that its half is alive (default 1s), and
+	// PeerTimeout how long it waits without a word from the other
+	// node before it takes the path as broken (default 5s).
+	// (transfer_cluster.go)
+	Heartbeat   time.Duration
+	PeerTimeout time.Duration
 }
 
 func (c *TransferConfig) defaults() {
@@ -54,6 +61,12 @@ func (c *TransferConfig) defaults() {
 	}
 	if c.AttachTimeout <= 0 {
 		c.AttachTimeout = 30 * time.Second
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = time.Second
+	}
+	if c.PeerTimeout <= 0 {
+		c.PeerTimeout = 5 * time.Second
 	}
 }
 
@@ -83,13 +96,24 @@ const (
 	// RelayAbort: the transfer failed: close the data connection To at
 	// once, dropping whatever is queued for it. The hub has forgotten it.
 	RelayAbort
+	// RelayNote: tell Node, the other node of a transfer between users
+	// of two nodes, Note about the transfer Token. To is 0.
+	RelayNote
 )
 
-// RelayOp is an Output's instruction about a data connection.
+// RelayOp is an Output's instruction about a data connection, or a note
+// for another node.
 type RelayOp struct {
 	Kind RelayKind
 	Role wire.Code // RelayAttach: wire.RoleOwner or wire.RoleRequester
 	Peer SessionID // RelayPipe: the requester's data session
+	// Node and Token: the other side of the transfer is on Node, which
+	// keeps its half under Token (transfer_cluster.go). With
+	// RelayAttach and RelayPipe, the bytes go to or come from there,
+	// not another data session here.
+	Node  string
+	Token string
+	Note  *PipeNote // RelayNote
 }
 
 // DataEnd says how a data connection ended, for Hub.DataClosed.
@@ -116,6 +140,13 @@ type transfer struct {
 	deadline  time.Time // to be attached on both sides by
 	piping    bool
 	sent      bool // the owner's stream ended normally; the requester is flushing
+	// A transfer between users of two nodes (transfer_cluster.go): peer
+	// is the other user's node, which keeps the other half of the
+	// transfer under the same token; "" when both users are here.
+	peer     string
+	peerIn   bool      // the other side's data connection is attached there
+	peerDone bool      // the other half ended first: nothing to tell it
+	heard    time.Time // the last word from peer about this transfer
 }
 
 type transferState struct {
@@ -134,6 +165,10 @@ type transferState struct {
 	// two the client reads first.
 	failed      map[string]failedTransfer
 	failedOrder []string
+	// remote counts the transfers with a peer, which Tick keeps alive
+	// and watches at nextBeat.
+	remote   int
+	nextBeat time.Time
 }
 
 // failedTransfer is why a transfer failed, and when.
@@ -275,15 +310,36 @@ func (h *Hub) fetch(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		reply(wire.ErrUnavailable, "the server could not start the transfer; try again")
 		return
 	}
-	t := &transfer{token: token, file: f.Name, owner: owner, requester: s, deadline: now.Add(h.cfg.Transfer.AttachTimeout)}
-	x.byToken[token] = t
-	x.asOwner[owner]++
-	x.asRequester[s]++
-	x.expiry = append(x.expiry, t)
+	t := &transfer{token: token, file: f.Name, owner: owner, requester: s, deadline: now.Add(h.cfg.Transfer.AttachTimeout), peer: owner.node}
+	h.addTransfer(t, now)
 	r := reply(wire.OK, "asking "+owner.name+" for "+f.Name)
 	r.Token, r.Name, r.To = token, f.Name, owner.name
-	out.send(owner.id, &wire.Frame{Type: wire.TypeFileOffer, From: s.name, Name: f.Name, Token: token,
-		Text: s.name + " asks for " + f.Name, Time: ms(now)})
+	if t.peer != "" {
+		h.note(out, t, &PipeNote{Kind: NoteOffer, Requester: s.name, Owner: owner.name, File: f.Name})
+		return
+	}
+	out.send(owner.id, h.fileOffer(t, now))
+}
+
+// addTransfer makes t one of the transfers under way.
+func (h *Hub) addTransfer(t *transfer, now time.Time) {
+	x := &h.xfer
+	x.byToken[t.token] = t
+	x.asOwner[t.owner]++
+	x.asRequester[t.requester]++
+	x.expiry = append(x.expiry, t)
+	if t.peer != "" {
+		if x.remote++; x.remote == 1 {
+			x.nextBeat = now.Add(h.cfg.Transfer.Heartbeat)
+		}
+		t.heard = now
+	}
+}
+
+// fileOffer is what the owner of t is asked.
+func (h *Hub) fileOffer(t *transfer, now time.Time) *wire.Frame {
+	return &wire.Frame{Type: wire.TypeFileOffer, From: t.requester.name, Name: t.file, Token: t.token,
+		Text: t.requester.name + " asks for " + t.file, Time: ms(now)}
 }
 
 // refuse: the owner cannot serve a file. It is accepted at any time while
@@ -343,9 +399,14 @@ func (h *Hub) attach(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		refuse(wire.ErrNoSuchToken, "no transfer has that token: it is unknown or has ended")
 		return
 	}
-	slot, text := &t.reqData, "waiting for "+t.file+" from "+t.owner.name
+	slot, text, here := &t.reqData, "waiting for "+t.file+" from "+t.owner.name, t.requester
 	if f.Code == wire.RoleOwner {
-		slot, text = &t.ownerData, "send "+t.file+" to "+t.requester.name
+		slot, text, here = &t.ownerData, "send "+t.file+" to "+t.requester.name, t.owner
+	}
+	if !here.local() {
+		// Its user is on the other node: so is its data connection.
+		refuse(wire.ErrNoSuchToken, "that side of the transfer is on another server: attach there")
+		return
 	}
 	if *slot != 0 || t.piping || t.sent {
 		refuse(wire.ErrNoSuchToken, "that transfer already has its data connection")
@@ -357,7 +418,15 @@ func (h *Hub) attach(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	r := h.reply(now, f.ID, wire.OK, text)
 	r.Name, r.Token = t.file, t.token
 	out.send(s.id, r)
-	*out = append(*out, Output{To: s.id, Relay: &RelayOp{Kind: RelayAttach, Role: f.Code}})
+	op := &RelayOp{Kind: RelayAttach, Role: f.Code}
+	if t.peer != "" {
+		op.Node, op.Token = t.peer, t.token
+	}
+	*out = append(*out, Output{To: s.id, Relay: op})
+	if t.peer != "" {
+		h.attachedHere(out, t)
+		return
+	}
 	if t.ownerData != 0 && t.reqData != 0 {
 		t.piping = true
 		*out = append(*out, Output{To: t.ownerData, Relay: &RelayOp{Kind: RelayPipe, Peer: t.reqData}})
@@ -382,6 +451,13 @@ func (h *Hub) endTransfer(out *outputs, t *transfer, code wire.Code, text string
 		}
 	}
 	t.ownerData, t.reqData = 0, 0
+	if t.peer != "" {
+		if !t.peerDone && !t.sent {
+			// The other half ends too; the requester's is told why.
+			h.note(out, t, &PipeNote{Kind: NoteEnd, Code: code, Text: text})
+		}
+		x.remote--
+	}
 	delete(x.byToken, t.token)
 	if x.asOwner[t.owner]--; x.asOwner[t.owner] <= 0 {
 		delete(x.asOwner, t.owner)
@@ -453,8 +529,19 @@ func (h *Hub) DataClosed(sid SessionID, how DataEnd, now time.Time) []Output {
 }
 
 // TransferDeadline returns when the next transfer that is not attached on
-// both sides times out, zero if none is waiting. The loop calls Tick then.
+// both sides times out, or the transfers between nodes are next due a
+// heartbeat, zero if neither. The loop calls Tick then.
 func (h *Hub) TransferDeadline() time.Time {
+	d := h.attachDeadline()
+	if x := &h.xfer; x.remote > 0 && (d.IsZero() || x.nextBeat.Before(d)) {
+		return x.nextBeat
+	}
+	return d
+}
+
+// attachDeadline returns when the next transfer that is not attached on
+// both sides times out, zero if none is waiting.
+func (h *Hub) attachDeadline() time.Time {
 	x := &h.xfer
 	for len(x.expiry) > 0 {
 		t := x.expiry[0]
@@ -468,17 +555,19 @@ func (h *Hub) TransferDeadline() time.Time {
 	return time.Time{}
 }
 
-// Tick ends the transfers not attached on both sides by their deadline.
+// Tick ends the transfers not attached on both sides by their deadline,
+// and keeps those between nodes alive (transfer_cluster.go).
 func (h *Hub) Tick(now time.Time) []Output {
 	var out outputs
+	h.beat(&out, now)
 	for {
-		d := h.TransferDeadline()
+		d := h.attachDeadline()
 		if d.IsZero() || now.Before(d) {
 			return out
 		}
 		t := h.xfer.expiry[0]
 		text := t.owner.name + " did not start sending " + t.file + " within " + wire.RoundDuration(h.cfg.Transfer.AttachTimeout).String()
-		if t.ownerData != 0 {
+		if t.ownerIn() {
 			text = "your data connection for " + t.file + " was not opened within " + wire.RoundDuration(h.cfg.Transfer.AttachTimeout).String()
 		}
 		h.endTransfer(&out, t, wire.ErrUnavailable, text, now)
@@ -493,14 +582,18 @@ func (h *Hub) shutdownTransfers(out *outputs, now time.Time) {
 	}
 	slices.SortFunc(ts, func(a, b *transfer) int { return strings.Compare(a.token, b.token) })
 	for _, t := range ts {
-		code := wire.ErrUnavailable
+		code, text := wire.ErrUnavailable, "the server is shutting down"
 		if t.sent && t.reqData != 0 {
 			// The owner's stream is complete: the requester's connection
 			// is flushed within the shutdown deadline like any other.
 			delete(h.xfer.data, t.reqData)
 			t.reqData, code = 0, wire.OK
 		}
-		h.endTransfer(out, t, code, "the server is shutting down", now)
+		if t.peer != "" && t.owner.local() {
+			// Said to a requester on another server, which goes on.
+			code, text = wire.ErrOwnerGone, "the transfer of "+t.file+" broke off: "+t.owner.name+"'s server is shutting down"
+		}
+		h.endTransfer(out, t, code, text, now)
 	}
 }
 
