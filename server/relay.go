@@ -32,6 +32,10 @@ import (
 // sessions it belongs to, whose liveness the usual pings check, and a
 // transfer not attached on both sides within hub.TransferConfig.AttachTimeout
 // ends (hub.Hub.Tick).
+//
+// A transfer whose owner and requester are on two nodes of a cluster has
+// one data connection on each; the bytes go between the nodes over NATS
+// (relay_cluster.go).
 
 // relayWindow bounds the bytes queued for one requester's data connection.
 const relayWindow = 256 << 10
@@ -55,6 +59,8 @@ type dataConn struct {
 	// ownerDone: requester only: the owner's stream ended; close once the
 	// queue is flushed.
 	ownerDone bool
+	// pipe: the other side is on another node (relay_cluster.go).
+	pipe *pipe
 }
 
 func (d *dataConn) feed([]byte) {}
@@ -86,10 +92,17 @@ type relayState struct {
 	relayed   atomic.Int64 // bytes passed from owners to requesters
 	transfers atomic.Int64 // transfers under way after the last loop round
 	attached  atomic.Int64 // data connections ever attached
+	// Transfers between nodes (relay_cluster.go).
+	maxUnacked atomic.Int64 // most bytes ever sent to another node and not acknowledged
+	acks       atomic.Int64 // acknowledgements sent to other nodes
 }
 
 // relayOp carries out the hub's instruction about a data connection.
 func (s *Server) relayOp(c *conn, op *hub.RelayOp, now time.Time) {
+	if op.Kind == hub.RelayNote {
+		s.pipeNote(op, now)
+		return
+	}
 	if c == nil || c.dead {
 		return // its Disconnect is on the way and ends the transfer
 	}
@@ -99,6 +112,9 @@ func (s *Server) relayOp(c *conn, op *hub.RelayOp, now time.Time) {
 			return
 		}
 		d := &dataConn{role: op.Role, held: c.proto.leftover()}
+		if op.Node != "" {
+			d.pipe = &pipe{node: op.Node, token: op.Token}
+		}
 		c.proto = d
 		s.relay.attached.Add(1)
 		role := "requester"
@@ -109,6 +125,10 @@ func (s *Server) relayOp(c *conn, op *hub.RelayOp, now time.Time) {
 		}
 		s.cfg.Logf("session %d: data connection of a transfer's %s", c.sid, role)
 	case hub.RelayPipe:
+		if d := c.link(); d != nil && d.pipe != nil {
+			s.pipeStart(c, d, now)
+			return
+		}
 		r := s.bySid[op.Peer]
 		d := c.link()
 		if d == nil || r == nil || r.dead || r.link() == nil {
@@ -179,6 +199,9 @@ func (s *Server) relayReady(c *conn, d *dataConn, ev poller.Event, now time.Time
 // relayReadOwner does one read from an owner into its requester's queue.
 // It reports whether another read may follow at once.
 func (s *Server) relayReadOwner(c *conn, now time.Time) bool {
+	if d := c.link(); d.pipe != nil {
+		return s.pipeReadOwner(c, d, now)
+	}
 	p := c.link().peer
 	if p == nil || p.dead {
 		s.relayPause(c, false)
@@ -235,6 +258,9 @@ func (s *Server) relayWrote(c *conn, now time.Time) {
 	}
 	if int64(q) > s.relay.maxQueued.Load() {
 		s.relay.maxQueued.Store(int64(q))
+	}
+	if d.pipe != nil && !d.ownerDone {
+		s.pipeWritten(c, d, q, now)
 	}
 	if o := d.peer; o != nil && o.link().paused && !o.dead && q < relayWindow/2 {
 		s.relayResume(o)
