@@ -107,10 +107,11 @@
 //     (takeover.go).
 //
 // Each KeepLease runs one more, writing the lease, until its stop, lost
-// or Close. Each WatchNames and WatchNodes runs one, and the NATS client
-// three for its consumer (the subscription's dispatcher, the pulls, a
-// watcher of the connection), until its stop or Close; so do NamesOf,
-// MembersOf and LoadMembers while they read. Each ServeTakeovers has the
+// or Close. Each Follow, WatchNames and WatchNodes runs one, which makes
+// its consumers (watch.go), and the NATS client three for the consumer
+// (the subscription's dispatcher, which calls back, the pulls, a watcher
+// of the connection), until its stop or Close; so do NamesOf, MembersOf
+// and LoadMembers while they read. Each ServeTakeovers has the
 // NATS client's dispatcher of its subscription, until its stop. The NATS
 // client runs its reader and flusher, one dispatcher for the
 // subscription that receives publish acknowledgements, a watcher of the

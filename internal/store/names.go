@@ -169,6 +169,9 @@ func (s *Store) deleteKey(ctx context.Context, kv jetstream.KeyValue, key string
 // one lets go. It reads the whole bucket. It never blocks: a full queue
 // returns ErrBusy, a closed store ErrClosed, and then done is not called.
 func (s *Store) NamesOf(node string, done func(map[string]Owner, error)) error {
+	if err := CheckNode(node); err != nil {
+		return err
+	}
 	return s.enqueue(func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
@@ -195,8 +198,8 @@ func (s *Store) NamesOf(node string, done func(map[string]Owner, error)) error {
 }
 
 // WatchNames calls fn with every name held, and then with every change,
-// from one goroutine of the store, in the bucket's order, until stop is
-// called: o nil when the name was let go (released, or its marker
+// one at a time from a NATS goroutine, in the bucket's order, until stop
+// is called: o nil when the name was let go (released, or its marker
 // expired). It returns once fn has had every name held: the start-up
 // state. fn should hand the change over and return quickly: the changes
 // behind it wait. A change it cannot read is left out (at start, it is an

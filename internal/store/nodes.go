@@ -213,8 +213,8 @@ func (s *Store) putTTL(ctx context.Context, bucket, key string, val []byte, ttl 
 }
 
 // WatchNodes calls fn with every node that has a lease, and then with
-// every change, from one goroutine of the store, in the bucket's order,
-// until stop is called: alive false (info nil) when a lease expired or was
+// every change, one at a time from a NATS goroutine, in the bucket's
+// order, until stop is called: alive false (info nil) when a lease expired or was
 // ended, alive true with the lease's info when one was taken, or taken
 // again with other info (a node restarted with the same id). A lease
 // written again as it was is no change. It returns once fn has had every

@@ -18,14 +18,14 @@ import (
 // watcher. Both read through an ephemeral consumer of one replica, in
 // memory, which JetStream puts on any one server of the stream's; and a
 // server that died or is cut off gives no sign but silence. The client's
-// ordered consumer notices after ten seconds, and makes its next
-// consumer with ten seconds to answer, so one put on that server again
-// holds it up as long, again and again (a follower cut off for over a
-// minute, in TestFollowGoesOnPastAServerCutOff); its KV watcher takes
-// twenty. A tail asks for a heartbeat every watchHeartbeat and, missing
-// two, makes a new consumer from where it stopped, each try bounded by
-// watchRetry: a consumer placed on a server that does not answer is
-// never made, and the next try is placed elsewhere.
+// ordered consumer waits ten seconds for a heartbeat, and as long for
+// each new consumer it asks for; with its server cut off, a follower got
+// nothing for more than forty seconds (TestFollowGoesOnPastAServerCutOff
+// before this), and the KV client's watcher saw a lease end twenty
+// seconds late. A tail asks for a heartbeat every watchHeartbeat and,
+// missing two, makes a new consumer from where it stopped, each try
+// bounded by watchRetry: a consumer JetStream puts on a server that does
+// not answer is never made, and the next try goes elsewhere.
 //
 // The messages are taken, one at a time, on the consumer's own NATS
 // goroutine, as the client's ordered consumer does: a tail's goroutine
@@ -334,8 +334,8 @@ func (s *Store) scan(ctx context.Context, bucket string, fn func(key string, val
 }
 
 // watch calls change with every key of bucket matching keys that has a
-// value, and then with every change, from one goroutine at a time, until
-// stop. It returns once change has had every value there was, within
+// value, and then with every change, one at a time from a NATS
+// goroutine, until stop. It returns once change has had every value there was, within
 // Config.Timeout. An error of change, about a value it cannot read,
 // fails watch at start, and is left out later.
 func (s *Store) watch(bucket, keys string, change func(key string, val []byte, deleted bool) error) (stop func(), err error) {
