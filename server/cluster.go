@@ -50,7 +50,9 @@ type cluster struct {
 	alive    map[string]bool  // the nodes with a lease, as the watch saw them
 	pipes    *pipes           // transfers with other nodes (relay_cluster.go)
 
-	stops []func()
+	stops     []func()
+	leaseStop func() // ends the lease: nil while there is none
+	leaving   bool   // the server is stopping: no new lease
 }
 
 // nameChange is a change of the names bucket: name held by o (nil: free).
@@ -143,18 +145,10 @@ func (s *Server) joinCluster() error {
 	if s.cfg.lease() < minLease {
 		return fmt.Errorf("a lease of %v is too short: at least %v, to outlast a NATS leader election", s.cfg.lease(), minLease)
 	}
-	info, _ := json.Marshal(map[string]any{"node": cl.node, "started": time.Now().UnixMilli()})
-	stop, err := st.KeepLease(cl.node, info, s.cfg.lease(), func(err error) {
-		cl.mu.Lock()
-		cl.isolated = err
-		cl.mu.Unlock()
-		s.wakeup.wake()
-	})
-	if err != nil {
+	if err := s.takeLease(); err != nil {
 		return err
 	}
-	cl.stops = append(cl.stops, stop)
-	if stop, err = st.WatchNodes(func(node string, _ []byte, alive bool) {
+	stop, err := st.WatchNodes(func(node string, _ []byte, alive bool) {
 		cl.mu.Lock()
 		cl.alive[node] = alive
 		if !alive {
@@ -163,7 +157,8 @@ func (s *Server) joinCluster() error {
 		}
 		cl.mu.Unlock()
 		s.wakeup.wake()
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	cl.stops = append(cl.stops, stop)
@@ -272,16 +267,68 @@ func (s *Server) forward(fw *hub.Forward) {
 	}
 }
 
+// takeLease takes this node's lease and keeps it; losing it isolates the
+// node (collectCluster), which then takes a new one (retakeLease).
+func (s *Server) takeLease() error {
+	cl := s.cluster
+	info, _ := json.Marshal(map[string]any{"node": cl.node, "started": time.Now().UnixMilli()})
+	stop, err := s.durable.st.KeepLease(cl.node, info, s.cfg.lease(), func(err error) {
+		cl.mu.Lock()
+		cl.isolated = err
+		cl.mu.Unlock()
+		s.wakeup.wake()
+	})
+	if err != nil {
+		return err
+	}
+	cl.mu.Lock()
+	cl.leaseStop = stop
+	cl.mu.Unlock()
+	return nil
+}
+
+// retakeLease takes a new lease for this node after it lost one, trying
+// every third of a lease until NATS lets it or the server stops; it runs
+// on a goroutine of its own, since taking a lease waits for its write.
+// Until then the node's logins wait (their names' claims fail) and other
+// nodes take it as dead.
+func (s *Server) retakeLease() {
+	cl := s.cluster
+	for {
+		cl.mu.Lock()
+		leaving := cl.leaving
+		cl.mu.Unlock()
+		if leaving {
+			return
+		}
+		err := s.takeLease()
+		if err == nil {
+			s.cfg.Logf("cluster: node %s has a lease again", cl.node)
+			return
+		}
+		time.Sleep(s.cfg.lease() / 3)
+	}
+}
+
 // leaveCluster stops the lease (so that the others know at once), the
 // watches and the takeover service.
 func (s *Server) leaveCluster() {
-	if s.cluster == nil {
+	cl := s.cluster
+	if cl == nil {
 		return
 	}
-	for i := len(s.cluster.stops) - 1; i >= 0; i-- {
-		s.cluster.stops[i]()
+	cl.mu.Lock()
+	cl.leaving = true
+	stop := cl.leaseStop
+	cl.leaseStop = nil
+	cl.mu.Unlock()
+	if stop != nil {
+		stop()
 	}
-	s.cluster.stops = nil
+	for i := len(cl.stops) - 1; i >= 0; i-- {
+		cl.stops[i]()
+	}
+	cl.stops = nil
 }
 
 // claimOp hands a step of taking a name to the store.
@@ -337,11 +384,11 @@ func (s *Server) askTakeover(c *hub.NameClaim, deadline time.Time, finish func(*
 			cl.waiting = append(cl.waiting, c.Session)
 			cl.mu.Unlock()
 			s.wakeup.wake()
-			if errors.Is(err, store.ErrUnavailable) {
-				time.AfterFunc(takeoverRetry, func() { s.askTakeover(c, deadline, finish) })
+			if errors.Is(err, store.ErrTimeout) {
+				s.askTakeover(c, deadline, finish) // it waited already
 				return
 			}
-			s.askTakeover(c, deadline, finish)
+			time.AfterFunc(takeoverRetry, func() { s.askTakeover(c, deadline, finish) })
 		}
 	})
 	if err != nil {
@@ -469,6 +516,10 @@ func (s *Server) collectCluster(now time.Time) {
 		s.cfg.Logf("cluster: node %s lost its lease (%v): closing its sessions, whose names other servers may now give out", cl.node, isolated)
 		s.apply(s.hub.Isolated(now), now)
 		s.reap(now)
+		cl.mu.Lock()
+		cl.leaseStop = nil
+		cl.mu.Unlock()
+		go s.retakeLease()
 	}
 	s.releaseNames()
 }

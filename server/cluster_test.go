@@ -1,8 +1,10 @@
 package server
 
 import (
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"chat/internal/wire"
 )
@@ -100,5 +102,38 @@ func TestClusterKeptMessageDeliveredOnAnotherServer(t *testing.T) {
 	c.expect(wire.TypeNotice, wire.NoticeInfo, "1 private message while you were away")
 	if p := c.must(); p.Type != wire.TypePrivate || p.Text != "see you later" {
 		t.Fatalf("kept message: %+v", p)
+	}
+}
+
+// A server cut off from NATS for its lease closes its sessions, whose
+// names others may now give out, and takes a new lease when NATS is back:
+// logins work again.
+func TestClusterNodeCutOffClosesSessionsAndComesBack(t *testing.T) {
+	dir := t.TempDir()
+	ns := startNATS(t, dir, 0)
+	port := ns.Addr().(*net.TCPAddr).Port
+	cfg := Config{NATS: []string{ns.ClientURL()}, Lease: 2 * time.Second, ServerName: "one"}
+	s := start(t, cfg)
+	a := dial(t, s.Addr())
+	a.login("alice", "wonderland")
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	for {
+		f := a.must()
+		if f.Type == wire.TypeBye {
+			if f.Code != wire.ByeShutdown || !strings.Contains(f.Text, "lost contact with the rest of the chat") {
+				t.Fatalf("bye: %+v", f)
+			}
+			break
+		}
+	}
+	waitFor(t, "the loss in the log", func() bool {
+		return s.logs.has("cluster: node %s lost its lease (%v): closing its sessions, whose names other servers may now give out")
+	})
+	startNATS(t, dir, port)
+	waitFor(t, "a new lease", func() bool { return s.logs.has("cluster: node %s has a lease again") })
+	a2 := dial(t, s.Addr())
+	if r := a2.login("alice", "wonderland"); r.Code != wire.OK {
+		t.Fatalf("login after the cut: %+v", r)
 	}
 }
