@@ -90,6 +90,9 @@ type RoomEvent struct {
 	// State is the room's when it was made or entered, so that a node
 	// that did not know the room has it.
 	State *RoomState `json:"state,omitempty"`
+	// Prefix is the standing in the room of a user entering it ("@",
+	// "+"): a guest's, which State does not keep, too.
+	Prefix string `json:"prefix,omitempty"`
 }
 
 // Forward is a frame for a user of another node (a private message, a
@@ -350,6 +353,12 @@ func (h *Hub) Event(ev *RoomEvent, now time.Time) []Output {
 			out.toRoom(r, nil, n)
 		}
 		delete(r.invited, u.name)
+		if strings.Contains(ev.Prefix, "@") {
+			r.setOp(u.name, true)
+		}
+		if strings.Contains(ev.Prefix, "+") {
+			r.setVoice(u.name, true)
+		}
 		r.members = append(r.members, u)
 		u.joined = append(u.joined, membership{room: r, joinSeq: r.seq})
 	case wire.NoticeLeft, wire.NoticeKicked:
@@ -446,7 +455,8 @@ func (h *Hub) inheritRemote(out *outputs, s, old *session, reply *wire.Frame) {
 		reply.Text = "welcome " + s.name + "; you are in " + roomNames(s) + ", taken over from your connection to another server"
 		for _, j := range s.joined {
 			st := h.roomStateOf(j.room, true)
-			h.publish(out, &RoomEvent{Notice: h.notice(time.Time{}, wire.NoticeEntered, s.name, j.room.name, ""), Rooms: []string{j.room.name}, Silent: true, State: &st})
+			h.publish(out, &RoomEvent{Notice: h.notice(time.Time{}, wire.NoticeEntered, s.name, j.room.name, ""), Rooms: []string{j.room.name}, Silent: true, State: &st,
+				Prefix: j.room.prefix(s)})
 		}
 	}
 }

@@ -160,6 +160,21 @@ func TestClusterRoomAcrossNodes(t *testing.T) {
 	}
 }
 
+// A guest who made a room runs it on every node.
+func TestClusterGuestOperatorAcrossNodes(t *testing.T) {
+	b := newBus(t, "a", "b")
+	a, bn := b.nodes["a"], b.nodes["b"]
+	a.h.cfg.Guests = true
+	a.connect(1)
+	a.do(1, wire.Frame{Type: wire.TypeClaim, Name: "ivy"})
+	a.enter(1, "bridge")
+	bn.login(1, "bob")
+	r, _ := bn.do(1, wire.Frame{Type: wire.TypeWho, Room: "bridge"})
+	if len(r.Users) != 1 || r.Users[0].Name != "ivy" || r.Users[0].Prefix != "@" {
+		t.Fatalf("who of bridge on b: %+v", r.Users)
+	}
+}
+
 // A name is held by one session in the whole cluster: a guest cannot take
 // a name held on another node, and a login to an account held on another
 // node takes it over there, carrying on in its rooms without a notice.

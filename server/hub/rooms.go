@@ -96,7 +96,7 @@ func (h *Hub) enterRoom(out *outputs, s *session, r *room, id uint32, now time.T
 	s.joined = append(s.joined, membership{room: r, joinSeq: r.seq})
 	if h.clustered() {
 		st := h.roomStateOf(r, true)
-		h.publish(out, &RoomEvent{Notice: entered, Rooms: []string{r.name}, State: &st})
+		h.publish(out, &RoomEvent{Notice: entered, Rooms: []string{r.name}, State: &st, Prefix: r.prefix(s)})
 	}
 	text := "you entered " + r.name
 	if len(others) > 0 {
