@@ -142,8 +142,8 @@ func nodeBase(node string) string {
 func (s *Server) joinCluster() error {
 	cl := s.cluster
 	st := s.durable.st
-	if s.cfg.lease() < minLease {
-		return fmt.Errorf("a lease of %v is too short: at least %v, to outlast a NATS leader election", s.cfg.lease(), minLease)
+	if s.cfg.Lease < minLease {
+		return fmt.Errorf("a lease of %v is too short: at least %v, to outlast a NATS leader election", s.cfg.Lease, minLease)
 	}
 	if err := s.takeLease(); err != nil {
 		return err
@@ -272,7 +272,7 @@ func (s *Server) forward(fw *hub.Forward) {
 func (s *Server) takeLease() error {
 	cl := s.cluster
 	info, _ := json.Marshal(map[string]any{"node": cl.node, "started": time.Now().UnixMilli()})
-	stop, err := s.durable.st.KeepLease(cl.node, info, s.cfg.lease(), func(err error) {
+	stop, err := s.durable.st.KeepLease(cl.node, info, s.cfg.Lease, func(err error) {
 		cl.mu.Lock()
 		cl.isolated = err
 		cl.mu.Unlock()
@@ -306,7 +306,7 @@ func (s *Server) retakeLease() {
 			s.cfg.Logf("cluster: node %s has a lease again", cl.node)
 			return
 		}
-		time.Sleep(s.cfg.lease() / 3)
+		time.Sleep(s.cfg.Lease / 3)
 	}
 }
 
@@ -352,7 +352,7 @@ func (s *Server) claimOp(c *hub.NameClaim) {
 	case hub.ClaimReplace:
 		err = st.ReplaceName(c.Name, storeOwner(c.From), me, finish)
 	case hub.ClaimAsk:
-		s.askTakeover(c, time.Now().Add(s.cfg.lease()+takeoverWait), finish)
+		s.askTakeover(c, time.Now().Add(s.cfg.Lease+takeoverWait), finish)
 		return
 	}
 	if err != nil {
@@ -584,12 +584,4 @@ func (s *Server) lostAll(node string, names map[string]store.Owner, members []st
 		_ = st.ReleaseName(name, o, forget("let go of a name"))
 	}
 	s.cfg.Logf("cluster: node %s is gone: %d of its users were lost, %d came back elsewhere", node, len(rooms), max(len(names)-len(rooms), 0))
-}
-
-// lease is Config.Lease or its default.
-func (c *Config) lease() time.Duration {
-	if c.Lease > 0 {
-		return c.Lease
-	}
-	return DefaultLease
 }

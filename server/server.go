@@ -242,6 +242,7 @@ func (c *Config) defaults() {
 	setPositive(&c.ShutdownTimeout, defaultShutdownTimeout)
 	setPositive(&c.MaxOutput, defaultMaxOutput)
 	setDefault(&c.PingInterval, defaultPingInterval)
+	setDefault(&c.Lease, DefaultLease)
 	setPositive(&c.PeerTimeout, defaultPeerTimeout)
 	setPositive(&c.Workers, defaultWorkers)
 	setDefault(&c.HelloTimeout, defaultHelloTimeout)
