@@ -45,6 +45,11 @@
 //	members  Token(room).UserToken(name)  bucket: the id of the node the member is on (members.go)
 //	         chat.node.<node>.takeover    core NATS, nothing kept: a node asked to close a session
 //	                                      and let its name go (takeover.go)
+//	         chat.node.<node>.forward     core NATS: a frame for a user of that node (forward.go)
+//	         chat.node.<node>.xfer.<tok>  core NATS: a transfer's pieces, end, acknowledgements and
+//	                                      notes between the two nodes of its users (pipe.go)
+//	         chat.all.<topic>             core NATS: what one node tells every node, as a checked
+//	                                      login for the throttles (forward.go)
 //
 // The buckets the nodes of a cluster share (names, nodes, members) keep
 // the marker of a key deleted or expired for markerTTL (an hour), which
@@ -112,7 +117,10 @@
 // (the subscription's dispatcher, which calls back, the pulls, a watcher
 // of the connection), until its stop or Close; so do NamesOf, MembersOf
 // and LoadMembers while they read. Each ServeTakeovers has the
-// NATS client's dispatcher of its subscription, until its stop. The NATS
+// NATS client's dispatcher of its subscription, until its stop; so do
+// each ServeForwards and Listen. Each OpenPipes runs one sender, which
+// publishes the node's pieces and notes so that Send never waits, and the
+// dispatcher of its one subscription, until its Close. The NATS
 // client runs its reader and flusher, one dispatcher for the
 // subscription that receives publish acknowledgements, a watcher of the
 // connection's status and a timer per publish waiting for its ack (at
