@@ -220,6 +220,13 @@ func (s *Store) replicas() int {
 // as Open can tell: an embedded one, or asked for replicas.
 func (s *Store) clustered() bool { return s.clusterSize > 1 || s.replicas() > 1 }
 
+// mayElect reports whether JetStream may answer "not yet" (no meta
+// leader, no stream leader) while Open waits: in a cluster as far as
+// Open can tell, and on an external NATS, which may be a cluster
+// electing its leaders (a server stopped, an election under way) even
+// when the store keeps one replica.
+func (s *Store) mayElect() bool { return s.clustered() || s.srv == nil }
+
 // RouteURL is the URL the embedded server takes routes on, with the port
 // it listens on (Config.ClusterListen may give 0); empty when it is not
 // in a cluster or NATS is external.
@@ -248,16 +255,17 @@ func (s *Store) Replicas() int { return s.replicas() }
 
 // untilReady calls try until it succeeds, fails for good, or ctx ends,
 // each try bounded by each. In a cluster, what setup asks of
-// JetStream fails for a while as it forms (no meta leader yet, too few
-// servers known for the replicas, another node creating the same
-// stream): those failures are tried again. Alone, none is.
+// JetStream fails for a while as it forms or elects (no meta leader yet,
+// too few servers known for the replicas, another node creating the same
+// stream): those failures are tried again. Alone, none is; nor is a NATS
+// without JetStream, which no wait enables.
 func untilReady[T any](ctx context.Context, s *Store, each time.Duration, try func(context.Context) (T, error)) (T, error) {
 	wait := 25 * time.Millisecond
 	for {
 		tctx, cancel := context.WithTimeout(ctx, each)
 		v, err := try(tctx)
 		cancel()
-		if err == nil || !s.clustered() || !transient(err) || ctx.Err() != nil {
+		if err == nil || !s.mayElect() || !transient(err) || jetStreamOff(err) || ctx.Err() != nil {
 			return v, err
 		}
 		select {
@@ -293,6 +301,12 @@ func transient(err error) bool {
 	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrTimeout)
 }
 
+// jetStreamOff reports whether err says the NATS has no JetStream for
+// the store's account at all.
+func jetStreamOff(err error) bool {
+	return errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount)
+}
+
 // waitMeta waits until JetStream answers: in a cluster, until it has a
 // meta leader.
 func (s *Store) waitMeta(ctx context.Context) error {
@@ -304,7 +318,7 @@ func (s *Store) waitMeta(ctx context.Context) error {
 	switch {
 	case err == nil:
 		return nil
-	case !s.clustered():
+	case !s.mayElect() || !s.clustered() && (!transient(err) || jetStreamOff(err)):
 		return fmt.Errorf("store: %s: JetStream: %w", s.where(), classify(err))
 	}
 	return fmt.Errorf("%w: %s has no JetStream meta leader after %v (%v): %s", ErrUnavailable,

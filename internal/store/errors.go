@@ -134,7 +134,7 @@ func (s *Store) setupError(what string, err error) error {
 	case s.clustered() && errors.As(err, &api) && (api.ErrorCode == jsInsufficient || api.ErrorCode == jsClusterNoPeers):
 		return fmt.Errorf("%w: store: %s: %s cannot place %d replicas after %v (too few servers up, or too little room): %v; %s",
 			ErrUnavailable, what, s.where(), s.replicas(), s.cfg.OpenTimeout, err, s.quorumReport())
-	case s.clustered() && transient(err):
+	case s.mayElect() && transient(err) && !jetStreamOff(err):
 		return fmt.Errorf("%w: store: %s: %s did not answer within %v (%v): %s",
 			ErrUnavailable, what, s.where(), s.cfg.OpenTimeout, err, s.quorumReport())
 	}
