@@ -39,7 +39,7 @@ type durable struct {
 	shown []delivery     // collectStore's scratch of delivered
 	// Stored room messages whose senders wait for the stream to show
 	// them here, oldest first.
-	unshown []unshown
+	unshown []*hub.StoreOp
 	saved   map[string]hub.RoomState // what the rooms bucket holds, by room
 	failed  error                    // the last failure logged, so it is logged once
 	// What users saw, not yet handed to the store: a storm of
@@ -314,7 +314,7 @@ func (s *Server) collectStore(now time.Time) {
 	for i, op := range d.taken {
 		d.taken[i] = nil
 		if op.Kind == hub.StoreMessage && op.Frame.Type == wire.TypeMessage && op.Failure == hub.StoreOK && !s.hub.Shown(op.Frame.Room, op.Frame.Seq) {
-			d.unshown = append(d.unshown, unshown{op, now})
+			d.unshown = append(d.unshown, op)
 			continue
 		}
 		s.storeDone(op, now)
@@ -327,42 +327,33 @@ type delivery struct {
 	ev *hub.RoomEvent
 }
 
-// unshownWait is how long a stored room message's sender waits for the
-// stream to show it here before it is answered anyway: the stream is
-// behind (its consumer being reset), and the answer should not be.
-const unshownWait = 2 * time.Second
-
-// unshown is a stored room message whose sender is not answered yet.
-type unshown struct {
-	op    *hub.StoreOp
-	since time.Time
-}
-
 // showWaiting answers the senders of stored room messages the stream has
-// now shown here (or that waited unshownWait), in the order they were
-// stored. A sender is answered only once the room here was shown its
-// message, so that what it does next (a private word to a member, a
-// ping) comes after the message for everyone on this server.
+// now shown here, in the order they were stored. A sender is answered
+// only once the room here was shown its message, so that what it does
+// next (a private word to a member, a ping) comes after the message for
+// everyone on this server; and however long the stream lags (its
+// consumer made again elsewhere, a NATS server cut off), since the
+// answer's Seq is where the sender's client resumes from after a lost
+// connection: answered sooner, it would skip the messages before its own
+// that this server had not shown it yet. Meanwhile the session is held,
+// and kept alive with pings.
 func (d *durable) showWaiting(s *Server, now time.Time) {
 	kept := d.unshown[:0]
-	for _, w := range d.unshown {
-		if s.hub.Shown(w.op.Frame.Room, w.op.Frame.Seq) || now.Sub(w.since) >= unshownWait {
-			s.storeDone(w.op, now)
+	for _, op := range d.unshown {
+		if s.hub.Shown(op.Frame.Room, op.Frame.Seq) {
+			s.storeDone(op, now)
 		} else {
-			kept = append(kept, w)
+			kept = append(kept, op)
 		}
 	}
 	clear(d.unshown[len(kept):])
 	d.unshown = kept
 }
 
-// nextUnshown is when the longest waiting sender is answered anyway.
-func (d *durable) nextUnshown() time.Time {
-	if d == nil || len(d.unshown) == 0 {
-		return time.Time{}
-	}
-	return d.unshown[0].since.Add(unshownWait)
-}
+// nextUnshown is when a waiting sender must be answered whatever the
+// stream shows: never, since only a delivery (which wakes the loop)
+// answers one.
+func (d *durable) nextUnshown() time.Time { return time.Time{} }
 
 // storeDone gives the hub op's outcome and lets the session it held read
 // its frames again.
