@@ -367,14 +367,17 @@ func (h *Hub) Event(ev *RoomEvent, now time.Time) []Output {
 		if u == nil && n.Code == wire.NoticeKicked {
 			u = h.names[n.Name] // kicked from here by another node's operator
 		}
-		if r == nil || u == nil || u.in(r) < 0 {
+		if r == nil || u == nil || u.in(r) < 0 || (n.Code == wire.NoticeLeft && u.node != ev.Node) {
 			return nil
 		}
 		out.toRoom(r, nil, n)
 		h.drop(u, r)
 	case wire.NoticeQuit, wire.NoticeLost, wire.NoticeRenamed:
 		u := h.remoteMember(ev.Rooms, n.Name)
-		if u == nil {
+		if u == nil || u.node != ev.Node {
+			// Only the user's node speaks of them: a loss published
+			// after their old node died is stale once they are back on
+			// another one.
 			return nil
 		}
 		h.tellSharers(&out, u, func(*room) *wire.Frame { return n })

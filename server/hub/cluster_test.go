@@ -334,3 +334,30 @@ func TestClusterShutdownKeepsNames(t *testing.T) {
 		t.Fatalf("alice's name after a's shutdown: %+v", b.names)
 	}
 }
+
+// A dead node's Lost event about a user who is back on another node, in
+// their rooms, is stale: the rooms keep them and hear nothing.
+func TestClusterLostAfterComingBackIsIgnored(t *testing.T) {
+	b := newBus(t, "a", "b", "c")
+	a, bn, c := b.nodes["a"], b.nodes["b"], b.nodes["c"]
+	a.login(1, "alice")
+	a.enter(1, "lounge")
+	c.login(1, "carol")
+	c.do(1, wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	// a dies; alice logs in on b, which takes her name over.
+	delete(b.nodes, "a")
+	b.setName("alice", &Owner{Node: "b", Session: 1})
+	bn.connect(1)
+	delete(b.names, "alice")
+	if r, _ := bn.do(1, wire.Frame{Type: wire.TypeLogin, Name: "alice", Secret: "pw-alice"}); r.Code != wire.OK {
+		t.Fatalf("alice on b: %+v", r)
+	}
+	b.take("c")
+	outs := c.h.Event(LostEvent("a", "alice", []string{"lounge"}, c.now), c.now)
+	if got := notices(outs, 1); len(got) != 0 {
+		t.Fatalf("carol was told %q", got)
+	}
+	if r, _ := c.do(1, wire.Frame{Type: wire.TypeWho, Room: "lounge"}); len(r.Users) != 2 {
+		t.Fatalf("who of lounge on c: %+v", r.Users)
+	}
+}
