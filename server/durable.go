@@ -38,7 +38,8 @@ type durable struct {
 	taken []*hub.StoreOp // collectStore's scratch
 	shown []delivery     // collectStore's scratch of delivered
 	// Stored room messages whose senders wait for the stream to show
-	// them here, oldest first.
+	// them here, and Enters waiting for it to show a room's last stored
+	// message (hub.StoreOp.CatchUpSeq), oldest first.
 	unshown []*hub.StoreOp
 	saved   map[string]hub.RoomState // what the rooms bucket holds, by room
 	failed  error                    // the last failure logged, so it is logged once
@@ -193,6 +194,9 @@ func (s *Server) storeOp(op *hub.StoreOp) {
 		err = d.st.Page(op.Room, op.Before, op.Count, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err, start) })
 	case hub.StoreReadAfter:
 		err = d.st.Replay(op.Room, op.After, op.Count, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err, start) })
+	case hub.StoreCatchUp:
+		// The room's last message, from the stream's leader.
+		err = d.st.Page(op.Room, 0, 1, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err, start) })
 	case hub.StoreInbox:
 		err = d.st.Inbox(op.Name, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err, start) })
 	case hub.StoreRoom:
@@ -313,7 +317,7 @@ func (s *Server) collectStore(now time.Time) {
 	d.showWaiting(s, now)
 	for i, op := range d.taken {
 		d.taken[i] = nil
-		if op.Kind == hub.StoreMessage && op.Frame.Type == wire.TypeMessage && op.Failure == hub.StoreOK && !s.hub.Shown(op.Frame.Room, op.Frame.Seq) {
+		if room, seq := op.CatchUpSeq(); seq > 0 && !s.hub.Shown(room, seq) {
 			d.unshown = append(d.unshown, op)
 			continue
 		}
@@ -340,7 +344,7 @@ type delivery struct {
 func (d *durable) showWaiting(s *Server, now time.Time) {
 	kept := d.unshown[:0]
 	for _, op := range d.unshown {
-		if s.hub.Shown(op.Frame.Room, op.Frame.Seq) {
+		if s.hub.Shown(op.CatchUpSeq()) {
 			s.storeDone(op, now)
 		} else {
 			kept = append(kept, op)

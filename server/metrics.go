@@ -199,7 +199,7 @@ func storeOpKind(op *hub.StoreOp) int {
 			return opPrivate
 		}
 		return opMessage
-	case hub.StoreReadBefore, hub.StoreReadAfter:
+	case hub.StoreReadBefore, hub.StoreReadAfter, hub.StoreCatchUp:
 		return opHistory
 	case hub.StoreInbox:
 		return opInbox

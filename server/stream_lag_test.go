@@ -125,3 +125,73 @@ func TestSenderAnsweredOnlyOnceTheStreamShowsIt(t *testing.T) {
 		t.Fatalf("alice's answer: %+v", r)
 	}
 }
+
+// In a cluster an Enter is answered once the stream here has shown every
+// message the store held when it came: its Seq is where a client back
+// from another server resumes (History after the last Seq it saw, if the
+// reply's is higher; then live), so a reply from a stream that lags
+// behind the one it was on would have it shown those messages again.
+func TestClusterEnterAnsweredOnceTheStreamCaughtUp(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	users := writeUsers(t, t.TempDir(), map[string]string{"alice": "wonderland", "bob": "builder", "carol": "singer"})
+	cfg := Config{NATS: []string{ns.ClientURL()}, UsersFile: users}
+	cfg.ServerName = "one"
+	s1 := start(t, cfg)
+	cfg.ServerName = "two"
+	s2, h := startHeldStream(t, cfg)
+
+	a, b := dial(t, s1.Addr()), dial(t, s1.Addr())
+	a.login("alice", "wonderland")
+	b.login("bob", "builder")
+	a.call(&wire.Frame{Type: wire.TypeCreate, Room: "lounge"})
+	a.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	b.call(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	a.expect(wire.TypeNotice, wire.NoticeEntered, "bob entered lounge")
+	c := dial(t, s2.Addr())
+	c.login("carol", "singer")
+	waitFor(t, "alice and bob in lounge, seen from server two", func() bool {
+		r := c.call(&wire.Frame{Type: wire.TypeWho, Room: "lounge"})
+		return r.Code == wire.OK && len(r.Users) == 2
+	})
+
+	release := h.holdFor(t)
+	var last uint64
+	for _, text := range []string{"one", "two"} {
+		r := a.call(&wire.Frame{Type: wire.TypeSay, Text: text})
+		if r.Code != wire.OK {
+			t.Fatalf("say %s: %+v", text, r)
+		}
+		b.expect(wire.TypeMessage, 0, text)
+		last = r.Seq
+	}
+	// Carol stands for a member who saw up to last on server one and
+	// comes back on server two.
+	id := c.send(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	c.expectNothing(time.Second, "before the stream on server two showed what the store holds")
+	release()
+	for {
+		f := c.must()
+		if f.Type == wire.TypeReply && f.ID == id {
+			if f.Code != wire.OK || f.Seq < last {
+				t.Fatalf("carol's Enter on server two: %+v; want Seq %d at least", f, last)
+			}
+			break
+		}
+		if f.Type == wire.TypeMessage {
+			t.Fatalf("carol was shown %+v before her Enter was answered", f)
+		}
+	}
+	a.expect(wire.TypeNotice, wire.NoticeEntered, "carol entered lounge")
+	if r := a.call(&wire.Frame{Type: wire.TypeSay, Text: "three"}); r.Code != wire.OK {
+		t.Fatalf("say three: %+v", r)
+	}
+	for {
+		f := c.must()
+		if f.Type == wire.TypeMessage {
+			if f.Text != "three" {
+				t.Fatalf("carol was shown %q live after entering at Seq %d or later", f.Text, last)
+			}
+			break
+		}
+	}
+}

@@ -404,8 +404,15 @@ func (h *Hub) roomLimitText(name string) string {
 }
 
 // enter puts the session in an existing room, out of every other: the
-// rooms client's one room at a time.
+// rooms client's one room at a time. In a cluster it does so once the
+// stream here caught up with the store (catchUp).
 func (h *Hub) enter(out *outputs, s *session, f *wire.Frame, now time.Time) {
+	if !h.catchUp(out, s, h.room(f.Room), f) {
+		h.enterCaughtUp(out, s, f, now)
+	}
+}
+
+func (h *Hub) enterCaughtUp(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	r := h.room(f.Room)
 	if r == nil {
 		out.send(s.id, h.reply(now, f.ID, wire.ErrNoSuchRoom, "no room named "+f.Room+"; create it with: create "+f.Room))

@@ -45,6 +45,10 @@ const (
 	// StoreRoom saves a room just made (State), before whoever made it is
 	// told: a room acknowledged is a room a restart keeps.
 	StoreRoom
+	// StoreCatchUp reads Room's last stored message (the loop puts it in
+	// Msgs) before an Enter (Frame) is answered, and the loop hands the op
+	// back once the stream has shown that message here (CatchUpSeq).
+	StoreCatchUp
 )
 
 // StoreFailure is why the store did not do what was asked.
@@ -103,7 +107,23 @@ type StoreOp struct {
 // outcome: they do for its messages and history reads, so its replies
 // keep the order of its requests.
 func (op *StoreOp) Holds() bool {
-	return op.Kind == StoreMessage || op.Kind == StoreReadBefore || op.Kind == StoreReadAfter || op.Kind == StoreRoom
+	return op.Kind == StoreMessage || op.Kind == StoreReadBefore || op.Kind == StoreReadAfter || op.Kind == StoreRoom ||
+		op.Kind == StoreCatchUp
+}
+
+// CatchUpSeq is the Seq of the room message op's outcome waits for the
+// stream to show here before the hub takes it: a stored room message's
+// own, or, for StoreCatchUp, the room's last stored one. Zero: none.
+func (op *StoreOp) CatchUpSeq() (room string, seq uint64) {
+	switch {
+	case op.Failure != StoreOK:
+		return "", 0
+	case op.Kind == StoreMessage && op.Frame.Type == wire.TypeMessage:
+		return op.Frame.Room, op.Frame.Seq
+	case op.Kind == StoreCatchUp && len(op.Msgs) > 0:
+		return op.Room, op.Msgs[len(op.Msgs)-1].Seq
+	}
+	return "", 0
 }
 
 func (o *outputs) store(op *StoreOp) {
@@ -128,8 +148,32 @@ func (h *Hub) StoreDone(op *StoreOp, now time.Time) []Output {
 		// Saved or not, the room is made: a failure is logged, and the
 		// next change of the room saves it again.
 		out = append(out, op.held...)
+	case StoreCatchUp:
+		// Read or not (the store away: the Enter is answered as without
+		// one), the stream here has shown what was read.
+		if s := h.asker(op); s != nil {
+			h.enterCaughtUp(&out, s, op.Frame, now)
+		}
 	}
 	return out
+}
+
+// catchUp asks, in a cluster, that an Enter of room r be answered only
+// once this server's stream has shown every message the store held when
+// it was asked, and reports whether it asked. The reply's Seq is where a
+// client that comes back from another server resumes: it asks History
+// after the last Seq it saw only if the reply's is higher, and is sent
+// live whatever comes after the reply's. So a reply from a stream that
+// lags behind the one the client was on would have it shown again what
+// it saw there, and one ahead of what it saw must cover every message in
+// between, which only the store's last message bounds.
+func (h *Hub) catchUp(out *outputs, s *session, r *room, f *wire.Frame) bool {
+	if !h.cfg.Follows || !h.clustered() || r == nil {
+		return false
+	}
+	enter := *f
+	out.store(&StoreOp{Kind: StoreCatchUp, Session: s.id, ReqID: f.ID, Room: r.name, Frame: &enter})
+	return true
 }
 
 // saveRoomFirst holds back the outputs a request made since mark (its
