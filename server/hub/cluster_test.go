@@ -90,6 +90,17 @@ func (b *bus) take(node string) []Output {
 	return outs
 }
 
+// forwarded returns the last frame in outs forwarded to another node.
+func forwarded(outs []Output) *Forward {
+	var fw *Forward
+	for _, o := range outs {
+		if o.Forward != nil {
+			fw = o.Forward
+		}
+	}
+	return fw
+}
+
 // notices returns the notice texts in outs sent to sid.
 func notices(outs []Output, sid SessionID) []string {
 	var texts []string
@@ -281,12 +292,7 @@ func TestClusterPrivateMessageForwarded(t *testing.T) {
 	if r.Code != wire.OK {
 		t.Fatalf("tell bob on b: %+v", r)
 	}
-	var fw *Forward
-	for _, o := range outs {
-		if o.Forward != nil {
-			fw = o.Forward
-		}
-	}
+	fw := forwarded(outs)
 	if fw == nil || fw.Node != "b" {
 		t.Fatalf("not forwarded to b: %+v", outs)
 	}
@@ -308,12 +314,7 @@ func TestClusterInviteAcrossNodes(t *testing.T) {
 		t.Fatalf("bob enters an invite-only room uninvited: %+v", r)
 	}
 	_, outs := a.do(1, wire.Frame{Type: wire.TypeInvite, Room: "lounge", Name: "bob"})
-	var fw *Forward
-	for _, o := range outs {
-		if o.Forward != nil {
-			fw = o.Forward
-		}
-	}
+	fw := forwarded(outs)
 	if fw == nil || fw.Frame.Text != "alice invites you to lounge" {
 		t.Fatalf("the invitation was not forwarded: %+v", outs)
 	}
