@@ -101,6 +101,9 @@ type Forward struct {
 	Node  string      `json:"node"`
 	To    string      `json:"to"`
 	Frame *wire.Frame `json:"frame"`
+	// Kill: Frame is the Bye of a server operator's kill (By), which the
+	// user's node carries out.
+	Kill bool `json:"kill,omitempty"`
 }
 
 // sendTo sends f to u, here or on u's node.
@@ -118,6 +121,11 @@ func (h *Hub) Forwarded(fw *Forward) []Output {
 	u := h.names[fw.To]
 	if u == nil || !u.local() || u.closing || fw.Frame == nil {
 		return nil
+	}
+	if fw.Kill {
+		var out outputs
+		h.disconnect(&out, u, fw.Frame.By, fw.Frame.Text, time.UnixMilli(fw.Frame.Time))
+		return out
 	}
 	return []Output{{To: u.id, Frame: fw.Frame}}
 }

@@ -362,3 +362,28 @@ func TestClusterLostAfterComingBackIsIgnored(t *testing.T) {
 		t.Fatalf("who of lounge on c: %+v", r.Users)
 	}
 }
+
+// A server operator disconnects a user of another node: that node does
+// it, and the rooms hear why.
+func TestClusterKillAcrossNodes(t *testing.T) {
+	b := newBus(t, "a", "b")
+	a, bn := b.nodes["a"], b.nodes["b"]
+	a.login(1, "alice")
+	a.enter(1, "lounge")
+	a.h.sessions[1].oper = true
+	bn.login(1, "bob")
+	bn.do(1, wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	b.take("a")
+	r, outs := a.do(1, wire.Frame{Type: wire.TypeKill, Name: "bob", Text: "spam"})
+	if r.Code != wire.OK {
+		t.Fatalf("kill bob on b: %+v", r)
+	}
+	got := b.nodes["b"].h.Forwarded(forwarded(outs))
+	if fs := to(got, 1); len(fs) != 1 || fs[0].Type != wire.TypeBye || fs[0].Code != wire.ByeKilled || !closes(got, 1) {
+		t.Fatalf("bob's session: %+v", got)
+	}
+	b.settle("b", got)
+	if got := notices(b.take("a"), 1); !slices.Equal(got, []string{"bob was disconnected by alice"}) {
+		t.Fatalf("alice was shown %q", got)
+	}
+}

@@ -221,16 +221,29 @@ func (h *Hub) kill(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	}
 	why += ")"
 	name := target.name
+	if target.local() {
+		h.disconnect(out, target, s.name, why, now)
+	} else {
+		// Its node disconnects it (Forwarded).
+		bye := h.bye(now, wire.ByeKilled, why)
+		bye.By = s.name
+		*out = append(*out, Output{Forward: &Forward{Node: target.node, To: target.name, Frame: bye, Kill: true}})
+	}
+	if target != s {
+		out.send(s.id, h.reply(now, f.ID, wire.OK, "you disconnected "+name))
+	}
+}
+
+// disconnect ends target's connection at a server operator's (by) word,
+// with why: its rooms hear it was lost.
+func (h *Hub) disconnect(out *outputs, target *session, by, why string, now time.Time) {
 	h.endTransfersOf(out, target, now)
 	h.tellShared(out, target, func(r *room) *wire.Frame {
-		n := h.notice(now, wire.NoticeLost, target.name, r.name, target.name+" was disconnected by "+s.name)
+		n := h.notice(now, wire.NoticeLost, target.name, r.name, target.name+" was disconnected by "+by)
 		n.Words = why
 		return n
 	})
 	out.send(target.id, h.bye(now, wire.ByeKilled, why))
 	*out = append(*out, Output{To: target.id, Close: true})
 	h.detach(target)
-	if target != s {
-		out.send(s.id, h.reply(now, f.ID, wire.OK, "you disconnected "+name))
-	}
 }
