@@ -37,6 +37,9 @@ type GateConfig struct {
 	MaxPending int
 	// Logf receives the log (never a password). Nil discards it.
 	Logf func(format string, args ...any)
+	// Resume checks the resume tokens logins carry instead of a password
+	// (hub.VerifyRequest.Token). Nil, or off: a token is wrong.
+	Resume *Resume
 }
 
 // throttleKeys bounds the throttle's table of names and addresses.
@@ -76,11 +79,17 @@ func (g *Gate) Check(req hub.VerifyRequest, ip string, now time.Time) {
 		g.held = append(g.held, heldCheck{at: now.Add(d), req: req})
 		return
 	}
-	g.submit(req)
+	g.submit(req, now)
 }
 
-// submit hands a check to the workers, or answers it busy.
-func (g *Gate) submit(req hub.VerifyRequest) {
+// submit hands a check to the workers, or answers it busy. A resume
+// token is checked here and now: an HMAC takes microseconds, and the point
+// of a token is not to queue behind the password checks.
+func (g *Gate) submit(req hub.VerifyRequest, now time.Time) {
+	if req.Token {
+		g.answered = append(g.answered, VerifyResult{VerifyRequest: req, Verdict: g.checkToken(req, now)})
+		return
+	}
 	if g.checking >= g.cfg.MaxPending || !g.ver.Submit(req) {
 		if !g.busyLogged {
 			g.busyLogged = true
@@ -104,7 +113,7 @@ func (g *Gate) Release(now time.Time, wanted func(hub.SessionID) bool) {
 			continue
 		}
 		if wanted(h.req.Session) {
-			g.submit(h.req)
+			g.submit(h.req, now)
 		}
 	}
 	clear(g.held[len(kept):])
@@ -150,4 +159,15 @@ func (g *Gate) Record(r VerifyResult, ip string, now time.Time) {
 // spread over the servers wait as guesses made at one would.
 func (g *Gate) Elsewhere(name string, ok bool, now time.Time) {
 	g.throttle.elsewhere(name, ok, now)
+}
+
+// checkToken is the verdict on a login with a resume token. A wrong one
+// counts as a wrong password (Record), toward the throttle and the
+// connection's failures.
+func (g *Gate) checkToken(req hub.VerifyRequest, now time.Time) hub.Verdict {
+	if err := g.cfg.Resume.Check(req.Name, req.Secret, now); err != nil {
+		g.cfg.Logf("session %d: login as %s with a resume token refused: %v", req.Session, req.Name, err)
+		return hub.VerdictWrong
+	}
+	return hub.VerdictOK
 }

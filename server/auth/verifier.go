@@ -35,6 +35,7 @@ type Verifier struct {
 	quit    chan struct{}
 	wg      sync.WaitGroup
 	busy    atomic.Int32 // checks under way
+	checked atomic.Int64 // checks made (Checked)
 	// hashWorker: the command line of a child process that checks
 	// passwords (hashproc.go); nil: the workers check them themselves.
 	hashWorker []string
@@ -177,6 +178,7 @@ func (v *Verifier) work(nice bool) {
 			return
 		case req := <-v.jobs:
 			v.busy.Add(1)
+			v.checked.Add(1)
 			res := VerifyResult{VerifyRequest: req, Verdict: v.check(procs, req.Name, req.Secret)}
 			select {
 			case v.results <- res:
