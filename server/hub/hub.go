@@ -30,6 +30,10 @@ type Config struct {
 	// IsRegistered reports whether a name is a registered account; a guest
 	// cannot claim one. Nil means no name is registered.
 	IsRegistered func(name string) bool
+	// Resume gives the resume tokens of login replies and tells a Login
+	// carrying one (auth.Resume). Nil: no tokens, every Secret is a
+	// password.
+	Resume Resumer
 	// HistoryLen is how many messages each room keeps for History
 	// (default 256); negative turns History off (ErrUnavailable).
 	HistoryLen int
@@ -139,6 +143,20 @@ type VerifyRequest struct {
 	Secret  string
 	// Oper: the check is of an Oper request, not a login.
 	Oper bool
+	// Token: Secret is a resume token (Config.Resume), to be checked with
+	// its MAC rather than as a password.
+	Token bool
+}
+
+// Resumer gives and recognises resume tokens: a client that logs in again
+// after a reconnection sends its last login's token instead of its
+// password, which the loop checks in microseconds where a password takes
+// an argon2id hash.
+type Resumer interface {
+	// Issue returns a token for name, "" if none is given.
+	Issue(name string, now time.Time) string
+	// IsToken reports whether a Login's Secret is a token.
+	IsToken(secret string) bool
 }
 
 // Verdict is the outcome of a password check.
@@ -202,6 +220,11 @@ type session struct {
 	oper      bool // a server operator (Oper)
 	standing  bool // a guest who was made an operator or invited somewhere (forgetGuest)
 	closing   bool // Bye sent: the hub sends it nothing more
+	// tokenCheck: the check under way is of a resume token, not a
+	// password; ircHello: the IRC codec said Hello for the session, which
+	// is given no tokens and has none taken (PASS and SASL are passwords).
+	tokenCheck bool
+	ircHello   bool
 }
 
 type room struct {

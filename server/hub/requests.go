@@ -146,6 +146,11 @@ func (h *Hub) handle(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	}
 }
 
+// ircHelloText is the Text of the Hello the IRC codec (server/irc) says
+// for its sessions: a chat client that says it too only goes without
+// resume tokens.
+const ircHelloText = "irc"
+
 // hello answers the first frame of a chat connection: Version, Text.
 func (h *Hub) hello(out *outputs, s *session, f *wire.Frame, now time.Time) {
 	if f.Version != wire.Version {
@@ -156,6 +161,7 @@ func (h *Hub) hello(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		return
 	}
 	s.hello = true
+	s.ircHello = f.Text == ircHelloText
 	r := h.reply(now, f.ID, wire.OK, h.cfg.Software)
 	r.Version = wire.Version
 	out.send(s.id, r)
@@ -221,14 +227,25 @@ func (h *Hub) login(out *outputs, s *session, f *wire.Frame, now time.Time) {
 		h.loginFailed(out, s, f.ID, now)
 		return
 	}
-	s.verifying = true
+	token := h.takesTokens(s) && h.cfg.Resume.IsToken(f.Secret)
+	s.verifying, s.tokenCheck = true, token
 	s.setIdentity(f)
-	*out = append(*out, Output{To: s.id, Verify: &VerifyRequest{Session: s.id, ReqID: f.ID, Name: f.Name, Secret: f.Secret}})
+	*out = append(*out, Output{To: s.id, Verify: &VerifyRequest{Session: s.id, ReqID: f.ID, Name: f.Name, Secret: f.Secret, Token: token}})
 }
 
+// takesTokens reports whether s is given resume tokens and may log in with
+// one: a session of the chat protocol on a server that has them.
+func (h *Hub) takesTokens(s *session) bool { return h.cfg.Resume != nil && !s.ircHello }
+
 func (h *Hub) loginFailed(out *outputs, s *session, id uint32, now time.Time) {
+	h.loginRefused(out, s, id, "login failed: wrong name or password", now)
+}
+
+// loginRefused answers a failed login with text; the failure counts toward
+// closing the connection.
+func (h *Hub) loginRefused(out *outputs, s *session, id uint32, text string, now time.Time) {
 	s.failures++
-	out.send(s.id, h.reply(now, id, wire.ErrBadLogin, "login failed: wrong name or password"))
+	out.send(s.id, h.reply(now, id, wire.ErrBadLogin, text))
 	h.tooManyFailures(out, s, now)
 }
 
@@ -256,6 +273,8 @@ func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, n
 		return nil
 	}
 	s.verifying = false
+	byToken := s.tokenCheck
+	s.tokenCheck = false
 	var out outputs
 	if s.operCheck {
 		s.operCheck = false
@@ -269,6 +288,8 @@ func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, n
 		out.send(sid, h.reply(now, reqID, wire.ErrUnavailable, "the server is busy checking passwords; try again in a moment"))
 	case v == VerdictUnavailable:
 		out.send(sid, h.reply(now, reqID, wire.ErrUnavailable, "the server cannot check passwords right now; try again shortly"))
+	case v != VerdictOK && byToken:
+		h.loginRefused(&out, s, reqID, "login failed: the resume token is not valid (expired, or the password changed); log in with the password", now)
 	case v != VerdictOK:
 		h.loginFailed(&out, s, reqID, now)
 	case s.name != "":
@@ -288,6 +309,11 @@ func (h *Hub) LoginResult(sid SessionID, reqID uint32, name string, v Verdict, n
 func (h *Hub) loggedIn(out *outputs, s *session, reqID uint32, name string, now time.Time) {
 	r := h.reply(now, reqID, wire.OK, "welcome "+name)
 	r.Name = name
+	if h.takesTokens(s) {
+		// A new token at every login, by password or by token, so that
+		// a client that keeps coming back keeps a valid one.
+		r.Secret = h.cfg.Resume.Issue(name, now)
+	}
 	old := h.user(name)
 	switch {
 	case old != nil && !old.local():
