@@ -106,6 +106,11 @@ type Config struct {
 	// JetStream's, a share of the disk); past it messages are refused
 	// with a clear error until room is made.
 	StoreMaxBytes int64
+	// ResumeTTL is how long the resume token of a login's reply is good
+	// for: a client back from a lost connection logs in again with it, on
+	// this server or another of the cluster, without a password check
+	// (resume.go). Default auth.DefaultResumeTTL; negative: no tokens.
+	ResumeTTL time.Duration
 	// MaxOutput bounds the bytes queued for one connection (default 1 MiB).
 	// A connection that does not read its output past this is closed.
 	MaxOutput int
@@ -243,6 +248,7 @@ func (c *Config) defaults() {
 	setPositive(&c.MaxOutput, defaultMaxOutput)
 	setDefault(&c.PingInterval, defaultPingInterval)
 	setDefault(&c.Lease, DefaultLease)
+	setDefault(&c.ResumeTTL, auth.DefaultResumeTTL)
 	setPositive(&c.PeerTimeout, defaultPeerTimeout)
 	setPositive(&c.Workers, defaultWorkers)
 	setDefault(&c.HelloTimeout, defaultHelloTimeout)
@@ -309,6 +315,9 @@ type Server struct {
 	// checks is the way of password checks to ver and back (login
 	// throttling, the bound on checks under way).
 	checks *auth.Gate
+	// tokens gives and checks resume tokens (resume.go); its key is set
+	// in New, before the loop, and only read after.
+	tokens *auth.Resume
 	// hashing is ver.Hashing, kept apart because ver is cleared when Run
 	// ends while Hashing may be called from any goroutine.
 	hashing func() bool
@@ -430,8 +439,10 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.tokens = s.newResume()
 	s.checks = auth.NewGate(s.ver, auth.GateConfig{Free: cfg.LoginFree, Delay: cfg.LoginDelay,
-		DelayMax: cfg.LoginDelayMax, Quiet: cfg.LoginQuiet, MaxPending: cfg.MaxPendingChecks, Logf: cfg.Logf})
+		DelayMax: cfg.LoginDelayMax, Quiet: cfg.LoginQuiet, MaxPending: cfg.MaxPendingChecks, Logf: cfg.Logf,
+		Resume: s.tokens})
 	s.hashing = s.ver.Hashing
 	historyLen, historyBytes := cfg.HistoryLen, int(cfg.HistoryBytes)
 	if cfg.durable() {
@@ -451,6 +462,7 @@ func New(cfg Config) (_ *Server, err error) {
 		if err = s.openStore(); err != nil {
 			return nil, err
 		}
+		s.loadResumeKey()
 		if s.cluster != nil {
 			if err = s.joinCluster(); err != nil {
 				s.closeStore()
@@ -479,6 +491,7 @@ func (s *Server) hubConfig(historyLen, historyBytes int) hub.Config {
 		IsOperator:   func(name string) bool { return slices.Contains(cfg.Operators, name) },
 		Guests:       cfg.Guests,
 		IsRegistered: s.ver.Registered,
+		Resume:       s.tokens,
 		HistoryLen:   historyLen,
 		HistoryBytes: historyBytes,
 		Durable:      cfg.durable(),

@@ -102,6 +102,7 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 	fl.StringVar(&cfg.Fsync, "fsync", "", "the embedded store's sync to disk: always (every write, survives a power cut; slower) or a `period` such as 1s (default: JetStream's, 2m; a killed server loses nothing either way)")
 	fl.IntVar(&cfg.InboxLimit, "inbox", 0, "private messages kept for an account while it is away (default 100)")
 	fl.Int64Var(&cfg.StoreMaxBytes, "store-max-bytes", 0, "most disk the embedded store may use (default: JetStream's share of the disk); past it messages are refused with an error until room is made")
+	fl.DurationVar(&cfg.ResumeTTL, "resume-ttl", cfg.ResumeTTL, "how long the resume token a login is given is good for: a client back from a lost connection logs in again with it, here or on another server of the cluster, without a password check (0: no tokens)")
 	fl.DurationVar(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "ping a connection silent this long (negative: never)")
 	fl.DurationVar(&cfg.PeerTimeout, "peer-timeout", cfg.PeerTimeout, "declare a pinged connection lost after this much more silence")
 	fl.IntVar(&cfg.MaxPerAddr, "max-per-addr", 0, "most connections from one IP address (0: no limit)")
@@ -136,6 +137,9 @@ func parseServe(args []string, stderr io.Writer) (cfg server.Config, f serveFlag
 			return cfg, f, 0, false
 		}
 		return cfg, f, 2, false
+	}
+	if cfg.ResumeTTL == 0 {
+		cfg.ResumeTTL = -1 // the Config's zero is its default
 	}
 	switch fl.NArg() {
 	case 0:
