@@ -145,18 +145,20 @@ func (s *Server) joinCluster() error {
 	if s.cfg.Lease < minLease {
 		return fmt.Errorf("a lease of %v is too short: at least %v, to outlast a NATS leader election", s.cfg.Lease, minLease)
 	}
-	if err := s.takeLease(); err != nil {
+	if err := st.Retry(s.takeLease); err != nil {
 		return err
 	}
-	stop, err := st.WatchNodes(func(node string, _ []byte, alive bool) {
-		cl.mu.Lock()
-		cl.alive[node] = alive
-		if !alive {
-			delete(cl.alive, node)
-			cl.gone = append(cl.gone, node)
-		}
-		cl.mu.Unlock()
-		s.wakeup.wake()
+	stop, err := retry(st, func() (func(), error) {
+		return st.WatchNodes(func(node string, _ []byte, alive bool) {
+			cl.mu.Lock()
+			cl.alive[node] = alive
+			if !alive {
+				delete(cl.alive, node)
+				cl.gone = append(cl.gone, node)
+			}
+			cl.mu.Unlock()
+			s.wakeup.wake()
+		})
 	})
 	if err != nil {
 		return err
@@ -174,18 +176,20 @@ func (s *Server) joinCluster() error {
 	cl.mu.Unlock()
 	owners := map[string]string{}
 	starting := true
-	if stop, err = st.WatchNames(func(name string, o *store.Owner) {
-		var ho *hub.Owner
-		if o != nil {
-			ho = &hub.Owner{Node: o.Node, Session: o.Session, Guest: o.Guest}
-		}
-		cl.mu.Lock()
-		if starting && o != nil {
-			owners[name] = o.Node
-		}
-		cl.names = append(cl.names, nameChange{name, ho})
-		cl.mu.Unlock()
-		s.wakeup.wake()
+	if stop, err = retry(st, func() (func(), error) {
+		return st.WatchNames(func(name string, o *store.Owner) {
+			var ho *hub.Owner
+			if o != nil {
+				ho = &hub.Owner{Node: o.Node, Session: o.Session, Guest: o.Guest}
+			}
+			cl.mu.Lock()
+			if starting && o != nil {
+				owners[name] = o.Node
+			}
+			cl.names = append(cl.names, nameChange{name, ho})
+			cl.mu.Unlock()
+			s.wakeup.wake()
+		})
 	}); err != nil {
 		return err
 	}
@@ -193,7 +197,7 @@ func (s *Server) joinCluster() error {
 	cl.mu.Lock()
 	starting = false
 	cl.mu.Unlock()
-	members, err := st.LoadMembers()
+	members, err := retry(st, st.LoadMembers)
 	if err != nil {
 		return err
 	}

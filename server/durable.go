@@ -110,11 +110,11 @@ func (s *Server) openStore() error {
 	// Read before the rooms' last Seqs: what is stored after it is
 	// followed, and what was counted twice (stored meanwhile) is dropped
 	// by the hub, which shows no Seq twice.
-	after, err := st.LastStreamSeq()
+	after, err := retry(st, st.LastStreamSeq)
 	if err != nil {
 		return fmt.Errorf("cannot read the message store (%s): %w", where, err)
 	}
-	rooms, err := st.LoadRooms()
+	rooms, err := retry(st, st.LoadRooms)
 	if err != nil {
 		return fmt.Errorf("cannot read the rooms from the message store (%s): %w", where, err)
 	}
@@ -126,7 +126,7 @@ func (s *Server) openStore() error {
 		migrated = len(rooms) > 0
 	}
 	for i := range rooms {
-		last, err := st.LastSeq(rooms[i].Name)
+		last, err := retry(st, func() (uint64, error) { return st.LastSeq(rooms[i].Name) })
 		if err != nil {
 			return fmt.Errorf("cannot read room %s from the message store (%s): %w", rooms[i].Name, where, err)
 		}
@@ -144,12 +144,12 @@ func (s *Server) openStore() error {
 		}
 		return fmt.Errorf("bad room in the message store (%s): %v (move it away to start with an empty store)", where, err)
 	}
-	seen, err := st.LoadSeen()
+	seen, err := retry(st, st.LoadSeen)
 	if err != nil {
 		return fmt.Errorf("cannot read what users last saw from the message store (%s): %w", where, err)
 	}
 	s.hub.RestoreSeen(seen)
-	waiting, err := st.InboxUsers()
+	waiting, err := retry(st, st.InboxUsers)
 	if err != nil {
 		return fmt.Errorf("cannot read whose private messages are kept in the message store (%s): %w", where, err)
 	}
@@ -168,6 +168,17 @@ func (s *Server) openStore() error {
 	ok = true
 	s.cfg.Logf("messages kept in %s: %s restored", where, wire.Plural(len(rooms), "room", "rooms"))
 	return nil
+}
+
+// retry is read, repeated while the store does not answer, within its
+// open timeout (store.Store.Retry): for the reads of a server's start.
+func retry[T any](st *store.Store, read func() (T, error)) (T, error) {
+	var v T
+	err := st.Retry(func() (err error) {
+		v, err = read()
+		return err
+	})
+	return v, err
 }
 
 // storeOp hands op to the store. An op the store refuses at once (its
