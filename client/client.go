@@ -90,6 +90,7 @@ type request struct {
 	frame  wire.Frame // as sent, without the password
 	secret string     // the password of a Login, kept until its reply
 	auto   bool       // sent by the client itself (hello, re-login, re-enter, ping)
+	token  bool       // an automatic Login whose secret is the resume token, not the password
 	again  bool       // an automatic Enter after re-creating the room: do not re-create twice
 	view   string     // Command.View: how the mode shows the reply
 	quiet  bool       // its reply is not shown (a quiet mode's logout on the way out)
@@ -139,8 +140,14 @@ type Client struct {
 	pingID     uint32 // the client's liveness ping in flight
 
 	// Session: remembered to log in again and re-enter after a reconnection.
-	user     string
-	secret   string // kept only while logged in, for the automatic re-login
+	user   string
+	secret string // kept only while logged in, for the automatic re-login
+	// token is the resume token the server gave with the latest login (""
+	// when it gives none): the automatic re-login sends it rather than
+	// secret, so that a server taking over the clients of one that died
+	// need not check each password again. Like secret it is kept in memory
+	// only, never shown.
+	token    string
 	loggedIn bool
 	// claimed: the login is a guest name taken with Claim (modes names and
 	// course), to be claimed again after a reconnection rather than logged

@@ -50,7 +50,8 @@ func (c *Client) userReply(f *wire.Frame, req *request, secret string) {
 
 // loginReply handles the answer to the user's Login. On success the name
 // and password are kept, only while logged in, to log in again after a
-// reconnection without asking.
+// reconnection without asking; the resume token the reply may carry is
+// kept by reply, for all logins alike.
 func (c *Client) loginReply(f *wire.Frame, req *request, secret string) {
 	c.show(f, req)
 	if f.Code != wire.OK {
@@ -69,7 +70,7 @@ func (c *Client) claimReply(f *wire.Frame, req *request) {
 	if f.Code != wire.OK {
 		return
 	}
-	c.user, c.secret, c.loggedIn, c.claimed = textOr(f.Name, req.frame.Name), "", true, true
+	c.user, c.secret, c.token, c.loggedIn, c.claimed = textOr(f.Name, req.frame.Name), "", "", true, true
 	c.room, c.lastSeq = "", 0
 }
 

@@ -12,11 +12,12 @@ import (
 // The resume protocol: after a reconnection the client restores the session
 // the user had, by itself, and reports each step.
 //
-//  1. relogin: log in again with the password kept since the user's login,
-//     or claim the guest name again (modes names and course). If the server
-//     still holds the name for the old connection (or is too busy to check a
-//     password), ask again after a pause (reclaimWait), at most maxReclaims
-//     times.
+//  1. relogin: log in again with the resume token of the latest login, or
+//     with the password kept since the user's login when there is no token
+//     or the server refused it; or claim the guest name again (modes names
+//     and course). If the server still holds the name for the old
+//     connection (or is too busy to check a password), ask again after a
+//     pause (reclaimWait), at most maxReclaims times.
 //  2. reentering: enter the room the user was in; if the server lost its
 //     rooms (a restart), create it and enter it.
 //  3. replay: ask for the room's messages said since the last one seen
@@ -67,7 +68,7 @@ func (c *Client) holdForResume(f *wire.Frame) bool {
 func (c *Client) relogin() bool {
 	switch {
 	case c.loggedIn && c.secret != "":
-		c.transmit(request{frame: wire.Frame{Type: wire.TypeLogin, Name: c.user}, secret: c.secret, auto: true})
+		c.sendRelogin()
 	case c.loggedIn && c.claimed:
 		c.transmit(request{frame: wire.Frame{Type: wire.TypeClaim, Name: c.user}, auto: true})
 	default:
@@ -83,14 +84,33 @@ func (c *Client) reclaim() {
 	if c.claimed {
 		c.transmit(request{frame: wire.Frame{Type: wire.TypeClaim, Name: c.user}, auto: true})
 	} else {
-		c.transmit(request{frame: wire.Frame{Type: wire.TypeLogin, Name: c.user}, secret: c.secret, auto: true})
+		c.sendRelogin()
 	}
 	c.to(stateRelogin)
 }
 
+// sendRelogin sends the automatic Login: with the resume token when the
+// server gave one, which spares the server a password check (argon2id)
+// for each of the clients that come back at once after a failure; with
+// the password otherwise.
+func (c *Client) sendRelogin() {
+	req := request{frame: wire.Frame{Type: wire.TypeLogin, Name: c.user}, secret: c.secret, auto: true}
+	if c.token != "" {
+		req.secret, req.token = c.token, true
+	}
+	c.transmit(req)
+}
+
 // reloginReply handles the answer to the automatic Login.
-func (c *Client) reloginReply(f *wire.Frame) {
+func (c *Client) reloginReply(f *wire.Frame, req *request) {
 	switch {
+	case f.Code == wire.ErrBadLogin && req.token:
+		// The token is not good any more (expired, the password changed,
+		// a server of another cluster, or one that takes none), but the
+		// password may still be: ask again with it at once. The user
+		// hears only of that answer.
+		c.token = ""
+		c.sendRelogin()
 	case f.Code == wire.OK:
 		c.report("logged in as " + textOr(f.Name, c.user) + " again")
 		if c.resume.active && f.Room != "" && f.Room == c.resume.room {
@@ -227,7 +247,7 @@ func (c *Client) replayReply(f *wire.Frame) {
 // forgetLogin forgets the session the client would restore: after a logout,
 // or when the login cannot be restored.
 func (c *Client) forgetLogin() {
-	c.user, c.secret, c.loggedIn, c.room, c.lastSeq = "", "", false, "", 0
+	c.user, c.secret, c.token, c.loggedIn, c.room, c.lastSeq = "", "", "", false, "", 0
 	c.claimed, c.reclaims = false, 0
 	c.finishResume()
 }

@@ -181,3 +181,147 @@ func (p *peer) takeoverLogin(room string, seq uint64) {
 	p.answer(wire.TypeLogin, "welcome alice; you are in "+room+", taken over from your other connection",
 		func(f *wire.Frame) { f.Name, f.Room, f.Seq = "alice", room, seq })
 }
+
+// TestReloginWithResumeToken checks the automatic re-login after a lost
+// connection: it sends the resume token of the latest login when the
+// server gave one, the password otherwise; a refused token is dropped and
+// the password sent at once, with no word to the user unless that fails
+// too. A token is never shown.
+func TestReloginWithResumeToken(t *testing.T) {
+	const (
+		tok1     = "v1.alice.1700000000.AAAAtoken1"
+		tok2     = "v1.alice.1700086400.BBBBtoken2"
+		badToken = "login failed: the resume token is not valid (expired, or the password changed); log in with the password"
+		badLogin = "login failed: wrong name or password"
+		busy     = "the server is busy checking passwords; try again in a moment"
+	)
+	// answer is one automatic Login after the cut and the server's answer.
+	type answer struct {
+		secret string    // the Secret the Login must carry
+		code   wire.Code // the server's answer
+		text   string
+		token  string // the token the answer gives
+		// takeover: the answer says the login took over the old session,
+		// in lounge already.
+		takeover bool
+	}
+	for _, tt := range []struct {
+		name    string
+		token   string   // given with the user's login
+		answers []answer // to the automatic Logins after the first cut, in order
+		again   string   // the Secret of the re-login after a second cut ("": none, the login is lost)
+		shown   []string
+		hidden  []string
+	}{{
+		name:    "no token given: the password",
+		answers: []answer{{secret: "secret"}},
+		again:   "secret",
+		shown:   []string{"logged in as alice again", "back in lounge"},
+	}, {
+		name:    "the token, then the newest one (a takeover's)",
+		token:   tok1,
+		answers: []answer{{secret: tok1, token: tok2, takeover: true}},
+		again:   tok2,
+		shown:   []string{"logged in as alice again", "back in lounge"},
+	}, {
+		name:    "a refused token: the password at once, silently",
+		token:   tok1,
+		answers: []answer{{secret: tok1, code: wire.ErrBadLogin, text: badToken}, {secret: "secret", token: tok2}},
+		again:   tok2,
+		shown:   []string{"logged in as alice again", "back in lounge"},
+		hidden:  []string{badToken, "could not log in"},
+	}, {
+		name:  "a refused token and a server that gives none: the password from then on",
+		token: tok1,
+		// An older server takes the token for a password.
+		answers: []answer{{secret: tok1, code: wire.ErrBadLogin, text: badLogin}, {secret: "secret"}},
+		again:   "secret",
+		shown:   []string{"logged in as alice again", "back in lounge"},
+		hidden:  []string{badLogin, "could not log in"},
+	}, {
+		name:    "token and password refused: reported as ever",
+		token:   tok1,
+		answers: []answer{{secret: tok1, code: wire.ErrBadLogin, text: badToken}, {secret: "secret", code: wire.ErrBadLogin, text: badLogin}},
+		shown:   []string{"could not log in as alice again: " + badLogin + "; log in with: login alice"},
+		hidden:  []string{badToken},
+	}, {
+		name:    "a busy server: the token again after the pause",
+		token:   tok1,
+		answers: []answer{{secret: tok1, code: wire.ErrUnavailable, text: busy}, {secret: tok1, token: tok2}},
+		again:   tok2,
+		shown:   []string{"could not log in as alice again yet: " + busy, "logged in as alice again", "back in lounge"},
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newFakeServer(t)
+			in, out, done := runClient(t, srv.addr)
+			typeLine(t, in, "login alice")
+			typeLine(t, in, "secret")
+			typeLine(t, in, "enter lounge")
+			p := srv.next()
+			p.hello()
+			if login := p.answer(wire.TypeLogin, "welcome alice", func(f *wire.Frame) { f.Name, f.Secret = "alice", tt.token }); login.Secret != "secret" {
+				t.Errorf("the user's login sent %q, want the password typed", login.Secret)
+			}
+			p.answer(wire.TypeEnter, "you entered lounge", func(f *wire.Frame) { f.Room, f.Seq = "lounge", 4 })
+			out.waitFor(t, "you entered lounge")
+
+			p.c.Close()
+			p = srv.next()
+			p.hello()
+			var last answer
+			for i, a := range tt.answers {
+				req := p.expect(wire.TypeLogin)
+				if req.Name != "alice" || req.Secret != a.secret {
+					t.Fatalf("automatic login %d as %q with %q, want alice with %q", i+1, req.Name, req.Secret, a.secret)
+				}
+				r := wire.Frame{Type: wire.TypeReply, ID: req.ID, Code: a.code, Text: a.text, Name: "alice", Secret: a.token}
+				if a.takeover {
+					r.Room, r.Seq = "lounge", 4
+				}
+				p.send(r)
+				last = a
+			}
+			if last.code == wire.OK {
+				p.answer(wire.TypeEnter, "you are in lounge", func(f *wire.Frame) { f.Room, f.Seq = "lounge", 4 })
+			}
+			for _, want := range tt.shown {
+				out.waitFor(t, want)
+			}
+
+			if tt.again != "" {
+				// A second cut: the login is restored with what the last
+				// one left.
+				p.c.Close()
+				p = srv.next()
+				p.hello()
+				if req := p.answer(wire.TypeLogin, "welcome alice", func(f *wire.Frame) { f.Name = "alice" }); req.Secret != tt.again {
+					t.Errorf("the re-login after the second cut sent %q, want %q", req.Secret, tt.again)
+				}
+				p.answer(wire.TypeEnter, "you are in lounge", func(f *wire.Frame) { f.Room, f.Seq = "lounge", 4 })
+				out.waitFor(t, "reconnected to "+srv.addr+"\n")
+			} else {
+				// Lost: the user logs in again, with the password typed.
+				typeLine(t, in, "login alice")
+				typeLine(t, in, "typed again")
+				if req := p.answer(wire.TypeLogin, "welcome alice", func(f *wire.Frame) { f.Name = "alice" }); req.Secret != "typed again" {
+					t.Errorf("the user's second login sent %q, want the password typed", req.Secret)
+				}
+			}
+
+			in.Close()
+			p.answer(wire.TypeLogout, "goodbye alice")
+			exitStatus(t, done, out)
+			got := out.String()
+			for _, secret := range []string{"v1.", "AAAAtoken1", "BBBBtoken2"} {
+				if strings.Contains(got, secret) {
+					t.Errorf("a resume token was shown:\n%s", got)
+				}
+			}
+			for _, text := range tt.hidden {
+				if strings.Contains(got, text) {
+					t.Errorf("shown %q:\n%s", text, got)
+				}
+			}
+		})
+	}
+}

@@ -314,6 +314,15 @@ func (c *Client) reply(f *wire.Frame) {
 	delete(c.pending, f.ID)
 	secret := req.secret
 	req.secret = ""
+	// A Login's reply carries the resume token, if the server gives one:
+	// it is the client's alone, taken out before anything shows the
+	// reply. A login by the user or by the client itself replaces the
+	// token held, and one that gave none leaves none.
+	token := f.Secret
+	f.Secret = ""
+	if req.frame.Type == wire.TypeLogin && f.Code == wire.OK {
+		c.token = token
+	}
 	if req.auto {
 		c.autoReply(f, req)
 	} else {
@@ -331,7 +340,7 @@ func (c *Client) autoReply(f *wire.Frame, req *request) {
 	case wire.TypeHello:
 		c.helloReply(f)
 	case wire.TypeLogin:
-		c.reloginReply(f)
+		c.reloginReply(f, req)
 	case wire.TypeClaim:
 		c.reclaimReply(f)
 	case wire.TypeEnter:
