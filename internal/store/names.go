@@ -166,8 +166,14 @@ func (s *Store) deleteKey(ctx context.Context, kv jetstream.KeyValue, key string
 
 // NamesOf reads the names node holds, name → owner, and calls done with
 // them from the reader goroutine: what a node cleaning up after a dead
-// one lets go. It reads the whole bucket. It never blocks: a full queue
-// returns ErrBusy, a closed store ErrClosed, and then done is not called.
+// one lets go, and whose users it tells the rooms were lost. It reads the
+// whole bucket, through a consumer that JetStream may put on a replica
+// behind the others (one cut off from the cluster answers with what it
+// had then), and then asks the bucket's leader about each name found
+// there: a user who came back on another node meanwhile is no longer
+// the dead node's, and must not be told lost. It never blocks: a full
+// queue returns ErrBusy, a closed store ErrClosed, and then done is not
+// called.
 func (s *Store) NamesOf(node string, done func(map[string]Owner, error)) error {
 	if err := CheckNode(node); err != nil {
 		return err
@@ -190,11 +196,39 @@ func (s *Store) NamesOf(node string, done func(map[string]Owner, error)) error {
 			}
 			return nil
 		})
+		if err == nil {
+			err = s.confirmHeld(ctx, node, names)
+		}
 		if err != nil {
 			names = nil
 		}
 		done(names, err)
 	})
+}
+
+// confirmHeld keeps of names those the bucket's leader says node still
+// holds.
+func (s *Store) confirmHeld(ctx context.Context, node string, names map[string]Owner) error {
+	for name := range names {
+		e, err := s.latest(ctx, namesBucket, UserToken(name))
+		if err != nil {
+			return fmt.Errorf("name %q: %w", name, classify(err))
+		}
+		if e == nil || e.deleted {
+			delete(names, name)
+			continue
+		}
+		o, err := decodeOwner(e.value)
+		if err != nil {
+			return fmt.Errorf("name %q: %w", name, err)
+		}
+		if o.Node != node {
+			delete(names, name)
+			continue
+		}
+		names[name] = o
+	}
+	return nil
 }
 
 // WatchNames calls fn with every name held, and then with every change,

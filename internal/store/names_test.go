@@ -126,6 +126,38 @@ func TestNameClaimReplaceRelease(t *testing.T) {
 	}
 }
 
+// What a replica behind gave NamesOf is checked with the bucket's
+// leader: a name taken over by another node, or let go, since the replica
+// last heard is not the dead node's, whose cleanup would tell its rooms
+// that a user who came back was lost.
+func TestNamesOfKeepsOnlyWhatTheLeaderSaysIsHeld(t *testing.T) {
+	s := open(t, Config{})
+	a1, a2, a3 := Owner{Node: "a", Session: 1}, Owner{Node: "a", Session: 2}, Owner{Node: "a", Session: 3}
+	b9 := Owner{Node: "b", Session: 9}
+	for name, o := range map[string]Owner{"alice": a1, "bob": a2, "carol": a3} {
+		if got := claimWait(t, s, name, o).String(); got != "held nobody" {
+			t.Fatalf("%s claimed by %s: %s", name, ownerString(&o), got)
+		}
+	}
+	if got := replaceWait(t, s, "bob", a2, b9).String(); got != "held nobody" {
+		t.Fatalf("b/9 replaces a/2 in bob: %s", got)
+	}
+	if err := releaseWait(t, s, "carol", a3); err != nil {
+		t.Fatal(err)
+	}
+	// As a scan of a replica that missed the takeover and the release
+	// would have it.
+	stale := map[string]Owner{"alice": a1, "bob": a2, "carol": a3}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := s.confirmHeld(ctx, "a", stale); err != nil {
+		t.Fatal(err)
+	}
+	if len(stale) != 1 || stale["alice"] != a1 {
+		t.Errorf("names a holds, checked with the leader: %v; want alice alone", stale)
+	}
+}
+
 func TestNameCallsRefused(t *testing.T) {
 	s := open(t, Config{})
 	never := func(*Owner, error) { t.Error("done called") }

@@ -388,6 +388,12 @@ func (h *Hub) Event(ev *RoomEvent, now time.Time) []Output {
 			// another one.
 			return nil
 		}
+		if cur := h.names[n.Name]; n.Code == wire.NoticeLost && cur != nil && cur != u {
+			// Back on another node before the dead one's loss was told:
+			// what stays of them from the dead node goes without a word.
+			h.leaveAll(u)
+			return nil
+		}
 		h.tellSharers(&out, u, func(*room) *wire.Frame { return n })
 		if n.Code == wire.NoticeRenamed {
 			if h.names[u.name] == u {

@@ -363,6 +363,42 @@ func TestClusterLostAfterComingBackIsIgnored(t *testing.T) {
 	}
 }
 
+// The dead node's cleanup lets its users' names go after it told their
+// rooms they were lost, but a node may see the names go first (the bucket
+// and the stream are two ways, in no order): alice is back on b, in the
+// room, before her loss from a reaches c, which has both of her in
+// lounge. Carol is told nothing, and sees alice once.
+func TestClusterLostArrivingAfterTheReturnIsNotTold(t *testing.T) {
+	b := newBus(t, "a", "b", "c")
+	a, bn, c := b.nodes["a"], b.nodes["b"], b.nodes["c"]
+	a.login(1, "alice")
+	a.enter(1, "lounge")
+	c.login(1, "carol")
+	c.do(1, wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	delete(b.nodes, "a")
+	b.setName("alice", nil)
+	bn.connect(1)
+	if r, _ := bn.do(1, wire.Frame{Type: wire.TypeLogin, Name: "alice", Secret: "pw-alice"}); r.Code != wire.OK {
+		t.Fatalf("alice on b: %+v", r)
+	}
+	if r, _ := bn.do(1, wire.Frame{Type: wire.TypeEnter, Room: "lounge"}); r.Code != wire.OK {
+		t.Fatalf("alice enters lounge on b: %+v", r)
+	}
+	b.take("c")
+	outs := c.h.Event(LostEvent("a", "alice", []string{"lounge"}, c.now), c.now)
+	if got := notices(outs, 1); len(got) != 0 {
+		t.Fatalf("carol was told %q", got)
+	}
+	r, _ := c.do(1, wire.Frame{Type: wire.TypeWho, Room: "lounge"})
+	var names []string
+	for _, u := range r.Users {
+		names = append(names, u.Name)
+	}
+	if slices.Sort(names); !slices.Equal(names, []string{"alice", "carol"}) {
+		t.Fatalf("who of lounge on c: %q", names)
+	}
+}
+
 // A server operator disconnects a user of another node: that node does
 // it, and the rooms hear why.
 func TestClusterKillAcrossNodes(t *testing.T) {
