@@ -40,7 +40,7 @@ var _ = Describe("Resume tokens in the chat client", func() {
 			r.roomsSaved("lounge")
 		})
 
-		It("has the refused token followed at once by the password, and bob back in his room without a word of it [S0.7]", func() {
+		It("has the refused token followed at once by the password, and bob back in his room without a word of it [S0.7 I17.8]", func() {
 			r.restart(syscall.SIGKILL)
 			returns()
 			// bob's password is right: the one failed login the new
@@ -57,7 +57,7 @@ var _ = Describe("Resume tokens in the chat client", func() {
 			inRoom("lounge", []string{"bob"}, bob)
 		})
 
-		It("logs bob in again with his password after a cut, back in his room [S0.7]", func() {
+		It("logs bob in again with his password after a cut, back in his room [S0.7 I17.8]", func() {
 			Expect(r.proxy.Cut(harness.CutReset)).To(Equal(1))
 			returns()
 			Expect(r.srv.Output()).NotTo(ContainSubstring("failed login"))
