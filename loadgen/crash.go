@@ -48,6 +48,12 @@ type sessionRun struct {
 	// session did not make (the chaos run's probes). It runs on the
 	// reader's goroutine and must not block.
 	aside func(s *crashSession, f *wire.Frame)
+	// passwordOnly makes every login the password's, with no resume
+	// token: a server without a store makes a new token key at each
+	// start, so every token of the one killed would be refused, and each
+	// refusal counts as a wrong password from loadgen's one address,
+	// which the server's throttle then holds back for up to half a minute.
+	passwordOnly bool
 
 	epoch   atomic.Int64 // crash: kills done (the process gone)
 	closing atomic.Bool
@@ -82,6 +88,7 @@ func RunCrash(cfg Config, srv *SpawnedServer, stateDir string, progressW io.Writ
 		return nil, err
 	}
 	run := &crashRun{sessionRun: shared, srv: srv}
+	run.passwordOnly = stateDir == ""
 	rep := &CrashReport{Addr: cfg.Addr, StateDir: stateDir, Login: cfg.Login, Sessions: cfg.Sessions, Rooms: cfg.Rooms,
 		Rate: cfg.Rate, Duration: cfg.Duration.Seconds()}
 	run.ramp()

@@ -41,6 +41,7 @@ type crashSession struct {
 	rbuf     []byte
 	in       wire.Frame
 	lastSeq  uint64 // the last Seq of the room seen or acknowledged, as the client's
+	token    string // the newest resume token a login gave, "" for none
 	resume   crashResume
 	log      []crashDelivery
 	misroute []string // rooms of messages that were not this session's room's
@@ -199,11 +200,7 @@ func (s *crashSession) setup(resume bool) error {
 	if err := c.Hello("loadgen crash", cfg.Timeout); err != nil {
 		return err
 	}
-	login := &wire.Frame{Type: wire.TypeClaim, Name: s.name}
-	if cfg.Login == LoginAccount {
-		login = &wire.Frame{Type: wire.TypeLogin, Name: s.name, Secret: cfg.Password}
-	}
-	r, err := c.CallOK(login, cfg.Timeout)
+	r, err := s.logIn(c)
 	if err != nil {
 		return err
 	}
@@ -256,6 +253,25 @@ func (s *crashSession) setup(resume bool) error {
 	}
 	s.resume.historyID = id
 	return nil
+}
+
+// logIn claims the session's guest name, or logs its account in: after
+// the first login with the newest resume token it was given
+// (loginAccount), which a session back from a lost connection needs not
+// to queue for a password check behind every other.
+func (s *crashSession) logIn(c *wireconn.Conn) (*wire.Frame, error) {
+	cfg := &s.run.cfg
+	if cfg.Login != LoginAccount {
+		return c.CallOK(&wire.Frame{Type: wire.TypeClaim, Name: s.name}, cfg.Timeout)
+	}
+	if s.run.passwordOnly {
+		return c.CallOK(&wire.Frame{Type: wire.TypeLogin, Name: s.name, Secret: cfg.Password}, cfg.Timeout)
+	}
+	r, refused, err := loginAccount(c, s.name, cfg.Password, &s.token, cfg.Timeout)
+	if refused {
+		s.run.retries.add(errTokenRefused)
+	}
+	return r, err
 }
 
 // readLoop handles frames until the connection ends.

@@ -33,6 +33,9 @@ type session struct {
 	irc  *ircConn       // the IRC connection, with -proto irc
 	rbuf []byte         // the read buffer, kept from one connection to the next
 	in   wire.Frame     // the frame readLoop handles
+	// token is the newest resume token a login gave, with which the
+	// session logs in again after the storm cut it; the reader's alone.
+	token string
 
 	up        atomic.Bool // set up and in its room
 	reconnect atomic.Bool // the worker cut it for the storm: reconnect, do not report
@@ -227,7 +230,16 @@ func (s *session) login() error {
 		retry = wire.ErrUnavailable
 	}
 	for attempt := 1; ; attempt++ {
-		err := cfg.logIn(s.conn(), s.name)
+		var err error
+		if cfg.Login == LoginAccount {
+			var refused bool
+			_, refused, err = loginAccount(s.conn(), s.name, cfg.Password, &s.token, cfg.Timeout)
+			if refused {
+				s.w.retries.add(errTokenRefused)
+			}
+		} else {
+			err = cfg.logIn(s.conn(), s.name)
+		}
 		var re *wireconn.RefusedError
 		if err == nil || !errors.As(err, &re) || re.Code != retry || attempt == loginRetries {
 			return err
