@@ -79,45 +79,27 @@ func (cs *chaosServer) setDown(down bool) {
 	cs.mu.Unlock()
 }
 
-// chaosSpawn is how the run starts its chat servers.
-type chaosSpawn struct {
-	path      string
-	args      []string // after loadgen's own
-	usersFile string
-	timeout   time.Duration
-}
-
 // runChaos runs the chaos profile. What it starts it registers with
 // stops, so that an interrupted run stops it; it stops it itself at the
 // end. Progress and fault lines go to progressW unless cfg.Quiet.
-func runChaos(cfg Config, sp chaosSpawn, progressW io.Writer, stops *stoppers) (rep *ChaosReport, err error) {
+func runChaos(cfg Config, sp clusterSpawn, progressW io.Writer, stops *stoppers) (rep *ChaosReport, err error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = rand.Uint64()>>11 + 1 // short enough to type back in
 	}
-	cluster, err := harness.StartNATSCluster(harness.NATSClusterOptions{Nodes: natsNodes, Proxies: true})
+	sp.proxies = true // for the partitions
+	cl, err := startChatCluster(cfg.Servers, sp, stops)
 	if err != nil {
-		return nil, fmt.Errorf("start the NATS cluster: %w", err)
+		return nil, err
 	}
-	stops.add(cluster.Close)
-	defer cluster.Close()
-	run := &chaosRun{cluster: cluster, seed: cfg.Seed, plan: newFaultPlan(cfg.Duration, cfg.Servers, natsNodes)}
+	defer cl.nats.Close()
+	cluster, named := cl.nats, cl.named
+	run := &chaosRun{cluster: cluster, servers: cl.servers, seed: cfg.Seed, plan: newFaultPlan(cfg.Duration, cfg.Servers, natsNodes)}
+	defer run.stopServers()
 	if run.plan.Off, run.probes, err = parseFaults(cfg.Faults); err != nil {
 		return nil, err
 	}
 	if !cfg.Quiet {
 		run.progress = progressW
-	}
-	named, err := serverTakes(sp.path, "server-name")
-	if err != nil {
-		return nil, err
-	}
-	defer run.stopServers()
-	for i := range cfg.Servers {
-		cs, err := run.startServer(i, sp, named)
-		if err != nil {
-			return nil, err
-		}
-		stops.add(func() { cs.srv.Stop() })
 	}
 	var addrs []string
 	for _, cs := range run.servers {
@@ -146,30 +128,6 @@ func runChaos(cfg Config, sp chaosSpawn, progressW io.Writer, stops *stoppers) (
 	}
 	run.loop(rep)
 	return rep, nil
-}
-
-// startServer spawns chat server i on the cluster: -nats lists every
-// node, the one it is nearest (node i) first, so that the servers'
-// connections spread over the nodes and each fails over to the next.
-func (run *chaosRun) startServer(i int, sp chaosSpawn, named bool) (*chaosServer, error) {
-	urls := run.cluster.ClientURLs()
-	n := len(urls)
-	var nats []string
-	for k := range n {
-		nats = append(nats, urls[(i+k)%n])
-	}
-	cs := &chaosServer{name: fmt.Sprintf("c%d", i+1), nats: nats}
-	args := []string{"-nats", strings.Join(nats, ",")}
-	if named {
-		args = append(args, "-server-name", cs.name)
-	}
-	srv, err := SpawnServer(sp.path, SpawnOptions{UsersFile: sp.usersFile, Args: append(args, sp.args...), Timeout: sp.timeout})
-	if err != nil {
-		return nil, fmt.Errorf("chat server %s: %w", cs.name, err)
-	}
-	cs.srv = srv
-	run.servers = append(run.servers, cs)
-	return cs, nil
 }
 
 // stopServers stops the chat servers, once; one that had died by itself
@@ -409,7 +367,7 @@ func (m *mainFlags) chaos(stdout, stderr io.Writer, spawned *stoppers) int {
 	if err := check.Validate(); err != nil {
 		return exitStatus(stderr, usageError{err})
 	}
-	sp := chaosSpawn{path: m.spawn, args: spawnArgs(&m.cfg, m.serverArgs), usersFile: m.usersFile,
+	sp := clusterSpawn{path: m.spawn, args: spawnArgs(&m.cfg, m.serverArgs), usersFile: m.usersFile,
 		timeout: max(30*time.Second, m.cfg.Timeout)}
 	rep, err := runChaos(m.cfg, sp, stderr, spawned)
 	if err != nil {

@@ -21,10 +21,11 @@ const (
 	ProfileHandshake = "handshake-storm" // every session connects at once; a probe pair chats meanwhile
 	ProfileCrash     = "crash"           // rooms, while the server is killed (SIGKILL) and restarted on its state
 	ProfileChaos     = "chaos"           // rooms over several servers on a NATS cluster, while servers, nodes and routes fail
+	ProfileFailover  = "failover"        // rooms over several servers on a NATS cluster; one is killed, its sessions go elsewhere
 )
 
 // Profiles lists every profile, for usage and validation.
-var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect, ProfileOverload, ProfileLogin, ProfileHandshake, ProfileCrash, ProfileChaos}
+var Profiles = []string{ProfileIdle, ProfileRooms, ProfileBigroom, ProfileChurn, ProfileReconnect, ProfileOverload, ProfileLogin, ProfileHandshake, ProfileCrash, ProfileChaos, ProfileFailover}
 
 // Protocols the sessions speak (-proto).
 const (
@@ -84,11 +85,22 @@ type Config struct {
 	// only from the history the server kept across its death.
 	Away float64
 
-	// Servers is how many chat servers the chaos profile starts on its
-	// NATS cluster; Seed chooses its faults (chaos_schedule.go).
+	// Servers is how many chat servers the chaos and failover profiles,
+	// and idle and rooms given -servers, start on a NATS cluster; Seed
+	// chooses the chaos profile's faults (chaos_schedule.go).
 	Servers int
 	Seed    uint64
 	Faults  string // what the chaos profile does: kill, stop, partition, takeover
+	// Addrs are the chat servers of a cluster run (cluster.go): stable
+	// session i connects to Addrs[serverFor(i, Rooms, len(Addrs))].
+	// Empty: every session connects to Addr.
+	Addrs []string
+	// ServerPIDs are the cluster run's servers, whose /proc stats are
+	// summed in the report and shown each.
+	ServerPIDs []int
+	// KillAfter is when the failover profile kills a server, after the
+	// start of the measured run.
+	KillAfter time.Duration
 
 	// TLS, when set, makes every connection a TLS client's.
 	TLS *TLSOptions
@@ -121,6 +133,9 @@ var profileDefaults = map[string]Config{
 	// Rooms of ten with members on each of three servers, half a message
 	// a second each: the faults are the load.
 	ProfileChaos: {Sessions: 60, Rooms: 6, Rate: 30, Duration: time.Minute, Login: LoginAccount},
+	// 5,000 sessions a server on three, in rooms of 100 at 10,000
+	// deliveries/s; account logins, as the chat client's after a loss.
+	ProfileFailover: {Sessions: 15000, Rate: 100, Duration: time.Minute, Login: LoginAccount},
 }
 
 // roomsFor is the default room count: rooms of about 100.
@@ -183,6 +198,17 @@ func (c *Config) Validate() error {
 	if c.Profile == ProfileChaos {
 		c.validateChaos(bad)
 	}
+	if c.Profile == ProfileFailover {
+		c.validateFailover(bad)
+	}
+	if len(c.Addrs) > 0 {
+		if c.Profile != ProfileIdle && c.Profile != ProfileRooms {
+			bad("a run over several servers (-servers) is the idle or the rooms profile, not %s", c.Profile)
+		}
+		if c.Proto == ProtoIRC || c.TLS != nil {
+			bad("-servers runs over the chat protocol without TLS")
+		}
+	}
 	if c.Profile == ProfileOverload && c.Drain < 2*time.Second {
 		bad("-drain must be at least 2s for %s: the recovery probes run in it", ProfileOverload)
 	}
@@ -236,6 +262,15 @@ func (c *Config) validateChaos(bad func(string, ...any)) {
 	if _, _, err := parseFaults(c.Faults); err != nil {
 		bad("%v", err)
 	}
+}
+
+// addrFor is the address stable session id connects to: its server's in
+// a cluster run, Addr otherwise.
+func (c *Config) addrFor(id uint32) string {
+	if len(c.Addrs) == 0 {
+		return c.Addr
+	}
+	return c.Addrs[serverFor(id, c.Rooms, len(c.Addrs))]
 }
 
 // userName is the name of stable session i or, with churn set, of churn

@@ -48,7 +48,7 @@ func Run(cfg Config, exe string, progressW io.Writer) (*Report, error) {
 	}
 	// The server's sample before the ramp is taken before the workers
 	// start: an in-process worker dials at once.
-	c.srv = &serverStats{pid: cfg.ServerPID}
+	c.srv = &serverStats{pid: cfg.ServerPID, pids: cfg.ServerPIDs}
 	c.srv.sample(func(s procSample) { c.srv.rampStart = s })
 	if err := c.startWorkers(exe); err != nil {
 		return nil, err
@@ -235,6 +235,7 @@ func (c *coordinator) nextReport(since time.Time, guard *time.Timer, heldAt <-ch
 			c.pr.print(time.Since(since))
 		case <-heldAt:
 			c.srv.sample(func(s procSample) { c.srv.held, c.srv.last = s, s })
+			c.srv.heldEach = c.srv.each
 		case <-guard.C:
 			return tagged{}, errors.New(late)
 		}
@@ -354,10 +355,13 @@ func (c *coordinator) runWorkers(down []uint32) (*part, <-chan *overloadProbes, 
 // sample reads the server's /proc stats, if there is a server pid, and
 // hands them to set; it keeps the peak RSS.
 func (s *serverStats) sample(set func(procSample)) {
-	if s.pid == 0 {
+	if s.pid == 0 && len(s.pids) == 0 {
 		return
 	}
 	p, err := readProcTree("/proc", s.pid)
+	if len(s.pids) > 0 {
+		p, s.each, err = readProcTrees("/proc", s.pids)
+	}
 	if err != nil {
 		s.ok = false
 		return

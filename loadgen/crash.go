@@ -134,11 +134,19 @@ func RunCrash(cfg Config, srv *SpawnedServer, stateDir string, progressW io.Writ
 	return rep, nil
 }
 
-// ramp opens the sessions over cfg.Ramp and waits until each is in its
-// room or has given up.
+// maxSettingUp bounds the sessions the ramp has setting up at once. An
+// account's first login is a password check, tens of milliseconds of a
+// core: the failover profile's fifteen thousand, opened at the ramp's
+// rate, would queue on the servers past -timeout and give up. Bounded,
+// the ramp takes as long as the checks take.
+const maxSettingUp = 64
+
+// ramp opens the sessions over cfg.Ramp, at most maxSettingUp setting up
+// at once, and waits until each is in its room or has given up.
 func (run *sessionRun) ramp() {
 	cfg := &run.cfg
 	var ramp sync.WaitGroup
+	settingUp := make(chan struct{}, maxSettingUp)
 	interval := cfg.Ramp / time.Duration(cfg.Sessions)
 	start := time.Now()
 	for i := range uint32(cfg.Sessions) {
@@ -147,9 +155,13 @@ func (run *sessionRun) ramp() {
 		if d := time.Until(start.Add(interval * time.Duration(i))); d > time.Millisecond {
 			time.Sleep(d)
 		}
+		settingUp <- struct{}{}
 		ramp.Add(1)
 		run.readers.Add(1)
-		go s.life(&ramp)
+		go s.life(func() {
+			<-settingUp
+			ramp.Done()
+		})
 	}
 	ramp.Wait()
 }

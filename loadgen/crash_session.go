@@ -122,19 +122,20 @@ func serverOrder(id uint32, rooms, n int) []int {
 	return order
 }
 
-// life is the reader goroutine: the first setup (reported to ramp), then
-// reading, and after every loss a resume, until the run closes.
-func (s *crashSession) life(ramp *sync.WaitGroup) {
+// life is the reader goroutine: the first setup (reported to rampDone
+// when it ends), then reading, and after every loss a resume, until the
+// run closes.
+func (s *crashSession) life(rampDone func()) {
 	defer s.run.readers.Done()
 	err := s.attempt(false, time.Now().Add(s.run.cfg.Timeout))
 	if err != nil {
 		s.run.errs.add("setup: " + errKind(err))
 		s.closeConn()
-		ramp.Done()
+		rampDone()
 		return
 	}
 	s.ready.Store(true)
-	ramp.Done()
+	rampDone()
 	for {
 		err := s.readLoop()
 		s.lost(err)

@@ -153,8 +153,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return m.crash(stdout, stderr, &spawned)
 	case ProfileChaos:
 		return m.chaos(stdout, stderr, &spawned)
+	case ProfileFailover:
+		return m.failover(stdout, stderr, &spawned)
 	}
-	if m.spawn != "" {
+	if m.cfg.Servers > 1 {
+		stop, err := m.startCluster(&spawned, stderr)
+		if err != nil {
+			return exitStatus(stderr, err)
+		}
+		defer stop()
+	} else if m.spawn != "" {
 		_, stop, err := m.startSpawned(spawnArgs(&m.cfg, m.serverArgs), 10*time.Second, &spawned, stderr)
 		if err != nil {
 			return exitStatus(stderr, err)
@@ -254,7 +262,8 @@ func parseFlags(args []string, stderr io.Writer) (*mainFlags, int) {
 	fl.IntVar(&cfg.ChurnMsgs, "churn-msgs", 3, "messages each churn session sends before it leaves")
 	fl.IntVar(&cfg.Kills, "kills", 3, "crash: kill the server (SIGKILL) this many times, evenly over -duration")
 	fl.Float64Var(&cfg.Away, "away", 0.1, "crash: share of the sessions cut a quarter interval before each kill, back only after the restart (so only the kept history can give them what they missed)")
-	fl.IntVar(&cfg.Servers, "servers", 3, "chaos: chat servers started on the NATS cluster")
+	fl.IntVar(&cfg.Servers, "servers", 3, "chaos, failover, and idle or rooms with -spawn-server: chat servers started on a NATS cluster of three that loadgen runs (idle and rooms: one server unless given)")
+	fl.DurationVar(&cfg.KillAfter, "kill-after", 0, "failover: kill the first server this long into the run (default a third of -duration)")
 	fl.Uint64Var(&cfg.Seed, "seed", 0, "chaos: seed of the fault schedule and the probes' choices (0: a new one, printed)")
 	fl.StringVar(&cfg.Faults, "faults", "kill,stop,partition,takeover", "chaos: what it does, comma-separated: kill (a chat server), stop (a NATS node), partition (a NATS node's routes), takeover (the probes); none for the load alone")
 	fl.StringVar(&m.stateDir, "state", "", "crash: the server's -state `DIR` (default: a temporary directory, removed after; none: no -state, rooms and history in memory)")
@@ -286,8 +295,11 @@ func parseFlags(args []string, stderr io.Writer) (*mainFlags, int) {
 	if cfg.Profile != ProfileCrash && (set["kills"] || set["state"] || set["away"]) {
 		return nil, exitStatus(stderr, usageError{errors.New("-kills, -away and -state are for the crash profile")})
 	}
-	if cfg.Profile != ProfileChaos && (set["servers"] || set["seed"] || set["faults"]) {
-		return nil, exitStatus(stderr, usageError{errors.New("-servers, -seed and -faults are for the chaos profile")})
+	if cfg.Profile != ProfileChaos && (set["seed"] || set["faults"]) {
+		return nil, exitStatus(stderr, usageError{errors.New("-seed and -faults are for the chaos profile")})
+	}
+	if err := m.clusterFlags(set); err != nil {
+		return nil, exitStatus(stderr, usageError{err})
 	}
 	if err := m.tlsFlags(set, *useTLS, *resume); err != nil {
 		return nil, exitStatus(stderr, usageError{err})
@@ -517,7 +529,7 @@ func applyDefaults(cfg *Config, set map[string]bool, connectRate float64) error 
 	}
 	if cfg.Procs == 0 {
 		cfg.Procs = autoProcs(cfg)
-		if cfg.Profile == ProfileCrash || cfg.Profile == ProfileChaos {
+		if cfg.Profile == ProfileCrash || cfg.Profile == ProfileChaos || cfg.Profile == ProfileFailover {
 			cfg.Procs = 1 // Validate refuses more sessions than one process holds
 			if autoProcs(cfg) > 1 {
 				return fmt.Errorf("%s runs in one process, whose descriptor limit holds fewer than %d sessions", cfg.Profile, cfg.Sessions)

@@ -159,3 +159,21 @@ func AllProcessCPU(root string) map[int]ProcessCPU {
 	}
 	return all
 }
+
+// readProcTrees samples each of pids with its children (readProcTree) and
+// sums them: the servers of a cluster run as one. It fails if any of them
+// cannot be read.
+func readProcTrees(root string, pids []int) (sum procSample, each []procSample, err error) {
+	sum.At = time.Now()
+	for _, pid := range pids {
+		p, err := readProcTree(root, pid)
+		if err != nil {
+			return sum, nil, fmt.Errorf("process %d: %w", pid, err)
+		}
+		each = append(each, p)
+		sum.CPU += p.CPU
+		sum.RSSKB += p.RSSKB
+		sum.HWMKB += p.HWMKB
+	}
+	return sum, each, nil
+}

@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -145,7 +147,8 @@ type Report struct {
 	Errors  map[string]uint64 `json:"errors"`
 	Retries map[string]uint64 `json:"retries,omitempty"`
 
-	Server  *ProcReport `json:"server,omitempty"`
+	Server  *ProcReport `json:"server,omitempty"`  // a cluster run's: its servers' sums
+	Servers []ServerRSS `json:"servers,omitempty"` // a cluster run's, each
 	Loadgen ProcReport  `json:"loadgen"`
 }
 
@@ -233,9 +236,22 @@ type ProcReport struct {
 	RSSPeakMB   float64 `json:"rss_peak_mb"`
 }
 
+// ServerRSS is one server of a cluster run: what holding its sessions
+// cost it.
+type ServerRSS struct {
+	Name      string  `json:"name"` // cN, its -server-name
+	PID       int     `json:"pid"`
+	RSSHeldMB float64 `json:"rss_held_mb"` // near the end of the run
+	RSSPeakMB float64 `json:"rss_peak_mb"`
+}
+
 // serverStats are the parent's samples of the server process.
 type serverStats struct {
-	pid                       int
+	pid int
+	// pids are a cluster run's servers: the samples are their sums,
+	// and each and heldEach their own, in order.
+	pids                      []int
+	each, heldEach            []procSample
 	rampStart, runStart, last procSample
 	held                      procSample // near the end of the run, before any session closes
 	peakKB                    uint64
@@ -258,6 +274,9 @@ func newReport(cfg *Config, p *part, ramp time.Duration, srv *serverStats) *Repo
 	}
 	if cfg.Profile == ProfileChurn {
 		r.ChurnRate = cfg.ChurnRate
+	}
+	if len(cfg.Addrs) > 0 {
+		r.Addr = strings.Join(cfg.Addrs, ",")
 	}
 	if cfg.Proto == ProtoIRC {
 		r.Proto = ProtoIRC
@@ -312,6 +331,10 @@ func newReport(cfg *Config, p *part, ramp time.Duration, srv *serverStats) *Repo
 			RSSHeldMB:   mb(srv.held.RSSKB),
 			RSSEndMB:    mb(srv.last.RSSKB),
 			RSSPeakMB:   mb(max(srv.peakKB, srv.last.HWMKB)),
+		}
+		for i, s := range srv.heldEach {
+			r.Servers = append(r.Servers, ServerRSS{Name: fmt.Sprintf("c%d", i+1), PID: srv.pids[i],
+				RSSHeldMB: mb(s.RSSKB), RSSPeakMB: mb(s.HWMKB)})
 		}
 	}
 	return r

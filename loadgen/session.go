@@ -102,7 +102,7 @@ func (s *session) dial() error {
 		s.rbuf = make([]byte, readBufSize)
 	}
 	start := time.Now()
-	c, err := wireconn.Dial(s.w.cfg.Addr, wireconn.Options{
+	c, err := wireconn.Dial(s.w.cfg.addrFor(s.id), wireconn.Options{
 		Timeout:   s.w.cfg.Timeout,
 		TLS:       s.w.tls,
 		ReadBuf:   s.rbuf,

@@ -88,7 +88,13 @@ func WriteTable(w io.Writer, r *Report) error {
 		row("latency", "%s", fmtPercentiles(r.Latency))
 		row("send lag", "%s", fmtPercentiles(r.SendLag))
 	}
-	if s := r.Server; s != nil {
+	if s := r.Server; s != nil && len(r.Servers) > 0 {
+		row("servers", "%d, summed: rss %.1f MB before the ramp, %.1f MB after it, %.1f MB holding the sessions (end of the run), %.1f MB at the end; cpu %.0f%% ramp, %.0f%% run",
+			len(r.Servers), s.RSSBeforeMB, s.RSSStartMB, s.RSSHeldMB, s.RSSEndMB, s.CPURamp, s.CPURun)
+		for _, e := range r.Servers {
+			row("", "%s pid %d: rss %.1f MB holding the sessions, peak %.1f MB", e.Name, e.PID, e.RSSHeldMB, e.RSSPeakMB)
+		}
+	} else if s != nil {
 		row("server", "pid %d: rss %.1f MB before the ramp, %.1f MB after it, %.1f MB holding the sessions (end of the run), %.1f MB at the end, peak %.1f MB; cpu %.0f%% ramp, %.0f%% run",
 			s.PID, s.RSSBeforeMB, s.RSSStartMB, s.RSSHeldMB, s.RSSEndMB, s.RSSPeakMB, s.CPURamp, s.CPURun)
 	} else {
