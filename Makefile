@@ -61,10 +61,14 @@ lint:
 ## missing (as root, or through sudo); writes docs/BENCHMARKS.md (about 12
 ## minutes), and the durable history section: the same loads with messages
 ## in memory, in the embedded store and with -fsync always, the crash profile
-## and a restart on a million stored messages; and the cluster chaos section:
-## the chaos profile for ten minutes on three servers and a NATS cluster
-## (about 11 minutes more). BENCH_ONLY=peers, BENCH_ONLY=durable or
-## BENCH_ONLY=chaos runs that section alone and replaces just it.
+## and a restart on a million stored messages; the cluster section: 30,000
+## idle sessions and rooms of 100 over three servers on a NATS cluster, and
+## the failover profile, one of them killed under 15,000 sessions (about 12
+## minutes more, most of it the failover run's password logins); and the
+## cluster chaos section: the chaos profile for ten minutes on three servers
+## and a NATS cluster (about 11 minutes more). BENCH_ONLY=peers,
+## BENCH_ONLY=durable, BENCH_ONLY=cluster or BENCH_ONLY=chaos runs that
+## section alone and replaces just it.
 BENCH_ONLY ?=
 bench: build
 	$(GO) run ./loadgen/cmd/benchreport -bin $(BIN) -out docs/BENCHMARKS.md $(if $(BENCH_ONLY),-only $(BENCH_ONLY))

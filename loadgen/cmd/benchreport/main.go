@@ -107,7 +107,7 @@ func main() {
 	bin := flag.String("bin", "bin", "directory holding chat-server and loadgen")
 	out := flag.String("out", "docs/BENCHMARKS.md", "Markdown file to write")
 	benchtime := flag.String("benchtime", "300ms", "-benchtime of the Go benchmarks")
-	only := flag.String("only", "", `"peers", "durable" or "chaos": run only that section and replace it in -out, keeping the rest`)
+	only := flag.String("only", "", `"peers", "durable", "cluster" or "chaos": run only that section and replace it in -out, keeping the rest`)
 	flag.Parse()
 	abs, err := filepath.Abs(*bin)
 	if err != nil {
@@ -137,17 +137,28 @@ func main() {
 		}
 		logf("wrote the durable history of %s in %v", *out, time.Since(started).Round(time.Second))
 		return
+	case "cluster":
+		var b bytes.Buffer
+		c := runCluster(*bin)
+		old, _ := os.ReadFile(*out)
+		writeCluster(&b, c, sectionOf(old, chaosHeading), true)
+		if err := os.WriteFile(*out, spliceSection(old, clusterHeading, b.Bytes()), 0o644); err != nil {
+			fail(err)
+		}
+		logf("wrote the cluster section of %s in %v", *out, time.Since(started).Round(time.Second))
+		return
 	case "chaos":
 		var b bytes.Buffer
 		writeChaos(&b, runChaos(*bin), true)
 		old, _ := os.ReadFile(*out)
-		if err := os.WriteFile(*out, spliceSection(old, chaosHeading, b.Bytes()), 0o644); err != nil {
+		doc := replaceChaosRow(spliceSection(old, chaosHeading, b.Bytes()), b.Bytes())
+		if err := os.WriteFile(*out, doc, 0o644); err != nil {
 			fail(err)
 		}
 		logf("wrote the cluster chaos of %s in %v", *out, time.Since(started).Round(time.Second))
 		return
 	default:
-		fail(fmt.Errorf(`-only %q: the sections that run alone are "peers", "durable" and "chaos"`, *only))
+		fail(fmt.Errorf(`-only %q: the sections that run alone are "peers", "durable", "cluster" and "chaos"`, *only))
 	}
 
 	goBench := []string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", *benchtime,
@@ -174,13 +185,16 @@ func main() {
 	var peerOthers otherCPU
 	peers := runPeers(*bin, &peerOthers)
 	durable := runDurable(*bin)
+	cluster := runCluster(*bin)
 	chaos := runChaos(*bin)
 
-	var b bytes.Buffer
+	var b, chaosSection bytes.Buffer
 	writeReport(&b, string(benchOut), goBench, results, others.summary(), time.Since(started))
 	writePeers(&b, peers, peerOthers.summary(), false)
 	writeDurable(&b, durable, false)
-	writeChaos(&b, chaos, false)
+	writeChaos(&chaosSection, chaos, false)
+	writeCluster(&b, cluster, chaosSection.Bytes(), false)
+	b.Write(chaosSection.Bytes())
 	b.Write(keptSection(*out))
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fail(err)
