@@ -145,7 +145,7 @@ func (s *Server) joinCluster() error {
 	if s.cfg.Lease < minLease {
 		return fmt.Errorf("a lease of %v is too short: at least %v, to outlast a NATS leader election", s.cfg.Lease, minLease)
 	}
-	if err := st.Retry(s.takeLease); err != nil {
+	if err := st.Retry(func() error { return s.takeLease(0) }); err != nil {
 		return err
 	}
 	stop, err := retry(st, func() (func(), error) {
@@ -271,11 +271,22 @@ func (s *Server) forward(fw *hub.Forward) {
 	}
 }
 
-// takeLease takes this node's lease and keeps it; losing it isolates the
-// node (collectCluster), which then takes a new one (retakeLease).
-func (s *Server) takeLease() error {
+// leaseInfo is what a node's lease says of it. SessionsFrom is the first
+// session of this lease: the node's sessions before it were closed when
+// it lost its last one, and a node cleaning up after that loss tells the
+// rooms of those alone (lostAll), not of users back on it since.
+type leaseInfo struct {
+	Node         string        `json:"node"`
+	Started      int64         `json:"started"` // Unix ms
+	SessionsFrom hub.SessionID `json:"sessionsFrom,omitempty"`
+}
+
+// takeLease takes this node's lease and keeps it, its sessions from
+// sessionsFrom on; losing it isolates the node (collectCluster), which
+// then takes a new one (retakeLease).
+func (s *Server) takeLease(sessionsFrom hub.SessionID) error {
 	cl := s.cluster
-	info, _ := json.Marshal(map[string]any{"node": cl.node, "started": time.Now().UnixMilli()})
+	info, _ := json.Marshal(leaseInfo{Node: cl.node, Started: time.Now().UnixMilli(), SessionsFrom: sessionsFrom})
 	stop, err := s.durable.st.KeepLease(cl.node, info, s.cfg.Lease, func(err error) {
 		cl.mu.Lock()
 		cl.isolated = err
@@ -295,8 +306,9 @@ func (s *Server) takeLease() error {
 // every third of a lease until NATS lets it or the server stops; it runs
 // on a goroutine of its own, since taking a lease waits for its write.
 // Until then the node's logins wait (their names' claims fail) and other
-// nodes take it as dead.
-func (s *Server) retakeLease() {
+// nodes take it as dead. Its sessions from sessionsFrom on are those of
+// the new lease.
+func (s *Server) retakeLease(sessionsFrom hub.SessionID) {
 	cl := s.cluster
 	for {
 		cl.mu.Lock()
@@ -305,7 +317,7 @@ func (s *Server) retakeLease() {
 		if leaving {
 			return
 		}
-		err := s.takeLease()
+		err := s.takeLease(sessionsFrom)
 		if err == nil {
 			s.cfg.Logf("cluster: node %s has a lease again", cl.node)
 			return
@@ -369,34 +381,53 @@ func (s *Server) claimOp(c *hub.NameClaim) {
 // dead, and the name is the login's to replace) or until deadline.
 func (s *Server) askTakeover(c *hub.NameClaim, deadline time.Time, finish func(*store.Owner, error)) {
 	cl := s.cluster
-	if !cl.isAlive(c.From.Node) {
-		finish(nil, nil)
-		return
-	}
-	err := s.durable.st.AskTakeover(c.From.Node, c.Name, c.From.Session, takeoverWait, func(err error) {
-		switch {
-		case err == nil || !cl.isAlive(c.From.Node):
+	s.ifDead(c.From.Node, func(dead bool) {
+		if dead {
 			finish(nil, nil)
-		case time.Now().After(deadline):
-			finish(nil, err)
-		default:
-			// The node is gone (no responder) or cut off (no answer), but
-			// its lease is not yet: its sessions may still be up, so the
-			// name is not the login's until the lease expires. Meanwhile
-			// the waiting client is shown the server is alive.
-			cl.mu.Lock()
-			cl.waiting = append(cl.waiting, c.Session)
-			cl.mu.Unlock()
-			s.wakeup.wake()
-			if errors.Is(err, store.ErrTimeout) {
-				s.askTakeover(c, deadline, finish) // it waited already
-				return
+			return
+		}
+		err := s.durable.st.AskTakeover(c.From.Node, c.Name, c.From.Session, takeoverWait, func(err error) {
+			switch {
+			case err == nil:
+				finish(nil, nil)
+			case time.Now().After(deadline):
+				finish(nil, err)
+			default:
+				// The node is gone (no responder) or cut off (no answer),
+				// but its lease may not be: its sessions may still be up,
+				// so the name is not the login's until the lease expires.
+				// Meanwhile the waiting client is shown the server is
+				// alive.
+				cl.mu.Lock()
+				cl.waiting = append(cl.waiting, c.Session)
+				cl.mu.Unlock()
+				s.wakeup.wake()
+				if errors.Is(err, store.ErrTimeout) {
+					s.askTakeover(c, deadline, finish) // it waited already
+					return
+				}
+				time.AfterFunc(takeoverRetry, func() { s.askTakeover(c, deadline, finish) })
 			}
-			time.AfterFunc(takeoverRetry, func() { s.askTakeover(c, deadline, finish) })
+		})
+		if err != nil {
+			finish(nil, err)
 		}
 	})
-	if err != nil {
-		finish(nil, err)
+}
+
+// ifDead calls then with whether node is dead, its lease gone. The watch's
+// word is taken for a lease held; one it saw end is read again from the
+// bucket's leader, since the watch may be behind (its consumer on a
+// replica cut off, or catching up) and the node may have taken a lease
+// again: a name is given to another session only when its node's lease
+// is surely gone. A lease that cannot be read is taken as held.
+func (s *Server) ifDead(node string, then func(dead bool)) {
+	if s.cluster.isAlive(node) {
+		then(false)
+		return
+	}
+	if err := s.durable.st.Lease(node, func(lease []byte, err error) { then(err == nil && lease == nil) }); err != nil {
+		then(false)
 	}
 }
 
@@ -523,7 +554,7 @@ func (s *Server) collectCluster(now time.Time) {
 		cl.mu.Lock()
 		cl.leaseStop = nil
 		cl.mu.Unlock()
-		go s.retakeLease()
+		go s.retakeLease(s.nextSid + 1)
 	}
 	s.releaseNames()
 }
@@ -538,35 +569,77 @@ func (s *Server) cleanUpAfter(node string) {
 		if err != nil || !won {
 			return
 		}
-		time.AfterFunc(lostGrace, func() {
-			err := st.NamesOf(node, func(names map[string]store.Owner, err error) {
-				if err != nil {
-					s.cfg.Logf("cluster: cannot read the names of dead node %s: %v", node, err)
-					return
-				}
-				if err := st.MembersOf(node, func(members []store.Member, err error) { s.lostAll(node, names, members, err) }); err != nil {
-					s.cfg.Logf("cluster: cannot read the members of dead node %s: %v", node, err)
-				}
-			})
-			if err != nil {
-				s.cfg.Logf("cluster: cannot read the names of dead node %s: %v", node, err)
-			}
-		})
+		time.AfterFunc(lostGrace, func() { s.readDead(st, node) })
 	})
 	if err != nil {
 		s.cfg.Logf("cluster: cannot clean up after dead node %s: %v", node, err)
 	}
 }
 
+// lostOnly keeps of a dead node's names those of the sessions it lost:
+// all, if it holds no lease (lease nil); if it took a new one since, those
+// of its sessions before that lease's first, the others being users back
+// on it. back says whether it took a new lease.
+func lostOnly(names map[string]store.Owner, lease []byte) (back bool, err error) {
+	if lease == nil {
+		return false, nil
+	}
+	var li leaseInfo
+	if err := json.Unmarshal(lease, &li); err != nil {
+		return true, err
+	}
+	for name, o := range names {
+		if hub.SessionID(o.Session) >= li.SessionsFrom {
+			delete(names, name)
+		}
+	}
+	return true, nil
+}
+
+// readDead reads what a dead node held, its names and its users' rooms,
+// and then its lease once more, and hands them to lostAll. It runs after
+// lostGrace, when the server may have closed st: its calls then fail.
+func (s *Server) readDead(st *store.Store, node string) {
+	fail := func(what string, err error) {
+		s.cfg.Logf("cluster: cannot read the %s of dead node %s: %v", what, node, err)
+	}
+	err := st.NamesOf(node, func(names map[string]store.Owner, err error) {
+		if err != nil {
+			fail("names", err)
+			return
+		}
+		err = st.MembersOf(node, func(members []store.Member, err error) {
+			if err != nil {
+				fail("members", err)
+				return
+			}
+			err = st.Lease(node, func(lease []byte, err error) {
+				if err != nil {
+					fail("lease", err)
+					return
+				}
+				s.lostAll(st, node, names, members, lease)
+			})
+			if err != nil {
+				fail("lease", err)
+			}
+		})
+		if err != nil {
+			fail("members", err)
+		}
+	})
+	if err != nil {
+		fail("names", err)
+	}
+}
+
 // lostAll tells the rooms of a dead node's users who still held their
 // names there (the others came back elsewhere) that they were lost, and
-// forgets them.
-func (s *Server) lostAll(node string, names map[string]store.Owner, members []store.Member, err error) {
-	if err != nil {
-		s.cfg.Logf("cluster: cannot read the members of dead node %s: %v", node, err)
-		return
-	}
-	st := s.durable.st
+// forgets them. A node cut off from NATS for its lease closed its
+// sessions and may have taken a lease again since (lease, read after the
+// names): its users are then those of its sessions before that lease's
+// first, and what its later sessions hold is left alone.
+func (s *Server) lostAll(st *store.Store, node string, names map[string]store.Owner, members []store.Member, lease []byte) {
 	forget := func(what string) func(error) {
 		return func(err error) {
 			if err != nil {
@@ -574,18 +647,34 @@ func (s *Server) lostAll(node string, names map[string]store.Owner, members []st
 			}
 		}
 	}
+	back, err := lostOnly(names, lease)
+	if err != nil {
+		s.cfg.Logf("cluster: node %s is back, with a lease that cannot be read (%v): its users are left to it", node, err)
+		return
+	}
 	rooms := map[string][]string{}
 	for _, m := range members {
-		if _, held := names[m.Name]; held {
+		_, held := names[m.Name]
+		if held {
 			rooms[m.Name] = append(rooms[m.Name], m.Room)
 		}
-		_ = st.DeleteMember(m.Room, m.Name, node, forget("forget a member"))
+		if held || !back {
+			_ = st.DeleteMember(m.Room, m.Name, node, forget("forget a member"))
+		}
 	}
 	for name, rs := range rooms {
-		s.publishEvent(hub.LostEvent(node, name, rs, time.Now()))
+		ev := hub.LostEvent(node, name, rs, time.Now())
+		data, _ := json.Marshal(ev)
+		if err := st.PublishEvent(ev.Rooms[0], data, forget("tell the rooms of "+name)); err != nil {
+			forget("tell the rooms of " + name)(err)
+		}
 	}
 	for name, o := range names {
 		_ = st.ReleaseName(name, o, forget("let go of a name"))
 	}
-	s.cfg.Logf("cluster: node %s is gone: %d of its users were lost, %d came back elsewhere", node, len(rooms), max(len(names)-len(rooms), 0))
+	if back {
+		s.cfg.Logf("cluster: node %s lost its lease and took a new one: %s of its sessions before were lost", node, wire.Plural(len(rooms), "user", "users"))
+		return
+	}
+	s.cfg.Logf("cluster: node %s is gone: %s lost, the others came back elsewhere or were in no room", node, wire.Plural(len(rooms), "user", "users"))
 }

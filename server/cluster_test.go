@@ -1,12 +1,16 @@
 package server
 
 import (
+	"encoding/json"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"chat/internal/store"
 	"chat/internal/wire"
+	"chat/server/hub"
 )
 
 // Two servers on one NATS are one chat: a room spans them, its messages
@@ -135,5 +139,46 @@ func TestClusterNodeCutOffClosesSessionsAndComesBack(t *testing.T) {
 	a2 := dial(t, s.Addr())
 	if r := a2.login("alice", "wonderland"); r.Code != wire.OK {
 		t.Fatalf("login after the cut: %+v", r)
+	}
+}
+
+// A node that lost its lease and took a new one keeps what its sessions
+// since hold: the node cleaning up after the loss takes as lost only the
+// sessions before the new lease's first.
+func TestClusterLostOnlyTheSessionsBeforeTheNewLease(t *testing.T) {
+	held := func() map[string]store.Owner {
+		return map[string]store.Owner{
+			"alice": {Node: "one", Session: 3}, "bob": {Node: "one", Session: 9},
+			"carol": {Node: "one", Session: 10}, "dave": {Node: "one", Session: 12},
+		}
+	}
+	lease := func(from hub.SessionID) []byte {
+		b, _ := json.Marshal(leaseInfo{Node: "one", Started: 1, SessionsFrom: from})
+		return b
+	}
+	for _, c := range []struct {
+		what  string
+		lease []byte
+		back  bool
+		lost  []string
+	}{
+		{"no lease: every session was lost", nil, false, []string{"alice", "bob", "carol", "dave"}},
+		{"a new lease from session 10", lease(10), true, []string{"alice", "bob"}},
+		{"a lease kept all along (from 0)", lease(0), true, nil},
+	} {
+		names := held()
+		back, err := lostOnly(names, c.lease)
+		var lost []string
+		for name := range names {
+			lost = append(lost, name)
+		}
+		slices.Sort(lost)
+		if err != nil || back != c.back || !slices.Equal(lost, c.lost) {
+			t.Errorf("%s: back %v, lost %q, %v; want back %v, lost %q", c.what, back, lost, err, c.back, c.lost)
+		}
+	}
+	names := held()
+	if _, err := lostOnly(names, []byte("{")); err == nil || len(names) != 4 {
+		t.Errorf("a lease that cannot be read: %v, names %v", err, names)
 	}
 }

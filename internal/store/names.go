@@ -207,7 +207,8 @@ func (s *Store) NamesOf(node string, done func(map[string]Owner, error)) error {
 }
 
 // confirmHeld keeps of names those the bucket's leader says node still
-// holds.
+// holds, with the same session: a name node's later session took is not
+// the one found.
 func (s *Store) confirmHeld(ctx context.Context, node string, names map[string]Owner) error {
 	for name := range names {
 		e, err := s.latest(ctx, namesBucket, UserToken(name))
@@ -222,7 +223,7 @@ func (s *Store) confirmHeld(ctx context.Context, node string, names map[string]O
 		if err != nil {
 			return fmt.Errorf("name %q: %w", name, err)
 		}
-		if o.Node != node {
+		if found := names[name]; o.Node != node || o.Session != found.Session {
 			delete(names, name)
 			continue
 		}

@@ -127,8 +127,8 @@ func TestNameClaimReplaceRelease(t *testing.T) {
 }
 
 // What a replica behind gave NamesOf is checked with the bucket's
-// leader: a name taken over by another node, or let go, since the replica
-// last heard is not the dead node's, whose cleanup would tell its rooms
+// leader: a name taken over by another node or another session of the
+// node, or let go, since the replica last heard is not the dead session's, whose cleanup would tell its rooms
 // that a user who came back was lost.
 func TestNamesOfKeepsOnlyWhatTheLeaderSaysIsHeld(t *testing.T) {
 	s := open(t, Config{})
@@ -145,9 +145,18 @@ func TestNamesOfKeepsOnlyWhatTheLeaderSaysIsHeld(t *testing.T) {
 	if err := releaseWait(t, s, "carol", a3); err != nil {
 		t.Fatal(err)
 	}
-	// As a scan of a replica that missed the takeover and the release
+	// dave's session 4 on a ended, and a's session 5 took the name: a
+	// node that lost its lease and took it again, its user back on it.
+	a4, a5 := Owner{Node: "a", Session: 4}, Owner{Node: "a", Session: 5}
+	if got := claimWait(t, s, "dave", a4).String(); got != "held nobody" {
+		t.Fatalf("dave claimed by a/4: %s", got)
+	}
+	if got := replaceWait(t, s, "dave", a4, a5).String(); got != "held nobody" {
+		t.Fatalf("a/5 replaces a/4 in dave: %s", got)
+	}
+	// As a scan of a replica that missed the takeovers and the release
 	// would have it.
-	stale := map[string]Owner{"alice": a1, "bob": a2, "carol": a3}
+	stale := map[string]Owner{"alice": a1, "bob": a2, "carol": a3, "dave": a4}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := s.confirmHeld(ctx, "a", stale); err != nil {

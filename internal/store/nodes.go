@@ -286,3 +286,28 @@ func (s *Store) ClaimCleanup(node string, done func(won bool, err error)) error 
 		done(won, err)
 	})
 }
+
+// Lease reads node's lease from the bucket's leader, and calls done with
+// its info from the reader goroutine, nil when node holds none (it
+// expired, was ended, or never was). Unlike the watch's view it cannot be
+// behind: a node that took its lease again after the watch saw it end
+// has one. It never blocks: a full queue returns ErrBusy, a closed store
+// ErrClosed, and then done is not called.
+func (s *Store) Lease(node string, done func(info []byte, err error)) error {
+	if err := CheckNode(node); err != nil {
+		return err
+	}
+	return s.enqueue(func() {
+		ctx, cancel := s.timeout()
+		defer cancel()
+		e, err := s.latest(ctx, nodesBucket, node)
+		switch {
+		case err != nil:
+			done(nil, fmt.Errorf("lease of node %s: %w", node, classify(err)))
+		case e == nil || e.deleted:
+			done(nil, nil)
+		default:
+			done(e.value, nil)
+		}
+	})
+}

@@ -295,3 +295,35 @@ func consumerHost(t testing.TB, c *harness.NATSCluster, stream string) int {
 	}
 	return -1
 }
+
+// Lease answers from the leader: the info of a lease held, nothing once
+// it ended or for a node that never had one.
+func TestLeaseReadFromTheLeader(t *testing.T) {
+	s := open(t, Config{})
+	read := func() ([]byte, error) {
+		type answer struct {
+			info []byte
+			err  error
+		}
+		ch := make(chan answer, 1)
+		if err := s.Lease("n1", func(info []byte, err error) { ch <- answer{info, err} }); err != nil {
+			t.Fatal(err)
+		}
+		a := await(t, ch, "the lease of n1")
+		return a.info, a.err
+	}
+	if info, err := read(); info != nil || err != nil {
+		t.Fatalf("the lease of a node that never had one: %q, %v", info, err)
+	}
+	_, stop := keepLease(t, s, "n1", "one", time.Second)
+	if info, err := read(); string(info) != "one" || err != nil {
+		t.Fatalf("the lease of n1, held: %q, %v", info, err)
+	}
+	stop()
+	if info, err := read(); info != nil || err != nil {
+		t.Fatalf("the lease of n1, ended: %q, %v", info, err)
+	}
+	if err := s.Lease("", func([]byte, error) { t.Error("done called") }); err == nil {
+		t.Error("the lease of no node: no error")
+	}
+}
