@@ -360,6 +360,16 @@ func (s *Server) claimOp(c *hub.NameClaim) {
 		cl.mu.Unlock()
 		s.wakeup.wake()
 	}
+	cl.mu.Lock()
+	leased := cl.leaseStop != nil
+	cl.mu.Unlock()
+	if !leased {
+		// Lost, and not taken again yet: the others take this node as
+		// gone, and a cleanup after it would take a name won now as a
+		// lost user's.
+		finish(nil, fmt.Errorf("%w: this node has no lease", store.ErrUnavailable))
+		return
+	}
 	me := storeOwner(c.Owner(cl.node))
 	var err error
 	switch c.Kind {

@@ -498,8 +498,8 @@ func LostEvent(node, name string, rooms []string, now time.Time) *RoomEvent {
 	return &RoomEvent{Node: node, Notice: n, Rooms: rooms}
 }
 
-// Isolated closes every session of this node, which lost its lease in the
-// cluster: other nodes may now give their names to someone else, so they
+// Isolated closes every session of this node, logged in or not, which
+// lost its lease in the cluster: other nodes may now give their names to someone else, so they
 // must reconnect (their clients go to another server) and log in again.
 // Their rooms are told by the node that cleans up after this one.
 func (h *Hub) Isolated(now time.Time) []Output {
@@ -511,11 +511,16 @@ func (h *Hub) Isolated(now time.Time) []Output {
 			continue
 		}
 		h.endTransfersOf(&out, s, now)
+		// A session not logged in yet goes too: a login under way would
+		// complete on a node whose users the others take as lost (its
+		// claim, if won, is let go again: ClaimDone).
 		if s.name != "" {
 			out.send(s.id, notice)
-			out.send(s.id, bye)
-			out = append(out, Output{To: s.id, Close: true})
-			s.closing = true
+		}
+		out.send(s.id, bye)
+		out = append(out, Output{To: s.id, Close: true})
+		s.closing = true
+		if s.name != "" {
 			h.leaveAll(s)
 			delete(h.names, s.name)
 			h.remember(s)

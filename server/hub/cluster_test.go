@@ -273,9 +273,13 @@ func TestClusterIsolatedNodeClosesSessions(t *testing.T) {
 	a := b.nodes["a"]
 	a.login(1, "alice")
 	a.enter(1, "lounge")
+	a.connect(2) // not logged in yet: its login would complete on a node the others take as gone
 	outs := a.h.Isolated(a.now)
 	if fs := to(outs, 1); len(fs) != 2 || fs[1].Type != wire.TypeBye || !closes(outs, 1) {
 		t.Fatalf("alice's session: %+v", outs)
+	}
+	if fs := to(outs, 2); len(fs) != 1 || fs[0].Type != wire.TypeBye || !closes(outs, 2) {
+		t.Fatalf("the session not logged in: %+v", outs)
 	}
 	if a.h.Name(1) != "alice" || a.h.user("alice") != nil {
 		t.Fatal("alice's name is still held here")
