@@ -218,16 +218,16 @@ func (s *session) setup() error {
 }
 
 // loginRetries bounds retries of a login the server could not do yet: a
-// guest name still held by the connection the storm just cut, or a password
-// check refused because the server's queue was full. With the backoff below
-// they give up after about 3.5 s.
+// guest name still held by the connection the storm just cut, a password
+// check refused because the server's queue was full, or in a cluster a
+// name the servers' record of names did not settle in time. With the
+// backoff below they give up after about 3.5 s.
 const loginRetries = 20
 
 func (s *session) login() error {
 	cfg := &s.w.cfg
-	retry := wire.ErrNameTaken
-	if cfg.Login == LoginAccount {
-		retry = wire.ErrUnavailable
+	retry := func(c wire.Code) bool {
+		return c == wire.ErrUnavailable || c == wire.ErrNameTaken && cfg.Login != LoginAccount
 	}
 	for attempt := 1; ; attempt++ {
 		var err error
@@ -241,7 +241,7 @@ func (s *session) login() error {
 			err = cfg.logIn(s.conn(), s.name)
 		}
 		var re *wireconn.RefusedError
-		if err == nil || !errors.As(err, &re) || re.Code != retry || attempt == loginRetries {
+		if err == nil || !errors.As(err, &re) || !retry(re.Code) || attempt == loginRetries {
 			return err
 		}
 		s.w.retries.add(refusedKind(re))

@@ -25,7 +25,10 @@ type tokenServer struct {
 	n         int
 	tokenCode wire.Code // the reply to a token it gave: OK, or a refusal
 	noTokens  bool      // give none
-	secrets   []string  // of each Login, "password" or the token
+	// refuseClaims is how many Claims to refuse with ErrUnavailable, as
+	// a cluster whose record of names did not answer in time does.
+	refuseClaims int
+	secrets      []string // of each Login, "password" or the token
 }
 
 const tokenTestPassword = "pw"
@@ -67,8 +70,16 @@ func (ts *tokenServer) serve(c net.Conn) {
 				break
 			}
 			r := &wire.Frame{Type: wire.TypeReply, ID: f.ID, Code: wire.OK}
-			if f.Type == wire.TypeLogin {
+			switch f.Type {
+			case wire.TypeLogin:
 				ts.login(&f, r)
+			case wire.TypeClaim:
+				ts.mu.Lock()
+				if ts.refuseClaims > 0 {
+					ts.refuseClaims--
+					r.Code = wire.ErrUnavailable
+				}
+				ts.mu.Unlock()
 			}
 			if _, err := c.Write(wire.Encode(r)); err != nil {
 				return
@@ -192,5 +203,32 @@ func TestCrashSessionLogsInAgainWithItsNewestToken(t *testing.T) {
 	}
 	if seen := ts.takeSecrets(); len(seen) != 2 || seen[0] != "password" || seen[1] != "password" {
 		t.Errorf("password only: the server saw %q, want the password twice", seen)
+	}
+}
+
+// TestGuestClaimRetriedWhenUnavailable: a guest's Claim refused with
+// ErrUnavailable, which a cluster gives when its record of names did not
+// answer in time, is tried again, as a password login refused so is.
+func TestGuestClaimRetriedWhenUnavailable(t *testing.T) {
+	t.Parallel()
+	ts := startTokenServer(t)
+	ts.mu.Lock()
+	ts.refuseClaims = 2
+	ts.mu.Unlock()
+	cfg := Config{Sessions: 1, Rooms: 1, Login: LoginGuest, Timeout: 5 * time.Second, Prefix: "lg", Addr: ts.ln.Addr().String()}
+	w := newWorker(cfg, share{Index: 0, Of: 1}, nil)
+	s := newSession(w, 0, true)
+	if err := s.dial(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.closeConn()
+	if err := s.conn().Hello("test", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.login(); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if got := w.retries.snapshot()["claim code 15"]; got != 2 {
+		t.Errorf("%d retries of a refused claim counted (%v), want 2", got, w.retries.snapshot())
 	}
 }
