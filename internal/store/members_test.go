@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -107,5 +108,32 @@ func TestMemberCallsRefused(t *testing.T) {
 		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) {
 			t.Errorf("%s: %v, want it to say %q", tc.what, tc.err, tc.want)
 		}
+	}
+}
+
+// A bucket's state is read up to what the stream's leader has: the tail
+// asks it for the next message of its subjects after the last it took.
+func TestLeaderNextSeq(t *testing.T) {
+	s := open(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	const stream, subjects = "KV_" + membersBucket, "$KV." + membersBucket + ".>"
+	if seq, err := s.leaderNextSeq(ctx, stream, subjects, 1); seq != 0 || err != nil {
+		t.Fatalf("next of an empty bucket: %d, %v", seq, err)
+	}
+	memberDone(t, "n1 puts alice in lounge", func(d func(error)) error { return s.PutMember("lounge", "alice", "n1", d) })
+	memberDone(t, "n1 puts bob in lounge", func(d func(error)) error { return s.PutMember("lounge", "bob", "n1", d) })
+	last, err := s.leaderLastStreamSeq(ctx, stream)
+	if err != nil || last < 2 {
+		t.Fatalf("last of the bucket: %d, %v", last, err)
+	}
+	if seq, err := s.leaderNextSeq(ctx, stream, subjects, last); seq != last || err != nil {
+		t.Errorf("next at the last: %d, %v; want %d", seq, err, last)
+	}
+	if seq, err := s.leaderNextSeq(ctx, stream, subjects, last+1); seq != 0 || err != nil {
+		t.Errorf("next after the last: %d, %v; want none", seq, err)
+	}
+	if seq, err := s.leaderNextSeq(ctx, stream, "$KV."+membersBucket+".nothing.>", 1); seq != 0 || err != nil {
+		t.Errorf("next of subjects never written: %d, %v; want none", seq, err)
 	}
 }

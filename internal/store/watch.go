@@ -80,10 +80,17 @@ func (s *Store) newTail(stream, what string, filters []string, take func(jetstre
 // start makes the first consumer and starts the tail's goroutine; from a
 // bucket's state, it waits, within ctx, until the state is read.
 func (t *tailer) start(ctx context.Context) error {
+	fromState := t.state // the goroutine's once started
+	var last uint64
+	if fromState {
+		var err error
+		if last, err = t.s.leaderLastStreamSeq(ctx, t.stream); err != nil {
+			return fmt.Errorf("read %s: %w", t.what, err)
+		}
+	}
 	if err := t.consumer(ctx); err != nil {
 		return fmt.Errorf("read %s: %w", t.what, err)
 	}
-	fromState := t.state // the goroutine's once started
 	t.s.watching.Add(1)
 	go t.run()
 	if !fromState {
@@ -99,8 +106,47 @@ func (t *tailer) start(ctx context.Context) error {
 		t.stop()
 		return fmt.Errorf("read %s: %w: its state was not read in time", t.what, classify(ctx.Err()))
 	}
+	if err := t.caughtUp(ctx, last); err != nil {
+		t.stop()
+		return err
+	}
 	return nil
 }
+
+// caughtUp waits, within ctx, until the tail has taken every message of
+// its subjects the stream's leader had when it began (up to last). Its
+// consumer is on one replica, and one that is behind (cut off a moment
+// ago, or catching up after a restart) gives an old state, complete as
+// far as it knows: a start that read it would take a name as free or a
+// user as in no room. The leader has every acknowledged write.
+func (t *tailer) caughtUp(ctx context.Context, last uint64) error {
+	for {
+		t.mu.Lock()
+		next := t.next
+		t.mu.Unlock()
+		if next > last {
+			return nil
+		}
+		seq, err := t.s.leaderNextSeq(ctx, t.stream, t.filters[0], max(next, 1))
+		if err != nil {
+			return fmt.Errorf("read %s: %w", t.what, err)
+		}
+		if seq == 0 || seq > last {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("read %s: %w: the replica it reads is behind the leader", t.what, classify(ctx.Err()))
+		case <-t.stopping:
+			return ErrClosed
+		case <-time.After(caughtUpPoll):
+		}
+	}
+}
+
+// caughtUpPoll is how often caughtUp asks the leader again while the
+// tail's replica catches up.
+const caughtUpPoll = 20 * time.Millisecond
 
 // stop ends the tail, waiting for take's last call to return. It must
 // not be called from take.
