@@ -44,9 +44,9 @@ var (
 
 // clusterConnectRate is the idle and rooms runs' ramp: each guest's name
 // is claimed in the cluster's record of names, kept by NATS on all three
-// nodes, which on these two cores falls behind loadgen's default 2,000 a
-// second and refuses claims it did not settle in time.
-const clusterConnectRate = "500"
+// nodes, which on these two cores fell behind loadgen's default 2,000 a
+// second, and 500, and refused the claims it did not settle in time.
+const clusterConnectRate = "200"
 
 // clusterRoomsRepeats: the rooms run's tail varies from run to run like
 // the single server's; its target is judged on the median of these.
@@ -133,7 +133,7 @@ func writeCluster(b *bytes.Buffer, c clusterResults, chaos []byte, alone bool) {
 	fmt.Fprint(b, "that every room has members on every server (loadgen -h, -servers). Every node of it, the\n")
 	fmt.Fprint(b, "NATS nodes, the servers and loadgen, shares this machine's two cores: the figures are those\n")
 	fmt.Fprint(b, "of a whole cluster on one small machine, not of one node of a real one. The server figures\n")
-	fmt.Fprint(b, "are the three servers' summed. The idle and rooms runs open 500 sessions a second: each guest's\n")
+	fmt.Fprintf(b, "are the three servers' summed. The idle and rooms runs open %s sessions a second: each guest's\n", clusterConnectRate)
 	fmt.Fprint(b, "name is claimed in the cluster's record of names (NATS, on all three nodes), which on these\n")
 	fmt.Fprint(b, "cores falls behind a faster ramp.\n\n")
 	fmt.Fprint(b, "| run | sessions up | offered deliv/s | deliv/s | p50 ms | p99 ms | p99.9 ms | max ms | lost/dup/reord | servers' RSS MB held (each) | CPU % srv/lg | notes |\n")
@@ -189,8 +189,10 @@ func writeFailover(b *bytes.Buffer, f failoverResult) {
 	fmt.Fprint(b, "sessions does what the chat client does: it connects to the next server of its list, logs in\n")
 	fmt.Fprint(b, "again with the resume token its last login gave (no password check), re-enters its room and\n")
 	fmt.Fprint(b, "asks History for what it missed. Its time back runs from the kill until that History reply;\n")
-	fmt.Fprint(b, "the other servers give the dead one's names out once its lease (`-lease`, 10 s) ran out.\n")
-	fmt.Fprint(b, "Then every acknowledged message is checked at every member.\n\n")
+	fmt.Fprint(b, "the other servers give the dead one's names out once its lease (`-lease`, 10 s) ran out, and\n")
+	fmt.Fprint(b, "refuse a login before with ErrUnavailable (code 15), as they do when the servers' record of\n")
+	fmt.Fprint(b, "names (NATS) does not answer in time; the session tries again after the client's backoff (20 ms\n")
+	fmt.Fprint(b, "doubling to 1 s), on the next server. Then every acknowledged message is checked at every member.\n\n")
 	r := f.rep
 	if r == nil {
 		fmt.Fprintf(b, "The run failed: %s.\n\n", f.status)
