@@ -201,13 +201,8 @@ func (s *Server) storeOp(op *hub.StoreOp) {
 				d.finish(s, op, nil, err, start)
 			})
 		}
-	case hub.StoreReadBefore:
-		err = d.st.Page(op.Room, op.Before, op.Count, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err, start) })
-	case hub.StoreReadAfter:
-		err = d.st.Replay(op.Room, op.After, op.Count, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err, start) })
-	case hub.StoreCatchUp:
-		// The room's last message, from the stream's leader.
-		err = d.st.Page(op.Room, 0, 1, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err, start) })
+	case hub.StoreReadBefore, hub.StoreReadAfter, hub.StoreCatchUp:
+		err = d.read(s, op, start, false)
 	case hub.StoreInbox:
 		err = d.st.Inbox(op.Name, func(msgs []store.Stored, err error) { d.finish(s, op, msgs, err, start) })
 	case hub.StoreRoom:
@@ -229,6 +224,45 @@ func (s *Server) storeOp(op *hub.StoreOp) {
 	}
 	if err != nil {
 		d.finish(s, op, nil, err, time.Time{})
+	}
+}
+
+// readPatience is how long a read of a room's history is tried again
+// while the store does not answer, and readRetry the pause between tries.
+// A client resuming after a cut asks for what it missed: refused because
+// NATS was electing a leader for a moment, it would miss it for good.
+const (
+	readPatience = 10 * time.Second
+	readRetry    = 250 * time.Millisecond
+)
+
+// read hands a read of a room's history to the store: the page before a
+// Seq, the messages after one, or the room's last message (from the
+// stream's leader). One that fails for want of an answer is asked again,
+// from a timer's goroutine, until readPatience from start has passed;
+// the first time (again false) is logged.
+func (d *durable) read(s *Server, op *hub.StoreOp, start time.Time, again bool) error {
+	done := func(msgs []store.Stored, err error) {
+		if (errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrTimeout)) && time.Since(start) < readPatience {
+			if !again {
+				s.cfg.Logf("message store: reading the history of %s again until it answers: %v", op.Room, err)
+			}
+			time.AfterFunc(readRetry, func() {
+				if err := d.read(s, op, start, true); err != nil {
+					d.finish(s, op, nil, err, start)
+				}
+			})
+			return
+		}
+		d.finish(s, op, msgs, err, start)
+	}
+	switch op.Kind {
+	case hub.StoreReadBefore:
+		return d.st.Page(op.Room, op.Before, op.Count, done)
+	case hub.StoreReadAfter:
+		return d.st.Replay(op.Room, op.After, op.Count, done)
+	default:
+		return d.st.Page(op.Room, 0, 1, done)
 	}
 }
 

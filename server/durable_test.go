@@ -223,3 +223,53 @@ func TestStoredMessageShownBeforeItsSenderGoesOn(t *testing.T) {
 		}
 	}
 }
+
+// A page of history the store cannot read for a moment (NATS restarting,
+// a leader being elected) is read again until it can, within
+// readPatience: refused at once, a client resuming after a cut would miss
+// what it asked for.
+func TestHistoryReadWaitsOutAStoreOutage(t *testing.T) {
+	dir := t.TempDir()
+	ns := startNATS(t, dir, 0)
+	port := ns.Addr().(*net.TCPAddr).Port
+	cfg := Config{NATS: []string{ns.ClientURL()}, MsgRate: -1}
+	s1 := start(t, cfg)
+	a, _ := aliceAndBobInLounge(t, s1)
+	for _, text := range []string{"one", "two"} {
+		if r := a.call(&wire.Frame{Type: wire.TypeSay, Text: text}); r.Code != wire.OK {
+			t.Fatalf("say %s: %+v", text, r)
+		}
+	}
+	if err := s1.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	// A new server holds nothing of the room's history in memory: a page
+	// of it is the store's to read.
+	s2 := start(t, cfg)
+	b := dial(t, s2.Addr())
+	b.login("bob", "builder")
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	id := b.send(&wire.Frame{Type: wire.TypeHistory, Room: "lounge", Code: wire.HistoryBefore, Count: 10})
+	waitFor(t, "the page refused by the store at least once", func() bool {
+		return s2.logs.has("message store: reading the history of %s again until it answers: %v")
+	})
+	startNATS(t, dir, port)
+	var texts []string
+	for {
+		f := b.must()
+		if f.Type == wire.TypeMessage {
+			texts = append(texts, f.Text)
+			continue
+		}
+		if f.Type == wire.TypeReply && f.ID == id {
+			if f.Code != wire.OK {
+				t.Fatalf("the page: %+v", f)
+			}
+			break
+		}
+	}
+	if !slices.Equal(texts, []string{"one", "two"}) {
+		t.Fatalf("the page showed %q", texts)
+	}
+}
