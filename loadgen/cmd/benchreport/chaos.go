@@ -67,7 +67,7 @@ func writeChaos(b *bytes.Buffer, c chaosResult, alone bool) {
 	if alone {
 		when = fmt.Sprintf("on %s by `benchreport -only chaos`, apart from the rest of this report", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	}
-	fmt.Fprintf(b, "Several chat servers on one NATS cluster as one chat (issue 17), under faults, %s:\n", when)
+	fmt.Fprintf(b, "Several chat servers on one NATS cluster as one chat, under faults, %s:\n", when)
 	fmt.Fprint(b, "loadgen runs a NATS cluster of three nodes with a proxy on every route in its own process,\n")
 	fmt.Fprint(b, "spawns the chat servers on it, and drives rooms with members on every server while it kills\n")
 	fmt.Fprint(b, "servers (SIGKILL, restart), stops NATS nodes and cuts them off, and logs accounts in on a second\n")

@@ -127,7 +127,7 @@ func writeCluster(b *bytes.Buffer, c clusterResults, chaos []byte, alone bool) {
 	if alone {
 		when = fmt.Sprintf("on %s by `benchreport -only cluster`, apart from the rest of this report", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	}
-	fmt.Fprintf(b, "Several chat servers on one NATS cluster as one chat (issue 17), %s.\n", when)
+	fmt.Fprintf(b, "Several chat servers on one NATS cluster as one chat, %s.\n", when)
 	fmt.Fprint(b, "loadgen runs a NATS cluster of three nodes in its own process (every message kept on all three,\n")
 	fmt.Fprint(b, "`-replicas 3`) and spawns three chat servers on it; each session connects to one of them, so\n")
 	fmt.Fprint(b, "that every room has members on every server (loadgen -h, -servers). Every node of it, the\n")
