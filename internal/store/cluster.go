@@ -408,7 +408,15 @@ func (s *Store) localLastSeq(name string) (uint64, bool) {
 // its leader says: a message get (not a direct one) that only the
 // leader answers, but for an error from a server that knows none.
 func (s *Store) leaderLastSeq(ctx context.Context, name string) (uint64, error) {
-	msg, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+name, []byte(`{"last_by_subj":">"}`))
+	return s.leaderMsgSeq(ctx, name, map[string]any{"last_by_subj": ">"}, "the last message")
+}
+
+// leaderMsgSeq asks stream's leader for the message req names (a
+// STREAM.MSG.GET request) and returns its stream sequence: 0 if there is
+// none.
+func (s *Store) leaderMsgSeq(ctx context.Context, stream string, req map[string]any, what string) (uint64, error) {
+	data, _ := json.Marshal(req)
+	msg, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, data)
 	if err != nil {
 		return 0, err
 	}
@@ -420,13 +428,13 @@ func (s *Store) leaderLastSeq(ctx context.Context, name string) (uint64, error) 
 	}
 	switch err := json.Unmarshal(msg.Data, &resp); {
 	case err != nil:
-		return 0, fmt.Errorf("get the last message of %s: %w", name, err)
+		return 0, fmt.Errorf("get %s of %s: %w", what, stream, err)
 	case resp.Error != nil && resp.Error.ErrorCode == jsNoMessageFound:
 		return 0, nil
 	case resp.Error != nil:
 		return 0, resp.Error
 	case resp.Message == nil:
-		return 0, fmt.Errorf("get the last message of %s: no message in the answer", name)
+		return 0, fmt.Errorf("get %s of %s: no message in the answer", what, stream)
 	}
 	return resp.Message.Seq, nil
 }

@@ -123,7 +123,7 @@ func TestLeaderNextSeq(t *testing.T) {
 	}
 	memberDone(t, "n1 puts alice in lounge", func(d func(error)) error { return s.PutMember("lounge", "alice", "n1", d) })
 	memberDone(t, "n1 puts bob in lounge", func(d func(error)) error { return s.PutMember("lounge", "bob", "n1", d) })
-	last, err := s.leaderLastStreamSeq(ctx, stream)
+	last, err := s.leaderLastSeq(ctx, stream)
 	if err != nil || last < 2 {
 		t.Fatalf("last of the bucket: %d, %v", last, err)
 	}

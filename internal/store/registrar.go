@@ -99,40 +99,8 @@ func (s *Store) latest(ctx context.Context, bucket, key string) (*entry, error) 
 // message on subject (wildcards allowed) at or after seq: 0 if there is
 // none.
 func (s *Store) leaderNextSeq(ctx context.Context, stream, subject string, seq uint64) (uint64, error) {
-	req, _ := json.Marshal(struct {
-		Seq     uint64 `json:"seq"`
-		NextFor string `json:"next_by_subj"`
-	}{seq, subject})
-	msg, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, req)
-	if err != nil {
-		return 0, classify(err)
-	}
-	var resp struct {
-		Error   *jetstream.APIError `json:"error"`
-		Message *struct {
-			Seq uint64 `json:"seq"`
-		} `json:"message"`
-	}
-	switch err := json.Unmarshal(msg.Data, &resp); {
-	case err != nil:
-		return 0, fmt.Errorf("next message of stream %s: %w", stream, err)
-	case resp.Error != nil && resp.Error.ErrorCode == jsNoMessageFound:
-		return 0, nil
-	case resp.Error != nil:
-		return 0, classify(resp.Error)
-	case resp.Message == nil:
-		return 0, fmt.Errorf("next message of stream %s: no message in the answer", stream)
-	}
-	return resp.Message.Seq, nil
-}
-
-// leaderLastStreamSeq asks stream's leader for its last sequence.
-func (s *Store) leaderLastStreamSeq(ctx context.Context, stream string) (uint64, error) {
-	st, err := s.js.Stream(ctx, stream)
-	if err != nil {
-		return 0, classify(err)
-	}
-	return st.CachedInfo().State.LastSeq, nil
+	n, err := s.leaderMsgSeq(ctx, stream, map[string]any{"seq": seq, "next_by_subj": subject}, "the next message")
+	return n, classify(err)
 }
 
 // conflict reports whether a compare-and-set write was refused because

@@ -84,8 +84,8 @@ func (t *tailer) start(ctx context.Context) error {
 	var last uint64
 	if fromState {
 		var err error
-		if last, err = t.s.leaderLastStreamSeq(ctx, t.stream); err != nil {
-			return fmt.Errorf("read %s: %w", t.what, err)
+		if last, err = t.s.leaderLastSeq(ctx, t.stream); err != nil {
+			return fmt.Errorf("read %s: %w", t.what, classify(err))
 		}
 	}
 	if err := t.consumer(ctx); err != nil {
