@@ -64,6 +64,22 @@ func TestLoginThrottleUnit(t *testing.T) {
 		th.result(fmt.Sprint("member", i), "10.3.3.3", v, now)
 	}
 	want("member0", "10.3.3.3", time.Second)
+	// Refused resume tokens (every client's, after a restart with a new
+	// key) count neither for the address nor for the account: the
+	// passwords that follow go through at once.
+	for i := range 50 {
+		want(fmt.Sprint("back", i), "10.4.4.4", 0)
+		th.tokenRefused(fmt.Sprint("back", i), now)
+	}
+	for i := range 50 {
+		want(fmt.Sprint("back", i), "10.4.4.4", 0)
+		th.result(fmt.Sprint("back", i), "10.4.4.4", hub.VerdictOK, now)
+	}
+	for range 5 {
+		want("erin", "10.5.5.5", 0)
+		th.tokenRefused("erin", now)
+	}
+	want("erin", "10.5.5.5", 0)
 	// The table stays within its bound.
 	small := newLoginThrottle(3, time.Second, 30*time.Second, time.Minute, 8)
 	for i := range 100 {

@@ -151,6 +151,10 @@ func (g *Gate) Collect() (VerifyResult, bool) {
 
 // Record takes a collected verdict for a login from ip into account.
 func (g *Gate) Record(r VerifyResult, ip string, now time.Time) {
+	if r.Token && r.Verdict == hub.VerdictWrong {
+		g.throttle.tokenRefused(r.Name, now)
+		return
+	}
 	g.throttle.result(r.Name, ip, r.Verdict, now)
 }
 
@@ -162,8 +166,8 @@ func (g *Gate) Elsewhere(name string, ok bool, now time.Time) {
 }
 
 // checkToken is the verdict on a login with a resume token. A wrong one
-// counts as a wrong password (Record), toward the throttle and the
-// connection's failures.
+// is a wrong password to the connection's failures, but the throttle does
+// not count it (Record, loginThrottle.tokenRefused).
 func (g *Gate) checkToken(req hub.VerifyRequest, now time.Time) hub.Verdict {
 	if err := g.cfg.Resume.Check(req.Name, req.Secret, now); err != nil {
 		g.cfg.Logf("session %d: login as %s with a resume token refused: %v", req.Session, req.Name, err)

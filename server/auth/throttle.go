@@ -72,6 +72,18 @@ func (t *loginThrottle) result(name, ip string, v hub.Verdict, now time.Time) {
 	}
 }
 
+// tokenRefused takes into account a login whose resume token was refused:
+// it is no guess at a password, since a token's MAC cannot be guessed, so
+// its attempt at the account is taken back and its address not counted.
+// Every client's token is refused at once when the chat's key changes (a
+// restart with no store): counted, they would hold up everyone behind one
+// address as they log in again with their passwords.
+func (t *loginThrottle) tokenRefused(name string, now time.Time) {
+	if t.delay > 0 {
+		t.takeBack(accountKey(name), now)
+	}
+}
+
 // wait returns the delay an attempt made after n others waits.
 func (t *loginThrottle) wait(n int) time.Duration {
 	if n < t.free {
