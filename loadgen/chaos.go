@@ -120,12 +120,7 @@ func runChaos(cfg Config, sp clusterSpawn, progressW io.Writer, stops *stoppers)
 		rep.Servers = append(rep.Servers, ChaosServer{Name: cs.name, Addr: cs.srv.Addr, NATS: cs.nats})
 	}
 	run.logf("seed %d: %d chat servers on a NATS cluster of %d", cfg.Seed, cfg.Servers, natsNodes)
-	run.ramp()
-	for _, s := range run.sessions {
-		if s.ready.Load() {
-			rep.Up++
-		}
-	}
+	rep.Up = run.ramp()
 	run.loop(rep)
 	return rep, nil
 }
@@ -154,26 +149,14 @@ func (run *chaosRun) stopServers() {
 func (run *chaosRun) loop(rep *ChaosReport) {
 	cfg := &run.cfg
 	run.t0 = time.Now().Add(goMargin)
-	sched := newSchedule(run.t0, cfg.Duration, cfg.Rate, uint32(cfg.Sessions))
-	stop := make(chan struct{})
-	var senders sync.WaitGroup
-	for _, s := range run.sessions {
-		if s.ready.Load() && sched.count(s.id) > 0 {
-			senders.Add(1)
-			go func() {
-				defer senders.Done()
-				pace(sched, s.id, realClock{}, stop, func(seq uint32, due time.Time) error { return s.say(seq, due, stop) })
-			}()
-		}
-	}
-	stopProgress := run.showProgress()
+	load := run.startLoad(run.t0, run.progressLine)
 	var chaos sync.WaitGroup
 	planned := run.plan.schedule(run.seed)
 	for _, chain := range [][]fault{kills(planned), natsFaults(planned)} {
 		chaos.Add(1)
 		go func() {
 			defer chaos.Done()
-			run.runChain(chain, stop)
+			run.runChain(chain, load.stop)
 		}()
 	}
 	probes := newProber(run)
@@ -181,7 +164,7 @@ func (run *chaosRun) loop(rep *ChaosReport) {
 		chaos.Add(1)
 		go func() {
 			defer chaos.Done()
-			probes.loop(run.t0.Add(cfg.Duration-run.plan.Settle), stop)
+			probes.loop(run.t0.Add(cfg.Duration-run.plan.Settle), load.stop)
 		}()
 	}
 	time.Sleep(time.Until(run.t0.Add(cfg.Duration)))
@@ -195,16 +178,9 @@ func (run *chaosRun) loop(rep *ChaosReport) {
 		rep.AllBackSec = time.Since(healedAt).Seconds()
 	}
 	run.logf("healed: %d of %d sessions back in their rooms", rep.Back, rep.Of)
-	drainEnd := time.Now().Add(cfg.Drain)
-	if !waitTimeout(&senders, time.Until(drainEnd)) {
-		run.errs.add("senders still behind at the end of the drain")
-	}
-	run.drain(drainEnd)
+	load.drain()
 	views := run.observe()
-	close(stop)
-	run.close()
-	senders.Wait()
-	stopProgress()
+	load.end()
 	run.stopServers()
 
 	run.report(&rep.Deliveries)
@@ -291,45 +267,13 @@ func (run *chaosRun) logf(format string, args ...any) {
 	fmt.Fprintf(run.progress, "loadgen %6.2fs chaos  %s\n", max(run.since(time.Now()), 0), fmt.Sprintf(format, args...))
 }
 
-// showProgress prints a line a second unless the run is quiet; the
-// function it returns stops it.
-func (run *chaosRun) showProgress() (stop func()) {
-	if run.progress == nil {
-		return func() {}
-	}
-	quit, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-tick.C:
-			}
-			var up, sent, acked, shown uint64
-			for _, s := range run.sessions {
-				if s.ready.Load() && !s.resuming.Load() {
-					up++
-				}
-				s.mu.Lock()
-				sent += uint64(len(s.says))
-				s.mu.Unlock()
-				acked += s.acked.Load()
-				shown += s.fromOthers.Load()
-			}
-			run.mu.Lock()
-			faults := len(run.faults)
-			run.mu.Unlock()
-			run.logf("up %d/%d  sent %d  acknowledged %d  unanswered %d  shown %d  faults %d",
-				up, run.cfg.Sessions, sent, acked, run.unanswered(), shown, faults)
-		}
-	}()
-	return func() {
-		close(quit)
-		<-finished
-	}
+// progressLine is the chaos run's line a second, with the faults so far.
+func (run *chaosRun) progressLine(n sessionCounts) {
+	run.mu.Lock()
+	faults := len(run.faults)
+	run.mu.Unlock()
+	run.logf("up %d/%d  sent %d  acknowledged %d  unanswered %d  shown %d  faults %d",
+		n.up, run.cfg.Sessions, n.sent, n.acked, n.unanswered, n.shown, faults)
 }
 
 // serverTakes reports whether the chat server at path has flag, from its

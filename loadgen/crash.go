@@ -30,10 +30,11 @@ type crashRun struct {
 	srv *SpawnedServer
 }
 
-// sessionRun is what the sessions of a crash or a chaos run share: the
-// run's configuration, the servers they connect to, the sessions, and
-// what went wrong. Both runs embed it; the sessions (crash_session.go)
-// and the checker (crash_check.go) are the same for both.
+// sessionRun is what the sessions of a crash, chaos or failover run
+// share: the run's configuration, the servers they connect to, the
+// sessions, and what went wrong. Each run embeds it; the sessions
+// (crash_session.go), their load (session_load.go) and the checker
+// (crash_check.go) are the same for all three.
 type sessionRun struct {
 	cfg Config
 	// addrs are the servers; session i starts on addrs[(i/Rooms) %
@@ -91,42 +92,16 @@ func RunCrash(cfg Config, srv *SpawnedServer, stateDir string, progressW io.Writ
 	run.passwordOnly = stateDir == ""
 	rep := &CrashReport{Addr: cfg.Addr, StateDir: stateDir, Login: cfg.Login, Sessions: cfg.Sessions, Rooms: cfg.Rooms,
 		Rate: cfg.Rate, Duration: cfg.Duration.Seconds()}
-	run.ramp()
-	for _, s := range run.sessions {
-		if s.ready.Load() {
-			rep.Up++
-		}
-	}
+	rep.Up = run.ramp()
 	t0 := time.Now().Add(goMargin)
-	sched := newSchedule(t0, cfg.Duration, cfg.Rate, uint32(cfg.Sessions))
-	stop := make(chan struct{})
-	var senders sync.WaitGroup
-	for _, s := range run.sessions {
-		if s.ready.Load() && sched.count(s.id) > 0 {
-			senders.Add(1)
-			go func() {
-				defer senders.Done()
-				pace(sched, s.id, realClock{}, stop, func(seq uint32, due time.Time) error { return s.say(seq, due, stop) })
-			}()
-		}
-	}
-	stopProgress := run.progress(t0, progressW)
+	load := run.startLoad(t0, run.progressLine(t0, progressW))
 	kills, killErr := run.kills(t0)
 	rep.Kills = kills
 	if killErr == nil {
 		time.Sleep(time.Until(t0.Add(cfg.Duration)))
-		// What was due is sent within the drain (open loop); then the
-		// replies and the deliveries are awaited.
-		drainEnd := time.Now().Add(cfg.Drain)
-		if !waitTimeout(&senders, time.Until(drainEnd)) {
-			run.errs.add("senders still behind at the end of the drain")
-		}
-		run.drain(drainEnd)
+		load.drain()
 	}
-	close(stop)
-	run.close()
-	senders.Wait()
-	stopProgress()
+	load.end()
 	if killErr != nil {
 		return nil, killErr
 	}
@@ -142,8 +117,9 @@ func RunCrash(cfg Config, srv *SpawnedServer, stateDir string, progressW io.Writ
 const maxSettingUp = 64
 
 // ramp opens the sessions over cfg.Ramp, at most maxSettingUp setting up
-// at once, and waits until each is in its room or has given up.
-func (run *sessionRun) ramp() {
+// at once, waits until each is in its room or has given up, and returns
+// how many are in their rooms.
+func (run *sessionRun) ramp() (up int) {
 	cfg := &run.cfg
 	var ramp sync.WaitGroup
 	settingUp := make(chan struct{}, maxSettingUp)
@@ -164,6 +140,12 @@ func (run *sessionRun) ramp() {
 		})
 	}
 	ramp.Wait()
+	for _, s := range run.sessions {
+		if s.ready.Load() {
+			up++
+		}
+	}
+	return up
 }
 
 // kills kills the server cfg.Kills times, at t0 + k·Duration/(Kills+1),
@@ -320,42 +302,12 @@ func (run *sessionRun) sleep(d time.Duration) bool {
 	}
 }
 
-// progress prints a line a second to w unless the run is quiet; the
-// function it returns stops it.
-func (run *crashRun) progress(t0 time.Time, w io.Writer) (stop func()) {
-	if run.cfg.Quiet {
-		return func() {}
-	}
-	quit, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-tick.C:
-			}
-			var up, sent, acked, shown uint64
-			for _, s := range run.sessions {
-				if s.ready.Load() && !s.resuming.Load() {
-					up++
-				}
-				s.mu.Lock()
-				sent += uint64(len(s.says))
-				s.mu.Unlock()
-				acked += s.acked.Load()
-				shown += s.fromOthers.Load()
-			}
-			fmt.Fprintf(w, "loadgen %6.1fs crash  kills %d/%d  up %d/%d  sent %d  acknowledged %d  unanswered %d  shown %d\n",
-				max(time.Since(t0), 0).Seconds(), run.epoch.Load(), run.cfg.Kills, up, run.cfg.Sessions,
-				sent, acked, run.unanswered(), shown)
-		}
-	}()
-	return func() {
-		close(quit)
-		<-finished
+// progressLine is the crash run's line a second on w.
+func (run *crashRun) progressLine(t0 time.Time, w io.Writer) func(sessionCounts) {
+	return func(n sessionCounts) {
+		fmt.Fprintf(w, "loadgen %6.1fs crash  kills %d/%d  up %d/%d  sent %d  acknowledged %d  unanswered %d  shown %d\n",
+			max(time.Since(t0), 0).Seconds(), run.epoch.Load(), run.cfg.Kills, n.up, run.cfg.Sessions,
+			n.sent, n.acked, n.unanswered, n.shown)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -120,43 +119,19 @@ func RunFailover(cfg Config, cl *chatCluster, progressW io.Writer) (*FailoverRep
 		rep.Servers = append(rep.Servers, ChaosServer{Name: cs.name, Addr: cs.srv.Addr, NATS: cs.nats})
 	}
 	rampStart := time.Now()
-	run.ramp()
+	rep.Up = run.ramp()
 	rep.RampSec = time.Since(rampStart).Seconds()
-	for _, s := range run.sessions {
-		if s.ready.Load() {
-			rep.Up++
-		}
-	}
 	t0 := time.Now().Add(goMargin)
-	sched := newSchedule(t0, cfg.Duration, cfg.Rate, uint32(cfg.Sessions))
-	stop := make(chan struct{})
-	var senders sync.WaitGroup
-	for _, s := range run.sessions {
-		if s.ready.Load() && sched.count(s.id) > 0 {
-			senders.Add(1)
-			go func() {
-				defer senders.Done()
-				pace(sched, s.id, realClock{}, stop, func(seq uint32, due time.Time) error { return s.say(seq, due, stop) })
-			}()
-		}
-	}
-	stopProgress := run.progress(t0, progressW)
+	load := run.startLoad(t0, run.progressLine(t0, progressW))
 	time.Sleep(time.Until(t0.Add(cfg.KillAfter)))
 	victims, killedAt, killErr := run.kill(failoverVictim)
 	if killErr == nil {
 		rep.Killed, rep.KillAt = cl.servers[failoverVictim].name, killedAt.Sub(t0).Seconds()
 		time.Sleep(time.Until(t0.Add(cfg.Duration)))
 		waitBackAll(victims, time.Now().Add(run.backWait()))
-		drainEnd := time.Now().Add(cfg.Drain)
-		if !waitTimeout(&senders, time.Until(drainEnd)) {
-			run.errs.add("senders still behind at the end of the drain")
-		}
-		run.drain(drainEnd)
+		load.drain()
 	}
-	close(stop)
-	run.close()
-	senders.Wait()
-	stopProgress()
+	load.end()
 	if killErr != nil {
 		return nil, killErr
 	}
@@ -224,41 +199,11 @@ func backAfter(ups []upSpan, t time.Time) (d time.Duration, ok bool) {
 	return 0, false
 }
 
-// progress prints a line a second to w unless the run is quiet; the
-// function it returns stops it.
-func (run *failoverRun) progress(t0 time.Time, w io.Writer) (stop func()) {
-	if run.cfg.Quiet {
-		return func() {}
-	}
-	quit, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-tick.C:
-			}
-			var up, resuming, acked, shown uint64
-			for _, s := range run.sessions {
-				if s.ready.Load() && !s.resuming.Load() {
-					up++
-				}
-				if s.resuming.Load() {
-					resuming++
-				}
-				acked += s.acked.Load()
-				shown += s.fromOthers.Load()
-			}
-			fmt.Fprintf(w, "loadgen %6.1fs failover  killed %d  up %d/%d  resuming %d  acknowledged %d  shown %d\n",
-				max(time.Since(t0), 0).Seconds(), run.epoch.Load(), up, run.cfg.Sessions, resuming, acked, shown)
-		}
-	}()
-	return func() {
-		close(quit)
-		<-finished
+// progressLine is the failover run's line a second on w.
+func (run *failoverRun) progressLine(t0 time.Time, w io.Writer) func(sessionCounts) {
+	return func(n sessionCounts) {
+		fmt.Fprintf(w, "loadgen %6.1fs failover  killed %d  up %d/%d  resuming %d  acknowledged %d  shown %d\n",
+			max(time.Since(t0), 0).Seconds(), run.epoch.Load(), n.up, run.cfg.Sessions, n.resuming, n.acked, n.shown)
 	}
 }
 
