@@ -304,12 +304,8 @@ func (m *mainFlags) chaos(stdout, stderr io.Writer, spawned *stoppers) int {
 			return exitStatus(stderr, usageError{fmt.Errorf("the chaos profile gives each server its -%s: leave it out of -server-args", name)})
 		}
 	}
-	// Refuse a bad command line before starting anything; the address is
-	// the first server's, once started.
-	check := m.cfg
-	check.Addr = "127.0.0.1:0"
-	if err := check.Validate(); err != nil {
-		return exitStatus(stderr, usageError{err})
+	if err := m.validateUnstarted(); err != nil {
+		return exitStatus(stderr, err)
 	}
 	sp := clusterSpawn{path: m.spawn, args: spawnArgs(&m.cfg, m.serverArgs), usersFile: m.usersFile,
 		timeout: max(30*time.Second, m.cfg.Timeout)}
@@ -318,13 +314,5 @@ func (m *mainFlags) chaos(stdout, stderr io.Writer, spawned *stoppers) int {
 		return exitStatus(stderr, err)
 	}
 	WriteChaosReport(stdout, rep)
-	if m.jsonFile != "" {
-		if err := writeJSON(m.jsonFile, rep); err != nil {
-			return exitStatus(stderr, err)
-		}
-	}
-	if rep.Problems() {
-		return ExitProblems
-	}
-	return ExitOK
+	return m.finish(stderr, rep)
 }

@@ -223,10 +223,8 @@ func (m *mainFlags) startCluster(spawned *stoppers, stderr io.Writer) (stop func
 	if err := m.checkClusterArgs(); err != nil {
 		return nil, usageError{err}
 	}
-	check := m.cfg
-	check.Addr = "127.0.0.1:0"
-	if err := check.Validate(); err != nil {
-		return nil, usageError{err}
+	if err := m.validateUnstarted(); err != nil {
+		return nil, err
 	}
 	cl, err := startChatCluster(m.cfg.Servers, m.clusterSpawn(), spawned)
 	if err != nil {

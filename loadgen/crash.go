@@ -347,12 +347,8 @@ func (m *mainFlags) crash(stdout, stderr io.Writer, spawned *stoppers) int {
 			return exitStatus(stderr, usageError{errors.New("give the crash profile's state directory with loadgen's -state, not in -server-args")})
 		}
 	}
-	// Refuse a bad command line before starting anything; the address is
-	// the server's, once started.
-	check := m.cfg
-	check.Addr = "127.0.0.1:0"
-	if err := check.Validate(); err != nil {
-		return exitStatus(stderr, usageError{err})
+	if err := m.validateUnstarted(); err != nil {
+		return exitStatus(stderr, err)
 	}
 	stateDir, temporary := m.stateDir, false
 	switch stateDir {
@@ -382,13 +378,5 @@ func (m *mainFlags) crash(stdout, stderr io.Writer, spawned *stoppers) int {
 	}
 	rep.StateTemporary = temporary
 	WriteCrashReport(stdout, rep)
-	if m.jsonFile != "" {
-		if err := writeJSON(m.jsonFile, rep); err != nil {
-			return exitStatus(stderr, err)
-		}
-	}
-	if rep.Problems() {
-		return ExitProblems
-	}
-	return ExitOK
+	return m.finish(stderr, rep)
 }

@@ -237,10 +237,8 @@ func (m *mainFlags) failover(stdout, stderr io.Writer, spawned *stoppers) int {
 	if err := m.checkClusterArgs(); err != nil {
 		return exitStatus(stderr, usageError{err})
 	}
-	check := m.cfg
-	check.Addr = "127.0.0.1:0"
-	if err := check.Validate(); err != nil {
-		return exitStatus(stderr, usageError{err})
+	if err := m.validateUnstarted(); err != nil {
+		return exitStatus(stderr, err)
 	}
 	cl, err := startChatCluster(m.cfg.Servers, m.clusterSpawn(), spawned)
 	if err != nil {
@@ -252,15 +250,7 @@ func (m *mainFlags) failover(stdout, stderr io.Writer, spawned *stoppers) int {
 		return exitStatus(stderr, err)
 	}
 	WriteFailoverReport(stdout, rep)
-	if m.jsonFile != "" {
-		if err := writeJSON(m.jsonFile, rep); err != nil {
-			return exitStatus(stderr, err)
-		}
-	}
-	if rep.Problems() {
-		return ExitProblems
-	}
-	return ExitOK
+	return m.finish(stderr, rep)
 }
 
 // validateFailover checks what the failover profile needs.

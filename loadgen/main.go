@@ -188,6 +188,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitStatus(stderr, err)
 	}
 	WriteTable(stdout, rep)
+	return m.finish(stderr, rep)
+}
+
+// finish ends Main once the report is printed: it writes the report to
+// -json if asked, and returns the status for what the run found.
+func (m *mainFlags) finish(stderr io.Writer, rep interface{ Problems() bool }) int {
 	if m.jsonFile != "" {
 		if err := writeJSON(m.jsonFile, rep); err != nil {
 			return exitStatus(stderr, err)
@@ -197,6 +203,18 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ExitProblems
 	}
 	return ExitOK
+}
+
+// validateUnstarted refuses a bad command line before anything is
+// started: the address is a started server's, so a stand-in takes its
+// place.
+func (m *mainFlags) validateUnstarted() error {
+	check := m.cfg
+	check.Addr = "127.0.0.1:0"
+	if err := check.Validate(); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 // mainFlags is the command line: the run's Config and what Main does
