@@ -242,20 +242,29 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validateChaos checks what the chaos profile needs.
-func (c *Config) validateChaos(bad func(string, ...any)) {
+// validateOverServers checks what the chaos and failover profiles both
+// need, whose sessions move from server to server: messages to check, a
+// second server, account logins, no TLS. serversWhy and loginWhy end the
+// refusals of too few servers and of guests with the profile's reason.
+func (c *Config) validateOverServers(bad func(string, ...any), serversWhy, loginWhy string) {
 	if c.Rate <= 0 {
-		bad("-rate must be positive for %s: the messages are what it checks", ProfileChaos)
+		bad("-rate must be positive for %s: the messages are what it checks", c.Profile)
 	}
 	if c.Servers < 2 {
-		bad("-servers must be at least 2 for %s: a session fails over to another server", ProfileChaos)
+		bad("-servers must be at least 2 for %s: %s", c.Profile, serversWhy)
 	}
 	if c.Login != LoginAccount {
-		bad("%s logs its sessions in to accounts (-login account): a login elsewhere takes a session over, a guest's claim is refused", ProfileChaos)
+		bad("%s logs its sessions in to accounts (-login account)%s", c.Profile, loginWhy)
 	}
 	if c.TLS != nil {
-		bad("%s runs without TLS", ProfileChaos)
+		bad("%s runs without TLS", c.Profile)
 	}
+}
+
+// validateChaos checks what the chaos profile needs.
+func (c *Config) validateChaos(bad func(string, ...any)) {
+	c.validateOverServers(bad, "a session fails over to another server",
+		": a login elsewhere takes a session over, a guest's claim is refused")
 	if c.Procs != 1 {
 		bad("%s runs in one process (-procs 1), whose checker sees every session: use fewer sessions than its descriptor limit", ProfileChaos)
 	}

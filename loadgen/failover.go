@@ -255,18 +255,8 @@ func (m *mainFlags) failover(stdout, stderr io.Writer, spawned *stoppers) int {
 
 // validateFailover checks what the failover profile needs.
 func (c *Config) validateFailover(bad func(string, ...any)) {
-	if c.Rate <= 0 {
-		bad("-rate must be positive for %s: the messages are what it checks", ProfileFailover)
-	}
-	if c.Servers < 2 {
-		bad("-servers must be at least 2 for %s: the killed server's sessions go to another", ProfileFailover)
-	}
-	if c.Login != LoginAccount {
-		bad("%s logs its sessions in to accounts (-login account), as chaos does: a login elsewhere takes a session over, a guest's claim of a name another node holds is refused", ProfileFailover)
-	}
-	if c.TLS != nil {
-		bad("%s runs without TLS", ProfileFailover)
-	}
+	c.validateOverServers(bad, "the killed server's sessions go to another",
+		", as chaos does: a login elsewhere takes a session over, a guest's claim of a name another node holds is refused")
 	if c.KillAfter <= 0 || c.KillAfter >= c.Duration {
 		bad("-kill-after must be within -duration (%v), not %v", c.Duration, c.KillAfter)
 	}
