@@ -79,6 +79,20 @@ func (cs *chaosServer) setDown(down bool) {
 	cs.mu.Unlock()
 }
 
+// stop stops the server unless it is stopped already, and says whether it
+// was down then (killed, not restarted), when its stop fails as a matter
+// of course. err is nil if it was stopped already.
+func (cs *chaosServer) stop() (down bool, err error) {
+	cs.mu.Lock()
+	stopped, down := cs.stopped, cs.down
+	cs.stopped = true
+	cs.mu.Unlock()
+	if stopped {
+		return down, nil
+	}
+	return down, cs.srv.Stop()
+}
+
 // runChaos runs the chaos profile. What it starts it registers with
 // stops, so that an interrupted run stops it; it stops it itself at the
 // end. Progress and fault lines go to progressW unless cfg.Quiet.
@@ -101,10 +115,7 @@ func runChaos(cfg Config, sp clusterSpawn, progressW io.Writer, stops *stoppers)
 	if !cfg.Quiet {
 		run.progress = progressW
 	}
-	var addrs []string
-	for _, cs := range run.servers {
-		addrs = append(addrs, cs.srv.Addr)
-	}
+	addrs := cl.addrs()
 	cfg.Addr = addrs[0]
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -116,9 +127,7 @@ func runChaos(cfg Config, sp clusterSpawn, progressW io.Writer, stops *stoppers)
 	run.aside = run.watch
 	rep = &ChaosReport{Seed: cfg.Seed, Faulted: cfg.Faults, ServerName: named, Login: cfg.Login, Sessions: cfg.Sessions, Rooms: cfg.Rooms,
 		Rate: cfg.Rate, Duration: cfg.Duration.Seconds(), NATS: cluster.ClientURLs()}
-	for _, cs := range run.servers {
-		rep.Servers = append(rep.Servers, ChaosServer{Name: cs.name, Addr: cs.srv.Addr, NATS: cs.nats})
-	}
+	rep.Servers = cl.reported()
 	run.logf("seed %d: %d chat servers on a NATS cluster of %d", cfg.Seed, cfg.Servers, natsNodes)
 	rep.Up = run.ramp()
 	run.loop(rep)
@@ -129,14 +138,7 @@ func runChaos(cfg Config, sp clusterSpawn, progressW io.Writer, stops *stoppers)
 // is a violation.
 func (run *chaosRun) stopServers() {
 	for _, cs := range run.servers {
-		cs.mu.Lock()
-		stopped, down := cs.stopped, cs.down
-		cs.stopped = true
-		cs.mu.Unlock()
-		if stopped {
-			continue
-		}
-		if err := cs.srv.Stop(); err != nil && !down {
+		if down, err := cs.stop(); err != nil && !down {
 			why, _, _ := strings.Cut(err.Error(), ": ")
 			run.violate(violDied, "%s at the end: %s (%s)", cs.name, why, failure(cs.srv))
 		}

@@ -116,6 +116,15 @@ func (cl *chatCluster) addrs() []string {
 	return out
 }
 
+// reported are the chat servers as a run's report lists them, in order.
+func (cl *chatCluster) reported() []ChaosServer {
+	var out []ChaosServer
+	for _, cs := range cl.servers {
+		out = append(out, ChaosServer{Name: cs.name, Addr: cs.srv.Addr, NATS: cs.nats})
+	}
+	return out
+}
+
 // pids are the chat servers' first processes, in order.
 func (cl *chatCluster) pids() []int {
 	var out []int
@@ -130,14 +139,7 @@ func (cl *chatCluster) pids() []int {
 // unless it is nil.
 func (cl *chatCluster) close(w io.Writer) {
 	for _, cs := range cl.servers {
-		cs.mu.Lock()
-		stopped, down := cs.stopped, cs.down
-		cs.stopped = true
-		cs.mu.Unlock()
-		if stopped {
-			continue
-		}
-		if err := cs.srv.Stop(); err != nil && !down && w != nil {
+		if down, err := cs.stop(); err != nil && !down && w != nil {
 			fmt.Fprintf(w, "loadgen: chat server %s: %v\n", cs.name, err)
 		}
 	}

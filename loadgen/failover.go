@@ -115,9 +115,7 @@ func RunFailover(cfg Config, cl *chatCluster, progressW io.Writer) (*FailoverRep
 	run := &failoverRun{sessionRun: shared, cl: cl}
 	rep := &FailoverReport{Login: cfg.Login, Sessions: cfg.Sessions, Rooms: cfg.Rooms, Rate: cfg.Rate,
 		Duration: cfg.Duration.Seconds(), NATS: cl.nats.ClientURLs()}
-	for _, cs := range cl.servers {
-		rep.Servers = append(rep.Servers, ChaosServer{Name: cs.name, Addr: cs.srv.Addr, NATS: cs.nats})
-	}
+	rep.Servers = cl.reported()
 	rampStart := time.Now()
 	rep.Up = run.ramp()
 	rep.RampSec = time.Since(rampStart).Seconds()
