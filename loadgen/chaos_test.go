@@ -1,12 +1,6 @@
 package loadgen
 
-import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
-	"testing"
-)
+import "testing"
 
 // TestChaosRunsItsFaultsAndHealsEverything runs a short chaos profile
 // through loadgen's command line against the real chat-server: three
@@ -18,23 +12,9 @@ import (
 // round, and every violation is of a kind the checkers know.
 func TestChaosRunsItsFaultsAndHealsEverything(t *testing.T) {
 	t.Parallel()
-	bin := buildServer(t)
-	jsonFile := filepath.Join(t.TempDir(), "chaos.json")
-	var stdout, stderr bytes.Buffer
-	code := Main([]string{"-spawn-server", bin, "-profile", "chaos", "-sessions", "12", "-rooms", "2", "-rate", "12",
-		"-duration", "16s", "-seed", "3", "-timeout", "10s", "-quiet", "-json", jsonFile}, nil, &stdout, &stderr)
-	t.Logf("report:\n%s%s", stdout.String(), stderr.String())
-	if code != ExitOK && code != ExitProblems {
-		t.Fatalf("exit %d: the run did not complete", code)
-	}
-	data, err := os.ReadFile(jsonFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rep := new(ChaosReport)
-	if err := json.Unmarshal(data, rep); err != nil {
-		t.Fatal(err)
-	}
+	code := runMain(t, []string{"-spawn-server", buildServer(t), "-profile", "chaos", "-sessions", "12", "-rooms", "2", "-rate", "12",
+		"-duration", "16s", "-seed", "3", "-timeout", "10s", "-quiet"}, rep, ExitOK, ExitProblems)
 	if (code == ExitProblems) != rep.Problems() {
 		t.Errorf("exit %d with %d violations", code, len(rep.Violations))
 	}

@@ -2,9 +2,6 @@ package loadgen
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -127,23 +124,9 @@ func TestClusterFlags(t *testing.T) {
 // own server, and the report has each server's memory.
 func TestIdleOverThreeServers(t *testing.T) {
 	t.Parallel()
-	bin := buildServer(t)
-	jsonFile := filepath.Join(t.TempDir(), "idle.json")
-	var stdout, stderr bytes.Buffer
-	code := Main([]string{"-spawn-server", bin, "-profile", "idle", "-servers", "3", "-sessions", "300",
-		"-duration", "1s", "-quiet", "-json", jsonFile}, nil, &stdout, &stderr)
-	t.Logf("report:\n%s%s", stdout.String(), stderr.String())
-	if code != ExitOK {
-		t.Fatalf("exit %d", code)
-	}
-	data, err := os.ReadFile(jsonFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rep Report
-	if err := json.Unmarshal(data, &rep); err != nil {
-		t.Fatal(err)
-	}
+	runMain(t, []string{"-spawn-server", buildServer(t), "-profile", "idle", "-servers", "3", "-sessions", "300",
+		"-duration", "1s", "-quiet"}, &rep, ExitOK)
 	if rep.Up != 300 || rep.Failed != 0 {
 		t.Errorf("%d up, %d failed; want 300, 0", rep.Up, rep.Failed)
 	}

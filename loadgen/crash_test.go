@@ -1,8 +1,6 @@
 package loadgen
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,23 +15,10 @@ import (
 // acknowledged message, so it lasts its whole length when some are lost.
 func runCrashTest(t *testing.T, bin, state string, kills int, duration, drain time.Duration, wantExit int) *CrashReport {
 	t.Helper()
-	jsonFile := filepath.Join(t.TempDir(), "crash.json")
-	var stdout, stderr bytes.Buffer
-	code := Main([]string{"-spawn-server", bin, "-profile", "crash", "-sessions", "12", "-rooms", "2", "-rate", "100",
-		"-duration", duration.String(), "-kills", fmt.Sprint(kills), "-away", "0.25", "-state", state,
-		"-drain", drain.String(), "-timeout", "10s", "-quiet", "-json", jsonFile}, nil, &stdout, &stderr)
-	t.Logf("report:\n%s%s", stdout.String(), stderr.String())
-	if code != wantExit {
-		t.Fatalf("exit %d, want %d", code, wantExit)
-	}
-	data, err := os.ReadFile(jsonFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rep := new(CrashReport)
-	if err := json.Unmarshal(data, rep); err != nil {
-		t.Fatal(err)
-	}
+	runMain(t, []string{"-spawn-server", bin, "-profile", "crash", "-sessions", "12", "-rooms", "2", "-rate", "100",
+		"-duration", duration.String(), "-kills", fmt.Sprint(kills), "-away", "0.25", "-state", state,
+		"-drain", drain.String(), "-timeout", "10s", "-quiet"}, rep, wantExit)
 	if rep.Up != 12 || len(rep.Kills) != kills {
 		t.Fatalf("%d of 12 sessions up, %d kills of %d", rep.Up, len(rep.Kills), kills)
 	}

@@ -1,9 +1,12 @@
 package loadgen
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +25,28 @@ func buildServer(t *testing.T) string {
 		t.Skipf("the server does not build yet, so loadgen cannot be tried against it: %v\n%s", b.err, b.out)
 	}
 	return b.bin
+}
+
+// runMain runs loadgen's command line with args and -json, logs what it
+// printed, and reads its report into rep; it fails the test at once
+// unless the exit status, which it returns, is one of want.
+func runMain(t *testing.T, args []string, rep any, want ...int) int {
+	t.Helper()
+	jsonFile := filepath.Join(t.TempDir(), "report.json")
+	var stdout, stderr bytes.Buffer
+	code := Main(append(slices.Clip(args), "-json", jsonFile), nil, &stdout, &stderr)
+	t.Logf("report:\n%s%s", stdout.String(), stderr.String())
+	if !slices.Contains(want, code) {
+		t.Fatalf("exit %d, want %v", code, want)
+	}
+	data, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, rep); err != nil {
+		t.Fatal(err)
+	}
+	return code
 }
 
 // builtServer is the outcome of building the chat-server: its path, or

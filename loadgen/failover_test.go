@@ -1,10 +1,6 @@
 package loadgen
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -81,24 +77,10 @@ func TestBackAfter(t *testing.T) {
 // another with nothing lost.
 func TestFailoverOverThreeServers(t *testing.T) {
 	t.Parallel()
-	bin := buildServer(t)
-	jsonFile := filepath.Join(t.TempDir(), "failover.json")
-	var stdout, stderr bytes.Buffer
-	code := Main([]string{"-spawn-server", bin, "-profile", "failover", "-sessions", "36", "-rooms", "3", "-rate", "30",
-		"-duration", "6s", "-kill-after", "2s", "-drain", "5s", "-timeout", "10s", "-server-args", "-lease 2s",
-		"-quiet", "-json", jsonFile}, nil, &stdout, &stderr)
-	t.Logf("report:\n%s%s", stdout.String(), stderr.String())
-	if code != ExitOK {
-		t.Fatalf("exit %d", code)
-	}
-	data, err := os.ReadFile(jsonFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rep FailoverReport
-	if err := json.Unmarshal(data, &rep); err != nil {
-		t.Fatal(err)
-	}
+	runMain(t, []string{"-spawn-server", buildServer(t), "-profile", "failover", "-sessions", "36", "-rooms", "3", "-rate", "30",
+		"-duration", "6s", "-kill-after", "2s", "-drain", "5s", "-timeout", "10s", "-server-args", "-lease 2s",
+		"-quiet"}, &rep, ExitOK)
 	if rep.Up != 36 || rep.Killed != "c1" || rep.OnKilled != 12 || rep.Back != 12 || !rep.Met() {
 		t.Errorf("%d of 36 up; %s killed with %d sessions on it, %d back, %d within %.0fs; want 36, c1, 12, 12, 12",
 			rep.Up, rep.Killed, rep.OnKilled, rep.Back, rep.Within, rep.TargetS)
