@@ -56,7 +56,7 @@ import (
 // of the calls. Across lanes, callbacks come as
 // the acknowledgements do, which is not the order of the calls: a room
 // with messages waiting does not hold up another room's. Inbox keeps its
-// meaning of a barrier: its read is handed to the reader once every
+// meaning of a barrier: its read is handed to its reader once every
 // Append and AppendPrivate called before it has had its callback.
 //
 // A room message is published again, too, when the stream had nobody to
@@ -477,12 +477,12 @@ func (s *Store) rereader() {
 }
 
 // acker calls the done callbacks in the order the publisher hands them
-// over, and hands Inbox's reads to the reader.
+// over, and hands Inbox's reads to their readers.
 func (s *Store) acker() {
 	defer s.pipeline.Done()
 	for o := range s.acks {
 		if o.read != nil {
-			s.jobs <- o.read // Close keeps jobs open until the acker is done
+			o.read() // Close keeps reads open until the acker is done
 			continue
 		}
 		o.done(o.st, o.err)

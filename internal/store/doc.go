@@ -101,9 +101,10 @@
 //   - the rereader reads a room's last message when the publisher does
 //     not know it or another writer overtook it;
 //   - the acker calls the publisher's done callbacks, and hands an
-//     Inbox's read to the reader when it reaches it;
-//   - the reader runs Replay, Page, Last, Inbox, ClearInbox, SaveRoom,
-//     SaveSeen, NamesOf and MembersOf, one at a time;
+//     Inbox's read to its reader when it reaches it;
+//   - eight readers run Replay, Page, Last, Inbox, ClearInbox, SaveRoom,
+//     SaveSeen, Lease, NamesOf and MembersOf, a room's, a user's or a
+//     node's always on the same one, one at a time (reader.go);
 //   - four registrars run ClaimName, ReplaceName, ReleaseName,
 //     ClaimCleanup, PutMember and DeleteMember, each key always on the
 //     same one, so that its calls keep their order (registrar.go);

@@ -37,7 +37,7 @@ func (s *Store) LastSeq(room string) (uint64, error) {
 // goroutine. It returns ErrBusy or ErrClosed at once (done not called)
 // when it cannot queue the read.
 func (s *Store) Replay(room string, afterSeq uint64, limit int, done func([]Stored, error)) error {
-	return s.enqueue(func() {
+	return s.enqueue(roomJob(room), func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
 		subj := Subject(room)
@@ -52,11 +52,11 @@ func (s *Store) Replay(room string, afterSeq uint64, limit int, done func([]Stor
 
 // Page reads the room's last n stored messages with Seq below beforeSeq
 // (beforeSeq 0: the room's last n), oldest first, and calls done with
-// them from the reader goroutine: a page of history going back. It
+// them from a reader goroutine: a page of history going back. It
 // returns ErrBusy or ErrClosed at once (done not called) when it cannot
 // queue the read.
 func (s *Store) Page(room string, beforeSeq uint64, n int, done func([]Stored, error)) error {
-	return s.enqueue(func() {
+	return s.enqueue(roomJob(room), func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
 		done(s.page(ctx, room, beforeSeq, n))

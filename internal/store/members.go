@@ -124,7 +124,7 @@ func (s *Store) LoadMembers() ([]Member, error) {
 }
 
 // MembersOf reads the members node recorded, by room then name, and
-// calls done with them from the reader goroutine: what a node cleaning
+// calls done with them from a reader goroutine: what a node cleaning
 // up after a dead one tells their rooms of. It reads the whole bucket.
 // It never blocks: a full queue returns ErrBusy, a closed store
 // ErrClosed, and then done is not called.
@@ -132,7 +132,7 @@ func (s *Store) MembersOf(node string, done func([]Member, error)) error {
 	if err := CheckNode(node); err != nil {
 		return err
 	}
-	return s.enqueue(func() {
+	return s.enqueue(nodeJob(node), func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
 		done(s.members(ctx, node))

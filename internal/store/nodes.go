@@ -288,7 +288,7 @@ func (s *Store) ClaimCleanup(node string, done func(won bool, err error)) error 
 }
 
 // Lease reads node's lease from the bucket's leader, and calls done with
-// its info from the reader goroutine, nil when node holds none (it
+// its info from a reader goroutine, nil when node holds none (it
 // expired, was ended, or never was). Unlike the watch's view it cannot be
 // behind: a node that took its lease again after the watch saw it end
 // has one. It never blocks: a full queue returns ErrBusy, a closed store
@@ -297,7 +297,7 @@ func (s *Store) Lease(node string, done func(info []byte, err error)) error {
 	if err := CheckNode(node); err != nil {
 		return err
 	}
-	return s.enqueue(func() {
+	return s.enqueue(nodeJob(node), func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
 		e, err := s.latest(ctx, nodesBucket, node)

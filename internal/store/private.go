@@ -37,7 +37,7 @@ func (s *Store) AppendPrivate(to string, msg Message, away bool, done func(Store
 
 // Inbox reads the private messages waiting for user, oldest first (all of
 // them: at most Config.InboxLimit), each with its StreamSeq for
-// ClearInbox, and calls done with them from the reader goroutine. It is
+// ClearInbox, and calls done with them from a reader goroutine. It is
 // a barrier behind the appends: it reads only once every Append and
 // AppendPrivate called before it has been acknowledged or has failed, so
 // an away message whose AppendPrivate came first is in the result. It
@@ -47,7 +47,7 @@ func (s *Store) Inbox(user string, done func([]Stored, error)) error {
 	if user == "" {
 		return errNoUser
 	}
-	return s.queue(appendReq{read: func() {
+	read := func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
 		subj := privateSubject(user, true)
@@ -65,18 +65,22 @@ func (s *Store) Inbox(user string, done func([]Stored, error)) error {
 			next = m.StreamSeq + 1
 		}
 		done(msgs, nil)
-	}})
+	}
+	// The acker hands it to the user's reader, waiting for room there:
+	// the barrier's place in the queue is already taken.
+	reads := s.reads[shard(userJob(user), readers)]
+	return s.queue(appendReq{read: func() { reads <- read }})
 }
 
 // ClearInbox forgets user's waiting messages up to StreamSeq through (the
 // last one Inbox gave, once delivered), keeping any that came after, and
-// calls done from the reader goroutine. It never blocks: a full queue
+// calls done from a reader goroutine. It never blocks: a full queue
 // returns ErrBusy, a closed store ErrClosed, and then done is not called.
 func (s *Store) ClearInbox(user string, through uint64, done func(error)) error {
 	if user == "" {
 		return errNoUser
 	}
-	return s.enqueue(func() {
+	return s.enqueue(userJob(user), func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
 		err := s.inbox.Purge(ctx, jetstream.WithPurgeSubject(privateSubject(user, true)),

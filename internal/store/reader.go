@@ -3,16 +3,40 @@ package store
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"time"
 )
 
-// The reader goroutine runs the reads (Replay, Last, Page, Inbox) and the
-// small writes beside the messages (SaveRoom, SaveSeen, ClearInbox) one
-// at a time, in the order they were asked for; Inbox's read is queued by
-// the acker (append.go), the others by their callers.
+// The reader goroutines run the reads (Replay, Last, Page, Inbox, the
+// cluster's leases, names and members) and the small writes beside the
+// messages (SaveRoom, SaveSeen, ClearInbox). Each job has a key, a room,
+// a user or a node, and a key's jobs always go to the same reader, which
+// runs them one at a time in the order they were asked for: a user's
+// ClearInbox after its Inbox, a room's later state after its earlier.
+// Jobs of different keys go on side by side: each is mostly a wait for
+// NATS, and a thousand users back at once (a dead node's, on the others)
+// each want their history. Inbox's read is queued by the acker
+// (append.go), the others by their callers.
 
-// enqueue hands job to the reader, or refuses at once.
-func (s *Store) enqueue(job func()) error { return offer(s, s.jobs, job) }
+// readers is how many reader goroutines a store runs.
+const readers = 8
+
+// The keys of the reader's jobs: what a job's order is kept within.
+func roomJob(room string) string { return "room " + room }
+func userJob(user string) string { return "user " + user }
+func nodeJob(node string) string { return "node " + node }
+
+// enqueue hands job, about key, to its reader, or refuses at once.
+func (s *Store) enqueue(key string, job func()) error {
+	return offer(s, s.reads[shard(key, readers)], job)
+}
+
+// shard is which of n goroutines serves key: always the same one.
+func shard(key string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(n))
+}
 
 // offer puts v on one of the store's queues without waiting: ErrClosed
 // once Close began (which closes the queues under s.mu), ErrBusy when the
@@ -31,9 +55,9 @@ func offer[T any](s *Store, ch chan<- T, v T) error {
 	}
 }
 
-func (s *Store) reader() {
+func (s *Store) reader(jobs <-chan func()) {
 	defer s.reading.Done()
-	for job := range s.jobs {
+	for job := range jobs {
 		job()
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"time"
 
@@ -29,9 +28,7 @@ const registrars = 4
 
 // register hands job, about key, to its registrar, or refuses at once.
 func (s *Store) register(key string, job func()) error {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return offer(s, s.registry[h.Sum32()%registrars], job)
+	return offer(s, s.registry[shard(key, registrars)], job)
 }
 
 func (s *Store) registrar(jobs <-chan func()) {

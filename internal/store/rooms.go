@@ -13,14 +13,14 @@ import (
 )
 
 // SaveRoom records a room's state in the rooms bucket, asynchronously:
-// done is called from the reader goroutine. It returns ErrBusy or
+// done is called from a reader goroutine. It returns ErrBusy or
 // ErrClosed at once (done not called) when it cannot queue the write.
 func (s *Store) SaveRoom(st hub.RoomState, done func(error)) error {
 	val, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	return s.enqueue(func() {
+	return s.enqueue(roomJob(st.Name), func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
 		_, err := s.roomsKV.Put(ctx, Token(st.Name), val)

@@ -15,7 +15,7 @@ import (
 func seenKey(user, room string) string { return UserToken(user) + "." + Token(room) }
 
 // SaveSeen records that user has seen room up to seq, asynchronously:
-// done, if not nil, is called from the reader goroutine. It returns
+// done, if not nil, is called from a reader goroutine. It returns
 // ErrBusy or ErrClosed at once (done not called) when it cannot queue the
 // write.
 func (s *Store) SaveSeen(user, room string, seq uint64, done func(error)) error {
@@ -23,7 +23,7 @@ func (s *Store) SaveSeen(user, room string, seq uint64, done func(error)) error 
 		return errNoUser
 	}
 	key, val := seenKey(user, room), []byte(strconv.FormatUint(seq, 10))
-	return s.enqueue(func() {
+	return s.enqueue(userJob(user), func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
 		_, err := s.seenKV.Put(ctx, key, val)

@@ -97,7 +97,7 @@ type Store struct {
 	namesKV, nodesKV      jetstream.KeyValue
 	membersKV             jetstream.KeyValue
 
-	// mu guards closed against the sends to appends, jobs, registry and
+	// mu guards closed against the sends to appends, reads, registry and
 	// asks, so that Close can close those channels.
 	mu      sync.RWMutex
 	closed  bool
@@ -105,7 +105,7 @@ type Store struct {
 	events  chan event     // publisher's other input: acks, rereads, retries
 	rereads chan *item     // rereader's input
 	acks    chan outcome   // acker's input, in order per room and recipient
-	jobs    chan func()    // reader's input
+	reads   []chan func()  // the readers' inputs, by shard of a key (reader.go)
 	// registry are the registrars' inputs, a key always to the same one
 	// (registrar.go).
 	registry []chan func()
@@ -118,8 +118,8 @@ type Store struct {
 	renumbered atomic.Uint64
 
 	// pipeline counts the publisher, the rereader and the acker, reading
-	// the reader: Close waits for the first three before it closes jobs,
-	// since the acker hands Inbox reads to the reader.
+	// the readers: Close waits for the first three before it closes reads,
+	// since the acker hands Inbox reads to the readers.
 	pipeline, reading sync.WaitGroup
 	registering       sync.WaitGroup // the registrars
 	asking            sync.WaitGroup // the asker
@@ -163,10 +163,12 @@ func Open(cfg Config) (*Store, error) {
 		events:  make(chan event, cfg.MaxPending),
 		rereads: make(chan *item, cfg.MaxPending),
 		acks:    make(chan outcome, cfg.MaxPending),
-		jobs:    make(chan func(), 64),
 		asks:    make(chan takeoverAsk, 64),
 		answers: make(chan *nats.Msg, cfg.MaxPending)}
 	s.life, s.end = context.WithCancel(context.Background())
+	for range readers {
+		s.reads = append(s.reads, make(chan func(), max(cfg.MaxPending/readers, 64)))
+	}
 	for range registrars {
 		s.registry = append(s.registry, make(chan func(), max(cfg.MaxPending/registrars, 64)))
 	}
@@ -186,8 +188,10 @@ func Open(cfg Config) (*Store, error) {
 	go s.publisher()
 	go s.rereader()
 	go s.acker()
-	s.reading.Add(1)
-	go s.reader()
+	s.reading.Add(readers)
+	for _, jobs := range s.reads {
+		go s.reader(jobs)
+	}
 	s.registering.Add(registrars)
 	for _, jobs := range s.registry {
 		go s.registrar(jobs)
@@ -279,7 +283,9 @@ func (s *Store) Close() {
 		s.end()
 		s.leasing.Wait()
 		s.pipeline.Wait()
-		close(s.jobs)
+		for _, jobs := range s.reads {
+			close(jobs)
+		}
 		s.reading.Wait()
 		s.registering.Wait()
 		s.asking.Wait()
