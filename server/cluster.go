@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,16 +40,19 @@ type cluster struct {
 	node string // this server's node: its name and a suffix new at each start
 
 	mu       sync.Mutex
-	claims   []*hub.NameClaim // outcomes not yet taken by the loop
-	names    []nameChange     // the names bucket's changes
-	asked    []takeoverAsk    // takeovers asked by other nodes
-	forwards []*hub.Forward   // frames other nodes forwarded to users here
-	logins   []loginElsewhere // checked logins on other nodes
-	waiting  []hub.SessionID  // logins waiting for a name held by a silent node
-	gone     []string         // nodes whose lease expired
-	isolated error            // set when this node's lease could not be kept
-	alive    map[string]bool  // the nodes with a lease, as the watch saw them
-	pipes    *pipes           // transfers with other nodes (relay_cluster.go)
+	claims   []*hub.NameClaim      // outcomes not yet taken by the loop
+	names    []nameChange          // the names bucket's changes
+	asked    []takeoverAsk         // takeovers asked by other nodes
+	forwards []*hub.Forward        // frames other nodes forwarded to users here
+	logins   []loginElsewhere      // checked logins on other nodes
+	waiting  []hub.SessionID       // logins waiting for a name held by a silent node
+	gone     []string              // nodes whose lease expired
+	isolated error                 // set when this node's lease could not be kept
+	alive    map[string]bool       // the nodes with a lease, as the watch saw them
+	watched  map[string]*nodeWatch // what takeovers found of other nodes (takeover.go)
+	pipes    *pipes                // transfers with other nodes (relay_cluster.go)
+
+	releases []hub.NameClaim // names let go that the store had no room for yet
 
 	stops     []func()
 	leaseStop func() // ends the lease: nil while there is none
@@ -152,6 +156,7 @@ func (s *Server) joinCluster() error {
 		return st.WatchNodes(func(node string, _ []byte, alive bool) {
 			cl.mu.Lock()
 			cl.alive[node] = alive
+			cl.forget(node)
 			if !alive {
 				delete(cl.alive, node)
 				cl.gone = append(cl.gone, node)
@@ -386,68 +391,6 @@ func (s *Server) claimOp(c *hub.NameClaim) {
 	}
 }
 
-// askTakeover asks the node holding c's name to close its session. A node
-// that does not answer is asked again until its lease expires (it is then
-// dead, and the name is the login's to replace) or until deadline.
-func (s *Server) askTakeover(c *hub.NameClaim, deadline time.Time, finish func(*store.Owner, error)) {
-	cl := s.cluster
-	s.ifDead(c.From.Node, func(dead bool) {
-		if dead {
-			finish(nil, nil)
-			return
-		}
-		err := s.durable.st.AskTakeover(c.From.Node, c.Name, c.From.Session, takeoverWait, func(err error) {
-			switch {
-			case err == nil:
-				finish(nil, nil)
-			case time.Now().After(deadline):
-				finish(nil, err)
-			default:
-				// The node is gone (no responder) or cut off (no answer),
-				// but its lease may not be: its sessions may still be up,
-				// so the name is not the login's until the lease expires.
-				// Meanwhile the waiting client is shown the server is
-				// alive.
-				cl.mu.Lock()
-				cl.waiting = append(cl.waiting, c.Session)
-				cl.mu.Unlock()
-				s.wakeup.wake()
-				if errors.Is(err, store.ErrTimeout) {
-					s.askTakeover(c, deadline, finish) // it waited already
-					return
-				}
-				time.AfterFunc(takeoverRetry, func() { s.askTakeover(c, deadline, finish) })
-			}
-		})
-		if err != nil {
-			finish(nil, err)
-		}
-	})
-}
-
-// ifDead calls then with whether node is dead, its lease gone. The watch's
-// word is taken for a lease held; one it saw end is read again from the
-// bucket's leader, since the watch may be behind (its consumer on a
-// replica cut off, or catching up) and the node may have taken a lease
-// again: a name is given to another session only when its node's lease
-// is surely gone. A lease that cannot be read is taken as held.
-func (s *Server) ifDead(node string, then func(dead bool)) {
-	if s.cluster.isAlive(node) {
-		then(false)
-		return
-	}
-	if err := s.durable.st.Lease(node, func(lease []byte, err error) { then(err == nil && lease == nil) }); err != nil {
-		then(false)
-	}
-}
-
-// isAlive reports whether node has a lease, as the watch last saw.
-func (cl *cluster) isAlive(node string) bool {
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
-	return cl.alive[node]
-}
-
 func storeOwner(o hub.Owner) store.Owner {
 	return store.Owner{Node: o.Node, Session: o.Session, Guest: o.Guest, At: time.Now().UnixMilli()}
 }
@@ -498,21 +441,30 @@ func (s *Server) publishEvent(ev *hub.RoomEvent) {
 	}
 }
 
-// releaseNames lets go in the store of the names the hub let go.
+// releaseNames lets go in the store of the names the hub let go. Those
+// the store has no room for (thousands of users leaving at once) wait
+// for the next pass.
 func (s *Server) releaseNames() {
-	if s.cluster == nil {
+	cl := s.cluster
+	if cl == nil {
 		return
 	}
-	for _, c := range s.hub.TakeReleases() {
-		err := s.durable.st.ReleaseName(c.Name, storeOwner(c.Owner(s.cluster.node)), func(err error) {
+	cl.releases = append(cl.releases, s.hub.TakeReleases()...)
+	for i, c := range cl.releases {
+		err := s.durable.st.ReleaseName(c.Name, storeOwner(c.Owner(cl.node)), func(_ bool, err error) {
 			if err != nil {
 				s.cfg.Logf("cluster: cannot let go of the name %s: %v", c.Name, err)
 			}
 		})
+		if errors.Is(err, store.ErrBusy) {
+			cl.releases = slices.Delete(cl.releases, 0, i)
+			return
+		}
 		if err != nil {
 			s.cfg.Logf("cluster: cannot let go of the name %s: %v", c.Name, err)
 		}
 	}
+	cl.releases = cl.releases[:0]
 }
 
 // collectCluster gives the hub what the cluster said since the last pass:
@@ -567,124 +519,4 @@ func (s *Server) collectCluster(now time.Time) {
 		go s.retakeLease(s.nextSid + 1)
 	}
 	s.releaseNames()
-}
-
-// cleanUpAfter tells the rooms of a dead node's users who did not come
-// back elsewhere that they were lost, and lets their names go, if this
-// node is the one to do it (the first to create its cleanup key). It
-// waits lostGrace first, off the loop, for those coming back.
-func (s *Server) cleanUpAfter(node string) {
-	st := s.durable.st
-	err := st.ClaimCleanup(node, func(won bool, err error) {
-		if err != nil || !won {
-			return
-		}
-		time.AfterFunc(lostGrace, func() { s.readDead(st, node) })
-	})
-	if err != nil {
-		s.cfg.Logf("cluster: cannot clean up after dead node %s: %v", node, err)
-	}
-}
-
-// lostOnly keeps of a dead node's names those of the sessions it lost:
-// all, if it holds no lease (lease nil); if it took a new one since, those
-// of its sessions before that lease's first, the others being users back
-// on it. back says whether it took a new lease.
-func lostOnly(names map[string]store.Owner, lease []byte) (back bool, err error) {
-	if lease == nil {
-		return false, nil
-	}
-	var li leaseInfo
-	if err := json.Unmarshal(lease, &li); err != nil {
-		return true, err
-	}
-	for name, o := range names {
-		if hub.SessionID(o.Session) >= li.SessionsFrom {
-			delete(names, name)
-		}
-	}
-	return true, nil
-}
-
-// readDead reads what a dead node held, its names and its users' rooms,
-// and then its lease once more, and hands them to lostAll. It runs after
-// lostGrace, when the server may have closed st: its calls then fail.
-func (s *Server) readDead(st *store.Store, node string) {
-	fail := func(what string, err error) {
-		s.cfg.Logf("cluster: cannot read the %s of dead node %s: %v", what, node, err)
-	}
-	err := st.NamesOf(node, func(names map[string]store.Owner, err error) {
-		if err != nil {
-			fail("names", err)
-			return
-		}
-		err = st.MembersOf(node, func(members []store.Member, err error) {
-			if err != nil {
-				fail("members", err)
-				return
-			}
-			err = st.Lease(node, func(lease []byte, err error) {
-				if err != nil {
-					fail("lease", err)
-					return
-				}
-				s.lostAll(st, node, names, members, lease)
-			})
-			if err != nil {
-				fail("lease", err)
-			}
-		})
-		if err != nil {
-			fail("members", err)
-		}
-	})
-	if err != nil {
-		fail("names", err)
-	}
-}
-
-// lostAll tells the rooms of a dead node's users who still held their
-// names there (the others came back elsewhere) that they were lost, and
-// forgets them. A node cut off from NATS for its lease closed its
-// sessions and may have taken a lease again since (lease, read after the
-// names): its users are then those of its sessions before that lease's
-// first, and what its later sessions hold is left alone.
-func (s *Server) lostAll(st *store.Store, node string, names map[string]store.Owner, members []store.Member, lease []byte) {
-	forget := func(what string) func(error) {
-		return func(err error) {
-			if err != nil {
-				s.cfg.Logf("cluster: cleaning up after dead node %s: cannot %s: %v", node, what, err)
-			}
-		}
-	}
-	back, err := lostOnly(names, lease)
-	if err != nil {
-		s.cfg.Logf("cluster: node %s is back, with a lease that cannot be read (%v): its users are left to it", node, err)
-		return
-	}
-	rooms := map[string][]string{}
-	for _, m := range members {
-		_, held := names[m.Name]
-		if held {
-			rooms[m.Name] = append(rooms[m.Name], m.Room)
-		}
-		if held || !back {
-			_ = st.DeleteMember(m.Room, m.Name, node, forget("forget a member"))
-		}
-	}
-	for name, rs := range rooms {
-		ev := hub.LostEvent(node, name, rs, time.Now())
-		data, _ := json.Marshal(ev)
-		if err := st.PublishEvent(ev.Rooms[0], data, forget("tell the rooms of "+name)); err != nil {
-			forget("tell the rooms of " + name)(err)
-		}
-	}
-	for name, o := range names {
-		_ = st.ReleaseName(name, o, forget("let go of a name"))
-	}
-	if back {
-		s.cfg.Logf("cluster: node %s lost its lease and took a new one: %s of its sessions before were lost", node, wire.Plural(len(rooms), "user", "users"))
-		return
-	}
-	s.cfg.Logf("cluster: node %s is gone: %s lost, the others came back elsewhere or were in no room", node, wire.Plural(len(rooms), "user", "users"))
 }

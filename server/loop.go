@@ -125,6 +125,9 @@ func (s *Server) timeout(now time.Time) time.Duration {
 	}
 	consider(s.checks.NextRelease())
 	consider(s.durable.nextUnshown())
+	if s.cluster != nil && len(s.cluster.releases) > 0 {
+		consider(now.Add(busyRetry)) // the store had no room for them
+	}
 	if !s.shutting && len(s.conns) > 0 && (s.cfg.HelloTimeout > 0 || s.cfg.FrameTimeout > 0) {
 		consider(s.nextGuard)
 	}

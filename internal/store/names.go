@@ -122,11 +122,12 @@ func (s *Store) takeName(ctx context.Context, name, key string, val []byte, from
 
 // ReleaseName lets name go if o (the same Node and Session) still holds
 // it, asynchronously: done is called once, from a registrar goroutine,
-// with nil when it is not o's now (let go, or someone else's, or free
-// already), or with an error (ErrUnavailable, ErrTimeout: it may or may
-// not have been let go). It never blocks: a full queue returns ErrBusy,
-// a closed store ErrClosed, and then done is not called.
-func (s *Store) ReleaseName(name string, o Owner, done func(error)) error {
+// with released true when this call let it go, false when it was not o's
+// (someone else's, or free already), or with an error (ErrUnavailable,
+// ErrTimeout: it may or may not have been let go). It never blocks: a
+// full queue returns ErrBusy, a closed store ErrClosed, and then done is
+// not called.
+func (s *Store) ReleaseName(name string, o Owner, done func(released bool, err error)) error {
 	if name == "" {
 		return errNoUser
 	}
@@ -134,6 +135,7 @@ func (s *Store) ReleaseName(name string, o Owner, done func(error)) error {
 	return s.register(key, func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
+		released := false
 		err := settle(ctx, func() error {
 			e, err := s.latest(ctx, namesBucket, key)
 			if err != nil || e == nil || e.deleted {
@@ -142,12 +144,16 @@ func (s *Store) ReleaseName(name string, o Owner, done func(error)) error {
 			if cur, err := decodeOwner(e.value); err != nil || !cur.same(o) {
 				return nil // not o's: an entry it cannot read is not either
 			}
-			return s.deleteKey(ctx, s.namesKV, key, e.revision)
+			if err := s.deleteKey(ctx, s.namesKV, key, e.revision); err != nil {
+				return err
+			}
+			released = true
+			return nil
 		})
 		if err != nil {
 			err = fmt.Errorf("release the name %q: %w", name, err)
 		}
-		done(err)
+		done(released, err)
 	})
 }
 
@@ -165,20 +171,19 @@ func (s *Store) deleteKey(ctx context.Context, kv jetstream.KeyValue, key string
 }
 
 // NamesOf reads the names node holds, name → owner, and calls done with
-// them from the reader goroutine: what a node cleaning up after a dead
-// one lets go, and whose users it tells the rooms were lost. It reads the
-// whole bucket, through a consumer that JetStream may put on a replica
-// behind the others (one cut off from the cluster answers with what it
-// had then), and then asks the bucket's leader about each name found
-// there: a user who came back on another node meanwhile is no longer
-// the dead node's, and must not be told lost. It never blocks: a full
-// queue returns ErrBusy, a closed store ErrClosed, and then done is not
-// called.
+// them from a reader goroutine: what a node cleaning up after a dead one
+// lets go. It reads the whole bucket, up to what its leader had when the
+// read began (a replica behind has caught up by then). A user may come
+// back on another node, taking the name over, as soon as it is read: the
+// cleanup lets each name go with ReleaseName, which does only while the
+// dead session holds it, and tells the rooms of those it let go. It
+// never blocks: a full queue returns ErrBusy, a closed store ErrClosed,
+// and then done is not called.
 func (s *Store) NamesOf(node string, done func(map[string]Owner, error)) error {
 	if err := CheckNode(node); err != nil {
 		return err
 	}
-	return s.enqueue(func() {
+	return s.enqueue(nodeJob(node), func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
 		names := make(map[string]Owner)
@@ -196,40 +201,11 @@ func (s *Store) NamesOf(node string, done func(map[string]Owner, error)) error {
 			}
 			return nil
 		})
-		if err == nil {
-			err = s.confirmHeld(ctx, node, names)
-		}
 		if err != nil {
 			names = nil
 		}
 		done(names, err)
 	})
-}
-
-// confirmHeld keeps of names those the bucket's leader says node still
-// holds, with the same session: a name node's later session took is not
-// the one found.
-func (s *Store) confirmHeld(ctx context.Context, node string, names map[string]Owner) error {
-	for name := range names {
-		e, err := s.latest(ctx, namesBucket, UserToken(name))
-		if err != nil {
-			return fmt.Errorf("name %q: %w", name, classify(err))
-		}
-		if e == nil || e.deleted {
-			delete(names, name)
-			continue
-		}
-		o, err := decodeOwner(e.value)
-		if err != nil {
-			return fmt.Errorf("name %q: %w", name, err)
-		}
-		if found := names[name]; o.Node != node || o.Session != found.Session {
-			delete(names, name)
-			continue
-		}
-		names[name] = o
-	}
-	return nil
 }
 
 // WatchNames calls fn with every name held, and then with every change,

@@ -45,13 +45,29 @@ func replaceWait(t testing.TB, s *Store, name string, from, to Owner) claimed {
 	return await(t, ch, "replace "+name)
 }
 
-func releaseWait(t testing.TB, s *Store, name string, o Owner) error {
+func releaseWait(t testing.TB, s *Store, name string, o Owner) (released bool, err error) {
 	t.Helper()
-	ch := make(chan error, 1)
-	if err := s.ReleaseName(name, o, func(err error) { ch <- err }); err != nil {
+	type result struct {
+		released bool
+		err      error
+	}
+	ch := make(chan result, 1)
+	if err := s.ReleaseName(name, o, func(released bool, err error) { ch <- result{released, err} }); err != nil {
 		t.Fatalf("ReleaseName(%s): %v", name, err)
 	}
-	return await(t, ch, "release "+name)
+	r := await(t, ch, "release "+name)
+	return r.released, r.err
+}
+
+// releaseStep releases name for o as a step of a table, failing when the
+// release did not let it go as want says.
+func releaseStep(t testing.TB, s *Store, name string, o Owner, want bool) claimed {
+	t.Helper()
+	released, err := releaseWait(t, s, name, o)
+	if err == nil && released != want {
+		t.Errorf("release of %s by %s: let go %v, want %v", name, ownerString(&o), released, want)
+	}
+	return claimed{err: err}
 }
 
 // holder is who holds name, as the names bucket's leader says.
@@ -94,12 +110,12 @@ func TestNameClaimReplaceRelease(t *testing.T) {
 		{"c/3 replaces b/7, who does not hold it", func() claimed { return replaceWait(t, s, "alice", b7, c3) }, "held a/1", "a/1"},
 		{"b/7 replaces a/1", func() claimed { return replaceWait(t, s, "alice", a1later, b7) }, "held nobody", "b/7"},
 		{"b/7 replaces a/1 again", func() claimed { return replaceWait(t, s, "alice", a1, b7) }, "held nobody", "b/7"},
-		{"a/1 releases it, no longer its", func() claimed { return claimed{err: releaseWait(t, s, "alice", a1)} }, "held nobody", "b/7"},
-		{"b/7 releases it", func() claimed { return claimed{err: releaseWait(t, s, "alice", b7)} }, "held nobody", "nobody"},
-		{"b/7 releases it again", func() claimed { return claimed{err: releaseWait(t, s, "alice", b7)} }, "held nobody", "nobody"},
+		{"a/1 releases it, no longer its", func() claimed { return releaseStep(t, s, "alice", a1, false) }, "held nobody", "b/7"},
+		{"b/7 releases it", func() claimed { return releaseStep(t, s, "alice", b7, true) }, "held nobody", "nobody"},
+		{"b/7 releases it again", func() claimed { return releaseStep(t, s, "alice", b7, false) }, "held nobody", "nobody"},
 		{"c/3 replaces a/1 in a free name", func() claimed { return replaceWait(t, s, "alice", a1, c3) }, "held nobody", "c/3"},
 		{"a/1 claims it", func() claimed { return claimWait(t, s, "alice", a1) }, "held c/3", "c/3"},
-		{"c/3 releases it", func() claimed { return claimed{err: releaseWait(t, s, "alice", c3)} }, "held nobody", "nobody"},
+		{"c/3 releases it", func() claimed { return releaseStep(t, s, "alice", c3, true) }, "held nobody", "nobody"},
 		{"a/1 claims it again, free after a release", func() claimed { return claimWait(t, s, "alice", a1) }, "held nobody", "a/1"},
 	} {
 		if got := step.do().String(); got != step.want {
@@ -126,11 +142,13 @@ func TestNameClaimReplaceRelease(t *testing.T) {
 	}
 }
 
-// What a replica behind gave NamesOf is checked with the bucket's
-// leader: a name taken over by another node or another session of the
-// node, or let go, since the replica last heard is not the dead session's, whose cleanup would tell its rooms
-// that a user who came back was lost.
-func TestNamesOfKeepsOnlyWhatTheLeaderSaysIsHeld(t *testing.T) {
+// The cleanup after a dead node lets go of the names NamesOf found with
+// ReleaseName, which lets go only of a name the dead session still holds:
+// one taken over by another node or by another session of the node, or
+// let go, since the read is not the dead session's, and a cleanup that
+// told its rooms that user was lost would be telling them of a user who
+// came back.
+func TestReleaseNameLetsGoOnlyOfTheSessionsOwn(t *testing.T) {
 	s := open(t, Config{})
 	a1, a2, a3 := Owner{Node: "a", Session: 1}, Owner{Node: "a", Session: 2}, Owner{Node: "a", Session: 3}
 	b9 := Owner{Node: "b", Session: 9}
@@ -142,7 +160,7 @@ func TestNamesOfKeepsOnlyWhatTheLeaderSaysIsHeld(t *testing.T) {
 	if got := replaceWait(t, s, "bob", a2, b9).String(); got != "held nobody" {
 		t.Fatalf("b/9 replaces a/2 in bob: %s", got)
 	}
-	if err := releaseWait(t, s, "carol", a3); err != nil {
+	if _, err := releaseWait(t, s, "carol", a3); err != nil {
 		t.Fatal(err)
 	}
 	// dave's session 4 on a ended, and a's session 5 took the name: a
@@ -154,16 +172,25 @@ func TestNamesOfKeepsOnlyWhatTheLeaderSaysIsHeld(t *testing.T) {
 	if got := replaceWait(t, s, "dave", a4, a5).String(); got != "held nobody" {
 		t.Fatalf("a/5 replaces a/4 in dave: %s", got)
 	}
-	// As a scan of a replica that missed the takeovers and the release
-	// would have it.
+	// As a read made before the takeovers and the release had it.
 	stale := map[string]Owner{"alice": a1, "bob": a2, "carol": a3, "dave": a4}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if err := s.confirmHeld(ctx, "a", stale); err != nil {
-		t.Fatal(err)
+	var released []string
+	for name, o := range stale {
+		ok, err := releaseWait(t, s, name, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			released = append(released, name)
+		}
 	}
-	if len(stale) != 1 || stale["alice"] != a1 {
-		t.Errorf("names a holds, checked with the leader: %v; want alice alone", stale)
+	if len(released) != 1 || released[0] != "alice" {
+		t.Errorf("names let go of a's sessions that held them when read: %v; want alice alone", released)
+	}
+	for name, want := range map[string]string{"alice": "nobody", "bob": "b/9", "carol": "nobody", "dave": "a/5"} {
+		if now := ownerString(holder(t, s, name)); now != want {
+			t.Errorf("%s is held by %s, want %s", name, now, want)
+		}
 	}
 }
 
@@ -179,7 +206,7 @@ func TestNameCallsRefused(t *testing.T) {
 		{"no node", s.ClaimName("alice", Owner{}, never), "no node id"},
 		{"a node with a dot", s.ReplaceName("alice", Owner{Node: "a"}, Owner{Node: "a.b"}, never), `has '.'`},
 		{"a node with a wildcard", s.ClaimName("alice", Owner{Node: "a*"}, never), `has '*'`},
-		{"release without a name", s.ReleaseName("", Owner{Node: "a"}, func(error) { t.Error("done called") }), "no user name"},
+		{"release without a name", s.ReleaseName("", Owner{Node: "a"}, func(bool, error) { t.Error("done called") }), "no user name"},
 	} {
 		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) {
 			t.Errorf("%s: %v, want it to say %q", tc.what, tc.err, tc.want)
