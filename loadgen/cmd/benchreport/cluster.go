@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -67,12 +65,8 @@ type clusterResults struct {
 	failover failoverResult
 }
 
-type failoverResult struct {
-	rep    *loadgen.FailoverReport
-	cmd    string
-	status string // what went wrong, if anything
-	took   time.Duration
-}
+// failoverResult is the failover run.
+type failoverResult = profileResult[loadgen.FailoverReport]
 
 // clusterLoad runs loadgen with the chat-server of bin and args, as the
 // report shows it.
@@ -97,36 +91,18 @@ func runCluster(bin string) clusterResults {
 // runFailover runs the failover profile: its ramp alone is fifteen
 // thousand password checks, minutes on two cores.
 func runFailover(bin string) failoverResult {
-	dir := tempDir("benchreport-failover-")
-	defer os.RemoveAll(dir)
-	jsonFile := filepath.Join(dir, "failover.json")
 	args := append([]string{"-spawn-server", filepath.Join(bin, "chat-server"), "-server-args", clusterServerArgs}, clusterFailoverArgs...)
-	res := failoverResult{cmd: "bin/loadgen " + quoteArgs(args)}
-	logf("%s", res.cmd)
-	start := time.Now()
-	out, err := command(30*time.Minute, filepath.Join(bin, "loadgen"), append(args, "-json", jsonFile)...)
-	res.took = time.Since(start)
-	if err != nil {
+	res, err := runProfile[loadgen.FailoverReport](bin, args, "failover", 30*time.Minute)
+	if err != nil && res.rep != nil {
 		res.status = fmt.Sprintf("exit: %v", err)
 	}
-	var rep loadgen.FailoverReport
-	data, rerr := os.ReadFile(jsonFile)
-	if rerr != nil || json.Unmarshal(data, &rep) != nil {
-		res.status = fmt.Sprintf("no report (%v): %s", err, lastLine(string(out)))
-		return res
-	}
-	res.rep = &rep
 	return res
 }
 
 // writeCluster writes the section; chaos is the Cluster chaos section of
 // the same report, if there is one, whose verdict it repeats.
 func writeCluster(b *bytes.Buffer, c clusterResults, chaos []byte, alone bool) {
-	fmt.Fprint(b, strings.TrimPrefix(clusterHeading, "\n"), "\n")
-	when := "in the same sitting as the rest of this report"
-	if alone {
-		when = fmt.Sprintf("on %s by `benchreport -only cluster`, apart from the rest of this report", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	}
+	when := sectionStart(b, clusterHeading, "cluster", alone)
 	fmt.Fprintf(b, "Several chat servers on one NATS cluster as one chat, %s.\n", when)
 	fmt.Fprint(b, "loadgen runs a NATS cluster of three nodes in its own process (every message kept on all three,\n")
 	fmt.Fprint(b, "`-replicas 3`) and spawns three chat servers on it; each session connects to one of them, so\n")

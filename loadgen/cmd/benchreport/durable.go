@@ -260,11 +260,7 @@ func fillStore(dir string, n, rooms int) error {
 
 // writeDurable writes the section.
 func writeDurable(b *bytes.Buffer, d *durableResults, alone bool) {
-	fmt.Fprint(b, strings.TrimPrefix(durableHeading, "\n"), "\n")
-	when := "in the same sitting as the rest of this report"
-	if alone {
-		when = fmt.Sprintf("on %s by `benchreport -only durable`, apart from the rest of this report", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	}
+	when := sectionStart(b, durableHeading, "durable", alone)
 	fmt.Fprintf(b, "Messages in memory (`-store memory`), in the embedded NATS JetStream store (`-state DIR`) and in\n")
 	fmt.Fprintf(b, "the store with a sync to disk on every write (`-fsync always`), the same loads, epoll, %s.\n", when)
 	fmt.Fprintf(b, "With the store a message is shown and acknowledged only once stored.\n\n")

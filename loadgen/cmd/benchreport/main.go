@@ -242,6 +242,37 @@ func runLoadgen(bin string, args []string, shown string) result {
 	return res
 }
 
+// profileResult is a run of a profile whose report is its own (R): the
+// chaos and the failover profiles'.
+type profileResult[R any] struct {
+	rep    *R
+	cmd    string
+	status string // what went wrong, if anything
+	took   time.Duration
+}
+
+// runProfile runs bin/loadgen with args and -json, for at most timeout,
+// and returns its report, or what went wrong, and how loadgen exited.
+// name names its temporary files.
+func runProfile[R any](bin string, args []string, name string, timeout time.Duration) (res profileResult[R], exit error) {
+	dir := tempDir("benchreport-" + name + "-")
+	defer os.RemoveAll(dir)
+	jsonFile := filepath.Join(dir, name+".json")
+	res.cmd = "bin/loadgen " + quoteArgs(args)
+	logf("%s", res.cmd)
+	start := time.Now()
+	out, err := command(timeout, filepath.Join(bin, "loadgen"), append(args, "-json", jsonFile)...)
+	res.took = time.Since(start)
+	var rep R
+	data, rerr := os.ReadFile(jsonFile)
+	if rerr != nil || json.Unmarshal(data, &rep) != nil {
+		res.status = fmt.Sprintf("no report (%v): %s", err, lastLine(string(out)))
+		return res, err
+	}
+	res.rep = &rep
+	return res, err
+}
+
 // writeReport writes BENCHMARKS.md: the machine, the Go benchmarks, the
 // load runs and the targets judged on them.
 func writeReport(b *bytes.Buffer, bench string, goBench []string, results []result, others string, took time.Duration) {

@@ -240,11 +240,7 @@ func apt(args ...string) ([]byte, error) {
 // writePeers writes the Peers section. alone says it was run by itself
 // (-only peers), apart from the rest of the report.
 func writePeers(b *bytes.Buffer, rows []*peerRow, others string, alone bool) {
-	fmt.Fprint(b, strings.TrimPrefix(peersHeading, "\n"), "\n")
-	when := "in the same sitting as the rest of this report"
-	if alone {
-		when = fmt.Sprintf("on %s by `benchreport -only peers`, apart from the rest of this report", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	}
+	when := sectionStart(b, peersHeading, "peers", alone)
 	fmt.Fprintf(b, "Our server beside Debian's ngircd and InspIRCd under the same loads, one after another, %s.\n", when)
 	fmt.Fprint(b, "Every run is `loadgen -proto irc`: IRC clients (NICK, USER, JOIN of their room's channel, PRIVMSG\n")
 	fmt.Fprint(b, "stamped with its intended send time), so our server is measured on its IRC listener, like for\n")
