@@ -99,9 +99,8 @@ func (p *progressPrinter) print(elapsed time.Duration) {
 	}
 }
 
-// progressLoop sends a progress report every second until stop.
-func (w *worker) progressLoop(out func(report), stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
+// everySecond calls f once a second until stop is closed.
+func everySecond(stop <-chan struct{}, f func()) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -110,6 +109,14 @@ func (w *worker) progressLoop(out func(report), stop <-chan struct{}, done chan<
 			return
 		case <-t.C:
 		}
+		f()
+	}
+}
+
+// progressLoop sends a progress report every second until stop.
+func (w *worker) progressLoop(out func(report), stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	everySecond(stop, func() {
 		p := &progress{
 			Phase:        w.phase.Load().(string),
 			Up:           int(w.up.Load()),
@@ -128,5 +135,5 @@ func (w *worker) progressLoop(out func(report), stop <-chan struct{}, done chan<
 			p.Deliveries += s.deliveries.Load()
 		}
 		out(report{Kind: "progress", Progress: p})
-	}
+	})
 }

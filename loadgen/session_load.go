@@ -36,7 +36,7 @@ func (run *sessionRun) startLoad(t0 time.Time, line func(sessionCounts)) *sessio
 			}()
 		}
 	}
-	l.stopProgress = run.everySecond(line)
+	l.stopProgress = run.progressLines(line)
 	return l
 }
 
@@ -89,26 +89,17 @@ func (run *sessionRun) counts() sessionCounts {
 	return n
 }
 
-// everySecond calls line with the sessions' counts once a second unless
+// progressLines calls line with the sessions' counts once a second unless
 // the run is quiet; the function it returns stops it, once a line under
 // way is done.
-func (run *sessionRun) everySecond(line func(sessionCounts)) (stop func()) {
+func (run *sessionRun) progressLines(line func(sessionCounts)) (stop func()) {
 	if run.cfg.Quiet {
 		return func() {}
 	}
 	quit, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-tick.C:
-			}
-			line(run.counts())
-		}
+		everySecond(quit, func() { line(run.counts()) })
 	}()
 	return func() {
 		close(quit)
