@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -181,4 +182,104 @@ func TestClusterLostOnlyTheSessionsBeforeTheNewLease(t *testing.T) {
 	if _, err := lostOnly(names, []byte("{")); err == nil || len(names) != 4 {
 		t.Errorf("a lease that cannot be read: %v, names %v", err, names)
 	}
+}
+
+// A dead node's cleanup reaches every one of its users, however many: its
+// names, members and notices go to the store a window at a time, none
+// dropped for a full queue (the store's queues hold about a thousand).
+func TestClusterCleanupAfterANodeOfThousands(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	cfg := Config{NATS: []string{ns.ClientURL()}, Lease: 2 * time.Second, ServerName: "one"}
+	s1 := start(t, cfg)
+	a := dial(t, s1.Addr())
+	a.login("alice", "wonderland")
+	for _, f := range []wire.Frame{{Type: wire.TypeCreate, Room: "lounge"}, {Type: wire.TypeEnter, Room: "lounge"}, {Type: wire.TypeLeave, Room: "lounge"}} {
+		if r := a.call(&f); r.Code != wire.OK {
+			t.Fatalf("%v: %+v", f.Type, r)
+		}
+	}
+
+	// Another node's users, as it recorded them: their names and their
+	// membership of lounge.
+	dead, err := store.Open(store.Config{URLs: []string{ns.ClientURL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	const node, users = "gone-1", 1500
+	stopLease, err := dead.KeepLease(node, []byte(`{"node":"gone-1"}`), 2*time.Second, func(error) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var record []func(done func()) error
+	for i := range users {
+		name := fmt.Sprintf("user%04d", i)
+		record = append(record, func(done func()) error {
+			return dead.ClaimName(name, store.Owner{Node: node, Session: int64(i + 1)}, func(held *store.Owner, err error) {
+				if err != nil || held != nil {
+					t.Errorf("claim %s: held by %v, %v", name, held, err)
+				}
+				done()
+			})
+		}, func(done func()) error {
+			return dead.PutMember("lounge", name, node, func(err error) {
+				if err != nil {
+					t.Errorf("member %s: %v", name, err)
+				}
+				done()
+			})
+		})
+	}
+	if err := paced(record); err != nil {
+		t.Fatal(err)
+	}
+
+	// A server started now has them in lounge; then their node dies.
+	cfg.ServerName = "two"
+	s2 := start(t, cfg)
+	b := dial(t, s2.Addr())
+	b.login("bob", "builder")
+	if r := b.call(&wire.Frame{Type: wire.TypeWho, Room: "lounge"}); r.Code != wire.OK || len(r.Users) != users {
+		t.Fatalf("who lounge on two, before: %d users, %+v", len(r.Users), r.Code)
+	}
+	stopLease()
+	// Its lease, the grace for its users to come back, a notice each.
+	gone := "cluster: node %s is gone: %s lost, the others came back elsewhere or were in no room"
+	waitWithin(t, time.Minute, "the cleanup after the dead node", func() bool { return s1.logs.has(gone) || s2.logs.has(gone) })
+	waitFor(t, "every user of the dead node out of lounge", func() bool {
+		r := b.call(&wire.Frame{Type: wire.TypeWho, Room: "lounge"})
+		return r.Code == wire.OK && len(r.Users) == 0
+	})
+	if n := countOf(t, dead, node, true); n != 0 {
+		t.Errorf("%d members of the dead node still recorded", n)
+	}
+	if n := countOf(t, dead, node, false); n != 0 {
+		t.Errorf("%d names still held by the dead node", n)
+	}
+}
+
+// countOf counts what st has of node: its members, or the names it holds.
+func countOf(t *testing.T, st *store.Store, node string, members bool) int {
+	t.Helper()
+	n := make(chan int, 1)
+	var err error
+	if members {
+		err = st.MembersOf(node, func(m []store.Member, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			n <- len(m)
+		})
+	} else {
+		err = st.NamesOf(node, func(names map[string]store.Owner, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			n <- len(names)
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return <-n
 }
