@@ -53,6 +53,7 @@ type cluster struct {
 	pipes    *pipes                // transfers with other nodes (relay_cluster.go)
 
 	releases []hub.NameClaim // names let go that the store had no room for yet
+	members  memberSync      // this node's records in the members bucket
 
 	stops     []func()
 	leaseStop func() // ends the lease: nil while there is none
@@ -396,8 +397,8 @@ func storeOwner(o hub.Owner) store.Owner {
 }
 
 // publishEvent hands a room event to the store, and keeps the members
-// bucket in step with it: a node's own members are what the others read
-// at their start, and what a cleanup finds of a dead node.
+// bucket in step with it (members.go): a node's own members are what the
+// others read at their start, and what a cleanup finds of a dead node.
 func (s *Server) publishEvent(ev *hub.RoomEvent) {
 	st, node := s.durable.st, s.cluster.node
 	data, err := json.Marshal(ev)
@@ -419,25 +420,25 @@ func (s *Server) publishEvent(ev *hub.RoomEvent) {
 	if n == nil || ev.Node != node {
 		return
 	}
-	var errs []error
+	members := &s.cluster.members
 	switch n.Code {
 	case wire.NoticeEntered:
-		errs = append(errs, st.PutMember(ev.Rooms[0], n.Name, node, logged("record a member")))
+		members.set(ev.Rooms[0], n.Name, true)
 	case wire.NoticeLeft:
-		errs = append(errs, st.DeleteMember(ev.Rooms[0], n.Name, node, logged("forget a member")))
+		members.set(ev.Rooms[0], n.Name, false)
 	case wire.NoticeKicked:
 		// The member may be another node's: whoever it is, it is out.
-		errs = append(errs, st.DeleteMember(ev.Rooms[0], n.Name, "", logged("forget a member")))
+		members.set(ev.Rooms[0], n.Name, false)
+		if err := st.DeleteMember(ev.Rooms[0], n.Name, "", logged("forget a member kicked")); err != nil {
+			s.cfg.Logf("cluster: cannot forget a member kicked: %v", err)
+		}
 	case wire.NoticeQuit, wire.NoticeLost, wire.NoticeRenamed:
 		for _, r := range ev.Rooms {
-			errs = append(errs, st.DeleteMember(r, n.Name, node, logged("forget a member")))
+			members.set(r, n.Name, false)
 			if n.Code == wire.NoticeRenamed {
-				errs = append(errs, st.PutMember(r, n.To, node, logged("record a member")))
+				members.set(r, n.To, true)
 			}
 		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		s.cfg.Logf("cluster: cannot keep the members bucket: %v", err)
 	}
 }
 

@@ -58,6 +58,7 @@ func (s *Server) loop() error {
 		s.flushPass(now)
 		s.endPass(now)
 		s.releaseNames()
+		s.flushMembers(now)
 		if s.shutting && (len(s.conns) == 0 || !now.Before(s.deadline)) {
 			if n := len(s.conns); n > 0 {
 				s.cfg.Logf("shutdown: closing %d connections that did not finish in time", n)
@@ -125,8 +126,17 @@ func (s *Server) timeout(now time.Time) time.Duration {
 	}
 	consider(s.checks.NextRelease())
 	consider(s.durable.nextUnshown())
-	if s.cluster != nil && len(s.cluster.releases) > 0 {
-		consider(now.Add(busyRetry)) // the store had no room for them
+	if s.cluster != nil {
+		if len(s.cluster.releases) > 0 {
+			consider(now.Add(busyRetry)) // the store had no room for them
+		}
+		if waiting, retry := s.cluster.members.pending(); waiting {
+			next := now.Add(busyRetry)
+			if retry.After(next) {
+				next = retry
+			}
+			consider(next)
+		}
 	}
 	if !s.shutting && len(s.conns) > 0 && (s.cfg.HelloTimeout > 0 || s.cfg.FrameTimeout > 0) {
 		consider(s.nextGuard)
