@@ -23,8 +23,11 @@ import (
 // that one name's claims and releases keep the order of the calls while
 // different names' go on side by side.
 
-// registrars is how many registrar goroutines a store runs.
-const registrars = 4
+// registrars is how many registrar goroutines a store runs: each job is
+// mostly a wait for NATS, a round trip or two to the bucket's leader, so
+// that a dead node's thousands of users claiming their names at once are
+// served as many at a time.
+const registrars = 16
 
 // register hands job, about key, to its registrar, or refuses at once.
 func (s *Store) register(key string, job func()) error {

@@ -167,10 +167,13 @@ func Open(cfg Config) (*Store, error) {
 		answers: make(chan *nats.Msg, cfg.MaxPending)}
 	s.life, s.end = context.WithCancel(context.Background())
 	for range readers {
-		s.reads = append(s.reads, make(chan func(), max(cfg.MaxPending/readers, 64)))
+		// Each as deep as the whole: a room's or a node's jobs all go to
+		// one, and a thousand users coming back into a few rooms at once
+		// must not find it full.
+		s.reads = append(s.reads, make(chan func(), max(cfg.MaxPending, 64)))
 	}
 	for range registrars {
-		s.registry = append(s.registry, make(chan func(), max(cfg.MaxPending/registrars, 64)))
+		s.registry = append(s.registry, make(chan func(), max(cfg.MaxPending, 64)))
 	}
 	if err := s.connect(); err != nil {
 		s.shutdown()
