@@ -30,14 +30,20 @@ type memberRecord struct {
 	in      bool      // name is in room here: recorded as this node's
 	writing bool      // a write is under way
 	dirty   bool      // the record is not what in says yet
+	queued  bool      // in the queue of records to write
 	retryAt time.Time // a failed write's next try, zero when none failed
 }
 
 // memberSync keeps the members bucket in step with this node's rooms.
+// What a pass does grows with the records to write, not with those kept:
+// the queue has the records ready to write, later those waiting to try
+// again after a failure.
 type memberSync struct {
 	mu      sync.Mutex
 	records map[memberKey]*memberRecord // dirty or under way; the others are forgotten
-	failed  error                       // the last failure logged, so that each is logged once
+	queue   []memberKey
+	later   []memberKey
+	failed  error // the last failure logged, so that each is logged once
 }
 
 // set says whether name is in room on this node; flush writes it.
@@ -54,6 +60,16 @@ func (m *memberSync) set(room, name string, in bool) {
 		m.records[k] = r
 	}
 	r.in, r.dirty, r.retryAt = in, true, time.Time{}
+	m.enqueue(k, r)
+}
+
+// enqueue puts a dirty record in the queue unless it is there or its
+// write is under way (written queues it again); m.mu held.
+func (m *memberSync) enqueue(k memberKey, r *memberRecord) {
+	if r.dirty && !r.writing && !r.queued {
+		r.queued = true
+		m.queue = append(m.queue, k)
+	}
 }
 
 // pending reports whether a record waits to be written, and when the
@@ -61,14 +77,11 @@ func (m *memberSync) set(room, name string, in bool) {
 func (m *memberSync) pending() (waiting bool, next time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, r := range m.records {
-		if !r.dirty || r.writing {
-			continue
-		}
-		if r.retryAt.IsZero() {
-			return true, time.Time{}
-		}
-		if !waiting || r.retryAt.Before(next) {
+	if len(m.queue) > 0 {
+		return true, time.Time{}
+	}
+	for _, k := range m.later {
+		if r := m.records[k]; r != nil && !r.retryAt.IsZero() && (!waiting || r.retryAt.Before(next)) {
 			waiting, next = true, r.retryAt
 		}
 	}
@@ -97,8 +110,29 @@ func (s *Server) flushMembers(now time.Time) {
 func (m *memberSync) flush(now time.Time, write func(k memberKey, in bool, done func(error)) error, logf func(string, ...any), wake func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for k, r := range m.records {
-		if !r.dirty || r.writing || now.Before(r.retryAt) {
+	kept := m.later[:0]
+	for _, k := range m.later {
+		r := m.records[k]
+		switch {
+		case r == nil || r.retryAt.IsZero():
+			// Written meanwhile, or set again and queued.
+		case now.Before(r.retryAt):
+			kept = append(kept, k)
+		default:
+			r.retryAt = time.Time{}
+			m.enqueue(k, r)
+		}
+	}
+	clear(m.later[len(kept):])
+	m.later = kept
+	for len(m.queue) > 0 {
+		k := m.queue[0]
+		r := m.records[k]
+		if r == nil || r.writing || !r.dirty || !r.retryAt.IsZero() {
+			m.queue = m.queue[1:]
+			if r != nil {
+				r.queued = false
+			}
 			continue
 		}
 		in := r.in
@@ -106,16 +140,18 @@ func (m *memberSync) flush(now time.Time, write func(k memberKey, in bool, done 
 			m.written(k, r, in, err, logf)
 			wake()
 		})
-		switch {
-		case errors.Is(err, store.ErrBusy):
+		if errors.Is(err, store.ErrBusy) {
 			return
-		case err != nil:
-			r.retryAt = now.Add(memberRetry)
-			m.noteFailure(err, logf)
+		}
+		m.queue = m.queue[1:]
+		r.queued = false
+		if err != nil {
+			m.failedWrite(k, r, now, err, logf)
 			continue
 		}
 		r.writing, r.dirty = true, false
 	}
+	m.queue = nil // let go of the array a burst grew
 }
 
 // written takes the outcome of a record's write, from a registrar
@@ -128,17 +164,24 @@ func (m *memberSync) written(k memberKey, r *memberRecord, in bool, err error, l
 	switch {
 	case err != nil:
 		r.dirty = true
-		r.retryAt = time.Now().Add(memberRetry)
-		m.noteFailure(err, logf)
-	case r.in != in:
+		m.failedWrite(k, r, time.Now(), err, logf)
+	case r.in != in || r.dirty:
 		r.dirty = true
-	case !r.dirty:
+		m.enqueue(k, r)
+	default:
 		delete(m.records, k)
 		if m.failed != nil && len(m.records) == 0 {
 			m.failed = nil
 			logf("cluster: the members bucket is up to date again")
 		}
 	}
+}
+
+// failedWrite has a record tried again memberRetry after now; m.mu held.
+func (m *memberSync) failedWrite(k memberKey, r *memberRecord, now time.Time, err error, logf func(string, ...any)) {
+	r.retryAt = now.Add(memberRetry)
+	m.later = append(m.later, k)
+	m.noteFailure(err, logf)
 }
 
 // noteFailure logs a failure to keep the members bucket, once until it is
