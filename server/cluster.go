@@ -53,6 +53,7 @@ type cluster struct {
 	pipes    *pipes                // transfers with other nodes (relay_cluster.go)
 
 	releases []hub.NameClaim // names let go that the store had no room for yet
+	events   []roomEvent     // room events likewise, in order
 	members  memberSync      // this node's records in the members bucket
 
 	stops     []func()
@@ -406,16 +407,8 @@ func (s *Server) publishEvent(ev *hub.RoomEvent) {
 		s.cfg.Logf("cluster: cannot encode a room event: %v", err)
 		return
 	}
-	logged := func(what string) func(error) {
-		return func(err error) {
-			if err != nil {
-				s.cfg.Logf("cluster: cannot %s: %v", what, err)
-			}
-		}
-	}
-	if err := st.PublishEvent(ev.Rooms[0], data, logged("publish a room event")); err != nil {
-		s.cfg.Logf("cluster: cannot publish a room event: %v", err)
-	}
+	s.cluster.events = append(s.cluster.events, roomEvent{ev.Rooms[0], data})
+	s.publishEvents()
 	n := ev.Notice
 	if n == nil || ev.Node != node {
 		return
@@ -429,7 +422,12 @@ func (s *Server) publishEvent(ev *hub.RoomEvent) {
 	case wire.NoticeKicked:
 		// The member may be another node's: whoever it is, it is out.
 		members.set(ev.Rooms[0], n.Name, false)
-		if err := st.DeleteMember(ev.Rooms[0], n.Name, "", logged("forget a member kicked")); err != nil {
+		err := st.DeleteMember(ev.Rooms[0], n.Name, "", func(err error) {
+			if err != nil {
+				s.cfg.Logf("cluster: cannot forget a member kicked: %v", err)
+			}
+		})
+		if err != nil {
 			s.cfg.Logf("cluster: cannot forget a member kicked: %v", err)
 		}
 	case wire.NoticeQuit, wire.NoticeLost, wire.NoticeRenamed:
@@ -451,21 +449,53 @@ func (s *Server) releaseNames() {
 		return
 	}
 	cl.releases = append(cl.releases, s.hub.TakeReleases()...)
-	for i, c := range cl.releases {
-		err := s.durable.st.ReleaseName(c.Name, storeOwner(c.Owner(cl.node)), func(_ bool, err error) {
+	cl.releases = offerInOrder(cl.releases, func(c hub.NameClaim) error {
+		return s.durable.st.ReleaseName(c.Name, storeOwner(c.Owner(cl.node)), func(_ bool, err error) {
 			if err != nil {
 				s.cfg.Logf("cluster: cannot let go of the name %s: %v", c.Name, err)
 			}
 		})
+	}, func(c hub.NameClaim, err error) { s.cfg.Logf("cluster: cannot let go of the name %s: %v", c.Name, err) })
+}
+
+// roomEvent is a room event encoded, waiting for the store to take it.
+type roomEvent struct {
+	room string
+	data []byte
+}
+
+// publishEvents hands the store the room events waiting, in order. Those
+// it has no room for (thousands of users leaving at once) wait for the
+// next pass: an event lost would leave its user in the room on every
+// other node.
+func (s *Server) publishEvents() {
+	cl := s.cluster
+	if cl == nil {
+		return
+	}
+	cl.events = offerInOrder(cl.events, func(e roomEvent) error {
+		return s.durable.st.PublishEvent(e.room, e.data, func(err error) {
+			if err != nil {
+				s.cfg.Logf("cluster: cannot publish a room event: %v", err)
+			}
+		})
+	}, func(_ roomEvent, err error) { s.cfg.Logf("cluster: cannot publish a room event: %v", err) })
+}
+
+// offerInOrder offers items to the store in order, until it refuses one
+// for a full queue, and returns the rest, that one first, for the next
+// pass. An item refused otherwise is told to refused and dropped.
+func offerInOrder[T any](items []T, offer func(T) error, refused func(T, error)) []T {
+	for i, it := range items {
+		err := offer(it)
 		if errors.Is(err, store.ErrBusy) {
-			cl.releases = slices.Delete(cl.releases, 0, i)
-			return
+			return slices.Delete(items, 0, i)
 		}
 		if err != nil {
-			s.cfg.Logf("cluster: cannot let go of the name %s: %v", c.Name, err)
+			refused(it, err)
 		}
 	}
-	cl.releases = cl.releases[:0]
+	return items[:0]
 }
 
 // collectCluster gives the hub what the cluster said since the last pass:

@@ -58,6 +58,7 @@ func (s *Server) loop() error {
 		s.flushPass(now)
 		s.endPass(now)
 		s.releaseNames()
+		s.publishEvents()
 		s.flushMembers(now)
 		if s.shutting && (len(s.conns) == 0 || !now.Before(s.deadline)) {
 			if n := len(s.conns); n > 0 {
@@ -127,7 +128,7 @@ func (s *Server) timeout(now time.Time) time.Duration {
 	consider(s.checks.NextRelease())
 	consider(s.durable.nextUnshown())
 	if s.cluster != nil {
-		if len(s.cluster.releases) > 0 {
+		if len(s.cluster.releases) > 0 || len(s.cluster.events) > 0 {
 			consider(now.Add(busyRetry)) // the store had no room for them
 		}
 		if waiting, retry := s.cluster.members.pending(); waiting {

@@ -86,3 +86,33 @@ func TestMemberSyncWritesEveryRecordUntilTaken(t *testing.T) {
 		t.Errorf("records left once every write was taken: %d", len(m.records))
 	}
 }
+
+// What the loop hands the store fire and forget (names let go, room
+// events) is offered in order until the store's queue is full; the rest,
+// the refused one first, waits for the next pass, and one refused for
+// another reason is reported and dropped.
+func TestOfferInOrderKeepsWhatTheStoreHadNoRoomFor(t *testing.T) {
+	room := 3
+	var offered, dropped []int
+	offer := func(n int) error {
+		switch {
+		case n == 2:
+			return errors.New("no such room")
+		case room == 0:
+			return store.ErrBusy
+		}
+		room--
+		offered = append(offered, n)
+		return nil
+	}
+	refused := func(n int, err error) { dropped = append(dropped, n) }
+	left := offerInOrder([]int{1, 2, 3, 4, 5, 6}, offer, refused)
+	if fmt.Sprint(offered, dropped, left) != "[1 3 4] [2] [5 6]" {
+		t.Fatalf("first pass: offered %v, dropped %v, left %v", offered, dropped, left)
+	}
+	room = 10
+	left = offerInOrder(append(left, 7), offer, refused)
+	if fmt.Sprint(offered, left) != "[1 3 4 5 6 7] []" {
+		t.Fatalf("next pass: offered %v, left %v", offered, left)
+	}
+}
