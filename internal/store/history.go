@@ -76,6 +76,15 @@ func (s *Store) Last(room string, n int, done func([]Stored, error)) error {
 // room's first.
 func (s *Store) page(ctx context.Context, room string, beforeSeq uint64, n int) ([]Stored, error) {
 	subj := Subject(room)
+	if beforeSeq == 0 && n == 1 {
+		// The room's latest, as a catch-up asks of every Enter in a
+		// cluster: one get.
+		last, err := s.lastStored(ctx, subj)
+		if err != nil || last == nil {
+			return nil, err
+		}
+		return []Stored{*last}, nil
+	}
 	first, last, err := s.ends(ctx, subj)
 	if err != nil || last == nil || n <= 0 {
 		return nil, err
@@ -122,6 +131,12 @@ func (s *Store) ends(ctx context.Context, subj string) (first, last *Stored, err
 func (s *Store) after(ctx context.Context, subj string, first, last *Stored, afterSeq uint64, limit int) ([]Stored, error) {
 	if last.Seq <= afterSeq || limit <= 0 {
 		return nil, nil
+	}
+	if last.Seq == afterSeq+1 {
+		// The one message above afterSeq up to last is last: a room's
+		// latest (a catch-up, a member one message behind) needs no
+		// search through the stream.
+		return []Stored{*last}, nil
 	}
 	// The wanted message is the room's first at or after stream sequence
 	// p for the least p in [lo, hi] whose first is above afterSeq; at is

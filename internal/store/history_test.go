@@ -76,6 +76,7 @@ func TestPage(t *testing.T) {
 		{0, 3, "11:m11 12:m12 20:m20"},
 		{0, 100, "1:m1 2:m2 3:m3 4:m4 5:m5 10:m10 11:m11 12:m12 20:m20"},
 		{0, 0, ""},
+		{0, 1, "20:m20"},
 		{100, 2, "12:m12 20:m20"},
 		{21, 1, "20:m20"},
 		{20, 1, "12:m12"},
@@ -168,5 +169,21 @@ func TestPageFindsItsPlaceInALongHistory(t *testing.T) {
 		if g := gets.Load(); g > budget {
 			t.Errorf("page before %d: %d gets, want at most %d", before, g, budget)
 		}
+	}
+	// The room's latest alone (a cluster's catch-up at every Enter), and
+	// the messages since one behind it: no search through the stream.
+	gets.Store(0)
+	if got := lastWait(t, s, "a", 1); len(got) != 1 || got[0].Seq != 4000 {
+		t.Fatalf("the last of a: %s", summary(got))
+	}
+	if g := gets.Load(); g != 1 {
+		t.Errorf("the last of a: %d gets, want 1", g)
+	}
+	gets.Store(0)
+	if got := replayWait(t, s, "a", 3999, size); len(got) != 1 || got[0].Seq != 4000 {
+		t.Fatalf("a after 3999: %s", summary(got))
+	}
+	if g := gets.Load(); g != 2 {
+		t.Errorf("a after 3999: %d gets, want 2 (its ends)", g)
 	}
 }
