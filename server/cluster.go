@@ -50,6 +50,7 @@ type cluster struct {
 	isolated error                 // set when this node's lease could not be kept
 	alive    map[string]bool       // the nodes with a lease, as the watch saw them
 	watched  map[string]*nodeWatch // what takeovers found of other nodes (takeover.go)
+	retry    time.Duration         // takeoverRetry, but in tests
 	pipes    *pipes                // transfers with other nodes (relay_cluster.go)
 
 	releases []hub.NameClaim // names let go that the store had no room for yet
@@ -158,13 +159,20 @@ func (s *Server) joinCluster() error {
 		return st.WatchNodes(func(node string, _ []byte, alive bool) {
 			cl.mu.Lock()
 			cl.alive[node] = alive
-			cl.forget(node)
+			asleep := cl.forget(node)
 			if !alive {
 				delete(cl.alive, node)
 				cl.gone = append(cl.gone, node)
 			}
 			cl.mu.Unlock()
 			s.wakeup.wake()
+			if len(asleep) > 0 {
+				go func() {
+					for _, again := range asleep {
+						again()
+					}
+				}()
+			}
 		})
 	})
 	if err != nil {

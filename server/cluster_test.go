@@ -258,6 +258,54 @@ func TestClusterCleanupAfterANodeOfThousands(t *testing.T) {
 	}
 }
 
+// A login for a name held by a node that does not answer waits for the
+// node's lease to end, and completes as soon as the watch sees it end:
+// not at its next ask, here an hour away.
+func TestClusterLoginWaitingForADeadNodeEndsWithItsLease(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	s := startTuned(t, Config{NATS: []string{ns.ClientURL()}, ServerName: "one"}, func(s *Server) { s.cluster.retry = time.Hour })
+
+	// Another node holds alice, and serves no takeovers.
+	dead, err := store.Open(store.Config{URLs: []string{ns.ClientURL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	const node = "gone-1"
+	stopLease, err := dead.KeepLease(node, []byte(`{"node":"gone-1"}`), 10*time.Second, func(error) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed := make(chan error, 1)
+	if err := dead.ClaimName("alice", store.Owner{Node: node, Session: 1}, func(held *store.Owner, err error) { claimed <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-claimed; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "alice held by the other node, seen by the server", func() bool {
+		s.cluster.mu.Lock()
+		defer s.cluster.mu.Unlock()
+		return s.cluster.alive[node]
+	})
+
+	a := dial(t, s.Addr())
+	if r := a.call(&wire.Frame{Type: wire.TypeHello, Version: wire.Version}); r.Code != wire.OK {
+		t.Fatalf("hello: %+v", r)
+	}
+	id := a.send(&wire.Frame{Type: wire.TypeLogin, Name: "alice", Secret: "wonderland"})
+	waitFor(t, "the login waiting to ask the silent node again", func() bool {
+		s.cluster.mu.Lock()
+		defer s.cluster.mu.Unlock()
+		w := s.cluster.watched[node]
+		return w != nil && len(w.asleep) == 1
+	})
+	stopLease()
+	if r := a.must(); r.Type != wire.TypeReply || r.ID != id || r.Code != wire.OK {
+		t.Fatalf("the login, once the lease ended: %+v", r)
+	}
+}
+
 // countOf counts what st has of node: its members, or the names it holds.
 func countOf(t *testing.T, st *store.Store, node string, members bool) int {
 	t.Helper()

@@ -454,7 +454,7 @@ func New(cfg Config) (_ *Server, err error) {
 		historyLen, historyBytes = min(historyLen, h.HistoryLen), h.HistoryBytes
 	}
 	if cfg.clustered() {
-		s.cluster = &cluster{node: cfg.nodeName(), alive: make(map[string]bool)}
+		s.cluster = &cluster{node: cfg.nodeName(), alive: make(map[string]bool), retry: takeoverRetry}
 	}
 	s.hub = hub.New(s.hubConfig(historyLen, historyBytes))
 	switch {

@@ -17,6 +17,9 @@ import (
 // what they ask of NATS must not grow with their number. So a node found
 // silent is not asked again by every login, only after takeoverRetry, and
 // the logins that wonder whether its lease is gone share one read of it.
+// When the watch sees the lease end, the logins waiting to ask again ask
+// at once: their names are theirs from that moment, and thousands of
+// them would otherwise trickle in over the next retry.
 
 // nodeWatch is what the takeovers know of another node beyond the watch.
 type nodeWatch struct {
@@ -28,6 +31,10 @@ type nodeWatch struct {
 	// the logins that asked after it began, for the next.
 	reading bool
 	waiting []func(dead bool)
+	// asleep are the logins waiting for their next ask, each by its
+	// timer: when the watch sees the node's lease end they ask at once,
+	// without waiting for their timers.
+	asleep map[*time.Timer]func()
 }
 
 // watchOf is the nodeWatch of node, made if there is none; cl.mu held.
@@ -45,8 +52,22 @@ func (cl *cluster) watchOf(node string) *nodeWatch {
 
 // forget drops what the takeovers knew of node, when the watch saw its
 // lease end or begin; cl.mu held. A lease read under way goes on with
-// those who asked for it.
-func (cl *cluster) forget(node string) { delete(cl.watched, node) }
+// those who asked for it. The logins asleep are returned, to be woken
+// (out of cl.mu) when the lease ended: the name they wait for is theirs.
+func (cl *cluster) forget(node string) (asleep []func()) {
+	w := cl.watched[node]
+	if w == nil {
+		return nil
+	}
+	delete(cl.watched, node)
+	for t, again := range w.asleep {
+		if t.Stop() {
+			asleep = append(asleep, again)
+		}
+	}
+	w.asleep = nil
+	return asleep
+}
 
 // askTakeover asks the node holding c's name to close its session. A node
 // that does not answer is asked again until its lease expires (it is then
@@ -60,7 +81,7 @@ func (s *Server) askTakeover(c *hub.NameClaim, deadline time.Time, finish func(*
 			return
 		}
 		cl.mu.Lock()
-		silent := time.Since(cl.watchOf(node).silentAt) < takeoverRetry
+		silent := time.Since(cl.watchOf(node).silentAt) < cl.retry
 		cl.mu.Unlock()
 		if silent {
 			s.waitForTakeover(c, deadline, finish, nil)
@@ -111,7 +132,24 @@ func (s *Server) waitForTakeover(c *hub.NameClaim, deadline time.Time, finish fu
 		s.askTakeover(c, deadline, finish) // it waited already
 		return
 	}
-	time.AfterFunc(takeoverRetry, func() { s.askTakeover(c, deadline, finish) })
+	again := func() { s.askTakeover(c, deadline, finish) }
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	w := cl.watchOf(c.From.Node)
+	var t *time.Timer
+	t = time.AfterFunc(cl.retry, func() {
+		cl.mu.Lock()
+		_, mine := w.asleep[t] // not woken by forget
+		delete(w.asleep, t)
+		cl.mu.Unlock()
+		if mine {
+			again()
+		}
+	})
+	if w.asleep == nil {
+		w.asleep = make(map[*time.Timer]func())
+	}
+	w.asleep[t] = again
 }
 
 // ifDead calls then with whether node is dead, its lease gone. The watch's
@@ -158,7 +196,7 @@ func (s *Server) readLease(node string, w *nodeWatch) {
 		cl.mu.Lock()
 		more := len(w.waiting) > 0
 		w.reading = more
-		if !more && w.silentAt.IsZero() && cl.watched[node] == w {
+		if !more && w.silentAt.IsZero() && len(w.asleep) == 0 && cl.watched[node] == w {
 			delete(cl.watched, node)
 		}
 		cl.mu.Unlock()
