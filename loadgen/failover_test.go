@@ -18,15 +18,15 @@ func TestFailoverTiming(t *testing.T) {
 		{"none on the killed server", nil, 0, FailoverTiming{TargetS: 15}, false},
 		{"none back", nil, 3, FailoverTiming{OnKilled: 3, TargetS: 15}, false},
 		{"one back", []time.Duration{2 * s}, 1,
-			FailoverTiming{OnKilled: 1, Back: 1, Within: 1, TargetS: 15, P50MS: 2000, P99MS: 2000, MaxMS: 2000}, true},
+			FailoverTiming{OnKilled: 1, Back: 1, Within: 1, TargetS: 15, FirstMS: 2000, P50MS: 2000, P99MS: 2000, MaxMS: 2000}, true},
 		{"unsorted, all within", []time.Duration{3 * s, 1 * s, 2 * s, 4 * s}, 4,
-			FailoverTiming{OnKilled: 4, Back: 4, Within: 4, TargetS: 15, P50MS: 2000, P99MS: 4000, MaxMS: 4000}, true},
+			FailoverTiming{OnKilled: 4, Back: 4, Within: 4, TargetS: 15, FirstMS: 1000, P50MS: 2000, P99MS: 4000, MaxMS: 4000}, true},
 		{"the target itself is within", []time.Duration{15 * s}, 1,
-			FailoverTiming{OnKilled: 1, Back: 1, Within: 1, TargetS: 15, P50MS: 15000, P99MS: 15000, MaxMS: 15000}, true},
+			FailoverTiming{OnKilled: 1, Back: 1, Within: 1, TargetS: 15, FirstMS: 15000, P50MS: 15000, P99MS: 15000, MaxMS: 15000}, true},
 		{"one late", []time.Duration{1 * s, 16 * s}, 2,
-			FailoverTiming{OnKilled: 2, Back: 2, Within: 1, TargetS: 15, P50MS: 1000, P99MS: 16000, MaxMS: 16000}, false},
+			FailoverTiming{OnKilled: 2, Back: 2, Within: 1, TargetS: 15, FirstMS: 1000, P50MS: 1000, P99MS: 16000, MaxMS: 16000}, false},
 		{"one never back", []time.Duration{1 * s}, 2,
-			FailoverTiming{OnKilled: 2, Back: 1, Within: 1, TargetS: 15, P50MS: 1000, P99MS: 1000, MaxMS: 1000}, false},
+			FailoverTiming{OnKilled: 2, Back: 1, Within: 1, TargetS: 15, FirstMS: 1000, P50MS: 1000, P99MS: 1000, MaxMS: 1000}, false},
 	}
 	for _, tt := range tests {
 		got := failoverTiming(tt.back, tt.of, failoverTarget)
@@ -43,8 +43,8 @@ func TestFailoverTimingPercentilesOfAHundred(t *testing.T) {
 		back = append(back, time.Duration(i)*time.Millisecond)
 	}
 	got := failoverTiming(back, 100, failoverTarget)
-	if got.P50MS != 50 || got.P99MS != 99 || got.MaxMS != 100 || got.Within != 100 {
-		t.Errorf("%+v, want p50 50 ms, p99 99 ms, max 100 ms, 100 within", got)
+	if got.FirstMS != 1 || got.P50MS != 50 || got.P99MS != 99 || got.MaxMS != 100 || got.Within != 100 {
+		t.Errorf("%+v, want first 1 ms, p50 50 ms, p99 99 ms, max 100 ms, 100 within", got)
 	}
 }
 

@@ -32,6 +32,7 @@ const busyRetry = 20 * time.Millisecond
 // node is the one to do it (the first to create its cleanup key). It
 // waits lostGrace first, off the loop, for those coming back.
 func (s *Server) cleanUpAfter(node string) {
+	s.cfg.Logf("cluster: node %s's lease ended: the names its sessions held may be taken here", node)
 	st := s.durable.st
 	err := st.ClaimCleanup(node, func(won bool, err error) {
 		if err != nil || !won {

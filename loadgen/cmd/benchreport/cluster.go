@@ -167,10 +167,12 @@ func writeFailover(b *bytes.Buffer, f failoverResult) {
 	fmt.Fprint(b, "sessions does what the chat client does: it connects to the next server of its list, logs in\n")
 	fmt.Fprint(b, "again with the resume token its last login gave (no password check), re-enters its room and\n")
 	fmt.Fprint(b, "asks History for what it missed. Its time back runs from the kill until that History reply;\n")
-	fmt.Fprint(b, "the other servers give the dead one's names out once its lease (`-lease`, 10 s) ran out, and\n")
-	fmt.Fprint(b, "refuse a login before with ErrUnavailable (code 15), as they do when the servers' record of\n")
-	fmt.Fprint(b, "names (NATS) does not answer in time; the session tries again after the client's backoff (20 ms\n")
-	fmt.Fprint(b, "doubling to 1 s), on the next server. Then every acknowledged message is checked at every member.\n\n")
+	fmt.Fprint(b, "the other servers give the dead one's names out once its lease (`-lease`, 10 s) ran out: a\n")
+	fmt.Fprint(b, "login for one waits for that, the lease and a second at most, and is then refused with\n")
+	fmt.Fprint(b, "ErrUnavailable (code 15), as it is when the servers' record of names (NATS) does not answer in\n")
+	fmt.Fprint(b, "time; the session tries again after the client's backoff (20 ms doubling to 1 s), on the next\n")
+	fmt.Fprint(b, "server. \"first\" is the first session back: the lease ran out a little before. Then every\n")
+	fmt.Fprint(b, "acknowledged message is checked at every member.\n\n")
 	r := f.rep
 	if r == nil {
 		fmt.Fprintf(b, "The run failed: %s.\n\n", f.status)
@@ -180,8 +182,8 @@ func writeFailover(b *bytes.Buffer, f failoverResult) {
 	fmt.Fprintf(b, "| run | %d sessions in %d rooms, %.0f msgs/s for %.0f s, %d chat servers; %d up after a %.0f s ramp; took %v |\n",
 		r.Sessions, r.Rooms, r.Rate, r.Duration, len(r.Servers), r.Up, r.RampSec, f.took.Round(time.Second))
 	fmt.Fprintf(b, "| kill | %s at %.1f s: %d sessions on it, %d Says unanswered |\n", r.Killed, r.KillAt, r.OnKilled, r.Unanswered)
-	fmt.Fprintf(b, "| back in their rooms | %d of %d, %d within %.0f s; p50 %.0f ms, p99 %.0f ms, max %.0f ms |\n",
-		r.Back, r.OnKilled, r.Within, r.TargetS, r.P50MS, r.P99MS, r.MaxMS)
+	fmt.Fprintf(b, "| back in their rooms | %d of %d, %d within %.0f s; first %.0f ms, p50 %.0f ms, p99 %.0f ms, max %.0f ms |\n",
+		r.Back, r.OnKilled, r.Within, r.TargetS, r.FirstMS, r.P50MS, r.P99MS, r.MaxMS)
 	fmt.Fprintf(b, "| says | %d sent, %d acknowledged, %d unknown, %d refused |\n", r.Sent, r.Acked, r.Unknown, r.Refused)
 	fmt.Fprintf(b, "| deliveries | %d shown; acknowledged ones owed %d to the members throughout, %d made |\n", r.Delivered, r.Expected, r.Found)
 	fmt.Fprintf(b, "| retries | %s |\n", countsOrNone(r.Retries))
