@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -77,7 +78,16 @@ func (s *Store) replaceName(what, name string, from *Owner, to Owner, done func(
 		ctx, cancel := s.timeout()
 		defer cancel()
 		var held *Owner
+		seen := from != nil // the watch's revision is tried once
 		err := settle(ctx, func() error {
+			if seen {
+				seen = false
+				if rev, ok := s.seen.at(key, *from); ok {
+					if err := s.takeAt(ctx, key, val, rev); !errors.Is(err, errAgain) {
+						return err
+					}
+				}
+			}
 			var err error
 			held, err = s.takeName(ctx, name, key, val, from, to)
 			return err
@@ -110,14 +120,20 @@ func (s *Store) takeName(ctx context.Context, name, key string, val []byte, from
 	if e != nil {
 		rev = e.revision
 	}
-	_, err = s.namesKV.Update(ctx, key, val, rev)
+	return nil, s.takeAt(ctx, key, val, rev)
+}
+
+// takeAt writes val to key if the key is still at revision rev (0:
+// nothing at all): errAgain if it is not.
+func (s *Store) takeAt(ctx context.Context, key string, val []byte, rev uint64) error {
+	_, err := s.namesKV.Update(ctx, key, val, rev)
 	switch {
 	case conflict(err):
-		return nil, errAgain
+		return errAgain
 	case err != nil:
-		return nil, classify(err)
+		return classify(err)
 	}
-	return nil, nil
+	return nil
 }
 
 // ReleaseName lets name go if o (the same Node and Session) still holds
@@ -136,7 +152,20 @@ func (s *Store) ReleaseName(name string, o Owner, done func(released bool, err e
 		ctx, cancel := s.timeout()
 		defer cancel()
 		released := false
+		seen := true // the watch's revision is tried once
 		err := settle(ctx, func() error {
+			if seen {
+				seen = false
+				if rev, ok := s.seen.at(key, o); ok {
+					err := s.deleteKey(ctx, s.namesKV, key, rev)
+					if err == nil {
+						released = true
+					}
+					if !errors.Is(err, errAgain) {
+						return err
+					}
+				}
+			}
 			e, err := s.latest(ctx, namesBucket, key)
 			if err != nil || e == nil || e.deleted {
 				return classify(err)
@@ -217,20 +246,30 @@ func (s *Store) NamesOf(node string, done func(map[string]Owner, error)) error {
 // error: ErrIncompatible). stop waits for fn to return, and must not be
 // called from fn.
 func (s *Store) WatchNames(fn func(name string, o *Owner)) (stop func(), err error) {
-	return s.watch(namesBucket, ">", func(key string, val []byte, deleted bool) error {
+	stopWatch, err := s.watch(namesBucket, ">", func(key string, val []byte, deleted bool, rev uint64) error {
 		name, err := UserOf(key)
 		if err != nil {
 			return err
 		}
 		if deleted {
+			s.seen.saw(key, rev, nil)
 			fn(name, nil)
 			return nil
 		}
 		o, err := decodeOwner(val)
 		if err != nil {
+			s.seen.saw(key, rev, nil)
 			return fmt.Errorf("name %q: %w", name, err)
 		}
+		s.seen.saw(key, rev, &o)
 		fn(name, &o)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		stopWatch()
+		s.seen.reset()
+	}, nil
 }

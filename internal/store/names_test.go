@@ -323,3 +323,92 @@ func TestNamesOnACluster(t *testing.T) {
 		t.Errorf("the watch saw erin after it was stopped: %q", changes)
 	}
 }
+
+// A hand-over or a release of a name the names watch saw held makes its
+// compare-and-set at the revision the watch saw, without reading the
+// bucket's leader; when the watch was behind, that write fails, the
+// leader is read, and the outcome is what it would have been.
+func TestNamesTheWatchSawNeedNoLeaderRead(t *testing.T) {
+	s := open(t, Config{})
+	gets, err := s.nc.SubscribeSync("$JS.API.STREAM.MSG.GET.KV_" + namesBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := 0
+	leaderReads := func() int { // since the last call
+		t.Helper()
+		// The requests are this connection's: once the server answered
+		// a ping sent after them, their copies are queued here.
+		if err := s.nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		n, _, err := gets.Pending()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, counted = n-counted, n
+		return n
+	}
+	seen := make(chan string, 16)
+	stop, err := s.WatchNames(func(name string, o *Owner) { seen <- name + ":" + ownerString(o) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	saw := func(want string) {
+		t.Helper()
+		if got := await(t, seen, "the watch"); got != want {
+			t.Fatalf("the watch saw %s, want %s", got, want)
+		}
+	}
+
+	a1, b7, c3 := Owner{Node: "a", Session: 1}, Owner{Node: "b", Session: 7}, Owner{Node: "c", Session: 3}
+	claimWait(t, s, "alice", a1)
+	saw("alice:a/1")
+	leaderReads()
+	if got := replaceWait(t, s, "alice", a1, b7).String(); got != "held nobody" {
+		t.Fatalf("b/7 replaces a/1: %s", got)
+	}
+	if n := leaderReads(); n != 0 {
+		t.Errorf("a hand-over the watch saw made %d leader reads, want 0", n)
+	}
+	saw("alice:b/7")
+	if released, err := releaseWait(t, s, "alice", b7); err != nil || !released {
+		t.Fatalf("b/7 releases alice: %v, %v", released, err)
+	}
+	if n := leaderReads(); n != 0 {
+		t.Errorf("a release the watch saw made %d leader reads, want 0", n)
+	}
+	saw("alice:nobody")
+
+	// The watch behind: it last saw a/1 hold alice, at the revision of
+	// a/1's claim, and c/3 has it since.
+	claimWait(t, s, "alice", a1)
+	saw("alice:a/1")
+	key := UserToken("alice")
+	s.seen.mu.Lock()
+	stale := s.seen.m[key]
+	s.seen.mu.Unlock()
+	replaceWait(t, s, "alice", a1, c3)
+	saw("alice:c/3")
+	for _, step := range []struct {
+		what string
+		do   func() claimed
+		want string
+	}{
+		{"b/7 replaces a/1", func() claimed { return replaceWait(t, s, "alice", a1, b7) }, "held c/3"},
+		{"a/1 releases it", func() claimed { return releaseStep(t, s, "alice", a1, false) }, "held nobody"},
+	} {
+		s.seen.saw(key, stale.rev, &stale.o)
+		leaderReads()
+		if got := step.do().String(); got != step.want {
+			t.Errorf("%s, the watch behind: %s, want %s", step.what, got, step.want)
+		}
+		if n := leaderReads(); n != 1 {
+			t.Errorf("%s, the watch behind: %d leader reads, want 1", step.what, n)
+		}
+		if now := ownerString(holder(t, s, "alice")); now != "c/3" {
+			t.Errorf("%s, the watch behind: alice is held by %s, want c/3", step.what, now)
+		}
+	}
+}

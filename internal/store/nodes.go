@@ -223,7 +223,7 @@ func (s *Store) putTTL(ctx context.Context, bucket, key string, val []byte, ttl 
 func (s *Store) WatchNodes(fn func(node string, info []byte, alive bool)) (stop func(), err error) {
 	seen := make(map[string][]byte) // the leases as fn was last told; the watch's goroutine's
 	// "*": one token, the leases' keys, not the cleanup claims'.
-	return s.watch(nodesBucket, "*", func(key string, val []byte, deleted bool) error {
+	return s.watch(nodesBucket, "*", func(key string, val []byte, deleted bool, _ uint64) error {
 		last, alive := seen[key]
 		switch {
 		case deleted && !alive:

@@ -113,6 +113,10 @@ type Store struct {
 	answers  chan *nats.Msg   // its other input: the answers to the asks
 	askInbox string           // the answers' subjects are askInbox.<ask>
 
+	// seen is what the names watch saw, for compare-and-sets without a
+	// leader read (names_seen.go).
+	seen namesSeen
+
 	// renumbered counts the room messages published again because
 	// another writer had stored one in the room first.
 	renumbered atomic.Uint64

@@ -343,21 +343,25 @@ func (t *tailer) forget() {
 	_ = t.s.js.DeleteConsumer(ctx, t.stream, t.cons.CachedInfo().Name)
 }
 
+// kvChange is a bucket's key changed: its value, or deleted (a delete, a
+// purge or an expiry), at revision rev.
+type kvChange func(key string, val []byte, deleted bool, rev uint64) error
+
 // bucketTail follows bucket's keys matching keys (a KV key pattern) from
 // its state: change gets each key with a value, its value, and then
 // every change (deleted for a delete, a purge or an expiry). An error of
 // change at start is the bucket's content this version cannot use.
-func (s *Store) bucketTail(bucket, keys string, change func(key string, val []byte, deleted bool) error) *tailer {
+func (s *Store) bucketTail(bucket, keys string, change kvChange) *tailer {
 	prefix := "$KV." + bucket + "."
 	var t *tailer
-	t = s.newTail("KV_"+bucket, "bucket "+bucket, []string{prefix + keys}, func(m jetstream.Msg, _ *jetstream.MsgMetadata) error {
+	t = s.newTail("KV_"+bucket, "bucket "+bucket, []string{prefix + keys}, func(m jetstream.Msg, md *jetstream.MsgMetadata) error {
 		h := m.Headers()
 		deleted := h.Get(kvOperationHeader) != "" || h.Get(jetstream.MarkerReasonHeader) != ""
 		key := strings.TrimPrefix(m.Subject(), prefix)
 		if t.state && deleted {
 			return nil // gone before the tail began: not part of the state
 		}
-		if err := change(key, m.Data(), deleted); err != nil {
+		if err := change(key, m.Data(), deleted, md.Sequence.Stream); err != nil {
 			return s.incompatible(fmt.Sprintf("bucket %s, key %s", bucket, key), err)
 		}
 		return nil
@@ -371,7 +375,7 @@ func (s *Store) bucketTail(bucket, keys string, change func(key string, val []by
 // all read, within ctx. An error of fn is the bucket's content this
 // version cannot use.
 func (s *Store) scan(ctx context.Context, bucket string, fn func(key string, val []byte) error) error {
-	t := s.bucketTail(bucket, ">", func(key string, val []byte, _ bool) error { return fn(key, val) })
+	t := s.bucketTail(bucket, ">", func(key string, val []byte, _ bool, _ uint64) error { return fn(key, val) })
 	if err := t.start(ctx); err != nil {
 		return err
 	}
@@ -384,7 +388,7 @@ func (s *Store) scan(ctx context.Context, bucket string, fn func(key string, val
 // goroutine, until stop. It returns once change has had every value there was, within
 // Config.Timeout. An error of change, about a value it cannot read,
 // fails watch at start, and is left out later.
-func (s *Store) watch(bucket, keys string, change func(key string, val []byte, deleted bool) error) (stop func(), err error) {
+func (s *Store) watch(bucket, keys string, change kvChange) (stop func(), err error) {
 	ctx, cancel := s.timeout()
 	defer cancel()
 	t := s.bucketTail(bucket, keys, change)
