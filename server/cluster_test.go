@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"chat/internal/store"
 	"chat/internal/wire"
 	"chat/server/hub"
@@ -303,6 +305,82 @@ func TestClusterLoginWaitingForADeadNodeEndsWithItsLease(t *testing.T) {
 	stopLease()
 	if r := a.must(); r.Type != wire.TypeReply || r.ID != id || r.Code != wire.OK {
 		t.Fatalf("the login, once the lease ended: %+v", r)
+	}
+}
+
+// The Enters of a room that arrive together, as those of a dead node's
+// users coming back on this one do, share the read of the room's last
+// stored message they wait for: far fewer reads than Enters, and each
+// answered with that message's Seq.
+func TestClusterEntersShareTheReadOfTheRoomsLast(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	s := start(t, Config{NATS: []string{ns.ClientURL()}, Guests: true, ServerName: "one"})
+	a := dial(t, s.Addr())
+	a.login("alice", "wonderland")
+	var last uint64
+	for _, f := range []wire.Frame{{Type: wire.TypeCreate, Room: "lounge"}, {Type: wire.TypeEnter, Room: "lounge"}, {Type: wire.TypeSay, Text: "the last"}} {
+		r := a.call(&f)
+		if r.Code != wire.OK {
+			t.Fatalf("%v: %+v", f.Type, r)
+		}
+		last = r.Seq
+	}
+
+	const enters = 40
+	var guests []*client
+	for i := range enters {
+		g := dial(t, s.Addr())
+		if r := g.call(&wire.Frame{Type: wire.TypeHello, Version: wire.Version}); r.Code != wire.OK {
+			t.Fatalf("hello: %+v", r)
+		}
+		if r := g.call(&wire.Frame{Type: wire.TypeClaim, Name: fmt.Sprint("guest", i)}); r.Code != wire.OK {
+			t.Fatalf("guest %d: %+v", i, r)
+		}
+		guests = append(guests, g)
+	}
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// The store's gets, direct or from the leader, of the rooms stream.
+	gets, err := nc.SubscribeSync("$JS.API.*.GET.ROOMS.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader, err := nc.SubscribeSync("$JS.API.STREAM.MSG.GET.ROOMS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	ids := make([]uint32, enters)
+	for i, g := range guests {
+		ids[i] = g.send(&wire.Frame{Type: wire.TypeEnter, Room: "lounge"})
+	}
+	for i, g := range guests {
+		for {
+			f := g.must()
+			if f.Type != wire.TypeReply {
+				continue // the others' entering
+			}
+			if f.ID != ids[i] || f.Code != wire.OK || f.Seq != last {
+				t.Fatalf("guest %d entered: %+v, want Seq %d", i, f, last)
+			}
+			break
+		}
+	}
+	// Every get was sent before the reply it led to, and this connection
+	// has them all once the server answered a ping sent after the replies.
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	n1, _, _ := gets.Pending()
+	n2, _, _ := leader.Pending()
+	if n := n1 + n2; n == 0 || n > enters/2 {
+		t.Errorf("%d Enters made %d reads of the room's last message; want some, and far fewer", enters, n)
 	}
 }
 

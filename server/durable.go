@@ -47,6 +47,8 @@ type durable struct {
 	// disconnections makes more than its queue takes at once, and the
 	// latest for a user and room is all that matters.
 	seen map[[2]string]uint64
+	// lasts are the reads of rooms' last messages, shared (catchup.go).
+	lasts lastReads
 }
 
 // storeConfig is the store's configuration from the server's.
@@ -262,7 +264,7 @@ func (d *durable) read(s *Server, op *hub.StoreOp, start time.Time, again bool) 
 	case hub.StoreReadAfter:
 		return d.st.Replay(op.Room, op.After, op.Count, done)
 	default:
-		return d.st.Page(op.Room, 0, 1, done)
+		return d.lastOf(op.Room, done)
 	}
 }
 
