@@ -102,7 +102,7 @@
 //     not know it or another writer overtook it;
 //   - the acker calls the publisher's done callbacks, and hands an
 //     Inbox's read to its reader when it reaches it;
-//   - eight readers run Replay, Page, Last, Inbox, ClearInbox, SaveRoom,
+//   - 32 readers run Replay, Page, Last, Inbox, ClearInbox, SaveRoom,
 //     SaveSeen, Lease, NamesOf and MembersOf, a room's, a user's or a
 //     node's always on the same one, one at a time (reader.go);
 //   - sixteen registrars run ClaimName, ReplaceName, ReleaseName,

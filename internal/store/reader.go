@@ -18,8 +18,12 @@ import (
 // each want their history. Inbox's read is queued by the acker
 // (append.go), the others by their callers.
 
-// readers is how many reader goroutines a store runs.
-const readers = 8
+// readers is how many reader goroutines a store runs: a dead node's
+// thousands of users back on the others each read their inbox at login
+// and wait for a read of their room's last message at Enter, and a read
+// that waits behind hundreds of others in one reader's queue is a wait
+// of seconds, though NATS is not busy.
+const readers = 32
 
 // The keys of the reader's jobs: what a job's order is kept within.
 func roomJob(room string) string { return "room " + room }
