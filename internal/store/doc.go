@@ -105,7 +105,7 @@
 //   - 32 readers run Replay, Page, Last, Inbox, ClearInbox, SaveRoom,
 //     SaveSeen, Lease, NamesOf and MembersOf, a room's, a user's or a
 //     node's always on the same one, one at a time (reader.go);
-//   - sixteen registrars run ClaimName, ReplaceName, ReleaseName,
+//   - 64 registrars run ClaimName, ReplaceName, ReleaseName,
 //     ClaimCleanup, PutMember and DeleteMember, each key always on the
 //     same one, so that its calls keep their order (registrar.go);
 //   - the asker sends AskTakeover's requests, and takes their answers
