@@ -61,12 +61,36 @@ func (cl *cluster) forget(node string) (asleep []func()) {
 	}
 	delete(cl.watched, node)
 	for t, again := range w.asleep {
+		// A timer that fired already has its func waiting for cl.mu: it
+		// finds itself still asleep, and asks.
 		if t.Stop() {
 			asleep = append(asleep, again)
+			delete(w.asleep, t)
 		}
 	}
-	w.asleep = nil
 	return asleep
+}
+
+// sleep calls again after cl.retry, or sooner, from the watch's wake-up
+// when forget finds node's lease ended; exactly once either way.
+func (cl *cluster) sleep(node string, again func()) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	w := cl.watchOf(node)
+	var t *time.Timer
+	t = time.AfterFunc(cl.retry, func() {
+		cl.mu.Lock()
+		_, mine := w.asleep[t] // not woken by forget
+		delete(w.asleep, t)
+		cl.mu.Unlock()
+		if mine {
+			again()
+		}
+	})
+	if w.asleep == nil {
+		w.asleep = make(map[*time.Timer]func())
+	}
+	w.asleep[t] = again
 }
 
 // askTakeover asks the node holding c's name to close its session. A node
@@ -132,24 +156,7 @@ func (s *Server) waitForTakeover(c *hub.NameClaim, deadline time.Time, finish fu
 		s.askTakeover(c, deadline, finish) // it waited already
 		return
 	}
-	again := func() { s.askTakeover(c, deadline, finish) }
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
-	w := cl.watchOf(c.From.Node)
-	var t *time.Timer
-	t = time.AfterFunc(cl.retry, func() {
-		cl.mu.Lock()
-		_, mine := w.asleep[t] // not woken by forget
-		delete(w.asleep, t)
-		cl.mu.Unlock()
-		if mine {
-			again()
-		}
-	})
-	if w.asleep == nil {
-		w.asleep = make(map[*time.Timer]func())
-	}
-	w.asleep[t] = again
+	cl.sleep(c.From.Node, func() { s.askTakeover(c, deadline, finish) })
 }
 
 // ifDead calls then with whether node is dead, its lease gone. The watch's
