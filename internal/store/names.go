@@ -78,20 +78,14 @@ func (s *Store) replaceName(what, name string, from *Owner, to Owner, done func(
 		ctx, cancel := s.timeout()
 		defer cancel()
 		var held *Owner
-		seen := from != nil // the watch's revision is tried once
-		err := settle(ctx, func() error {
-			if seen {
-				seen = false
-				if rev, ok := s.seen.at(key, *from); ok {
-					if err := s.takeAt(ctx, key, val, rev); !errors.Is(err, errAgain) {
-						return err
-					}
-				}
-			}
-			var err error
-			held, err = s.takeName(ctx, name, key, val, from, to)
-			return err
-		})
+		err := s.atSeenRevision(key, from, func(rev uint64) error { return s.takeAt(ctx, key, val, rev) })
+		if errors.Is(err, errAgain) {
+			err = settle(ctx, func() error {
+				var err error
+				held, err = s.takeName(ctx, name, key, val, from, to)
+				return err
+			})
+		}
 		if err != nil {
 			err = fmt.Errorf("%s the name %q: %w", what, name, err)
 		}
@@ -151,34 +145,24 @@ func (s *Store) ReleaseName(name string, o Owner, done func(released bool, err e
 	return s.register(key, func() {
 		ctx, cancel := s.timeout()
 		defer cancel()
-		released := false
-		seen := true // the watch's revision is tried once
-		err := settle(ctx, func() error {
-			if seen {
-				seen = false
-				if rev, ok := s.seen.at(key, o); ok {
-					err := s.deleteKey(ctx, s.namesKV, key, rev)
-					if err == nil {
-						released = true
-					}
-					if !errors.Is(err, errAgain) {
-						return err
-					}
+		err := s.atSeenRevision(key, &o, func(rev uint64) error { return s.deleteKey(ctx, s.namesKV, key, rev) })
+		released := err == nil
+		if errors.Is(err, errAgain) {
+			err = settle(ctx, func() error {
+				e, err := s.latest(ctx, namesBucket, key)
+				if err != nil || e == nil || e.deleted {
+					return classify(err)
 				}
-			}
-			e, err := s.latest(ctx, namesBucket, key)
-			if err != nil || e == nil || e.deleted {
-				return classify(err)
-			}
-			if cur, err := decodeOwner(e.value); err != nil || !cur.same(o) {
-				return nil // not o's: an entry it cannot read is not either
-			}
-			if err := s.deleteKey(ctx, s.namesKV, key, e.revision); err != nil {
-				return err
-			}
-			released = true
-			return nil
-		})
+				if cur, err := decodeOwner(e.value); err != nil || !cur.same(o) {
+					return nil // not o's: an entry it cannot read is not either
+				}
+				if err := s.deleteKey(ctx, s.namesKV, key, e.revision); err != nil {
+					return err
+				}
+				released = true
+				return nil
+			})
+		}
 		if err != nil {
 			err = fmt.Errorf("release the name %q: %w", name, err)
 		}

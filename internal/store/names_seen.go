@@ -56,3 +56,17 @@ func (n *namesSeen) reset() {
 	defer n.mu.Unlock()
 	n.m = nil
 }
+
+// atSeenRevision makes write, a compare-and-set, at the revision the
+// watch last saw o hold key at: errAgain when it saw no such thing (o nil
+// too) or the key has moved on since, and the leader must be read.
+func (s *Store) atSeenRevision(key string, o *Owner, write func(rev uint64) error) error {
+	if o == nil {
+		return errAgain
+	}
+	rev, ok := s.seen.at(key, *o)
+	if !ok {
+		return errAgain
+	}
+	return write(rev)
+}
